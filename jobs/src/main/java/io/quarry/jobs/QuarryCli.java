@@ -1,0 +1,226 @@
+package io.quarry.jobs;
+
+import io.quarry.core.config.ConfigException;
+import io.quarry.core.config.ConfigLoader;
+import io.quarry.core.config.QuarryConfig;
+import io.quarry.jobs.build.BuildSegmentsJob;
+import io.quarry.jobs.chunk.ChunkJob;
+import io.quarry.jobs.embed.EmbedJob;
+import io.quarry.jobs.eval.EvaluateJob;
+import io.quarry.jobs.train.TrainQuantizerJob;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Entry point of the jobs jar: {@code quarry <stage> --config conf/quarry.yaml [--set key=value ...]}.
+ *
+ * <p>Runs the same under {@code spark-submit --class io.quarry.jobs.QuarryCli} (master and Spark conf from
+ * spark-submit) and from the quick-start launcher (master from {@code spark.master} in the config). Exit codes: 0
+ * success, 1 job failure, 2 bad command line or config (nothing was run), 3 a gate failed (evaluation).
+ */
+@Command(
+    name = "quarry",
+    mixinStandardHelpOptions = true,
+    versionProvider = QuarryCli.Version.class,
+    description = "Builds and evaluates compressed, sharded hybrid retrieval indexes on Spark.",
+    subcommands = {
+      QuarryCli.Chunk.class,
+      QuarryCli.Embed.class,
+      QuarryCli.Train.class,
+      QuarryCli.Build.class,
+      QuarryCli.Evaluate.class,
+      QuarryCli.Pipeline.class,
+      QuarryCli.Validate.class
+    })
+public final class QuarryCli {
+  private static final Logger LOG = LoggerFactory.getLogger(QuarryCli.class);
+
+  /** Exit code when the command line or config is invalid. */
+  public static final int EXIT_USAGE = 2;
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the CLI and returns its exit code (tests call this instead of {@link #main}). */
+  public static int run(String... args) {
+    CommandLine cl = new CommandLine(new QuarryCli());
+    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+      if (ex instanceof ConfigException) {
+        cmd.getErr().println(ex.getMessage());
+        return EXIT_USAGE;
+      }
+      cmd.getErr().println("quarry " + cmd.getCommandName() + " failed: " + ex);
+      LOG.error("job failed", ex);
+      return 1;
+    });
+    return cl.execute(args);
+  }
+
+  /** Options every stage command takes. */
+  static class ConfigOptions {
+    @Option(names = {"-c", "--config"}, description = "YAML config file(s), lowest precedence first "
+        + "(local path or any Hadoop URI).", paramLabel = "FILE")
+    List<String> configFiles = new ArrayList<>();
+
+    @Option(names = "--set", description = "Override one config value, e.g. --set quantizer.spec=IVF256,PQ48x8 "
+        + "(highest precedence).", paramLabel = "KEY=VALUE")
+    List<String> overrides = new ArrayList<>();
+
+    QuarryConfig load() throws Exception {
+      List<ConfigLoader.Source> sources = new ArrayList<>();
+      for (String f : configFiles) {
+        sources.add(new ConfigLoader.Source(f, readText(f)));
+      }
+      return ConfigLoader.load(sources, overrides);
+    }
+  }
+
+  static String readText(String file) throws Exception {
+    if (!file.contains("://")) {
+      Path p = Path.of(file);
+      if (!Files.isReadable(p)) {
+        throw new ConfigException(List.of(file + ": config file not found or not readable"));
+      }
+      return Files.readString(p, StandardCharsets.UTF_8);
+    }
+    org.apache.hadoop.fs.Path hp = new org.apache.hadoop.fs.Path(file);
+    try (var in = hp.getFileSystem(new Configuration()).open(hp)) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (java.io.FileNotFoundException e) {
+      throw new ConfigException(List.of(file + ": config file not found"));
+    }
+  }
+
+  /** Opens (or joins) the Spark session: spark-submit's settings win; the config fills in what is unset. */
+  public static SparkSession openSpark(QuarryConfig config, String appName) {
+    SparkConf conf = new SparkConf();
+    if (!conf.contains("spark.master")) {
+      conf.setMaster(config.spark().master());
+    }
+    for (Map.Entry<String, String> e : config.spark().conf().entrySet()) {
+      if (!conf.contains(e.getKey())) {
+        conf.set(e.getKey(), e.getValue());
+      }
+    }
+    if (!conf.contains("spark.app.name")) {
+      conf.setAppName(appName);
+    }
+    return SparkSession.builder().config(conf).getOrCreate();
+  }
+
+  /** Runs stages in order in one Spark session, printing and logging each summary. */
+  static int runStages(ConfigOptions opts, List<StageJob> stages) throws Exception {
+    QuarryConfig config = opts.load();
+    String json = ConfigLoader.toJson(config);
+    String hash = ConfigLoader.hash(config);
+    String app = "quarry-" + (stages.size() == 1 ? stages.get(0).name() : "pipeline");
+    SparkSession spark = openSpark(config, app);
+    try {
+      JobContext ctx = new JobContext(spark, config, json, hash);
+      for (StageJob stage : stages) {
+        long t0 = System.nanoTime();
+        LOG.info("stage {} starting (config {})", stage.name(), hash.substring(0, 12));
+        JobSummary summary = stage.run(ctx);
+        summary.put("wallSeconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
+        System.out.println(summary.toJson());
+      }
+    } finally {
+      spark.stop();
+    }
+    return 0;
+  }
+
+  abstract static class StageCommand implements Callable<Integer> {
+    @CommandLine.Mixin ConfigOptions opts = new ConfigOptions();
+
+    abstract List<StageJob> stages();
+
+    @Override
+    public Integer call() throws Exception {
+      return runStages(opts, stages());
+    }
+  }
+
+  @Command(name = "chunk", description = "Read the corpus and cut documents into token windows (chunks).")
+  static final class Chunk extends StageCommand {
+    @Override
+    List<StageJob> stages() {
+      return List.of(new ChunkJob());
+    }
+  }
+
+  @Command(name = "embed", description = "Embed chunks with ONNX Runtime inside the executors.")
+  static final class Embed extends StageCommand {
+    @Override
+    List<StageJob> stages() {
+      return List.of(new EmbedJob());
+    }
+  }
+
+  @Command(name = "train", description = "Train the quantizer (OPQ, IVF, residual PQ) with Spark MLlib k-means.")
+  static final class Train extends StageCommand {
+    @Override
+    List<StageJob> stages() {
+      return List.of(new TrainQuantizerJob());
+    }
+  }
+
+  @Command(name = "build", description = "Encode vectors and write sharded, versioned index segments.")
+  static final class Build extends StageCommand {
+    @Override
+    List<StageJob> stages() {
+      return List.of(new BuildSegmentsJob());
+    }
+  }
+
+  @Command(name = "evaluate", description = "Search the labeled queries and write metrics, runs and a report.")
+  static final class Evaluate extends StageCommand {
+    @Override
+    List<StageJob> stages() {
+      return List.of(new EvaluateJob());
+    }
+  }
+
+  @Command(name = "pipeline", description = "Run chunk, embed, train, build and evaluate in order.")
+  static final class Pipeline extends StageCommand {
+    @Override
+    List<StageJob> stages() {
+      return List.of(new ChunkJob(), new EmbedJob(), new TrainQuantizerJob(), new BuildSegmentsJob(),
+          new EvaluateJob());
+    }
+  }
+
+  @Command(name = "validate-config", description = "Load and validate the config, print it resolved, run nothing.")
+  static final class Validate implements Callable<Integer> {
+    @CommandLine.Mixin ConfigOptions opts = new ConfigOptions();
+
+    @Override
+    public Integer call() throws Exception {
+      QuarryConfig config = opts.load();
+      System.out.println(ConfigLoader.toJson(config));
+      return 0;
+    }
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = QuarryCli.class.getPackage().getImplementationVersion();
+      return new String[] {"quarry " + (v == null ? "dev" : v)};
+    }
+  }
+}

@@ -1,0 +1,231 @@
+package io.quarry.core.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.RecordComponent;
+import java.lang.reflect.Type;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds a {@link QuarryConfig} from YAML layers. Precedence, lowest to highest (the one place it is defined):
+ *
+ * <ol>
+ *   <li>built-in defaults ({@code io/quarry/core/config/defaults.yaml} in this jar);
+ *   <li>the config files, in the order given (e.g. {@code conf/quarry.yaml}, then an environment file such as
+ *       {@code conf/env/prod.yaml});
+ *   <li>{@code --set key.path=value} overrides, in the order given (values are parsed as YAML scalars).
+ * </ol>
+ *
+ * <p>Maps merge key by key; any other value replaces the lower layer's. Unknown keys, wrong types and invalid
+ * values are all collected and thrown together as one {@link ConfigException} before any work starts.
+ */
+public final class ConfigLoader {
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+      .enable(SerializationFeature.INDENT_OUTPUT);
+
+  private ConfigLoader() {}
+
+  /** A named YAML document, e.g. a file's path and its text. */
+  public record Source(String name, String yaml) {}
+
+  /**
+   * Loads, merges, binds and validates.
+   *
+   * @param files YAML documents, lowest precedence first (may be empty: defaults only)
+   * @param overrides {@code dotted.key=value} strings, applied last
+   * @throws ConfigException listing every problem (unknown keys, types, values, cross-field rules)
+   */
+  public static QuarryConfig load(List<Source> files, List<String> overrides) {
+    List<String> problems = new ArrayList<>();
+    ObjectNode merged = defaults();
+    for (Source f : files) {
+      JsonNode node;
+      try {
+        node = YAML.readTree(f.yaml());
+      } catch (JsonProcessingException e) {
+        throw new ConfigException(List.of(f.name() + ": not valid YAML: " + e.getOriginalMessage()
+            + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")")));
+      }
+      if (node == null || node.isMissingNode() || node.isNull()) {
+        continue;
+      }
+      if (!node.isObject()) {
+        problems.add(f.name() + ": top level must be a mapping");
+        continue;
+      }
+      merge(merged, (ObjectNode) node);
+    }
+    for (String o : overrides) {
+      int eq = o.indexOf('=');
+      if (eq <= 0) {
+        problems.add("--set " + o + ": expected key.path=value");
+        continue;
+      }
+      set(merged, o.substring(0, eq).trim(), o.substring(eq + 1), problems);
+    }
+    // Unknown keys are reported and dropped, so that the value checks below still run and every problem is
+    // reported in one go.
+    checkKeys(merged, QuarryConfig.class, "", problems);
+    QuarryConfig config;
+    try {
+      config = YAML.treeToValue(merged, QuarryConfig.class);
+    } catch (MismatchedInputException e) {
+      problems.add(pathOf(e) + ": " + e.getOriginalMessage());
+      throw new ConfigException(problems);
+    } catch (JsonProcessingException e) {
+      problems.add("config: " + e.getOriginalMessage());
+      throw new ConfigException(problems);
+    }
+    try {
+      config.validate();
+    } catch (ConfigException e) {
+      problems.addAll(e.violations());
+    }
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+    return config;
+  }
+
+  /** The resolved config as canonical JSON (keys sorted): what manifests and reports record. */
+  public static String toJson(QuarryConfig config) {
+    try {
+      return JSON.writeValueAsString(JSON.readTree(JSON.writeValueAsString(config)));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Hex SHA-256 of {@link #toJson}: identifies a resolved config in manifests and reports. */
+  public static String hash(QuarryConfig config) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(toJson(config).getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static ObjectNode defaults() {
+    try (InputStream in = ConfigLoader.class.getResourceAsStream("defaults.yaml")) {
+      return (ObjectNode) YAML.readTree(in);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read built-in config defaults", e);
+    }
+  }
+
+  private static void merge(ObjectNode base, ObjectNode top) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = top.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      JsonNode old = base.get(e.getKey());
+      if (old instanceof ObjectNode o && e.getValue() instanceof ObjectNode n) {
+        merge(o, n);
+      } else {
+        base.set(e.getKey(), e.getValue());
+      }
+    }
+  }
+
+  private static void set(ObjectNode root, String dotted, String rawValue, List<String> problems) {
+    String[] parts = dotted.split("\\.");
+    // spark.conf keys themselves contain dots: everything after "spark.conf." is one key.
+    if (parts.length > 2 && parts[0].equals("spark") && parts[1].equals("conf")) {
+      parts = new String[] {"spark", "conf", dotted.substring("spark.conf.".length())};
+    }
+    ObjectNode node = root;
+    for (int i = 0; i < parts.length - 1; i++) {
+      JsonNode child = node.get(parts[i]);
+      if (child == null) {
+        child = node.putObject(parts[i]);
+      } else if (!child.isObject()) {
+        problems.add("--set " + dotted + ": " + parts[i] + " is not a section");
+        return;
+      }
+      node = (ObjectNode) child;
+    }
+    JsonNode value;
+    try {
+      value = rawValue.isEmpty() ? YAML.getNodeFactory().nullNode() : YAML.readTree(rawValue);
+    } catch (JsonProcessingException e) {
+      value = YAML.getNodeFactory().textNode(rawValue);
+    }
+    if (value == null || value.isMissingNode()) {
+      value = YAML.getNodeFactory().nullNode();
+    }
+    node.set(parts[parts.length - 1], value);
+  }
+
+  /** Reports every key that no record component of {@code type} (recursively) accepts. */
+  private static void checkKeys(JsonNode node, Class<?> type, String prefix, List<String> problems) {
+    if (!type.isRecord() || !node.isObject()) {
+      return;
+    }
+    RecordComponent[] components = type.getRecordComponents();
+    for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+      String key = it.next();
+      JsonNode value = node.get(key);
+      RecordComponent match = null;
+      for (RecordComponent c : components) {
+        if (c.getName().equals(key)) {
+          match = c;
+        }
+      }
+      String path = prefix.isEmpty() ? key : prefix + "." + key;
+      if (match == null) {
+        List<String> known = new ArrayList<>();
+        for (RecordComponent c : components) {
+          known.add(c.getName());
+        }
+        problems.add(path + ": unknown key (known: " + String.join(", ", known) + ")");
+        it.remove();
+      } else if (match.getType().isRecord()) {
+        checkKeys(value, match.getType(), path, problems);
+      } else if (Map.class.isAssignableFrom(match.getType())) {
+        Type g = match.getGenericType();
+        if (g instanceof ParameterizedType p && p.getActualTypeArguments()[1] instanceof Class<?> vc
+            && vc.isRecord()) {
+          for (Iterator<String> mk = value.fieldNames(); mk.hasNext(); ) {
+            String k = mk.next();
+            checkKeys(value.get(k), vc, path + "." + k, problems);
+          }
+        }
+      }
+    }
+  }
+
+  private static String pathOf(MismatchedInputException e) {
+    StringBuilder sb = new StringBuilder();
+    for (var ref : e.getPath()) {
+      if (ref.getFieldName() != null) {
+        if (sb.length() > 0) {
+          sb.append('.');
+        }
+        sb.append(ref.getFieldName());
+      } else {
+        sb.append('[').append(ref.getIndex()).append(']');
+      }
+    }
+    return sb.length() == 0 ? "config" : sb.toString();
+  }
+}

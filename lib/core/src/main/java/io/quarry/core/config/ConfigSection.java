@@ -1,0 +1,11 @@
+package io.quarry.core.config;
+
+/** A section of {@link QuarryConfig}: a record whose per-field checks report to a {@link Violations}. */
+public interface ConfigSection {
+  /**
+   * Adds a violation for each invalid field.
+   *
+   * @param path dotted path of this section in the config, e.g. {@code chunking}
+   */
+  void validate(String path, Violations v);
+}

@@ -1,0 +1,26 @@
+package io.quarry.core.quant;
+
+import java.nio.ByteBuffer;
+import java.nio.IntBuffer;
+
+/**
+ * Storage of IVF inverted lists: for each list {@code l} in {@code [0, nlist)}, {@code size(l)} entries, each an
+ * int id and a {@code codeSize()}-byte PQ code. Implemented in memory (tests, benchmarks) and over memory-mapped
+ * segment files (serving). Separates codes (storage) from the trained model (codebooks), as FAISS and jvector do.
+ */
+public interface InvertedLists {
+  /** Number of lists (IVF {@code nlist}). */
+  int nlist();
+
+  /** Bytes per code ({@code M} for {@code nbits = 8}). */
+  int codeSize();
+
+  /** Number of entries in list {@code list}. */
+  int size(int list);
+
+  /** The codes of list {@code list}: {@code size(list) × codeSize()} bytes, row-major, position 0. */
+  ByteBuffer codes(int list);
+
+  /** The ids of list {@code list}: {@code size(list)} ints, in the same order as the codes, position 0. */
+  IntBuffer ids(int list);
+}
