@@ -1,0 +1,86 @@
+package io.quarry.core.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ConfigLoaderTest {
+
+  private static ConfigLoader.Source yaml(String name, String text) {
+    return new ConfigLoader.Source(name, text);
+  }
+
+  @Test
+  void defaultsAloneAreValid() {
+    QuarryConfig c = ConfigLoader.load(List.of(), List.of());
+    assertThat(c.schemaVersion()).isEqualTo(1);
+    assertThat(c.quantizer().spec()).isEqualTo("IVF64,PQ48x8");
+    assertThat(c.segments().bm25K1()).isEqualTo(0.9);
+    assertThat(c.paths().chunksDir()).isEqualTo("target/quarry/chunks");
+  }
+
+  @Test
+  void precedenceIsDefaultsThenFilesInOrderThenOverrides() {
+    QuarryConfig c = ConfigLoader.load(
+        List.of(
+            yaml("base.yaml", "chunking: {maxTokens: 200, overlapTokens: 20}\npaths: {work: s3a://b/q}\n"),
+            yaml("env.yaml", "chunking: {maxTokens: 300}\n")),
+        List.of("chunking.overlapTokens=50", "spark.conf.spark.sql.shuffle.partitions=3"));
+    assertThat(c.chunking().maxTokens()).isEqualTo(300); // env file over base file
+    assertThat(c.chunking().overlapTokens()).isEqualTo(50); // --set over files
+    assertThat(c.chunking().method()).isEqualTo("token"); // untouched default survives the merge
+    assertThat(c.paths().embeddingsDir()).isEqualTo("s3a://b/q/embeddings");
+    assertThat(c.spark().conf()).containsEntry("spark.sql.shuffle.partitions", "3")
+        .containsEntry("spark.ui.enabled", "false");
+  }
+
+  @Test
+  void everyViolationIsReportedAtOnce() {
+    assertThatThrownBy(() -> ConfigLoader.load(
+            List.of(yaml("bad.yaml", "chunking: {maxTokens: 0}\nsegments: {shards: -1, colour: red}\n")),
+            List.of("quantizer.metric=cosine", "nope.key=1")))
+        .isInstanceOf(ConfigException.class)
+        .satisfies(e -> assertThat(((ConfigException) e).violations()).containsExactlyInAnyOrder(
+            "segments.colour: unknown key (known: shards, sharding, rescore, bm25K1, bm25B)",
+            "nope: unknown key (known: schemaVersion, paths, input, chunking, embedding, quantizer, segments, "
+                + "evaluation, spark)",
+            "chunking.maxTokens: must be > 0, got 0",
+            "chunking.overlapTokens: must be >= 0 and < maxTokens (0), got 32",
+            "segments.shards: must be > 0, got -1",
+            "quantizer.metric: must be one of [ip, l2], got 'cosine'"
+                .replace("[ip, l2]", QuarryConfigTestSupport.metricsSet())));
+  }
+
+  @Test
+  void wrongTypeNamesTheField() {
+    assertThatThrownBy(() -> ConfigLoader.load(List.of(yaml("t.yaml", "quantizer: {maxIter: many}")), List.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("quantizer.maxIter");
+  }
+
+  @Test
+  void invalidYamlNamesTheFile() {
+    assertThatThrownBy(() -> ConfigLoader.load(List.of(yaml("conf/broken.yaml", "a: [1, 2")), List.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("conf/broken.yaml");
+  }
+
+  @Test
+  void crossFieldRuleChunkMustFitTheModel() {
+    assertThatThrownBy(() -> ConfigLoader.load(List.of(),
+            List.of("chunking.maxTokens=600", "embedding.maxSeqLength=512")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("chunking.maxTokens: must be <= embedding.maxSeqLength (512), got 600");
+  }
+
+  @Test
+  void hashIsStableAndChangesWithTheConfig() {
+    QuarryConfig a = ConfigLoader.load(List.of(), List.of());
+    QuarryConfig b = ConfigLoader.load(List.of(), List.of());
+    QuarryConfig c = ConfigLoader.load(List.of(), List.of("quantizer.seed=7"));
+    assertThat(ConfigLoader.hash(a)).isEqualTo(ConfigLoader.hash(b)).hasSize(64);
+    assertThat(ConfigLoader.hash(c)).isNotEqualTo(ConfigLoader.hash(a));
+  }
+}
