@@ -1,0 +1,26 @@
+package io.quarry.core.segment;
+
+import java.io.IOException;
+
+/**
+ * A segment file or manifest failed a format check: wrong magic, codec name, version, length, or checksum. The
+ * message always names the offending file (as Lucene's {@code CorruptIndexException} names its resource).
+ */
+public final class CorruptSegmentException extends IOException {
+  private static final long serialVersionUID = 1L;
+  private final String file;
+
+  /**
+   * @param file the file that failed the check (path or name as the reader knows it)
+   * @param reason what was wrong, with the expected and actual values
+   */
+  public CorruptSegmentException(String file, String reason) {
+    super("corrupt index file " + file + ": " + reason);
+    this.file = file;
+  }
+
+  /** The file that failed the check. */
+  public String file() {
+    return file;
+  }
+}

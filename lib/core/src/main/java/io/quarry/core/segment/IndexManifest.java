@@ -1,0 +1,155 @@
+package io.quarry.core.segment;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * {@code manifest.json} of one index version, written last by the build: a version directory without a manifest does
+ * not exist for readers. Lists every file of the version with its size and SHA-256 so a reader (or a downloader)
+ * verifies what it loads. Paths are relative to the version directory and use {@code /}.
+ *
+ * <p>The manifest holds no timestamps: the same input, config and seed give a byte-identical manifest.
+ *
+ * @param formatVersion manifest/segment format version; readers accept {@value #FORMAT_VERSION}
+ * @param version the index version id (also the directory name)
+ * @param indexSpec the quantizer's index spec in FAISS notation, e.g. {@code IVF64,PQ48x8}
+ * @param metric {@code ip} or {@code l2}
+ * @param dim embedding dimension
+ * @param nlist IVF lists
+ * @param codeSize bytes per PQ code
+ * @param sharding {@code hash} or {@code ivf}
+ * @param rescore {@code float32}, {@code sq8} or {@code none}
+ * @param model embedding model of the vectors (queries must be embedded with the same one)
+ * @param bm25 BM25 parameters of the lexical part, or null if the version has none
+ * @param quantizer the trained quantizer file copied into the version
+ * @param shards one entry per shard, by shard id
+ * @param chunks total chunks
+ * @param docs total documents
+ * @param configHash SHA-256 of the resolved config
+ * @param config the resolved config (JSON)
+ * @param createdBy producer and its version
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record IndexManifest(
+    int formatVersion,
+    String version,
+    String indexSpec,
+    String metric,
+    int dim,
+    int nlist,
+    int codeSize,
+    String sharding,
+    String rescore,
+    Model model,
+    Bm25 bm25,
+    FileEntry quantizer,
+    List<Shard> shards,
+    long chunks,
+    long docs,
+    String configHash,
+    JsonNode config,
+    String createdBy) {
+
+  /** The only manifest format version this code reads and writes. */
+  public static final int FORMAT_VERSION = 1;
+  /** File name of the manifest in a version directory. */
+  public static final String FILE_NAME = "manifest.json";
+  /** File name of the pointer to the published version in the index root. */
+  public static final String CURRENT = "CURRENT";
+
+  private static final ObjectMapper JSON = JsonMapper.builder()
+      .enable(SerializationFeature.INDENT_OUTPUT)
+      .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+      .build();
+
+  /** Embedding model identity. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Model(String modelId, String sha256, int dim) {}
+
+  /** Lexical part parameters (Robertson and Zaragoza 2009; defaults as Anserini). */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Bm25(double k1, double b, String analyzer) {}
+
+  /** One file of the version: path relative to the version directory, size in bytes, SHA-256 hex. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record FileEntry(String path, long bytes, String sha256) {}
+
+  /**
+   * One shard.
+   *
+   * @param id shard id (0-based)
+   * @param dir directory relative to the version, {@code shard-NNNNN}
+   * @param chunks chunks in the shard (shard-local ids are {@code [0, chunks)})
+   * @param docs documents with at least one chunk in the shard
+   * @param listFrom first IVF list the shard owns (0 for hash sharding)
+   * @param listTo one past the last IVF list the shard owns ({@code nlist} for hash sharding)
+   * @param files the shard's files
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Shard(int id, String dir, long chunks, long docs, int listFrom, int listTo, List<FileEntry> files) {}
+
+  /** Directory name of shard {@code id}: {@code shard-00042}. */
+  public static String shardDir(int id) {
+    return String.format("shard-%05d", id);
+  }
+
+  /** Serializes as indented JSON (UTF-8). */
+  public byte[] toJson() {
+    try {
+      return JSON.writeValueAsBytes(this);
+    } catch (IOException e) {
+      throw new IllegalStateException("manifest serialization failed", e);
+    }
+  }
+
+  /**
+   * Parses and checks a manifest.
+   *
+   * @param name the file name for error messages
+   * @throws CorruptSegmentException naming the file if the JSON is invalid, the format version is unsupported or a
+   *     required field is missing
+   */
+  public static IndexManifest parse(byte[] json, String name) throws CorruptSegmentException {
+    IndexManifest m;
+    try {
+      m = JSON.readValue(json, IndexManifest.class);
+    } catch (IOException e) {
+      throw new CorruptSegmentException(name, "invalid manifest JSON: " + e.getMessage());
+    }
+    if (m.formatVersion() != FORMAT_VERSION) {
+      throw new CorruptSegmentException(name, "unsupported formatVersion " + m.formatVersion() + " (this reader "
+          + "supports " + FORMAT_VERSION + ")");
+    }
+    if (m.version() == null || m.shards() == null || m.shards().isEmpty() || m.quantizer() == null
+        || m.model() == null || m.metric() == null) {
+      throw new CorruptSegmentException(name, "missing required field (version, shards, quantizer, model, metric)");
+    }
+    for (int i = 0; i < m.shards().size(); i++) {
+      if (m.shards().get(i).id() != i) {
+        throw new CorruptSegmentException(name, "shard " + i + " has id " + m.shards().get(i).id());
+      }
+    }
+    return m;
+  }
+
+  /** Parses UTF-8 text; see {@link #parse(byte[], String)}. */
+  public static IndexManifest parse(String json, String name) throws CorruptSegmentException {
+    return parse(json.getBytes(StandardCharsets.UTF_8), name);
+  }
+
+  /** Every file of the version (quantizer first, then shard files in order). */
+  public List<FileEntry> allFiles() {
+    java.util.ArrayList<FileEntry> all = new java.util.ArrayList<>();
+    all.add(quantizer);
+    for (Shard s : shards) {
+      all.addAll(s.files());
+    }
+    return all;
+  }
+}

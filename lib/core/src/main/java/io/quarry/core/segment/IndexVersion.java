@@ -1,0 +1,137 @@
+package io.quarry.core.segment;
+
+import io.quarry.core.quant.QuantizerModel;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A published index version opened from a local directory ({@code <index>/<version>/}): its manifest, quantizer and
+ * the dense part of every shard, memory-mapped. Spark-free; used by the evaluation job (after copying the version
+ * from the Hadoop filesystem) and by the serving jar. The BM25 part is opened by {@code io.quarry.lexical.Bm25Index}.
+ *
+ * <p>Opening verifies, in order: the manifest (format version, required fields), every listed file's size and
+ * SHA-256 (when {@code verify}), each segment file's header and CRC32 footer, and that the shards agree with the
+ * manifest (nlist, codeSize, dim, entry counts). Any failure is a {@link CorruptSegmentException} naming the file.
+ */
+public final class IndexVersion {
+  private final Path dir;
+  private final IndexManifest manifest;
+  private final QuantizerModel quantizer;
+  private final List<Shard> shards;
+
+  /**
+   * The dense part of one shard.
+   *
+   * @param id shard id
+   * @param dir shard directory
+   * @param listFrom first IVF list the shard owns
+   * @param listTo one past the last IVF list the shard owns
+   * @param lists memory-mapped inverted lists (PQ codes + ids)
+   * @param table id → (chunk id, doc id, offsets)
+   * @param vectors vectors for exact re-scoring, or null when the version has {@code rescore = none}
+   */
+  public record Shard(int id, Path dir, int listFrom, int listTo, IvfListsFile lists, ChunkTableFile table,
+      RescoreVectorsFile vectors) {}
+
+  private IndexVersion(Path dir, IndexManifest manifest, QuantizerModel quantizer, List<Shard> shards) {
+    this.dir = dir;
+    this.manifest = manifest;
+    this.quantizer = quantizer;
+    this.shards = shards;
+  }
+
+  /**
+   * Reads the manifest of a version directory without opening the shards.
+   *
+   * @throws CorruptSegmentException if it is missing or invalid
+   */
+  public static IndexManifest readManifest(Path versionDir) throws IOException {
+    Path m = versionDir.resolve(IndexManifest.FILE_NAME);
+    if (!Files.isRegularFile(m)) {
+      throw new CorruptSegmentException(m.toString(), "missing: not a complete index version");
+    }
+    return IndexManifest.parse(Files.readAllBytes(m), m.toString());
+  }
+
+  /**
+   * Opens the version in {@code versionDir}.
+   *
+   * @param verify verify every file's SHA-256 against the manifest and every segment file's CRC32 (reads every byte
+   *     once); the format checks (magic, version, lengths) always run
+   * @throws CorruptSegmentException naming the file on any check failure
+   * @throws IOException on read errors
+   */
+  public static IndexVersion open(Path versionDir, boolean verify) throws IOException {
+    IndexManifest m = readManifest(versionDir);
+    if (verify) {
+      for (IndexManifest.FileEntry e : m.allFiles()) {
+        Checksums.verify(versionDir, e);
+      }
+    }
+    Path qf = Checksums.resolveInside(versionDir, m.quantizer().path());
+    QuantizerModel q;
+    try (InputStream in = Files.newInputStream(qf)) {
+      q = QuantizerModel.read(in, qf.toString());
+    }
+    if (q.dim() != m.dim() || q.nlist() != m.nlist() || q.codeSize() != m.codeSize()) {
+      throw new CorruptSegmentException(qf.toString(), "quantizer (dim " + q.dim() + ", nlist " + q.nlist()
+          + ", codeSize " + q.codeSize() + ") does not match the manifest (dim " + m.dim() + ", nlist " + m.nlist()
+          + ", codeSize " + m.codeSize() + ")");
+    }
+    List<Shard> shards = new ArrayList<>();
+    for (IndexManifest.Shard s : m.shards()) {
+      Path sd = Checksums.resolveInside(versionDir, s.dir());
+      IvfListsFile lists = IvfListsFile.open(sd.resolve(IvfListsFile.FILE_NAME), s.id(), verify);
+      Path lf = sd.resolve(IvfListsFile.FILE_NAME);
+      if (lists.nlist() != m.nlist() || lists.codeSize() != m.codeSize() || lists.entries() != s.chunks()) {
+        throw new CorruptSegmentException(lf.toString(), "nlist " + lists.nlist() + ", codeSize "
+            + lists.codeSize() + ", entries " + lists.entries() + " disagree with the manifest");
+      }
+      ChunkTableFile table = ChunkTableFile.open(sd.resolve(ChunkTableFile.FILE_NAME), s.id(), verify);
+      if (table.size() != s.chunks()) {
+        throw new CorruptSegmentException(sd.resolve(ChunkTableFile.FILE_NAME).toString(),
+            table.size() + " rows, manifest says " + s.chunks());
+      }
+      RescoreVectorsFile vectors = null;
+      if (!"none".equals(m.rescore())) {
+        Path vf = sd.resolve(RescoreVectorsFile.FILE_NAME);
+        vectors = RescoreVectorsFile.open(vf, s.id(), verify);
+        if (vectors.size() != s.chunks() || vectors.dim() != m.dim()) {
+          throw new CorruptSegmentException(vf.toString(), vectors.size() + " × " + vectors.dim()
+              + " vectors, manifest says " + s.chunks() + " × " + m.dim());
+        }
+      }
+      shards.add(new Shard(s.id(), sd, s.listFrom(), s.listTo(), lists, table, vectors));
+    }
+    return new IndexVersion(versionDir, m, q, List.copyOf(shards));
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  public IndexManifest manifest() {
+    return manifest;
+  }
+
+  public QuantizerModel quantizer() {
+    return quantizer;
+  }
+
+  public List<Shard> shards() {
+    return shards;
+  }
+
+  /** Bytes of PQ codes + ids per vector in the loaded lists (excluding re-scoring vectors and BM25). */
+  public double listBytesPerVector() {
+    long n = 0;
+    for (Shard s : shards) {
+      n += s.lists().entries();
+    }
+    return n == 0 ? 0 : (double) (manifest.codeSize() + 4);
+  }
+}

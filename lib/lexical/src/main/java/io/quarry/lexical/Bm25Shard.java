@@ -1,0 +1,160 @@
+package io.quarry.lexical;
+
+import io.quarry.core.search.ScoredChunk;
+import io.quarry.core.segment.CorruptSegmentException;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.lucene.analysis.Analyzer;
+import org.apache.lucene.analysis.TokenStream;
+import org.apache.lucene.analysis.tokenattributes.CharTermAttribute;
+import org.apache.lucene.index.CorruptIndexException;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexReader;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.NumericDocValues;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.search.BooleanClause;
+import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.BoostQuery;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TermQuery;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.search.similarities.BM25Similarity;
+import org.apache.lucene.store.MMapDirectory;
+
+/**
+ * Read side of one shard's lexical part ({@link Bm25SegmentWriter}): BM25 search with a bag-of-words query (each
+ * distinct analyzed term a SHOULD clause boosted by its count in the query, as Anserini's bag-of-words query) and
+ * stored-field access by shard-local id. Thread-safe.
+ */
+public final class Bm25Shard implements Closeable {
+  /** Largest number of distinct query terms used (Lucene's default clause limit is 1024). */
+  public static final int MAX_TERMS = 1024;
+
+  private final int shard;
+  private final MMapDirectory dir;
+  private final DirectoryReader reader;
+  private final IndexSearcher searcher;
+  private final Analyzer analyzer;
+  private final int[] docOfLid;
+  private final int[] lidOfDoc;
+
+  /**
+   * Opens {@code shardDir/bm25} and checks that its local ids are exactly {@code [0, expectedChunks)}.
+   *
+   * @throws CorruptSegmentException naming the directory if Lucene reports corruption or the ids do not match
+   */
+  public Bm25Shard(Path shardDir, int shard, long expectedChunks, double k1, double b) throws IOException {
+    this.shard = shard;
+    Path p = shardDir.resolve(Bm25SegmentWriter.DIR);
+    if (!Files.isDirectory(p)) {
+      throw new CorruptSegmentException(p.toString(), "BM25 index directory missing");
+    }
+    this.dir = new MMapDirectory(p);
+    try {
+      this.reader = DirectoryReader.open(dir);
+    } catch (CorruptIndexException e) {
+      dir.close();
+      throw new CorruptSegmentException(p.toString(), "Lucene: " + e.getMessage());
+    }
+    this.searcher = new IndexSearcher(reader);
+    searcher.setSimilarity(new BM25Similarity((float) k1, (float) b));
+    this.analyzer = Bm25SegmentWriter.analyzer();
+    int maxDoc = reader.maxDoc();
+    if (maxDoc != expectedChunks || reader.numDocs() != maxDoc) {
+      close();
+      throw new CorruptSegmentException(p.toString(), maxDoc + " Lucene docs, manifest says " + expectedChunks);
+    }
+    docOfLid = new int[maxDoc];
+    lidOfDoc = new int[maxDoc];
+    java.util.Arrays.fill(docOfLid, -1);
+    for (LeafReaderContext leaf : reader.leaves()) {
+      NumericDocValues dv = leaf.reader().getNumericDocValues(Bm25SegmentWriter.LID);
+      for (int d = 0; d < leaf.reader().maxDoc(); d++) {
+        if (dv == null || !dv.advanceExact(d) || dv.longValue() < 0 || dv.longValue() >= maxDoc
+            || docOfLid[(int) dv.longValue()] != -1) {
+          close();
+          throw new CorruptSegmentException(p.toString(), "bad or duplicate local id at Lucene doc " + (leaf.docBase + d));
+        }
+        int lid = (int) dv.longValue();
+        docOfLid[lid] = leaf.docBase + d;
+        lidOfDoc[leaf.docBase + d] = lid;
+      }
+    }
+  }
+
+  /** Analyzed query terms with their counts, first-occurrence order, at most {@link #MAX_TERMS} distinct. */
+  Map<String, Integer> terms(String query) throws IOException {
+    Map<String, Integer> terms = new LinkedHashMap<>();
+    try (TokenStream ts = analyzer.tokenStream(Bm25SegmentWriter.CONTENTS, new StringReader(query))) {
+      CharTermAttribute att = ts.addAttribute(CharTermAttribute.class);
+      ts.reset();
+      while (ts.incrementToken()) {
+        String t = att.toString();
+        if (terms.size() < MAX_TERMS || terms.containsKey(t)) {
+          terms.merge(t, 1, Integer::sum);
+        }
+      }
+      ts.end();
+    }
+    return terms;
+  }
+
+  /** The Lucene query for a free-text query (null if no term survives analysis). */
+  Query query(String text) throws IOException {
+    Map<String, Integer> terms = terms(text);
+    if (terms.isEmpty()) {
+      return null;
+    }
+    BooleanQuery.Builder bq = new BooleanQuery.Builder();
+    for (Map.Entry<String, Integer> t : terms.entrySet()) {
+      Query q = new TermQuery(new Term(Bm25SegmentWriter.CONTENTS, t.getKey()));
+      bq.add(t.getValue() == 1 ? q : new BoostQuery(q, t.getValue()), BooleanClause.Occur.SHOULD);
+    }
+    return bq.build();
+  }
+
+  /** Top-{@code n} chunks of this shard for {@code text}, BM25 score descending. */
+  public List<ScoredChunk> search(String text, int n) throws IOException {
+    Query q = query(text);
+    List<ScoredChunk> out = new ArrayList<>();
+    if (q == null || n <= 0) {
+      return out;
+    }
+    TopDocs top = searcher.search(q, n);
+    for (ScoreDoc sd : top.scoreDocs) {
+      out.add(new ScoredChunk(shard, lidOfDoc[sd.doc], sd.score));
+    }
+    return out;
+  }
+
+  /** Stored chunk text of shard-local id {@code id}. */
+  public String text(int id) throws IOException {
+    return reader.storedFields().document(docOfLid[id]).get(Bm25SegmentWriter.TEXT);
+  }
+
+  /** The underlying reader (tests). */
+  IndexReader reader() {
+    return reader;
+  }
+
+  @Override
+  public void close() throws IOException {
+    try {
+      if (reader != null) {
+        reader.close();
+      }
+    } finally {
+      dir.close();
+    }
+  }
+}
