@@ -1,5 +1,7 @@
 package io.quarry.core.config;
 
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -7,26 +9,94 @@ import java.util.Set;
  *
  * @param format {@code beir} (queries.jsonl + qrels tsv) or {@code trec} (topics + qrels)
  * @param queries queries file
- * @param qrels relevance judgments file
+ * @param qrels relevance judgments file; a {@code {split}} in the path is replaced by {@code split}
+ * @param split qrels split (BEIR: {@code test}, {@code dev}, {@code train}); only used to fill {@code {split}}
  * @param runId name of this evaluation's output directory under {@code paths.eval}
  * @param k depth of every run (documents per query)
  * @param nprobe IVF lists probed per query
- * @param candidates chunk candidates taken from the dense stage before aggregation to documents
+ * @param candidates chunk candidates taken from each first stage (dense, BM25) before fusion/aggregation
+ * @param rrfK RRF constant of the hybrid stage (Cormack et al. 2009: 60)
+ * @param metrics metrics reported, Quarry or trec_eval names (e.g. {@code nDCG@10}, {@code ndcg_cut_10})
+ * @param stages stages evaluated, in order: {@code bm25}, {@code dense-exact}, {@code dense-ivfpq}, {@code hybrid},
+ *     {@code rescore}, {@code cross-encoder}; a stage the index cannot run is skipped with a note
+ * @param annRecallK k of the ANN recall@k of the dense IVF-PQ stage against exact search (chunks)
+ * @param sweepNprobe nprobe values swept on the dense IVF-PQ stage (empty: no sweep)
+ * @param sweepCandidates candidate depths swept on the hybrid stage (empty: no sweep)
+ * @param sweepRrfK RRF k values swept on the hybrid stage (empty: no sweep)
+ * @param lossExamples examples of lost relevant documents listed per loss cause in the report
+ * @param gate metric name to tolerated absolute drop against a baseline ({@code quarry compare})
+ * @param permutations permutations of the paired randomization test
+ * @param seed seed of the randomization test
  */
 public record EvaluationConfig(
-    String format, String queries, String qrels, String runId, int k, int nprobe, int candidates)
+    String format,
+    String queries,
+    String qrels,
+    String split,
+    String runId,
+    int k,
+    int nprobe,
+    int candidates,
+    int rrfK,
+    List<String> metrics,
+    List<String> stages,
+    int annRecallK,
+    List<Integer> sweepNprobe,
+    List<Integer> sweepCandidates,
+    List<Integer> sweepRrfK,
+    int lossExamples,
+    Map<String, Double> gate,
+    int permutations,
+    long seed)
     implements ConfigSection {
 
   public static final Set<String> FORMATS = Set.of("beir", "trec");
+  public static final List<String> STAGES =
+      List.of("bm25", "dense-exact", "dense-ivfpq", "hybrid", "rescore", "cross-encoder");
+
+  public EvaluationConfig {
+    metrics = metrics == null ? List.of() : List.copyOf(metrics);
+    stages = stages == null ? List.of() : List.copyOf(stages);
+    sweepNprobe = sweepNprobe == null ? List.of() : List.copyOf(sweepNprobe);
+    sweepCandidates = sweepCandidates == null ? List.of() : List.copyOf(sweepCandidates);
+    sweepRrfK = sweepRrfK == null ? List.of() : List.copyOf(sweepRrfK);
+    gate = gate == null ? Map.of() : Map.copyOf(gate);
+  }
+
+  /** The qrels path with {@code {split}} filled in. */
+  public String qrelsPath() {
+    return qrels.replace("{split}", split == null ? "" : split);
+  }
 
   @Override
   public void validate(String path, Violations v) {
     v.check(FORMATS.contains(format), path + ".format", "must be one of " + FORMATS + ", got '" + format + "'");
     v.notBlank(queries, path + ".queries");
     v.notBlank(qrels, path + ".qrels");
+    v.check(!qrels.contains("{split}") || (split != null && !split.isBlank()), path + ".split",
+        "must be set when qrels contains {split}");
     v.notBlank(runId, path + ".runId");
+    v.check(runId == null || runId.matches("[A-Za-z0-9._-]+"), path + ".runId",
+        "must be a plain directory name ([A-Za-z0-9._-]+), got '" + runId + "'");
     v.positive(k, path + ".k");
     v.positive(nprobe, path + ".nprobe");
     v.check(candidates >= k, path + ".candidates", "must be >= k (" + k + "), got " + candidates);
+    v.positive(rrfK, path + ".rrfK");
+    v.check(!metrics.isEmpty(), path + ".metrics", "must list at least one metric");
+    for (String m : metrics) {
+      v.check(m.matches("(?i)(ndcg|recall|p|precision|mrr|map|success)(@\\d+)?|(ndcg_cut|recall|p|map_cut|success)"
+          + "[_.]\\d+|map|recip_rank"), path + ".metrics", "unknown metric '" + m + "'");
+    }
+    v.check(!stages.isEmpty(), path + ".stages", "must list at least one stage of " + STAGES);
+    for (String s : stages) {
+      v.check(STAGES.contains(s), path + ".stages", "unknown stage '" + s + "', expected one of " + STAGES);
+    }
+    v.positive(annRecallK, path + ".annRecallK");
+    sweepNprobe.forEach(x -> v.positive(x, path + ".sweepNprobe"));
+    sweepCandidates.forEach(x -> v.positive(x, path + ".sweepCandidates"));
+    sweepRrfK.forEach(x -> v.positive(x, path + ".sweepRrfK"));
+    v.check(lossExamples >= 0, path + ".lossExamples", "must be >= 0, got " + lossExamples);
+    gate.forEach((m, tol) -> v.check(tol != null && tol >= 0, path + ".gate." + m, "tolerance must be >= 0"));
+    v.positive(permutations, path + ".permutations");
   }
 }

@@ -1,0 +1,141 @@
+package io.quarry.core.eval;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The content of {@code metrics.json}: what was evaluated (dataset with checksums, index version, model, config
+ * hash), each stage's mean metrics and per-query values, sweeps, and loss attribution. Written by the evaluate job,
+ * read back by {@code quarry compare} as a baseline. Apart from the {@code latency*} fields, the same inputs, config
+ * and seed give byte-identical JSON.
+ *
+ * @param schemaVersion {@value #SCHEMA_VERSION}
+ * @param runId evaluation run id
+ * @param configHash SHA-256 of the resolved config
+ * @param modelId embedding model id
+ * @param indexVersion evaluated index version ({@code null} when no index was used)
+ * @param indexSpec quantizer spec in FAISS notation, e.g. {@code IVF64,PQ48x8}
+ * @param dataset the labeled queries
+ * @param parameters search parameters (k, nprobe, candidates, rrfK, ...)
+ * @param stages one entry per evaluated stage, in pipeline order
+ * @param finalStage the stage whose run is {@code run.trec} and whose metrics the gate checks by default
+ * @param sweeps parameter sweeps (may be empty)
+ * @param loss loss attribution of the final stage ({@code null} if not computed)
+ * @param notes human-readable remarks (skipped stages and why)
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record EvalReport(
+    int schemaVersion,
+    String runId,
+    String configHash,
+    String modelId,
+    String indexVersion,
+    String indexSpec,
+    Dataset dataset,
+    Map<String, Object> parameters,
+    List<StageResult> stages,
+    String finalStage,
+    List<SweepPoint> sweeps,
+    LossAttribution.Summary loss,
+    List<String> notes) {
+
+  public static final int SCHEMA_VERSION = 1;
+
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(SerializationFeature.INDENT_OUTPUT)
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  /**
+   * The labeled queries.
+   *
+   * @param format beir or trec
+   * @param queries queries file
+   * @param queriesSha256 SHA-256 of its bytes
+   * @param qrels qrels file
+   * @param qrelsSha256 SHA-256 of its bytes
+   * @param queryCount queries evaluated (judged queries)
+   * @param judgments (query, document) judgments over them
+   */
+  public record Dataset(String format, String queries, String queriesSha256, String qrels, String qrelsSha256,
+      int queryCount, int judgments) {}
+
+  /**
+   * One stage's evaluation.
+   *
+   * @param name stage name ({@code bm25}, {@code dense-exact}, {@code dense-ivfpq}, {@code hybrid}, {@code rescore},
+   *     {@code cross-encoder})
+   * @param description what the stage does, with its parameters
+   * @param runFile TREC run file, relative to the evaluation directory
+   * @param queries judged queries evaluated
+   * @param emptyRankings judged queries for which the stage returned nothing
+   * @param metrics metric name to mean
+   * @param annRecall ANN recall@k against exact search (dense IVF-PQ only), else null
+   * @param latencyMsP50 median per-query latency of the stage, ms (null if not measured)
+   * @param latencyMsP95 95th percentile per-query latency, ms
+   * @param perQuery query id to (metric name to value)
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record StageResult(String name, String description, String runFile, int queries, int emptyRankings,
+      Map<String, Double> metrics, Double annRecall, Double latencyMsP50, Double latencyMsP95,
+      Map<String, Map<String, Double>> perQuery) {}
+
+  /**
+   * One point of a sweep.
+   *
+   * @param stage swept stage
+   * @param parameter swept parameter ({@code nprobe}, {@code candidates}, {@code rrfK})
+   * @param value its value
+   * @param metrics metric name to mean
+   * @param annRecall ANN recall@k (dense stage) or null
+   * @param latencyMsP50 median per-query latency, ms
+   * @param bytesPerVector index bytes per vector of the swept stage (codes + ids)
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record SweepPoint(String stage, String parameter, int value, Map<String, Double> metrics, Double annRecall,
+      Double latencyMsP50, Double bytesPerVector) {}
+
+  /** The stage named {@code name}, or null. */
+  public StageResult stage(String name) {
+    for (StageResult s : stages) {
+      if (s.name().equals(name)) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  public String toJson() {
+    try {
+      return JSON.writeValueAsString(this) + "\n";
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Parses {@code metrics.json}.
+   *
+   * @throws EvalInputException naming {@code source} if the JSON is malformed or of another schema version
+   */
+  public static EvalReport fromJson(String source, String json) {
+    EvalReport r;
+    try {
+      r = JSON.readValue(json, EvalReport.class);
+    } catch (IOException e) {
+      throw new EvalInputException(source, 0, "not a Quarry metrics.json: " + e.getMessage(), e);
+    }
+    if (r.schemaVersion() != SCHEMA_VERSION) {
+      throw new EvalInputException(source, 0, "schemaVersion " + r.schemaVersion() + " not supported (expected "
+          + SCHEMA_VERSION + ")");
+    }
+    if (r.stages() == null || r.stages().isEmpty()) {
+      throw new EvalInputException(source, 0, "no stages");
+    }
+    return r;
+  }
+}
