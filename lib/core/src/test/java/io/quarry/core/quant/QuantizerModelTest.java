@@ -1,0 +1,94 @@
+package io.quarry.core.quant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class QuantizerModelTest {
+
+  private static QuantizerModel model(String spec, Metric metric) {
+    int d = 12;
+    float[] x = TestData.clustered(1200, d, 10, 0.3f, 3);
+    return QuantizerTrainer.train(x, 1200, d, IndexSpec.parse(spec), metric,
+        new QuantizerTrainer.Params(5, 10, 1e-4, 256, 3));
+  }
+
+  @Test
+  void writeReadRoundTripsByteIdentically() throws IOException {
+    for (String spec : new String[] {"OPQ4,IVF8,PQ4x8", "IVF8,PQ6x5", "PQ3x8", "IVF8,Flat"}) {
+      QuantizerModel m = model(spec, Metric.IP);
+      byte[] bytes = m.toBytes();
+      QuantizerModel back = QuantizerModel.fromBytes(bytes, "mem.bin");
+      assertThat(back.spec()).isEqualTo(m.spec());
+      assertThat(back.metric()).isEqualTo(Metric.IP);
+      assertThat(back.info()).isEqualTo(m.info());
+      assertThat(back.toBytes()).isEqualTo(bytes);
+      assertThat(back.headerJson().get("metrics").has("pq.mse")).isTrue();
+    }
+  }
+
+  @Test
+  void corruptInputNamesTheSource() {
+    byte[] bytes = model("IVF8,PQ4x8", Metric.L2).toBytes();
+    byte[] flipped = bytes.clone();
+    flipped[bytes.length - 20] ^= 0x10;
+    assertThatThrownBy(() -> QuantizerModel.fromBytes(flipped, "s3a://b/q.bin"))
+        .isInstanceOf(IOException.class).hasMessageContaining("s3a://b/q.bin").hasMessageContaining("CRC32");
+    assertThatThrownBy(() -> QuantizerModel.fromBytes(Arrays.copyOf(bytes, bytes.length - 100), "q.bin"))
+        .hasMessageContaining("q.bin: truncated");
+    byte[] badMagic = bytes.clone();
+    badMagic[0] = 'X';
+    assertThatThrownBy(() -> QuantizerModel.fromBytes(badMagic, "q.bin")).hasMessageContaining("bad magic");
+    byte[] newer = bytes.clone();
+    newer[11] = 9;
+    assertThatThrownBy(() -> QuantizerModel.fromBytes(newer, "q.bin"))
+        .hasMessageContaining("unsupported quantizer format version 9");
+  }
+
+  @Test
+  void bitPackingRoundTripsForEveryNbits() {
+    Random rnd = new Random(1);
+    for (int nbits = 1; nbits <= 8; nbits++) {
+      int m = 13;
+      byte[] code = new byte[(m * nbits + 7) / 8 + 3];
+      int[] vals = new int[m];
+      for (int j = 0; j < m; j++) {
+        vals[j] = rnd.nextInt(1 << nbits);
+        PqCodes.put(code, 3, j, nbits, vals[j]);
+      }
+      for (int j = 0; j < m; j++) {
+        assertThat(PqCodes.get(code, 3, j, nbits)).isEqualTo(vals[j]);
+      }
+    }
+  }
+
+  @Test
+  void decodeInvertsEncodeUpToQuantization() {
+    QuantizerModel flat = model("IVF8,Flat", Metric.L2);
+    float[] x = TestData.clustered(1, 12, 1, 1f, 99);
+    QuantizerModel.Encoded e = flat.encodeVector(x);
+    assertThat(flat.decode(e.list(), e.code(), 0)).containsExactly(x);
+    assertThat(e.squaredError()).isZero();
+    QuantizerModel pq = model("OPQ4,IVF8,PQ6x5", Metric.L2);
+    assertThat(pq.codeSize()).isEqualTo(4);
+    QuantizerModel.Encoded ep = pq.encodeVector(x);
+    float[] rec = pq.decode(ep.list(), ep.code(), 0);
+    assertThat(VectorMath.l2sq(pq.preTransform(x), rec)).isEqualTo(ep.squaredError());
+    assertThatThrownBy(() -> pq.decode(8, ep.code(), 0)).hasMessageContaining("list id 8 out of range");
+  }
+
+  @Test
+  void constructorRejectsBadShapes() {
+    IndexSpec spec = IndexSpec.parse("IVF2,PQ2x1");
+    assertThatThrownBy(() -> new QuantizerModel(spec, Metric.L2, 4, null, new float[7], new float[8], null))
+        .hasMessageContaining("centroids (nlist × d): expected 8 floats, got 7");
+    float[] cb = new float[8];
+    cb[3] = Float.NaN;
+    assertThatThrownBy(() -> new QuantizerModel(spec, Metric.L2, 4, null, new float[8], cb, null))
+        .hasMessageContaining("non-finite");
+  }
+}
