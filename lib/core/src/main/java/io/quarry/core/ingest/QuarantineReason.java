@@ -1,0 +1,28 @@
+package io.quarry.core.ingest;
+
+import java.util.Locale;
+
+/** Why an input record was quarantined instead of indexed. The {@link #code()} goes to the quarantine dataset. */
+public enum QuarantineReason {
+  /** The line is not a JSON object. */
+  MALFORMED_JSON,
+  /** The id field is absent, null, blank or not a string/number. */
+  MISSING_ID,
+  /** The text field is absent, null or not a string. */
+  MISSING_TEXT,
+  /** The text is empty or whitespace only. */
+  EMPTY_TEXT,
+  /** Another record with the same id came first (in file order); only the first is kept. */
+  DUPLICATE_ID,
+  /** The bytes are not valid UTF-8. */
+  INVALID_UTF8,
+  /** The text is longer than {@code input.maxDocChars}, or the raw record is too large to read. */
+  OVERSIZE,
+  /** A file or row that could not be read at all (corrupt compressed stream, unreadable Parquet row). */
+  UNREADABLE;
+
+  /** Lower-case name, e.g. {@code malformed_json}: the value stored in the quarantine {@code reason} column. */
+  public String code() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+}
