@@ -1,0 +1,75 @@
+"""Airflow DAG ``quarry_build_index``: build, evaluate, gate and publish one Quarry index version.
+
+    validate_config -> chunk -> embed -> train -> build -> evaluate -> gate -> publish
+
+One ``SparkSubmitOperator`` per stage, each running the shaded jobs jar's CLI (``io.quarry.jobs.QuarryCli``) with the
+run's configs and ``--set`` overrides (see ``quarry_dags/args.py``). ``validate_config`` runs the CLI's
+``validate-config`` on exactly the arguments the stages get, so a bad param fails the run in seconds, before any data
+is touched; every stage validates them again when it starts.
+
+Runs are isolated by run id: intermediate data under ``<work_base>/runs/<run_id>``, the evaluation under
+``<work_base>/eval/<run_id>``, the index version under ``<work_base>/index``; a retried task replaces only its own
+output. ``gate`` runs ``quarry compare`` (exit 3 = a gated metric dropped against the baseline; never retried) and
+``publish`` points ``<work_base>/index/CURRENT`` at the new version only when the gate passed.
+
+Trigger: ``airflow dags trigger quarry_build_index -c '{"index_spec": "IVF256,PQ48x8",
+"config_files": ["conf/scifact.yaml"]}'``. Operations: docs/operations.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG, Param, chain
+
+from quarry_dags import args as qargs
+from quarry_dags.tasks import DEFAULT_ARGS, common_params, quarry_task
+
+params = common_params()
+params.update(
+    {
+        "index_spec": Param(
+            "",
+            type="string",
+            description="Index spec in FAISS factory notation (quantizer.spec), e.g. IVF256,PQ48x8 or "
+            "OPQ48,IVF256,PQ48x8; empty = from the config.",
+        ),
+        "embedding_model": Param(
+            "",
+            type="string",
+            description="Bundled embedding model id (embedding.model), e.g. bge-small-en-v1.5-q; empty = from "
+            "the config.",
+        ),
+        "baseline_run_id": Param(
+            "",
+            type="string",
+            description="Evaluation run id to gate against (an earlier run under <work_base>/eval); empty = the "
+            "evaluation of the version CURRENT points to, and no gate when there is none yet.",
+        ),
+    }
+)
+
+with DAG(
+    dag_id="quarry_build_index",
+    description="Quarry: chunk -> embed -> train -> build -> evaluate -> gate -> publish CURRENT",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    params=params,
+    user_defined_macros=qargs.MACROS,
+    render_template_as_native_obj=True,
+    tags=["quarry", "index"],
+    doc_md=__doc__,
+) as dag:
+    validate = quarry_task("validate-config", retries=0)
+    stages = [quarry_task(stage) for stage in qargs.STAGES]
+    gate = quarry_task(
+        "compare",
+        task_id="gate",
+        extra_args="['--baseline', params.baseline_run_id] if params.baseline_run_id else []",
+        retries=0,
+    )
+    publish = quarry_task("publish")
+    chain(validate, *stages, gate, publish)

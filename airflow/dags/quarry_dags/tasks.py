@@ -1,0 +1,98 @@
+"""Factory of Quarry's ``SparkSubmitOperator`` tasks and the params both DAGs share.
+
+Every task runs ``spark-submit --class io.quarry.jobs.QuarryCli <jar> <command> <args>`` with its arguments rendered
+at run time from the DAG run's params (see :mod:`quarry_dags.args`), on the Spark connection named by
+``$QUARRY_SPARK_CONN_ID`` (default ``quarry_spark``; its host is the master: ``local[*]``, ``yarn``,
+``k8s://https://...``, ``spark://host:7077``). See docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk import Param
+
+from quarry_dags import args as qargs
+
+#: Airflow connection holding the Spark master (conn type ``spark``).
+SPARK_CONN_ID = os.environ.get("QUARRY_SPARK_CONN_ID", "quarry_spark")
+
+#: Retries of the data stages (each is idempotent per run id, so a retry is safe).
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "quarry",
+    "retries": int(os.environ.get("QUARRY_TASK_RETRIES", "2")),
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=30),
+    "execution_timeout": timedelta(hours=12),
+}
+
+
+def common_params() -> dict[str, Param]:
+    """Params both DAGs take (defaults resolved when the DAG file is parsed; a run may override each one)."""
+    return {
+        "config_files": Param(
+            ["conf/quarry.yaml"],
+            type="array",
+            items={"type": "string"},
+            minItems=1,
+            description="Quarry YAML configs, lowest precedence first; relative paths are resolved against "
+            "QUARRY_HOME, URIs (s3a://...) are passed as they are.",
+        ),
+        "overrides": Param(
+            [],
+            type="array",
+            items={"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_.]*=.*$"},
+            description="Extra config overrides 'key=value' (--set), e.g. segments.shards=4. The per-run keys "
+            f"{', '.join(qargs.MANAGED_KEYS)} are set by the DAG.",
+        ),
+        "work_base": Param(
+            qargs.default_work_base(),
+            type="string",
+            minLength=1,
+            description="Root of all runs: runs/<run_id> (intermediate data), eval/<run_id>, index/ (versions + "
+            "CURRENT). Any Hadoop URI, e.g. s3a://bucket/quarry.",
+        ),
+        "spark_conf": Param(
+            {},
+            type="object",
+            description="Extra Spark properties (--conf) for every task, e.g. {\"spark.executor.memory\": \"8g\"}.",
+        ),
+        "jar": Param(
+            qargs.default_jar(),
+            type="string",
+            minLength=1,
+            description="The shaded jobs jar (local path on the worker, or a URI spark-submit can fetch).",
+        ),
+        "nprobe": Param(
+            None,
+            type=["null", "integer"],
+            minimum=1,
+            description="IVF lists probed per query at evaluation (evaluation.nprobe); null = from the config.",
+        ),
+    }
+
+
+def quarry_task(command: str, task_id: str | None = None, extra_args: str | None = None, **kwargs: Any):
+    """One ``SparkSubmitOperator`` running ``quarry <command>`` with the run's config arguments.
+
+    :param command: CLI subcommand (``chunk`` ... ``evaluate``, ``validate-config``, ``compare``, ``publish``)
+    :param task_id: task id; defaults to the command
+    :param extra_args: a Jinja expression (without braces) giving a list of command-specific arguments appended
+        after the config arguments, e.g. ``"['--baseline', params.baseline_run_id]"``
+    """
+    extra = extra_args or "[]"
+    return SparkSubmitOperator(
+        task_id=task_id or command.replace("-", "_"),
+        conn_id=SPARK_CONN_ID,
+        application="{{ params.jar }}",
+        java_class=qargs.MAIN_CLASS,
+        name=f"quarry-{command}-{{{{ run_id }}}}",
+        application_args=f"{{{{ quarry_args('{command}', params, run_id, {extra}) }}}}",
+        conf="{{ quarry_spark_conf(params) }}",
+        env_vars="{{ quarry_env() }}",
+        **kwargs,
+    )

@@ -1,0 +1,97 @@
+"""End to end: `airflow dags test` of the build DAG on data-samples/, every task a real spark-submit (pyspark's) of the
+shaded jobs jar, then the evaluation-only DAG against the version it published.
+
+Leaves its outputs under target/airflow-test/e2e/work (eval/<run_id>/metrics.json ...), which notebooks/tests
+executes the notebooks against. Takes a few minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+import quarry_airflow_testlib as lib
+
+E2E = lib.TEST_ROOT / "e2e"
+WORK = E2E / "work"
+#: Marker the notebook tests read: which evaluation runs the e2e test produced.
+RESULT = E2E / "result.json"
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["AIRFLOW_HOME"] = str(home)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("SPARK_HOME", None)
+    return env
+
+
+def _airflow(env: dict[str, str], *args: str, timeout: int = 300):
+    return lib.run([str(Path(sys.executable).parent / "airflow"), *args], timeout=timeout, env=env)
+
+
+def _dag_test(env, dag_id: str, logical_date: str, conf: dict, log: Path) -> dict:
+    """Runs `airflow dags test` and returns {task_id: state} of the run it made (saved in the test's own DB)."""
+    result = _airflow(env, "dags", "test", dag_id, logical_date, "-c", json.dumps(conf), timeout=2400)
+    log.write_text(result.stdout + "\n--- stderr ---\n" + result.stderr)
+    runs = _airflow(env, "dags", "list-runs", dag_id, "-o", "json")
+    assert runs.returncode == 0, runs.stderr[-3000:]
+    run_list = json.loads(runs.stdout[runs.stdout.find("[") :])
+    assert len(run_list) == 1, run_list
+    run_id = run_list[0]["run_id"]
+    states = _airflow(env, "tasks", "states-for-dag-run", dag_id, run_id, "-o", "json")
+    assert states.returncode == 0, states.stderr[-3000:]
+    task_states = {t["task_id"]: t["state"] for t in json.loads(states.stdout[states.stdout.find("[") :])}
+    return {"run_id": run_id, "state": run_list[0]["state"], "tasks": task_states, "log": str(log)}
+
+
+@pytest.fixture(scope="module")
+def airflow_env():
+    lib.jobs_jar()
+    lib.spark_submit()
+    shutil.rmtree(E2E, ignore_errors=True)
+    home = E2E / "airflow-home"
+    home.mkdir(parents=True)
+    env = _env(home)
+    migrate = _airflow(env, "db", "migrate")
+    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    return env
+
+
+def _common_conf() -> dict:
+    return {
+        "config_files": ["conf/quarry.yaml"],
+        "work_base": str(WORK),
+        "spark_conf": {"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "3g"},
+    }
+
+
+def test_build_dag_end_to_end_on_data_samples(airflow_env):
+    build = _dag_test(airflow_env, "quarry_build_index", "2026-01-02T00:00:00+00:00", _common_conf(),
+                      E2E / "build.log")
+    assert build["tasks"] and all(s == "success" for s in build["tasks"].values()), (
+        f"{build['tasks']} (log: {build['log']})"
+    )
+    assert build["state"] == "success", build
+    from quarry_dags import args as qargs
+
+    rid = qargs.safe_run_id(build["run_id"])
+    metrics = WORK / "eval" / rid / "metrics.json"
+    assert metrics.is_file(), f"no {metrics} (log: {build['log']})"
+    assert (WORK / "index" / "CURRENT").exists(), "publish did not write CURRENT"
+    RESULT.write_text(json.dumps({"build": rid}))
+
+    # Evaluation-only DAG over the published version, probing every list (nprobe = nlist of IVF16): exhaustive ADC
+    # cannot rank worse than nprobe 8, so its comparison against the build's evaluation passes the gate.
+    conf = dict(_common_conf(), nprobe=16, baseline_run_id=rid)
+    evaluation = _dag_test(airflow_env, "quarry_evaluate_index", "2026-01-03T00:00:00+00:00", conf,
+                           E2E / "evaluate.log")
+    assert evaluation["state"] == "success", f"{evaluation['tasks']} (log: {evaluation['log']})"
+    eval_rid = qargs.safe_run_id(evaluation["run_id"])
+    assert (WORK / "eval" / eval_rid / "metrics.json").is_file()
+    RESULT.write_text(json.dumps({"build": rid, "evaluate": eval_rid}))
