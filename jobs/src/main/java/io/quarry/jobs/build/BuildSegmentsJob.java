@@ -1,18 +1,309 @@
 package io.quarry.jobs.build;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarry.core.config.SegmentsConfig;
+import io.quarry.core.quant.QuantizerModel;
+import io.quarry.core.segment.Checksums;
+import io.quarry.core.segment.IndexManifest;
+import io.quarry.core.segment.ShardEntry;
+import io.quarry.core.segment.Sharding;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Serializable;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
 
-/** Placeholder: being implemented. */
+/**
+ * Stage 4, build: joins embeddings with chunks, encodes every vector with the broadcast quantizer inside
+ * {@code mapPartitions} (OPQ rotation, IVF assignment, residual PQ code), assigns shards ({@code hash} of doc id, or
+ * {@code ivf} contiguous list ranges), writes each shard in one task with the lib writers (dense part:
+ * {@code lists.ivf}, {@code chunks.tbl}, {@code vectors.bin}; lexical part: Lucene {@code bm25/}), copies the
+ * quantizer, writes {@code manifest.json} last, validates the version the way readers open it and only then points
+ * {@code CURRENT} at it (docs/segment-format.md).
+ *
+ * <p>Malformed records (a chunk without an embedding, an embedding without a chunk, wrong dimension, non-finite
+ * values, missing fields) go to {@code <paths.quarantine>/build/} (Parquet: chunk_id, doc_id, reason) and are
+ * counted under {@code quarantined.<reason>}.
+ */
 public final class BuildSegmentsJob implements StageJob {
+  private static final Logger LOG = LoggerFactory.getLogger(BuildSegmentsJob.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   @Override
   public String name() {
     return "build";
   }
 
+  /** An encoded chunk, or the reason it was rejected. */
+  record Encoded(ShardEntry entry, String chunkId, String docId, String reason) implements Serializable {}
+
   @Override
   public JobSummary run(JobContext ctx) throws Exception {
-    throw new UnsupportedOperationException("build: not implemented yet");
+    SegmentsConfig cfg = ctx.config().segments();
+    String chunksDir = ctx.config().paths().chunksDir();
+    String embDir = ctx.config().paths().embeddingsDir();
+    String quantFile = PublishedIndex.child(ctx.config().paths().quantizerDir(), "quantizer.bin");
+    String indexDir = ctx.config().paths().indexDir();
+    JobSummary summary = new JobSummary(name());
+
+    byte[] quantBytes;
+    try (InputStream in = ctx.open(quantFile)) {
+      quantBytes = in.readAllBytes();
+    } catch (java.io.FileNotFoundException e) {
+      throw new IOException(quantFile + ": quantizer not found (run the train stage first)");
+    }
+    QuantizerModel model = QuantizerModel.fromBytes(quantBytes, quantFile);
+    String quantSha = Checksums.sha256(quantBytes);
+    IndexManifest.Model embModel = readModel(ctx, PublishedIndex.child(embDir, "model.json"), model.dim());
+
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
+    Broadcast<byte[]> bq = jsc.broadcast(quantBytes);
+
+    Dataset<Row> emb = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(embDir).selectExpr("chunk_id as e_chunk_id", "doc_id as e_doc_id",
+        "vector");
+    Dataset<Row> chunks = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(chunksDir).select("chunk_id", "doc_id", "ordinal", "title",
+        "text", "start_char", "end_char");
+    Dataset<Row> joined = chunks.join(emb, chunks.col("chunk_id").equalTo(emb.col("e_chunk_id")), "full_outer");
+
+    int dim = model.dim();
+    JavaRDD<Encoded> encoded = joined.javaRDD().mapPartitions(rows -> encodePartition(rows, bq.value(), dim))
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    try {
+      JavaRDD<Encoded> bad = encoded.filter(e -> e.reason() != null);
+      Map<String, Long> reasons = new java.util.TreeMap<>(bad.map(Encoded::reason).countByValue());
+      if (!reasons.isEmpty()) {
+        StructType schema = new StructType()
+            .add("chunk_id", DataTypes.StringType).add("doc_id", DataTypes.StringType)
+            .add("reason", DataTypes.StringType);
+        JavaRDD<Row> qrows = bad.map(e -> RowFactory.create(e.chunkId(), e.docId(), e.reason()));
+        String qdir = PublishedIndex.child(ctx.config().paths().quarantineDir(), "build");
+        ctx.spark().createDataFrame(qrows, schema).coalesce(1).write().mode("overwrite").parquet(qdir);
+        reasons.forEach((r, n) -> summary.put("quarantined." + r, n));
+        LOG.warn("build: quarantined {} records under {}: {}", reasons.values().stream().mapToLong(x -> x).sum(),
+            qdir, reasons);
+      }
+      JavaRDD<ShardEntry> good = encoded.filter(e -> e.reason() == null).map(Encoded::entry);
+      long total = good.count();
+      if (total == 0) {
+        throw new IllegalStateException("build: no valid chunk with an embedding (inputs " + chunksDir + ", "
+            + embDir + ")");
+      }
+      long docs = good.map(ShardEntry::docId).distinct().count();
+      int shards = cfg.targetShardChunks() > 0
+          ? (int) Math.max(1, (total + cfg.targetShardChunks() - 1) / cfg.targetShardChunks())
+          : cfg.shards();
+
+      int[] bounds;
+      JavaPairRDD<Integer, ShardEntry> keyed;
+      if ("ivf".equals(cfg.sharding())) {
+        if (shards > model.nlist()) {
+          throw new IllegalArgumentException("segments: ivf sharding needs shards <= nlist (" + model.nlist()
+              + "), got " + shards);
+        }
+        long[] sizes = new long[model.nlist()];
+        good.map(ShardEntry::list).countByValue().forEach((l, c) -> sizes[l] = c);
+        bounds = Sharding.ivfBounds(sizes, shards);
+        int[] b = bounds;
+        keyed = good.mapToPair(e -> new Tuple2<>(Sharding.ivfShard(b, e.list()), e));
+      } else {
+        bounds = null;
+        int s = shards;
+        keyed = good.mapToPair(e -> new Tuple2<>(Sharding.hashShard(e.docId(), s), e));
+      }
+
+      String version = chooseVersion(ctx, cfg, quantSha, embModel);
+      String versionDir = PublishedIndex.child(indexDir, version);
+      ShardTask task = new ShardTask(versionDir, new HadoopConf(ctx.hadoopConf()), model.nlist(), model.codeSize(),
+          dim, cfg.rescore(), cfg.bm25K1(), cfg.bm25B());
+      List<ShardTask.Result> results = new ArrayList<>(keyed.partitionBy(new HashPartitioner(shards))
+          .mapPartitionsWithIndex((idx, it) -> task.run(idx, it), true).collect());
+      results.sort(java.util.Comparator.comparingInt(ShardTask.Result::shard));
+      if (results.size() != shards) {
+        throw new IllegalStateException("expected " + shards + " shard results, got " + results.size());
+      }
+
+      // the quantizer travels with the version, so a version is self-contained
+      ctx.fs(versionDir).mkdirs(new org.apache.hadoop.fs.Path(versionDir));
+      try (var out = ctx.create(PublishedIndex.child(versionDir, "quantizer.bin"))) {
+        out.write(quantBytes);
+      }
+      List<IndexManifest.Shard> shardEntries = new ArrayList<>();
+      Map<String, Object> perShard = new LinkedHashMap<>();
+      long bytes = quantBytes.length;
+      for (ShardTask.Result r : results) {
+        int from = bounds == null ? 0 : bounds[r.shard()];
+        int to = bounds == null ? model.nlist() : bounds[r.shard() + 1];
+        shardEntries.add(new IndexManifest.Shard(r.shard(), IndexManifest.shardDir(r.shard()), r.chunks(), r.docs(),
+            from, to, r.files()));
+        perShard.put(IndexManifest.shardDir(r.shard()), r.chunks());
+        for (IndexManifest.FileEntry f : r.files()) {
+          bytes += f.bytes();
+        }
+      }
+      JsonNode config = JSON.readTree(ctx.configJson());
+      IndexManifest manifest = new IndexManifest(IndexManifest.FORMAT_VERSION, version, model.spec().toString(),
+          model.metric().name().toLowerCase(Locale.ROOT), dim, model.nlist(), model.codeSize(), cfg.sharding(),
+          cfg.rescore(), embModel, new IndexManifest.Bm25(cfg.bm25K1(), cfg.bm25B(), "lucene-english-porter"),
+          new IndexManifest.FileEntry("quantizer.bin", quantBytes.length, quantSha), shardEntries, total, docs,
+          ctx.configHash(), config, "quarry " + implVersion());
+      byte[] mbytes = manifest.toJson();
+      try (var out = ctx.create(PublishedIndex.child(versionDir, IndexManifest.FILE_NAME))) {
+        out.write(mbytes); // last: the version exists for readers from here on
+      }
+
+      Path local = PublishedIndex.localCopy(ctx, version);
+      PublishedIndex.validate(local);
+      if (cfg.publish()) {
+        PublishedIndex.publish(ctx, version);
+      }
+      summary.put("version", version).put("versionDir", versionDir).put("published", cfg.publish())
+          .put("chunks", total).put("docs", docs).put("shards", shards).put("sharding", cfg.sharding())
+          .put("chunksPerShard", perShard).put("indexBytes", bytes + mbytes.length)
+          .put("codeBytesPerVector", model.codeSize()).put("rescore", cfg.rescore());
+      ctx.writeString(PublishedIndex.child(versionDir, "summary.json"), summary.toJson());
+      return summary;
+    } finally {
+      encoded.unpersist(false);
+    }
+  }
+
+  static String implVersion() {
+    String v = BuildSegmentsJob.class.getPackage().getImplementationVersion();
+    return v == null ? "dev" : v;
+  }
+
+  /** Reads {@code model.json} of the embeddings. */
+  static IndexManifest.Model readModel(JobContext ctx, String path, int quantDim) throws IOException {
+    if (!ctx.exists(path)) {
+      throw new IOException(path + ": embedding model descriptor not found (run the embed stage first)");
+    }
+    JsonNode m;
+    try {
+      m = JSON.readTree(ctx.readString(path));
+    } catch (IOException e) {
+      throw new IOException(path + ": invalid JSON: " + e.getMessage(), e);
+    }
+    String id = text(m, "modelId", "model_id", "model");
+    String sha = text(m, "sha256", "modelSha256", "model_sha256");
+    int dim = m.path("dim").asInt(quantDim);
+    if (id == null || sha == null) {
+      throw new IOException(path + ": fields modelId and sha256 are required");
+    }
+    if (dim != quantDim) {
+      throw new IOException(path + ": model dim " + dim + " but the quantizer was trained for dim " + quantDim);
+    }
+    return new IndexManifest.Model(id, sha, dim);
+  }
+
+  private static String text(JsonNode n, String... names) {
+    for (String name : names) {
+      if (n.hasNonNull(name) && n.get(name).isTextual()) {
+        return n.get(name).asText();
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The version id: {@code segments.version} if set (an existing complete version of that name is an error), else
+   * {@code v-<first 12 hex of SHA-256(configHash, quantizer sha, model sha)>}, with {@code -r2}, {@code -r3}, ...
+   * appended while a complete version of that name exists. An incomplete directory of the chosen name (no manifest:
+   * a failed build) is deleted.
+   */
+  static String chooseVersion(JobContext ctx, SegmentsConfig cfg, String quantSha, IndexManifest.Model model)
+      throws IOException {
+    String indexDir = ctx.config().paths().indexDir();
+    String base;
+    if (!cfg.version().isEmpty()) {
+      base = cfg.version();
+      if (ctx.exists(PublishedIndex.child(PublishedIndex.child(indexDir, base), IndexManifest.FILE_NAME))) {
+        throw new IllegalArgumentException("segments.version: version '" + base + "' already exists under "
+            + indexDir + "; published versions are immutable, choose another id");
+      }
+    } else {
+      String h = Checksums.sha256((ctx.configHash() + "\n" + quantSha + "\n" + model.sha256())
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      base = "v-" + h.substring(0, 12);
+      String candidate = base;
+      for (int r = 2; ctx.exists(PublishedIndex.child(PublishedIndex.child(indexDir, candidate),
+          IndexManifest.FILE_NAME)); r++) {
+        candidate = base + "-r" + r;
+      }
+      base = candidate;
+    }
+    ctx.deleteIfExists(PublishedIndex.child(indexDir, base));
+    return base;
+  }
+
+  /** Validates and encodes one partition of joined rows. */
+  static Iterator<Encoded> encodePartition(Iterator<Row> rows, byte[] quantBytes, int dim) throws IOException {
+    QuantizerModel model = QuantizerModel.fromBytes(quantBytes, "quantizer.bin");
+    List<Encoded> out = new ArrayList<>();
+    while (rows.hasNext()) {
+      Row r = rows.next();
+      String chunkId = r.getAs("chunk_id");
+      String eChunkId = r.getAs("e_chunk_id");
+      String docId = r.getAs("doc_id");
+      if (chunkId == null) {
+        out.add(new Encoded(null, eChunkId, r.getAs("e_doc_id"), "embedding_without_chunk"));
+        continue;
+      }
+      if (eChunkId == null) {
+        out.add(new Encoded(null, chunkId, docId, "chunk_without_embedding"));
+        continue;
+      }
+      String text = r.getAs("text");
+      if (docId == null || text == null || r.isNullAt(r.fieldIndex("ordinal"))
+          || r.isNullAt(r.fieldIndex("start_char")) || r.isNullAt(r.fieldIndex("end_char"))) {
+        out.add(new Encoded(null, chunkId, docId, "missing_field"));
+        continue;
+      }
+      List<Object> vec = r.isNullAt(r.fieldIndex("vector")) ? null : r.getList(r.fieldIndex("vector"));
+      if (vec == null || vec.size() != dim) {
+        out.add(new Encoded(null, chunkId, docId, "wrong_dimension"));
+        continue;
+      }
+      float[] x = new float[dim];
+      boolean finite = true;
+      for (int j = 0; j < dim; j++) {
+        Object o = vec.get(j);
+        x[j] = o == null ? Float.NaN : ((Number) o).floatValue();
+        finite &= Float.isFinite(x[j]);
+      }
+      if (!finite) {
+        out.add(new Encoded(null, chunkId, docId, "non_finite_vector"));
+        continue;
+      }
+      QuantizerModel.Encoded e = model.encodeVector(x);
+      String title = r.getAs("title");
+      ShardEntry entry = new ShardEntry(chunkId, docId, ((Number) r.getAs("ordinal")).intValue(),
+          ((Number) r.getAs("start_char")).intValue(), ((Number) r.getAs("end_char")).intValue(),
+          title == null ? "" : title, text, e.list(), e.code(), x);
+      out.add(new Encoded(entry, chunkId, docId, null));
+    }
+    return out.iterator();
   }
 }

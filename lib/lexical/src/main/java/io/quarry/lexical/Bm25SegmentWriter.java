@@ -81,5 +81,7 @@ public final class Bm25SegmentWriter {
         w.forceMerge(1);
       }
     }
+    // the lock file is a writer artifact, not part of the index
+    java.nio.file.Files.deleteIfExists(shardDir.resolve(DIR).resolve(IndexWriter.WRITE_LOCK_NAME));
   }
 }

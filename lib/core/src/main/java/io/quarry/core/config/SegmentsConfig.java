@@ -11,8 +11,14 @@ import java.util.Set;
  * @param rescore vectors stored for exact re-scoring: {@code float32}, {@code sq8} or {@code none}
  * @param bm25K1 BM25 k1 (Anserini default 0.9)
  * @param bm25B BM25 b (Anserini default 0.4)
+ * @param targetShardChunks when {@code > 0}, the shard count is {@code ceil(chunks / targetShardChunks)} instead of
+ *     {@code shards}
+ * @param version index version id (directory name under {@code paths.index}); {@code ""} derives it from the config
+ *     hash, quantizer and model ({@code v-<12 hex>}, with {@code -rN} appended if that version already exists)
+ * @param publish update {@code CURRENT} to the new version once it validates
  */
-public record SegmentsConfig(int shards, String sharding, String rescore, double bm25K1, double bm25B)
+public record SegmentsConfig(int shards, String sharding, String rescore, double bm25K1, double bm25B,
+    int targetShardChunks, String version, boolean publish)
     implements ConfigSection {
 
   public static final Set<String> SHARDING = Set.of("hash", "ivf");
@@ -25,5 +31,9 @@ public record SegmentsConfig(int shards, String sharding, String rescore, double
     v.check(RESCORE.contains(rescore), path + ".rescore", "must be one of " + RESCORE + ", got '" + rescore + "'");
     v.check(bm25K1 >= 0, path + ".bm25K1", "must be >= 0, got " + bm25K1);
     v.check(bm25B >= 0 && bm25B <= 1, path + ".bm25B", "must be in [0, 1], got " + bm25B);
+    v.check(targetShardChunks >= 0, path + ".targetShardChunks", "must be >= 0, got " + targetShardChunks);
+    v.check(version != null && version.matches("[A-Za-z0-9._-]{0,64}") && !version.startsWith("."),
+        path + ".version", "must be empty or 1..64 chars of [A-Za-z0-9._-] not starting with '.', got '"
+            + version + "'");
   }
 }

@@ -70,15 +70,15 @@ public record IndexManifest(
 
   /** Embedding model identity. */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Model(String modelId, String sha256, int dim) {}
+  public record Model(String modelId, String sha256, int dim) implements java.io.Serializable {}
 
   /** Lexical part parameters (Robertson and Zaragoza 2009; defaults as Anserini). */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Bm25(double k1, double b, String analyzer) {}
+  public record Bm25(double k1, double b, String analyzer) implements java.io.Serializable {}
 
   /** One file of the version: path relative to the version directory, size in bytes, SHA-256 hex. */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record FileEntry(String path, long bytes, String sha256) {}
+  public record FileEntry(String path, long bytes, String sha256) implements java.io.Serializable {}
 
   /**
    * One shard.
@@ -92,7 +92,8 @@ public record IndexManifest(
    * @param files the shard's files
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Shard(int id, String dir, long chunks, long docs, int listFrom, int listTo, List<FileEntry> files) {}
+  public record Shard(int id, String dir, long chunks, long docs, int listFrom, int listTo, List<FileEntry> files)
+      implements java.io.Serializable {}
 
   /** Directory name of shard {@code id}: {@code shard-00042}. */
   public static String shardDir(int id) {

@@ -1,0 +1,96 @@
+package io.quarry.jobs.build;
+
+import io.quarry.core.segment.Checksums;
+import io.quarry.core.segment.IndexManifest;
+import io.quarry.core.segment.ShardEntry;
+import io.quarry.core.segment.ShardWriter;
+import io.quarry.lexical.Bm25SegmentWriter;
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.hadoop.fs.FileSystem;
+import scala.Tuple2;
+
+/**
+ * Executor side of the build: writes one shard (all its entries arrive in one partition) into a local temporary
+ * directory with the lib writers, then copies the files to {@code <versionDir>/shard-NNNNN/} on the Hadoop
+ * filesystem. Idempotent, so a retried task overwrites its own files.
+ */
+final class ShardTask implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** What a shard task reports to the driver for the manifest. */
+  record Result(int shard, long chunks, long docs, List<IndexManifest.FileEntry> files) implements Serializable {}
+
+  private final String versionDir;
+  private final HadoopConf conf;
+  private final int nlist;
+  private final int codeSize;
+  private final int dim;
+  private final String rescore;
+  private final double k1;
+  private final double b;
+
+  ShardTask(String versionDir, HadoopConf conf, int nlist, int codeSize, int dim, String rescore, double k1,
+      double b) {
+    this.versionDir = versionDir;
+    this.conf = conf;
+    this.nlist = nlist;
+    this.codeSize = codeSize;
+    this.dim = dim;
+    this.rescore = rescore;
+    this.k1 = k1;
+    this.b = b;
+  }
+
+  Iterator<Result> run(int shard, Iterator<Tuple2<Integer, ShardEntry>> it) throws IOException {
+    List<ShardEntry> entries = new ArrayList<>();
+    while (it.hasNext()) {
+      Tuple2<Integer, ShardEntry> t = it.next();
+      if (t._1() != shard) {
+        throw new IllegalStateException("entry for shard " + t._1() + " in partition " + shard);
+      }
+      entries.add(t._2());
+    }
+    entries.sort(Comparator.comparing(ShardEntry::chunkId));
+    for (int i = 1; i < entries.size(); i++) {
+      if (entries.get(i).chunkId().equals(entries.get(i - 1).chunkId())) {
+        throw new IllegalArgumentException("duplicate chunk_id '" + entries.get(i).chunkId() + "' in shard " + shard);
+      }
+    }
+    Path tmp = Files.createTempDirectory("quarry-shard-");
+    try {
+      String name = IndexManifest.shardDir(shard);
+      Path dir = tmp.resolve(name);
+      ShardWriter.Stats stats = ShardWriter.writeDense(dir, shard, nlist, codeSize, dim, rescore, entries);
+      Bm25SegmentWriter.write(dir, entries, k1, b);
+      List<IndexManifest.FileEntry> files = Checksums.list(tmp, dir);
+      org.apache.hadoop.fs.Path dst = new org.apache.hadoop.fs.Path(versionDir);
+      FileSystem fs = dst.getFileSystem(conf.get());
+      for (IndexManifest.FileEntry f : files) {
+        fs.copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(tmp.resolve(f.path()).toUri()),
+            new org.apache.hadoop.fs.Path(dst, f.path()));
+      }
+      return List.of(new Result(shard, stats.chunks(), stats.docs(), files)).iterator();
+    } finally {
+      deleteRecursively(tmp);
+    }
+  }
+
+  static void deleteRecursively(Path p) throws IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(p)) {
+      for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(x);
+      }
+    }
+  }
+}
