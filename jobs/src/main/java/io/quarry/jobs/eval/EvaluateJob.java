@@ -1,11 +1,74 @@
 package io.quarry.jobs.eval;
 
+import static org.apache.spark.sql.functions.col;
+
+import io.quarry.core.config.EvaluationConfig;
+import io.quarry.core.config.QuarryConfig;
+import io.quarry.core.eval.ChunkHit;
+import io.quarry.core.eval.EvalInputException;
+import io.quarry.core.eval.EvalReport;
+import io.quarry.core.eval.Evaluation;
+import io.quarry.core.eval.ExactSearch;
+import io.quarry.core.eval.LossAttribution;
+import io.quarry.core.eval.MarkdownReport;
+import io.quarry.core.eval.MetricSpec;
+import io.quarry.core.eval.Qrels;
+import io.quarry.core.eval.Queries;
+import io.quarry.core.eval.StageEvaluator;
+import io.quarry.core.eval.StageEvaluator.StageRun;
+import io.quarry.core.eval.TrecRunFormat;
+import io.quarry.core.quant.Metric;
+import io.quarry.core.search.HybridSearcher;
+import io.quarry.core.segment.IndexVersion;
+import io.quarry.embed.Embedder;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
+import io.quarry.jobs.build.PublishedIndex;
+import io.quarry.lexical.Bm25Index;
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Placeholder: being implemented. */
+/**
+ * Stage 5: evaluates the published index version on labeled queries and writes, under
+ * {@code <paths.eval>/<evaluation.runId>/}: {@code metrics.json} ({@link EvalReport}), {@code report.md},
+ * {@code report.html}, {@code run.trec} (the final stage's TREC run), {@code runs/<stage>.trec} (one per stage) and
+ * {@code per_query.parquet} (stage, query id, one column per metric).
+ *
+ * <p>Data flow: queries and qrels are read on the driver (small); queries are embedded once with the configured
+ * model; the {@code dense-exact} stage is a distributed brute-force search over the embeddings Parquet
+ * ({@code mapPartitions} of {@link ExactSearch}, partial top-n merged on the driver); the index stages run on the
+ * driver through {@link HybridSearcher}, the serving jar's search code, over a local copy of the version. All
+ * metric and report code is in {@code io.quarry.core.eval}.
+ */
 public final class EvaluateJob implements StageJob {
+  private static final Logger LOG = LoggerFactory.getLogger(EvaluateJob.class);
+
   @Override
   public String name() {
     return "evaluate";
@@ -13,6 +76,255 @@ public final class EvaluateJob implements StageJob {
 
   @Override
   public JobSummary run(JobContext ctx) throws Exception {
-    throw new UnsupportedOperationException("evaluate: not implemented yet");
+    QuarryConfig c = ctx.config();
+    EvaluationConfig e = c.evaluation();
+    String out = child(c.paths().evalDir(), e.runId());
+    List<MetricSpec> metrics = Evaluation.parseMetrics(e.metrics());
+
+    // Inputs (driver: queries and qrels are small).
+    byte[] qBytes = readBytes(ctx, e.queries());
+    byte[] rBytes = readBytes(ctx, e.qrelsPath());
+    Map<String, String> texts = Queries.read(e.format(), e.queries(), reader(qBytes));
+    Qrels qrels = Qrels.read(e.format(), e.qrelsPath(), reader(rBytes));
+    List<String> missing = new ArrayList<>();
+    for (String qid : qrels.queryIds()) {
+      if (!texts.containsKey(qid)) {
+        missing.add(qid);
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new EvalInputException(e.qrelsPath(), 0, missing.size() + " judged queries are not in " + e.queries()
+          + ", e.g. " + missing.subList(0, Math.min(5, missing.size())));
+    }
+    List<String> qids = new ArrayList<>(qrels.queryIds());
+    List<String> qtexts = new ArrayList<>();
+    for (String q : qids) {
+      qtexts.add(texts.get(q));
+    }
+
+    Embedder embedder = Embedder.open(c.embedding());
+    float[][] qv = embedder.embedQueries(qtexts);
+    List<StageEvaluator.Query> queries = new ArrayList<>();
+    Map<String, float[]> byText = new HashMap<>();
+    for (int i = 0; i < qids.size(); i++) {
+      queries.add(new StageEvaluator.Query(qids.get(i), qtexts.get(i), qv[i]));
+      byText.put(qtexts.get(i), qv[i]);
+    }
+
+    // The published index version, opened as the serving jar opens it.
+    IndexVersion version = null;
+    Bm25Index bm25 = null;
+    HybridSearcher searcher = null;
+    List<String> notes = new ArrayList<>();
+    boolean needIndex = e.stages().stream().anyMatch(s -> !s.equals("dense-exact"));
+    if (needIndex) {
+      Path local = PublishedIndex.localCopy(ctx, null);
+      version = IndexVersion.open(local, false);
+      String indexModel = version.manifest().model().modelId();
+      if (!indexModel.equals(embedder.modelId())) {
+        throw new IllegalStateException("index version " + version.manifest().version() + " was built with model '"
+            + indexModel + "' but embedding.model is '" + embedder.modelId() + "': queries must use the same model");
+      }
+      if (version.manifest().bm25() != null) {
+        bm25 = Bm25Index.open(local, version.manifest());
+      }
+      HybridSearcher.QueryEncoder enc = q -> {
+        float[] v = byText.get(q);
+        return v != null ? v : embedder.embedQueries(List.of(q))[0];
+      };
+      searcher = new HybridSearcher(version, enc, bm25, null);
+    }
+    try {
+      StageEvaluator se = new StageEvaluator(searcher, queries, e);
+      Metric metric = Metric.parse(version != null ? version.manifest().metric() : c.quantizer().metric());
+
+      // Stages, in pipeline order.
+      Map<String, StageRun> runs = new LinkedHashMap<>();
+      StageRun exact = null;
+      boolean wantExact = e.stages().contains("dense-exact") || e.stages().contains("dense-ivfpq");
+      if (wantExact) {
+        long t0 = System.nanoTime();
+        exact = se.exactStage(exactSearch(ctx, qv, e.candidates(), metric), metric.name().toLowerCase(Locale.ROOT));
+        LOG.info("dense-exact: {} queries in {} ms", qids.size(), (System.nanoTime() - t0) / 1_000_000);
+      }
+      for (String stage : EvaluationConfig.STAGES) {
+        if (!e.stages().contains(stage)) {
+          continue;
+        }
+        if (stage.equals("dense-exact")) {
+          runs.put(stage, exact);
+        } else if (se.canRun(stage)) {
+          long t0 = System.nanoTime();
+          runs.put(stage, se.run(stage));
+          LOG.info("{}: {} queries in {} ms", stage, qids.size(), (System.nanoTime() - t0) / 1_000_000);
+        }
+      }
+      if (runs.isEmpty()) {
+        throw new IllegalStateException("no evaluation stage could run: " + se.notes());
+      }
+      String finalStage = null;
+      for (String s : runs.keySet()) {
+        finalStage = s;
+      }
+
+      // Metrics and runs.
+      ctx.deleteIfExists(out);
+      List<EvalReport.StageResult> results = new ArrayList<>();
+      Map<String, Evaluation> evals = new LinkedHashMap<>();
+      for (StageRun r : runs.values()) {
+        Evaluation ev = Evaluation.of(r.docs(), qrels, metrics);
+        evals.put(r.name(), ev);
+        String runFile = "runs/" + r.name() + ".trec";
+        writeRun(ctx, child(out, runFile), r, "quarry-" + r.name());
+        Double ann = r.name().equals("dense-ivfpq") && exact != null
+            ? StageEvaluator.annRecall(r, exact, e.annRecallK()) : null;
+        results.add(new EvalReport.StageResult(r.name(), r.description(), runFile, ev.queryCount(),
+            ev.emptyRankings(), ev.meansByName(), ann, StageEvaluator.percentile(r.latencyMs(), 50),
+            StageEvaluator.percentile(r.latencyMs(), 95), ev.perQueryByName()));
+      }
+      writeRun(ctx, child(out, "run.trec"), runs.get(finalStage), "quarry-" + finalStage);
+
+      List<EvalReport.SweepPoint> sweeps = se.sweeps(qrels, metrics, exact);
+      notes.addAll(se.notes());
+      int lossK = lossCutoff(metrics);
+      LossAttribution.Summary loss = se.lossAttribution(qrels, lossK, runs.get(finalStage), exact,
+          runs.get("bm25"), runs.get("dense-ivfpq"), runs.get("hybrid"));
+
+      Map<String, Object> params = new LinkedHashMap<>();
+      params.put("k", e.k());
+      params.put("nprobe", e.nprobe());
+      params.put("candidates", e.candidates());
+      params.put("rrfK", e.rrfK());
+      params.put("metric", metric.name().toLowerCase(Locale.ROOT));
+      params.put("annRecallK", e.annRecallK());
+      EvalReport report = new EvalReport(EvalReport.SCHEMA_VERSION, e.runId(), ctx.configHash(), embedder.modelId(),
+          version == null ? null : version.manifest().version(),
+          version == null ? c.quantizer().spec() : version.manifest().indexSpec(),
+          new EvalReport.Dataset(e.format(), e.queries(), sha256(qBytes), e.qrelsPath(), sha256(rBytes),
+              qrels.queryIds().size(), qrels.size()),
+          params, results, finalStage, sweeps, loss, notes);
+      ctx.writeString(child(out, "metrics.json"), report.toJson());
+      String md = MarkdownReport.render(report);
+      ctx.writeString(child(out, "report.md"), md);
+      writePerQuery(ctx, child(out, "per_query.parquet"), results, metrics);
+
+      JobSummary s = new JobSummary(name());
+      s.put("queries", qids.size()).put("judgments", qrels.size()).put("stages", new ArrayList<>(runs.keySet()))
+          .put("finalStage", finalStage).put("metrics", evals.get(finalStage).meansByName())
+          .put("output", out).put("report", child(out, "report.md"));
+      ctx.writeString(child(out, "summary.json"), s.toJson());
+      System.out.println("Evaluation report: " + child(out, "report.md") + "  (metrics: " + child(out, "metrics.json")
+          + ", run: " + child(out, "run.trec") + ")");
+      return s;
+    } finally {
+      if (bm25 != null) {
+        bm25.close();
+      }
+    }
+  }
+
+  /** The cutoff of "final top-k" for loss attribution: the first metric's cutoff, else 10. */
+  static int lossCutoff(List<MetricSpec> metrics) {
+    for (MetricSpec m : metrics) {
+      if (m.k() > 0) {
+        return m.k();
+      }
+    }
+    return 10;
+  }
+
+  /**
+   * Exact top-n search of every query over the embeddings Parquet ({@code chunk_id}, {@code doc_id},
+   * {@code vector}): each partition scores its vectors against all (broadcast) queries, partial top-n lists are
+   * merged on the driver. Deterministic: ties are broken by chunk id.
+   */
+  static List<List<ChunkHit>> exactSearch(JobContext ctx, float[][] qv, int n, Metric metric) {
+    String dir = ctx.config().paths().embeddingsDir();
+    int dim = qv.length == 0 ? 0 : qv[0].length;
+    // Rows the build stage quarantines (no vector, wrong dimension) are not searchable there either: skip them.
+    Dataset<Row> emb = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(dir)
+        .select(col("chunk_id").cast("string"), col("doc_id").cast("string"), col("vector"))
+        .where(col("vector").isNotNull().and(org.apache.spark.sql.functions.size(col("vector")).equalTo(dim))
+            .and(col("chunk_id").isNotNull()).and(col("doc_id").isNotNull()));
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
+    Broadcast<float[][]> b = jsc.broadcast(qv);
+    try {
+      ExactSearch merged = emb.javaRDD().mapPartitions((Iterator<Row> it) -> {
+        ExactSearch s = new ExactSearch(b.value(), n, metric);
+        while (it.hasNext()) {
+          Row r = it.next();
+          List<Object> v = r.getList(2);
+          float[] x = new float[v.size()];
+          for (int i = 0; i < x.length; i++) {
+            x[i] = ((Number) v.get(i)).floatValue();
+          }
+          s.offer(r.getString(0), r.getString(1), x);
+        }
+        return List.of(s).iterator();
+      }).fold(new ExactSearch(qv, n, metric), ExactSearch::merge);
+      return merged.results();
+    } finally {
+      b.destroy();
+    }
+  }
+
+  private static void writeRun(JobContext ctx, String path, StageRun r, String tag) throws IOException {
+    try (Writer w = new OutputStreamWriter(ctx.create(path), StandardCharsets.UTF_8)) {
+      TrecRunFormat.write(r.docs(), tag, w);
+    }
+  }
+
+  /** Column name of a metric in per_query.parquet: {@code nDCG@10} becomes {@code ndcg_10}. */
+  static String column(String metric) {
+    return metric.toLowerCase(Locale.ROOT).replace('@', '_');
+  }
+
+  private static void writePerQuery(JobContext ctx, String path, List<EvalReport.StageResult> results,
+      List<MetricSpec> metrics) {
+    List<StructField> fields = new ArrayList<>();
+    fields.add(DataTypes.createStructField("stage", DataTypes.StringType, false));
+    fields.add(DataTypes.createStructField("query_id", DataTypes.StringType, false));
+    for (MetricSpec m : metrics) {
+      fields.add(DataTypes.createStructField(column(m.name()), DataTypes.DoubleType, false));
+    }
+    List<Row> rows = new ArrayList<>();
+    for (EvalReport.StageResult s : results) {
+      s.perQuery().forEach((q, vals) -> {
+        Object[] row = new Object[2 + metrics.size()];
+        row[0] = s.name();
+        row[1] = q;
+        for (int i = 0; i < metrics.size(); i++) {
+          row[2 + i] = vals.get(metrics.get(i).name());
+        }
+        rows.add(RowFactory.create(row));
+      });
+    }
+    ctx.spark().createDataFrame(rows, DataTypes.createStructType(fields)).coalesce(1).write().mode("overwrite")
+        .parquet(path);
+  }
+
+  static String child(String parent, String name) {
+    return parent.endsWith("/") ? parent + name : parent + "/" + name;
+  }
+
+  private static byte[] readBytes(JobContext ctx, String path) throws IOException {
+    if (!ctx.exists(path)) {
+      throw new EvalInputException(path, 0, "file not found");
+    }
+    try (InputStream in = ctx.open(path)) {
+      return in.readAllBytes();
+    }
+  }
+
+  private static BufferedReader reader(byte[] bytes) {
+    return new BufferedReader(new InputStreamReader(new ByteArrayInputStream(bytes), StandardCharsets.UTF_8));
+  }
+
+  static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (java.security.NoSuchAlgorithmException ex) {
+      throw new IllegalStateException(ex);
+    }
   }
 }

@@ -23,6 +23,16 @@ public final class ExactSearch implements Serializable {
   public static final Comparator<ChunkHit> BEST_FIRST =
       Comparator.comparingDouble((ChunkHit h) -> -h.score()).thenComparing(ChunkHit::chunkId);
 
+  /** Heap order (worst on top); a named class because the heaps travel between Spark executors and driver. */
+  private static final class WorstFirst implements Comparator<ChunkHit>, Serializable {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public int compare(ChunkHit a, ChunkHit b) {
+      return BEST_FIRST.compare(b, a);
+    }
+  }
+
   private final float[][] queries;
   private final int n;
   private final Metric metric;
@@ -48,7 +58,7 @@ public final class ExactSearch implements Serializable {
     this.metric = metric;
     this.heaps = new ArrayList<>(queries.length);
     for (int i = 0; i < queries.length; i++) {
-      heaps.add(new PriorityQueue<>(BEST_FIRST.reversed()));
+      heaps.add(new PriorityQueue<>(new WorstFirst()));
     }
   }
 

@@ -1,0 +1,244 @@
+package io.quarry.jobs.eval;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarry.core.config.ConfigLoader;
+import io.quarry.core.config.QuarryConfig;
+import io.quarry.core.eval.EvalInputException;
+import io.quarry.core.eval.EvalReport;
+import io.quarry.core.eval.Evaluation;
+import io.quarry.core.eval.Qrels;
+import io.quarry.core.eval.ScoredDoc;
+import io.quarry.core.eval.TrecRunFormat;
+import io.quarry.core.quant.IndexSpec;
+import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.QuantizerModel;
+import io.quarry.core.quant.QuantizerTrainer;
+import io.quarry.embed.Embedder;
+import io.quarry.jobs.JobContext;
+import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.build.BuildSegmentsJob;
+import java.io.BufferedReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The evaluate stage on a real slice of SciFact (data-samples/): the judged documents of 40 test queries plus
+ * distractors, two chunks per document, embedded with the bundled bge-small-en-v1.5 (int8) model, an IVF4,PQ32x8
+ * quantizer trained in memory and an index built by the build stage; then every stage is evaluated.
+ */
+class EvaluateJobTest {
+  static SparkSession spark;
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final Path SAMPLES = Path.of("..", "data-samples", "scifact");
+
+  @TempDir static Path tmp;
+  static Path work;
+  static Map<String, Map<String, Integer>> judged;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    spark = SparkSession.builder().master("local[2]").appName("evaluate-test")
+        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", "4").getOrCreate();
+    work = tmp.resolve("work");
+    prepare();
+  }
+
+  @AfterAll
+  static void tearDown() {
+    spark.stop();
+  }
+
+  /** Queries, qrels (40 queries), chunks + embeddings of their documents and distractors, quantizer, index. */
+  static void prepare() throws Exception {
+    Qrels all;
+    try (BufferedReader r = Files.newBufferedReader(SAMPLES.resolve("qrels/test.tsv"))) {
+      all = Qrels.read("beir", "test.tsv", r);
+    }
+    judged = new LinkedHashMap<>();
+    Set<String> docs = new LinkedHashSet<>();
+    for (String q : all.queryIds()) {
+      if (judged.size() == 40) {
+        break;
+      }
+      judged.put(q, all.judgments(q));
+      docs.addAll(all.judgments(q).keySet());
+    }
+    StringBuilder qrels = new StringBuilder("query-id\tcorpus-id\tscore\r\n");
+    judged.forEach((q, j) -> j.forEach((d, g) -> qrels.append(q).append('\t').append(d).append('\t').append(g)
+        .append("\r\n")));
+    Files.createDirectories(work);
+    Files.writeString(work.resolve("qrels.tsv"), qrels);
+    Files.copy(SAMPLES.resolve("queries.jsonl"), work.resolve("queries.jsonl"));
+
+    List<String[]> corpus = new ArrayList<>(); // id, title, text
+    for (String line : Files.readAllLines(SAMPLES.resolve("corpus.jsonl"), StandardCharsets.UTF_8)) {
+      JsonNode n = JSON.readTree(line);
+      corpus.add(new String[] {n.get("_id").asText(), n.get("title").asText(), n.get("text").asText()});
+    }
+    List<String[]> chosen = new ArrayList<>();
+    for (String[] d : corpus) {
+      if (docs.contains(d[0]) || chosen.size() < 150 && chosen.size() % 2 == 0) {
+        chosen.add(d);
+      } else if (chosen.size() < 150) {
+        chosen.add(d);
+      }
+    }
+    StructType cs = new StructType().add("chunk_id", DataTypes.StringType).add("doc_id", DataTypes.StringType)
+        .add("ordinal", DataTypes.IntegerType).add("title", DataTypes.StringType).add("text", DataTypes.StringType)
+        .add("start_char", DataTypes.IntegerType).add("end_char", DataTypes.IntegerType)
+        .add("n_tokens", DataTypes.IntegerType);
+    StructType es = new StructType().add("chunk_id", DataTypes.StringType).add("doc_id", DataTypes.StringType)
+        .add("vector", DataTypes.createArrayType(DataTypes.FloatType));
+    List<Row> chunks = new ArrayList<>();
+    List<String> passages = new ArrayList<>();
+    List<String[]> ids = new ArrayList<>();
+    for (String[] d : chosen) {
+      String text = d[2];
+      int mid = text.indexOf(' ', text.length() / 2);
+      if (mid < 0) {
+        mid = text.length();
+      }
+      String[] parts = {text.substring(0, mid), text.substring(mid).trim()};
+      int[] starts = {0, Math.min(text.length(), mid + 1)};
+      for (int o = 0; o < 2; o++) {
+        if (parts[o].isEmpty()) {
+          continue;
+        }
+        String cid = d[0] + "#" + o;
+        chunks.add(RowFactory.create(cid, d[0], o, d[1], parts[o], starts[o], starts[o] + parts[o].length(), 0));
+        passages.add(d[1] + " " + parts[o]);
+        ids.add(new String[] {cid, d[0]});
+      }
+    }
+    QuarryConfig base = ConfigLoader.load(List.of(), List.of());
+    Embedder emb = Embedder.open(base.embedding());
+    float[][] v = emb.embedPassages(passages);
+    List<Row> embs = new ArrayList<>();
+    float[] flat = new float[v.length * emb.dim()];
+    for (int i = 0; i < v.length; i++) {
+      Float[] boxed = new Float[emb.dim()];
+      for (int j = 0; j < boxed.length; j++) {
+        boxed[j] = v[i][j];
+      }
+      System.arraycopy(v[i], 0, flat, i * emb.dim(), emb.dim());
+      embs.add(RowFactory.create(ids.get(i)[0], ids.get(i)[1], Arrays.asList(boxed)));
+    }
+    spark.createDataFrame(chunks, cs).repartition(2).write().parquet(work.resolve("chunks").toString());
+    spark.createDataFrame(embs, es).repartition(3).write().parquet(work.resolve("embeddings").toString());
+    Files.writeString(work.resolve("embeddings/model.json"), "{\"modelId\":\"" + emb.modelId() + "\",\"sha256\":\""
+        + emb.modelSha256() + "\",\"dim\":" + emb.dim() + "}");
+    QuantizerModel q = QuantizerTrainer.train(flat, v.length, emb.dim(), IndexSpec.parse("IVF4,PQ32x8"), Metric.IP,
+        QuantizerTrainer.Params.defaults(7));
+    Files.createDirectories(work.resolve("quantizer"));
+    Files.write(work.resolve("quantizer/quantizer.bin"), q.toBytes());
+    new BuildSegmentsJob().run(ctx());
+  }
+
+  static JobContext ctx(String... sets) {
+    List<String> o = new ArrayList<>(List.of("paths.work=" + work, "spark.master=local[2]",
+        "evaluation.queries=" + work.resolve("queries.jsonl"), "evaluation.qrels=" + work.resolve("qrels.tsv"),
+        "quantizer.spec=IVF4,PQ32x8", "segments.shards=2", "evaluation.nprobe=2", "evaluation.candidates=200",
+        "evaluation.sweepNprobe=[1,4]", "evaluation.sweepCandidates=[100,200]", "evaluation.sweepRrfK=[10,60]"));
+    o.addAll(List.of(sets));
+    QuarryConfig c = ConfigLoader.load(List.of(), o);
+    return new JobContext(spark, c, ConfigLoader.toJson(c), ConfigLoader.hash(c));
+  }
+
+  @Test
+  void evaluatesEveryStageAndWritesRunsMetricsAndReports() throws Exception {
+    JobSummary s = new EvaluateJob().run(ctx("evaluation.runId=full"));
+    Path out = work.resolve("eval/full");
+    assertThat(s.get("report")).isEqualTo(out + "/report.md");
+    EvalReport r = EvalReport.fromJson("metrics.json", Files.readString(out.resolve("metrics.json")));
+    assertThat(r.stages()).extracting(EvalReport.StageResult::name)
+        .containsExactly("bm25", "dense-exact", "dense-ivfpq", "hybrid", "rescore");
+    assertThat(r.finalStage()).isEqualTo("rescore");
+    assertThat(r.notes()).anyMatch(n -> n.contains("cross-encoder skipped"));
+    assertThat(r.dataset().queryCount()).isEqualTo(40);
+    assertThat(r.indexSpec()).isEqualTo("IVF4,PQ32x8");
+    assertThat(r.modelId()).isEqualTo("bge-small-en-v1.5-q");
+    for (EvalReport.StageResult st : r.stages()) {
+      assertThat(st.queries()).isEqualTo(40);
+      assertThat(st.emptyRankings()).as(st.name()).isZero();
+      // far above a random ranking of 150 documents (nDCG@10 ~ 0.03)
+      assertThat(st.metrics().get("nDCG@10")).as(st.name()).isGreaterThan(0.4);
+      assertThat(st.metrics().get("Recall@100")).as(st.name()).isGreaterThan(0.8);
+      // the run file evaluates to the same numbers (trec_eval reads it the same way)
+      Map<String, List<ScoredDoc>> run;
+      try (BufferedReader br = Files.newBufferedReader(out.resolve(st.runFile()))) {
+        run = TrecRunFormat.read(st.runFile(), br);
+      }
+      assertThat(run.keySet()).containsExactlyInAnyOrderElementsOf(judged.keySet());
+      Evaluation again = Evaluation.of(run, Qrels.of(judged), Evaluation.parseMetrics(List.of("nDCG@10", "MAP")));
+      assertThat(again.mean("nDCG@10")).isCloseTo(st.metrics().get("nDCG@10"), within(1e-12));
+      assertThat(again.mean("MAP")).isCloseTo(st.metrics().get("MAP"), within(1e-12));
+    }
+    EvalReport.StageResult ann = r.stage("dense-ivfpq");
+    assertThat(ann.annRecall()).isBetween(0.2, 1.0);
+    assertThat(r.stage("dense-exact").annRecall()).isNull();
+    assertThat(Files.readString(out.resolve("run.trec"))).isEqualTo(Files.readString(out.resolve("runs/rescore.trec")));
+
+    // sweeps: nprobe = nlist scans everything, so ANN recall cannot be lower than at nprobe 1
+    List<EvalReport.SweepPoint> np = r.sweeps().stream().filter(p -> p.parameter().equals("nprobe")).toList();
+    assertThat(np).extracting(EvalReport.SweepPoint::value).containsExactly(1, 4);
+    assertThat(np.get(1).annRecall()).isGreaterThanOrEqualTo(np.get(0).annRecall());
+    assertThat(np.get(0).bytesPerVector()).isEqualTo(32 + 4);
+    assertThat(r.sweeps().stream().filter(p -> p.parameter().equals("candidates")).findFirst().orElseThrow()
+        .bytesPerVector()).isGreaterThan(32 + 4 + 384 * 4 - 1);
+    assertThat(r.sweeps()).filteredOn(p -> p.parameter().equals("rrfK")).hasSize(2);
+
+    // loss attribution accounts for every relevant document missing from the final top 10
+    var loss = r.loss();
+    assertThat(loss.k()).isEqualTo(10);
+    assertThat(loss.relevant()).isEqualTo(judged.values().stream().mapToInt(Map::size).sum());
+    assertThat(loss.counts().values().stream().mapToInt(Integer::intValue).sum())
+        .isEqualTo(loss.relevant() - loss.found());
+
+    String md = Files.readString(out.resolve("report.md"));
+    assertThat(md).contains("| rescore **(final)** |").contains("nDCG@10").contains("Loss attribution")
+        .contains(r.configHash());
+    List<Row> pq = spark.read().parquet(out.resolve("per_query.parquet").toString()).collectAsList();
+    assertThat(pq).hasSize(5 * 40);
+    assertThat(spark.read().parquet(out.resolve("per_query.parquet").toString()).columns())
+        .contains("stage", "query_id", "ndcg_10", "recall_100", "mrr_10", "p_10", "map", "success_10");
+
+    // same input + config: identical runs and metrics (latencies aside)
+    new EvaluateJob().run(ctx("evaluation.runId=again"));
+    Path out2 = work.resolve("eval/again");
+    for (String f : List.of("run.trec", "runs/bm25.trec", "runs/dense-exact.trec", "runs/hybrid.trec")) {
+      assertThat(Files.readString(out2.resolve(f))).as(f).isEqualTo(Files.readString(out.resolve(f)));
+    }
+  }
+
+  @Test
+  void judgedQueryMissingFromQueriesFileIsAnError() throws Exception {
+    Path bad = work.resolve("bad-qrels.tsv");
+    Files.writeString(bad, "query-id\tcorpus-id\tscore\nnope-42\t4983\t1\n");
+    assertThatThrownBy(() -> new EvaluateJob().run(ctx("evaluation.qrels=" + bad, "evaluation.runId=bad")))
+        .isInstanceOf(EvalInputException.class)
+        .hasMessageContaining(bad + ": 1 judged queries are not in").hasMessageContaining("nope-42");
+  }
+}

@@ -1,0 +1,299 @@
+package io.quarry.core.eval;
+
+import io.quarry.core.config.EvaluationConfig;
+import io.quarry.core.search.HybridSearcher;
+import io.quarry.core.search.HybridSearcher.Mode;
+import io.quarry.core.search.HybridSearcher.Request;
+import io.quarry.core.segment.IndexManifest;
+import io.quarry.core.segment.IndexVersion;
+import io.quarry.core.segment.RescoreVectorsFile;
+import java.io.IOException;
+import java.nio.IntBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Runs every configured retrieval stage over the labeled queries through {@link HybridSearcher}, the same search
+ * code the serving jar uses, and measures it: per-stage runs and metrics, ANN recall of the dense IVF-PQ stage
+ * against exact search, sweeps (nprobe, candidate depth, RRF k) with latency and bytes per vector, and loss
+ * attribution of the final stage.
+ *
+ * <p>Stages, each run with {@code candidates} chunks per first stage, then aggregated to the top-{@code k}
+ * documents (max chunk score per document, {@link Rankings#maxPerDocument}):
+ *
+ * <ul>
+ *   <li>{@code bm25}: BM25 alone;
+ *   <li>{@code dense-exact}: exact search over the float embeddings (computed by the caller, e.g. on Spark);
+ *   <li>{@code dense-ivfpq}: IVF-PQ ADC at {@code nprobe};
+ *   <li>{@code hybrid}: RRF of BM25 and dense IVF-PQ;
+ *   <li>{@code rescore}: hybrid (dense alone when the index has no BM25 part) + exact re-scoring of the fused
+ *       candidates with the stored vectors;
+ *   <li>{@code cross-encoder}: rescore + cross-encoder over the top {@code k} chunks, when one is configured.
+ * </ul>
+ *
+ * Latencies are wall times of {@link HybridSearcher#search} per query on this thread, in ms, query embedding
+ * excluded (queries are embedded once beforehand).
+ */
+public final class StageEvaluator {
+  /** A labeled query, embedded. */
+  public record Query(String qid, String text, float[] vector) {}
+
+  /**
+   * One evaluated stage.
+   *
+   * @param name stage name
+   * @param description what ran, with its parameters
+   * @param chunkHits per query (input order), the stage's chunk candidates, best first
+   * @param docs per query id, the top-k documents, best first
+   * @param latencyMs per-query latency in ms, or null if not measured per query
+   */
+  public record StageRun(String name, String description, List<List<ChunkHit>> chunkHits,
+      Map<String, List<ScoredDoc>> docs, double[] latencyMs) {}
+
+  private final HybridSearcher searcher;
+  private final List<Query> queries;
+  private final EvaluationConfig cfg;
+  private final List<String> notes = new ArrayList<>();
+
+  /**
+   * @param searcher the index's searcher, or null when there is no index (only {@code dense-exact} can run)
+   * @param queries judged queries with their embeddings
+   * @param cfg evaluation settings
+   */
+  public StageEvaluator(HybridSearcher searcher, List<Query> queries, EvaluationConfig cfg) {
+    this.searcher = searcher;
+    this.queries = List.copyOf(queries);
+    this.cfg = cfg;
+  }
+
+  /** Remarks gathered while running (skipped stages and sweep points, with the reason). */
+  public List<String> notes() {
+    return notes;
+  }
+
+  /** Builds the {@code dense-exact} stage from exact hits computed elsewhere (per query, input order). */
+  public StageRun exactStage(List<List<ChunkHit>> exactHits, String metric) {
+    return fromHits("dense-exact", "exact " + metric + " search over the float embeddings, top " + cfg.candidates()
+        + " chunks, max score per document", exactHits, null);
+  }
+
+  private StageRun fromHits(String name, String description, List<List<ChunkHit>> hits, double[] latency) {
+    Map<String, List<ScoredDoc>> docs = new LinkedHashMap<>();
+    for (int i = 0; i < queries.size(); i++) {
+      docs.put(queries.get(i).qid(), Rankings.maxPerDocument(hits.get(i), cfg.k()));
+    }
+    return new StageRun(name, description, hits, docs, latency);
+  }
+
+  /** Whether the searcher can run {@code stage}; if not, the reason is added to {@link #notes()}. */
+  public boolean canRun(String stage) {
+    String why = null;
+    if (searcher == null) {
+      why = "no index version to search";
+    } else {
+      IndexManifest m = searcher.version().manifest();
+      switch (stage) {
+        case "bm25", "hybrid" -> why = m.bm25() == null ? "index version has no BM25 part" : null;
+        case "rescore" -> why = "none".equals(m.rescore()) ? "index version stores no re-scoring vectors" : null;
+        case "cross-encoder" -> why = searcher.canRerank() ? null : "no cross-encoder configured";
+        default -> why = null;
+      }
+    }
+    if (why != null) {
+      notes.add("stage " + stage + " skipped: " + why);
+    }
+    return why == null;
+  }
+
+  private boolean hasBm25() {
+    return searcher.version().manifest().bm25() != null;
+  }
+
+  /** The request of {@code stage} for query text {@code q}, with the given parameters. */
+  Request request(String stage, String q, int nprobe, int depth, int rrfK) {
+    int c = depth;
+    return switch (stage) {
+      case "bm25" -> new Request(q, c, Mode.BM25, nprobe, c, c, 0, false, rrfK, false);
+      case "dense-ivfpq" -> new Request(q, c, Mode.DENSE, nprobe, c, c, 0, false, rrfK, false);
+      case "hybrid" -> new Request(q, c, Mode.HYBRID, nprobe, c, c, 0, false, rrfK, false);
+      case "rescore" -> new Request(q, c, hasBm25() ? Mode.HYBRID : Mode.DENSE, nprobe, c, c, c, false, rrfK, false);
+      case "cross-encoder" -> new Request(q, c, hasBm25() ? Mode.HYBRID : Mode.DENSE, nprobe, c, c, c, true, rrfK,
+          false);
+      default -> throw new IllegalArgumentException("not a searcher stage: " + stage);
+    };
+  }
+
+  String describe(String stage, int nprobe, int depth, int rrfK) {
+    return switch (stage) {
+      case "bm25" -> "BM25, top " + depth + " chunks";
+      case "dense-ivfpq" -> "IVF-PQ ADC, nprobe " + nprobe + ", top " + depth + " chunks";
+      case "hybrid" -> "RRF (k " + rrfK + ") of BM25 and IVF-PQ (nprobe " + nprobe + "), " + depth + " chunks each";
+      case "rescore" -> (hasBm25() ? "hybrid" : "IVF-PQ") + " + exact re-scoring (" + searcher.version().manifest()
+          .rescore() + ") of the top " + depth + " candidates";
+      case "cross-encoder" -> "re-scored candidates + cross-encoder";
+      default -> stage;
+    };
+  }
+
+  /** Runs a searcher stage at the configured parameters. */
+  public StageRun run(String stage) throws IOException {
+    return run(stage, cfg.nprobe(), cfg.candidates(), cfg.rrfK());
+  }
+
+  /** Runs a searcher stage with explicit parameters. */
+  public StageRun run(String stage, int nprobe, int depth, int rrfK) throws IOException {
+    List<List<ChunkHit>> hits = new ArrayList<>(queries.size());
+    double[] lat = new double[queries.size()];
+    for (int i = 0; i < queries.size(); i++) {
+      Request r = request(stage, queries.get(i).text(), nprobe, depth, rrfK);
+      long t0 = System.nanoTime();
+      HybridSearcher.Result res = searcher.search(r);
+      lat[i] = (System.nanoTime() - t0) / 1e6;
+      List<ChunkHit> h = new ArrayList<>(res.hits().size());
+      for (HybridSearcher.Hit x : res.hits()) {
+        h.add(new ChunkHit(x.chunkId(), x.docId(), x.score()));
+      }
+      hits.add(h);
+    }
+    return fromHits(stage, describe(stage, nprobe, depth, rrfK), hits, lat);
+  }
+
+  /** Percentile {@code p} in [0, 100] of {@code values} (nearest rank), or null if values is null or empty. */
+  public static Double percentile(double[] values, double p) {
+    if (values == null || values.length == 0) {
+      return null;
+    }
+    double[] s = values.clone();
+    Arrays.sort(s);
+    int idx = (int) Math.ceil(p / 100.0 * s.length) - 1;
+    return s[Math.max(0, Math.min(s.length - 1, idx))];
+  }
+
+  /** Mean ANN recall@k of {@code ann} against {@code exact} over the queries. */
+  public static double annRecall(StageRun ann, StageRun exact, int k) {
+    double sum = 0;
+    for (int i = 0; i < ann.chunkHits().size(); i++) {
+      sum += AnnRecall.at(ann.chunkHits().get(i), exact.chunkHits().get(i), k);
+    }
+    return ann.chunkHits().isEmpty() ? 0 : sum / ann.chunkHits().size();
+  }
+
+  /** Index bytes per vector read by {@code stage}: PQ code + 4-byte id, plus the re-scoring vector when used. */
+  public double bytesPerVector(String stage) {
+    IndexManifest m = searcher.version().manifest();
+    double b = m.codeSize() + 4;
+    if (stage.equals("rescore") || stage.equals("cross-encoder")) {
+      long bytes = 0;
+      for (IndexManifest.Shard s : m.shards()) {
+        for (IndexManifest.FileEntry f : s.files()) {
+          if (f.path().endsWith(RescoreVectorsFile.FILE_NAME)) {
+            bytes += f.bytes();
+          }
+        }
+      }
+      b += m.chunks() == 0 ? 0 : (double) bytes / m.chunks();
+    }
+    return b;
+  }
+
+  /**
+   * Sweeps: nprobe on {@code dense-ivfpq} (with ANN recall against {@code exact} when given), candidate depth on
+   * the final pipeline stage ({@code rescore} if it can run, else {@code hybrid}), RRF k on {@code hybrid}.
+   */
+  public List<EvalReport.SweepPoint> sweeps(Qrels qrels, List<MetricSpec> metrics, StageRun exact)
+      throws IOException {
+    List<EvalReport.SweepPoint> out = new ArrayList<>();
+    if (searcher == null) {
+      return out;
+    }
+    int nlist = searcher.version().manifest().nlist();
+    Set<Integer> seen = new LinkedHashSet<>();
+    for (int np : cfg.sweepNprobe()) {
+      int v = Math.min(np, nlist);
+      if (!seen.add(v)) {
+        continue;
+      }
+      StageRun r = run("dense-ivfpq", v, cfg.candidates(), cfg.rrfK());
+      out.add(point(r, "nprobe", v, qrels, metrics, exact == null ? null : annRecall(r, exact, cfg.annRecallK()),
+          bytesPerVector("dense-ivfpq")));
+    }
+    boolean bm25 = hasBm25();
+    String depthStage = !"none".equals(searcher.version().manifest().rescore()) ? "rescore" : bm25 ? "hybrid"
+        : "dense-ivfpq";
+    for (int c : cfg.sweepCandidates()) {
+      StageRun r = run(depthStage, cfg.nprobe(), c, cfg.rrfK());
+      out.add(point(r, "candidates", c, qrels, metrics, null, bytesPerVector(depthStage)));
+    }
+    if (bm25) {
+      for (int rk : cfg.sweepRrfK()) {
+        StageRun r = run("hybrid", cfg.nprobe(), cfg.candidates(), rk);
+        out.add(point(r, "rrfK", rk, qrels, metrics, null, bytesPerVector("hybrid")));
+      }
+    } else if (!cfg.sweepRrfK().isEmpty()) {
+      notes.add("RRF k sweep skipped: index version has no BM25 part");
+    }
+    return out;
+  }
+
+  private static EvalReport.SweepPoint point(StageRun r, String param, int value, Qrels qrels,
+      List<MetricSpec> metrics, Double ann, double bpv) {
+    Evaluation e = Evaluation.of(r.docs(), qrels, metrics);
+    return new EvalReport.SweepPoint(r.name(), param, value, e.meansByName(), ann, percentile(r.latencyMs(), 50),
+        bpv);
+  }
+
+  /**
+   * Loss attribution of {@code finalRun} at cutoff {@code k}, from the stage runs at hand (any may be null).
+   *
+   * @param fused the run whose candidates go to re-scoring ({@code hybrid}), or null
+   */
+  public LossAttribution.Summary lossAttribution(Qrels qrels, int k, StageRun finalRun, StageRun exact,
+      StageRun bm25, StageRun ann, StageRun fused) {
+    List<LossAttribution.QueryTrace> traces = new ArrayList<>();
+    boolean rescored = finalRun.name().equals("rescore") || finalRun.name().equals("cross-encoder");
+    for (int i = 0; i < queries.size(); i++) {
+      Query q = queries.get(i);
+      Set<String> fin = new HashSet<>();
+      List<ScoredDoc> top = finalRun.docs().get(q.qid());
+      for (int j = 0; j < Math.min(k, top.size()); j++) {
+        fin.add(top.get(j).docId());
+      }
+      traces.add(new LossAttribution.QueryTrace(q.qid(), searcher == null ? null : probedDocs(q.vector()),
+          docSet(exact, i), docSet(bm25, i), docSet(ann, i), rescored ? docSet(fused, i) : null, rescored, fin));
+    }
+    return LossAttribution.summarize(traces, qrels, k, cfg.lossExamples());
+  }
+
+  private static Set<String> docSet(StageRun r, int i) {
+    if (r == null) {
+      return null;
+    }
+    Set<String> s = new HashSet<>();
+    for (ChunkHit h : r.chunkHits().get(i)) {
+      s.add(h.docId());
+    }
+    return s;
+  }
+
+  /** Documents with at least one chunk in the IVF lists probed for {@code query} at the configured nprobe. */
+  Set<String> probedDocs(float[] query) {
+    IndexVersion v = searcher.version();
+    int[] probed = v.quantizer().probe(v.quantizer().preTransform(query), cfg.nprobe());
+    Set<String> docs = new HashSet<>();
+    for (IndexVersion.Shard s : v.shards()) {
+      for (int l : probed) {
+        IntBuffer ids = s.lists().ids(l);
+        for (int j = 0; j < s.lists().size(l); j++) {
+          docs.add(s.table().docId(ids.get(j)));
+        }
+      }
+    }
+    return docs;
+  }
+}
