@@ -225,6 +225,12 @@ class EvaluateJobTest {
     assertThat(spark.read().parquet(out.resolve("per_query.parquet").toString()).columns())
         .contains("stage", "query_id", "ndcg_10", "recall_100", "mrr_10", "p_10", "map", "success_10");
 
+    // kept for inspection and for cross-checking the runs with trec_eval (docs/benchmarks.md)
+    Path keep = Path.of("target", "evaluate-test");
+    org.apache.commons.io.FileUtils.deleteQuietly(keep.toFile());
+    org.apache.commons.io.FileUtils.copyDirectory(out.toFile(), keep.toFile());
+    Files.copy(work.resolve("qrels.tsv"), keep.resolve("qrels.tsv"));
+
     // same input + config: identical runs and metrics (latencies aside)
     new EvaluateJob().run(ctx("evaluation.runId=again"));
     Path out2 = work.resolve("eval/again");
