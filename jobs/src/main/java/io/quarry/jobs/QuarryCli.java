@@ -43,7 +43,8 @@ import picocli.CommandLine.Option;
       QuarryCli.Build.class,
       QuarryCli.Evaluate.class,
       QuarryCli.Pipeline.class,
-      QuarryCli.Validate.class
+      QuarryCli.Validate.class,
+      io.quarry.jobs.eval.CompareCommand.class
     })
 public final class QuarryCli {
   private static final Logger LOG = LoggerFactory.getLogger(QuarryCli.class);

@@ -1,0 +1,133 @@
+package io.quarry.jobs.eval;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.quarry.core.config.ConfigLoader;
+import io.quarry.core.config.EvaluationConfig;
+import io.quarry.core.config.QuarryConfig;
+import io.quarry.core.eval.Comparison;
+import io.quarry.core.eval.EvalInputException;
+import io.quarry.core.eval.EvalReport;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code quarry compare}: compares an evaluation ({@code metrics.json}) with a baseline one and gates on it, for use
+ * as an Airflow task. Prints the comparison as Markdown; with {@code --out}, also writes {@code comparison.md} and
+ * {@code comparison.json} there. Exit code 0 when every gated metric is within its tolerance, {@value #EXIT_GATE}
+ * when one dropped by more (a regression), 1 on a read error, 2 on a bad config. Runs without Spark; paths may be
+ * local or any Hadoop filesystem URI.
+ */
+@Command(name = "compare", mixinStandardHelpOptions = true,
+    description = "Compare an evaluation with a baseline metrics.json: deltas, per-query wins/losses, paired "
+        + "significance tests; exit 3 when a gated metric drops beyond its tolerance.")
+public final class CompareCommand implements Callable<Integer> {
+  /** Exit code when a gated metric regressed. */
+  public static final int EXIT_GATE = 3;
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  @Option(names = "--baseline", required = true, paramLabel = "METRICS_JSON",
+      description = "Baseline metrics.json.")
+  String baseline;
+
+  @Option(names = "--current", paramLabel = "METRICS_JSON",
+      description = "Evaluation to check (default: <paths.eval>/<evaluation.runId>/metrics.json of the config).")
+  String current;
+
+  @Option(names = "--stage", paramLabel = "STAGE", description = "Stage to compare (default: each one's final stage).")
+  String stage;
+
+  @Option(names = "--gate", paramLabel = "METRIC=TOLERANCE",
+      description = "Gated metric and tolerated absolute drop, e.g. nDCG@10=0.01 (repeatable; replaces "
+          + "evaluation.gate of the config).")
+  List<String> gates = new ArrayList<>();
+
+  @Option(names = "--out", paramLabel = "DIR", description = "Also write comparison.md and comparison.json here.")
+  String out;
+
+  @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Config file(s), lowest precedence first.")
+  List<String> configFiles = new ArrayList<>();
+
+  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override one config value.")
+  List<String> overrides = new ArrayList<>();
+
+  @Override
+  public Integer call() throws Exception {
+    Configuration hconf = new Configuration();
+    List<ConfigLoader.Source> sources = new ArrayList<>();
+    for (String f : configFiles) {
+      sources.add(new ConfigLoader.Source(f, read(hconf, f)));
+    }
+    QuarryConfig config = ConfigLoader.load(sources, overrides);
+    EvaluationConfig e = config.evaluation();
+    String cur = current != null ? current
+        : EvaluateJob.child(EvaluateJob.child(config.paths().evalDir(), e.runId()), "metrics.json");
+    Map<String, Double> gate = gates.isEmpty() ? e.gate() : parseGates(gates);
+    EvalReport b = EvalReport.fromJson(baseline, read(hconf, baseline));
+    EvalReport c = EvalReport.fromJson(cur, read(hconf, cur));
+    Comparison.Result r = Comparison.compare(b, c, stage, gate, e.permutations(), e.seed());
+    String md = Comparison.toMarkdown(r);
+    System.out.print(md);
+    if (out != null) {
+      write(hconf, EvaluateJob.child(out, "comparison.md"), md);
+      write(hconf, EvaluateJob.child(out, "comparison.json"), JSON.writeValueAsString(Comparison.toMap(r)) + "\n");
+    }
+    if (!r.passed()) {
+      System.err.println("quarry compare: gate FAILED (a gated metric dropped beyond its tolerance)");
+      return EXIT_GATE;
+    }
+    return 0;
+  }
+
+  static Map<String, Double> parseGates(List<String> specs) {
+    Map<String, Double> m = new LinkedHashMap<>();
+    for (String s : specs) {
+      int eq = s.indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException("--gate expects METRIC=TOLERANCE, got '" + s + "'");
+      }
+      double tol;
+      try {
+        tol = Double.parseDouble(s.substring(eq + 1));
+      } catch (NumberFormatException ex) {
+        throw new IllegalArgumentException("--gate " + s + ": tolerance is not a number");
+      }
+      if (tol < 0) {
+        throw new IllegalArgumentException("--gate " + s + ": tolerance must be >= 0");
+      }
+      m.put(s.substring(0, eq), tol);
+    }
+    return m;
+  }
+
+  private static String read(Configuration conf, String file) throws IOException {
+    Path p = new Path(file);
+    FileSystem fs = p.getFileSystem(conf);
+    if (!fs.exists(p)) {
+      throw new EvalInputException(file, 0, "file not found");
+    }
+    try (InputStream in = fs.open(p)) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  private static void write(Configuration conf, String file, String text) throws IOException {
+    Path p = new Path(file);
+    try (OutputStream o = p.getFileSystem(conf).create(p, true)) {
+      o.write(text.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+}
