@@ -1,0 +1,37 @@
+package io.quarry.serving;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Where the server finds index versions: {@link LocalIndexSource} (a directory) or {@link S3IndexSource} (a bucket
+ * prefix, downloaded to a local cache). Only ids read from {@code CURRENT} reach a source, never request input.
+ */
+public interface IndexSource {
+  /**
+   * The version id {@code CURRENT} names.
+   *
+   * @throws IOException if {@code CURRENT} is missing, unreadable or not a valid id
+   */
+  String currentVersion() throws IOException;
+
+  /**
+   * A local directory holding the complete version (downloaded and checksum-verified if remote).
+   *
+   * @throws IOException if the version is missing, incomplete or corrupt
+   */
+  Path fetch(String version) throws IOException;
+
+  /** Human-readable location for logs and /ready. */
+  String describe();
+
+  /** Checks a version id read from {@code CURRENT}. */
+  static String checkVersionId(String v, String where) throws IOException {
+    String s = v.trim();
+    if (!s.matches("[A-Za-z0-9._-]{1,64}") || s.startsWith(".")) {
+      throw new IOException(where + ": does not hold a valid version id: '" + (s.length() > 80 ? s.substring(0, 80)
+          : s) + "'");
+    }
+    return s;
+  }
+}

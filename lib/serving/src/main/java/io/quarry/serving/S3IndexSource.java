@@ -1,0 +1,153 @@
+package io.quarry.serving;
+
+import io.quarry.core.segment.Checksums;
+import io.quarry.core.segment.CorruptSegmentException;
+import io.quarry.core.segment.IndexManifest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+
+/**
+ * Index versions in an S3 bucket ({@code s3://bucket/prefix/CURRENT}, {@code .../<version>/...}), downloaded to a
+ * local cache directory: the manifest first, then every file it lists, each checked against its size and SHA-256
+ * while streaming, into {@code <cache>/<version>.partial-<nonce>/}, renamed to {@code <cache>/<version>/} when
+ * complete. A cached complete version is reused (and re-verified by the loader). AWS SDK v2 with the JDK
+ * URLConnection HTTP client; credentials from the default chain (environment, system properties, profile, IMDS).
+ */
+public final class S3IndexSource implements IndexSource {
+  private final S3Client s3;
+  private final String bucket;
+  private final String prefix;
+  private final Path cache;
+
+  S3IndexSource(S3Client s3, String bucket, String prefix, Path cache) {
+    this.s3 = s3;
+    this.bucket = bucket;
+    this.prefix = prefix.isEmpty() || prefix.endsWith("/") ? prefix : prefix + "/";
+    this.cache = cache;
+  }
+
+  /**
+   * @param uri {@code s3://bucket/prefix} (or {@code s3a://})
+   * @param endpoint endpoint override for S3-compatible servers (path-style access), or null for AWS
+   * @param region the region
+   * @param cache local cache directory (created)
+   * @throws IllegalArgumentException if the URI has no bucket
+   */
+  public static S3IndexSource create(String uri, String endpoint, String region, Path cache) throws IOException {
+    return create(uri, endpoint, region, cache, DefaultCredentialsProvider.create());
+  }
+
+  /** As {@link #create(String, String, String, Path)} with explicit credentials. */
+  public static S3IndexSource create(String uri, String endpoint, String region, Path cache,
+      AwsCredentialsProvider credentials) throws IOException {
+    URI u = URI.create(uri);
+    if (u.getHost() == null || u.getHost().isEmpty()) {
+      throw new IllegalArgumentException("S3 index location needs a bucket: " + uri);
+    }
+    String path = u.getPath() == null ? "" : u.getPath().replaceFirst("^/", "");
+    var b = S3Client.builder().region(Region.of(region)).credentialsProvider(credentials)
+        .httpClientBuilder(UrlConnectionHttpClient.builder());
+    if (endpoint != null && !endpoint.isEmpty()) {
+      b.endpointOverride(URI.create(endpoint)).forcePathStyle(true);
+    }
+    Files.createDirectories(cache);
+    return new S3IndexSource(b.build(), u.getHost(), path, cache);
+  }
+
+  private byte[] get(String key) throws IOException {
+    try {
+      return s3.getObjectAsBytes(GetObjectRequest.builder().bucket(bucket).key(key).build()).asByteArray();
+    } catch (NoSuchKeyException e) {
+      throw new IOException("s3://" + bucket + "/" + key + ": not found");
+    } catch (SdkException e) {
+      throw new IOException("s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public String currentVersion() throws IOException {
+    String key = prefix + IndexManifest.CURRENT;
+    return IndexSource.checkVersionId(new String(get(key), StandardCharsets.UTF_8), "s3://" + bucket + "/" + key);
+  }
+
+  @Override
+  public Path fetch(String version) throws IOException {
+    Path done = cache.resolve(version);
+    if (Files.isRegularFile(done.resolve(IndexManifest.FILE_NAME))) {
+      return done;
+    }
+    String base = prefix + version + "/";
+    byte[] mbytes = get(base + IndexManifest.FILE_NAME);
+    IndexManifest m = IndexManifest.parse(mbytes, "s3://" + bucket + "/" + base + IndexManifest.FILE_NAME);
+    Path tmp = cache.resolve(version + ".partial-" + Long.toHexString(System.nanoTime()));
+    Files.createDirectories(tmp);
+    try {
+      for (IndexManifest.FileEntry f : m.allFiles()) {
+        Path dst = Checksums.resolveInside(tmp, f.path());
+        Files.createDirectories(dst.getParent());
+        download(base + f.path(), dst, f);
+      }
+      Files.write(tmp.resolve(IndexManifest.FILE_NAME), mbytes); // last, as on the server side
+      Files.move(tmp, done, StandardCopyOption.ATOMIC_MOVE);
+      return done;
+    } catch (IOException | RuntimeException e) {
+      deleteTree(tmp);
+      throw e;
+    }
+  }
+
+  private void download(String key, Path dst, IndexManifest.FileEntry f) throws IOException {
+    MessageDigest md = Checksums.sha256();
+    long n = 0;
+    try (InputStream in = s3.getObject(GetObjectRequest.builder().bucket(bucket).key(key).build());
+        var out = Files.newOutputStream(dst)) {
+      byte[] buf = new byte[1 << 16];
+      int r;
+      while ((r = in.read(buf)) > 0) {
+        md.update(buf, 0, r);
+        out.write(buf, 0, r);
+        n += r;
+      }
+    } catch (NoSuchKeyException e) {
+      throw new CorruptSegmentException("s3://" + bucket + "/" + key, "missing (listed in the manifest)");
+    } catch (SdkException e) {
+      throw new IOException("s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+    }
+    String sha = HexFormat.of().formatHex(md.digest());
+    if (n != f.bytes() || !sha.equals(f.sha256())) {
+      throw new CorruptSegmentException("s3://" + bucket + "/" + key, n + " bytes sha256 " + sha + ", manifest says "
+          + f.bytes() + " bytes sha256 " + f.sha256());
+    }
+  }
+
+  private static void deleteTree(Path p) throws IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (var s = Files.walk(p)) {
+      for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(x);
+      }
+    }
+  }
+
+  @Override
+  public String describe() {
+    return "s3://" + bucket + "/" + prefix + " (cache " + cache + ")";
+  }
+}

@@ -1,0 +1,85 @@
+package io.quarry.serving;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code java -jar quarry-serving.jar --index <dir | s3://bucket/prefix> [--port 8080]}: loads the version
+ * {@code CURRENT} names, serves the HTTP API ({@link SearchServer}) and reloads when {@code CURRENT} changes.
+ */
+@Command(name = "quarry-serve", mixinStandardHelpOptions = true,
+    description = "Serves a Quarry index version over HTTP (POST /search, GET /health, /ready, /metrics).")
+public final class ServeMain implements Callable<Integer> {
+  @Option(names = "--index", required = true, description = "Index root: a local directory or s3://bucket/prefix "
+      + "(holding CURRENT and version directories).")
+  String index;
+
+  @Option(names = "--host", defaultValue = "127.0.0.1", description = "Bind address (default ${DEFAULT-VALUE}).")
+  String host;
+
+  @Option(names = "--port", defaultValue = "8080", description = "Port (default ${DEFAULT-VALUE}; 0 = any free).")
+  int port;
+
+  @Option(names = "--threads", defaultValue = "8", description = "HTTP worker threads (default ${DEFAULT-VALUE}).")
+  int threads;
+
+  @Option(names = "--cache", defaultValue = "${java.io.tmpdir}/quarry-serving-cache",
+      description = "Local cache for versions downloaded from S3 (default ${DEFAULT-VALUE}).")
+  Path cache;
+
+  @Option(names = "--s3-endpoint", description = "S3 endpoint override (S3-compatible servers), e.g. "
+      + "http://127.0.0.1:9000; path-style access is used when set.")
+  String s3Endpoint;
+
+  @Option(names = "--s3-region", defaultValue = "us-east-1", description = "S3 region (default ${DEFAULT-VALUE}).")
+  String s3Region;
+
+  @Option(names = "--reload-seconds", defaultValue = "10", description = "How often CURRENT is checked.")
+  int reloadSeconds;
+
+  @Option(names = "--no-verify", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Verify SHA-256 and CRC32 of every file when loading a version (default on).")
+  boolean verify;
+
+  @Option(names = "--model-path", description = "For custom embedding models: local directory with model.onnx "
+      + "and tokenizer.json (its SHA-256 must match the manifest).")
+  String modelPath;
+
+  @Option(names = "--max-k", defaultValue = "100") int maxK;
+  @Option(names = "--max-depth", defaultValue = "1000") int maxDepth;
+  @Option(names = "--max-query-chars", defaultValue = "2000") int maxQueryChars;
+
+  public static void main(String[] args) {
+    int rc = new CommandLine(new ServeMain()).execute(args);
+    if (rc != 0) {
+      System.exit(rc);
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    IndexSource source = index.startsWith("s3://") || index.startsWith("s3a://")
+        ? S3IndexSource.create(index, s3Endpoint, s3Region, cache)
+        : new LocalIndexSource(Path.of(index));
+    IndexHolder holder = new IndexHolder(source, new ModelEncoders(modelPath, 1), null, verify);
+    holder.refresh();
+    holder.startPolling(reloadSeconds * 1000L);
+    SearchApi.Limits limits = new SearchApi.Limits(maxQueryChars, maxK, maxDepth, 1024, 16384);
+    SearchServer server = new SearchServer(host, port, threads, holder, limits);
+    IndexHolder.Status s = holder.status();
+    System.out.println("quarry-serve: http://" + host + ":" + server.port() + "  index " + source.describe()
+        + "  " + (s.ready() ? "serving " + s.version() : "NOT READY: " + s.reason()));
+    CountDownLatch done = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      server.close();
+      holder.close();
+      done.countDown();
+    }));
+    done.await();
+    return 0;
+  }
+}

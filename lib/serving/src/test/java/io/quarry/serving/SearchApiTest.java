@@ -1,0 +1,52 @@
+package io.quarry.serving;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.quarry.core.search.HybridSearcher;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class SearchApiTest {
+  static final SearchApi.Limits L = new SearchApi.Limits(50, 20, 200, 64, 4096);
+
+  static HybridSearcher.Request parse(String json) throws SearchApi.BadRequest {
+    return SearchApi.parse(json.getBytes(StandardCharsets.UTF_8), L);
+  }
+
+  @Test
+  void defaultsAndExplicitValues() throws Exception {
+    HybridSearcher.Request r = parse("{\"query\":\"stem cells\"}");
+    assertThat(r.k()).isEqualTo(10);
+    assertThat(r.mode()).isEqualTo(HybridSearcher.Mode.HYBRID);
+    assertThat(r.rrfK()).isEqualTo(60);
+    assertThat(r.bm25Depth()).isEqualTo(100);
+    r = parse("{\"query\":\"q\",\"k\":5,\"mode\":\"BM25\",\"nprobe\":8,\"bm25Depth\":50,\"denseDepth\":60,"
+        + "\"rescoreDepth\":0,\"rerank\":false,\"rrfK\":10,\"withText\":false}");
+    assertThat(r.k()).isEqualTo(5);
+    assertThat(r.mode()).isEqualTo(HybridSearcher.Mode.BM25);
+    assertThat(r.rescoreDepth()).isZero();
+    assertThat(r.withText()).isFalse();
+  }
+
+  @Test
+  void rejectsBadRequestsWithTheFieldName() {
+    assertThatThrownBy(() -> parse("{\"query\":\"q\",\"path\":\"/etc/passwd\"}"))
+        .isInstanceOf(SearchApi.BadRequest.class).hasMessageContaining("unknown field 'path'");
+    assertThatThrownBy(() -> parse("{\"query\":\"q\",\"k\":\"10\"}")).hasMessageContaining("'k' must be an integer");
+    assertThatThrownBy(() -> parse("{\"query\":\"q\",\"k\":2.5}")).hasMessageContaining("'k' must be an integer");
+    assertThatThrownBy(() -> parse("{\"query\":\"q\",\"k\":21}")).hasMessageContaining("'k' = 21 is outside [1, 20]");
+    assertThatThrownBy(() -> parse("{\"query\":\"q\",\"k\":0}")).hasMessageContaining("outside");
+    assertThatThrownBy(() -> parse("{\"query\":\"q\",\"k\":10,\"bm25Depth\":5}")).hasMessageContaining("bm25Depth");
+    assertThatThrownBy(() -> parse("{\"query\":\"q\",\"denseDepth\":201}")).hasMessageContaining("denseDepth");
+    assertThatThrownBy(() -> parse("{\"query\":\"q\",\"nprobe\":65}")).hasMessageContaining("nprobe");
+    assertThatThrownBy(() -> parse("{\"query\":\"q\",\"mode\":\"sql\"}")).hasMessageContaining("'mode'");
+    assertThatThrownBy(() -> parse("{\"query\":\"q\",\"rerank\":\"yes\"}")).hasMessageContaining("'rerank'");
+    assertThatThrownBy(() -> parse("{\"query\":12}")).hasMessageContaining("'query' is required");
+    assertThatThrownBy(() -> parse("{}")).hasMessageContaining("'query' is required");
+    assertThatThrownBy(() -> parse("{\"query\":\"   \"}")).hasMessageContaining("blank");
+    assertThatThrownBy(() -> parse("{\"query\":\"" + "x".repeat(51) + "\"}")).hasMessageContaining("51 chars");
+    assertThatThrownBy(() -> parse("[1,2]")).hasMessageContaining("JSON object");
+    assertThatThrownBy(() -> parse("{\"query\":")).hasMessageContaining("invalid JSON");
+  }
+}
