@@ -1,18 +1,211 @@
 package io.quarry.jobs.train;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quarry.core.config.QuantizerConfig;
+import io.quarry.core.quant.EncodingStats;
+import io.quarry.core.quant.IndexSpec;
+import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.QuantizerModel;
+import io.quarry.core.quant.QuantizerTrainer;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
 
-/** Placeholder: being implemented. */
+/**
+ * Stage 3, train: reads the embeddings Parquet ({@code paths.embeddings}: {@code chunk_id} string, {@code doc_id}
+ * string, {@code vector} array&lt;float&gt;), trains the quantizer of {@code quantizer.spec} with {@link
+ * SparkQuantizerTrainer} (MLlib k-means for IVF and residual PQ, distributed OPQ), then encodes every vector once with
+ * the broadcast model ({@code mapPartitions}) to report the mean squared quantization error and the list balance.
+ *
+ * <p>Outputs under {@code paths.quantizer}: {@code quantizer.bin} (the {@link QuantizerModel} file format),
+ * {@code quantizer.json} (its header plus encoding statistics, human-readable) and {@code summary.json}. Same input,
+ * config and seed give byte-identical {@code quantizer.bin} and {@code quantizer.json}.
+ *
+ * <p>The dimension {@code d} is that of the first record with a vector (in file order). Records whose vector is
+ * missing ({@code null_vector}), of another dimension ({@code wrong_dimension}) or holds NaN/∞ ({@code non_finite}), or
+ * without a chunk id ({@code missing_chunk_id}), go to {@code <paths.quarantine>/train} (Parquet: chunk_id, doc_id,
+ * reason) and are counted under {@code quarantined.<reason>}; they are not trained on.
+ */
 public final class TrainQuantizerJob implements StageJob {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainQuantizerJob.class);
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
   @Override
   public String name() {
     return "train";
   }
 
+  /** One input record after validation: the vector, or the reason it was rejected. */
+  record Checked(String chunkId, String docId, float[] vector, String reason) implements Serializable {}
+
   @Override
   public JobSummary run(JobContext ctx) throws Exception {
-    throw new UnsupportedOperationException("train: not implemented yet");
+    QuantizerConfig cfg = ctx.config().quantizer();
+    IndexSpec spec;
+    try {
+      spec = IndexSpec.parse(cfg.spec());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("quantizer.spec: " + e.getMessage(), e);
+    }
+    Metric metric = Metric.parse(cfg.metric());
+    String embDir = ctx.config().paths().embeddingsDir();
+    String outDir = ctx.config().paths().quantizerDir();
+    if (!ctx.exists(embDir)) {
+      throw new java.io.FileNotFoundException(embDir + ": embeddings not found (run the embed stage first)");
+    }
+    JobSummary summary = new JobSummary(name());
+    long t0 = System.nanoTime();
+
+    Dataset<Row> emb = ctx.spark().read().parquet(embDir).select("chunk_id", "doc_id", "vector");
+    int d = detectDimension(emb, embDir);
+    JavaRDD<Checked> checked = emb.javaRDD().map(r -> check(r, d)).persist(StorageLevel.MEMORY_AND_DISK());
+    try {
+      Map<String, Long> reasons = new TreeMap<>(checked.filter(c -> c.reason() != null).map(Checked::reason)
+          .countByValue());
+      if (!reasons.isEmpty()) {
+        String qdir = child(ctx.config().paths().quarantineDir(), "train");
+        StructType schema = new StructType().add("chunk_id", DataTypes.StringType)
+            .add("doc_id", DataTypes.StringType).add("reason", DataTypes.StringType);
+        JavaRDD<Row> bad = checked.filter(c -> c.reason() != null)
+            .map(c -> RowFactory.create(c.chunkId(), c.docId(), c.reason()));
+        ctx.spark().createDataFrame(bad, schema).coalesce(1).write().mode("overwrite").parquet(qdir);
+        reasons.forEach((r, n) -> summary.put("quarantined." + r, n));
+        LOG.warn("train: quarantined {} records under {}: {}", reasons.values().stream().mapToLong(x -> x).sum(),
+            qdir, reasons);
+      }
+      JavaPairRDD<String, float[]> vectors = checked.filter(c -> c.reason() == null)
+          .mapToPair(c -> new Tuple2<>(c.chunkId(), c.vector()));
+      long n = vectors.count();
+      if (n == 0) {
+        throw new IllegalArgumentException(embDir + ": no valid embedding to train on");
+      }
+      QuantizerTrainer.Params params = new QuantizerTrainer.Params(cfg.seed(), cfg.maxIter(), cfg.tol(),
+          cfg.maxPointsPerCentroid(), cfg.opqIterations());
+      SparkQuantizerTrainer.Result result = new SparkQuantizerTrainer(ctx.spark(), spec, metric, params)
+          .train(vectors, d, n);
+      QuantizerModel model = result.model();
+      long t1 = System.nanoTime();
+
+      EncodingStats stats = encodingStats(ctx, vectors.values(), model);
+      long t2 = System.nanoTime();
+
+      byte[] bytes = model.toBytes();
+      try (OutputStream out = ctx.create(child(outDir, "quantizer.bin"))) {
+        out.write(bytes);
+      }
+      ObjectNode json = model.headerJson();
+      json.put("inputVectors", n);
+      ObjectNode enc = json.putObject("encoding");
+      enc.put("vectors", stats.count());
+      enc.put("mse", stats.mse());
+      enc.put("imbalanceFactor", stats.imbalanceFactor());
+      enc.put("emptyLists", stats.emptyLists());
+      long[] sizes = stats.listSizes();
+      enc.put("minListSize", java.util.Arrays.stream(sizes).min().orElse(0));
+      enc.put("maxListSize", java.util.Arrays.stream(sizes).max().orElse(0));
+      ctx.writeString(child(outDir, "quantizer.json"), JSON.writeValueAsString(json));
+
+      summary.put("spec", spec.toString()).put("metric", cfg.metric()).put("d", d).put("vectors", n)
+          .put("sampleSize", result.sampleSize()).put("codeSize", model.codeSize())
+          .put("trainMse", model.info().metrics().get("pq.mse"))
+          .put("quantizationMse", stats.mse()).put("imbalanceFactor", stats.imbalanceFactor())
+          .put("emptyLists", stats.emptyLists())
+          .put("trainSeconds", seconds(t1 - t0)).put("encodeSeconds", seconds(t2 - t1))
+          .put("modelBytes", bytes.length).put("output", child(outDir, "quantizer.bin"));
+      ctx.writeString(child(outDir, "summary.json"), summary.toJson());
+      return summary;
+    } finally {
+      checked.unpersist(false);
+    }
+  }
+
+  /**
+   * Encodes every vector with the broadcast model inside {@code mapPartitions} and aggregates the error and list
+   * sizes. The build stage encodes with the same {@link QuantizerModel#encodeVector}.
+   */
+  public static EncodingStats encodingStats(JobContext ctx, JavaRDD<float[]> vectors, QuantizerModel model) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
+    Broadcast<QuantizerModel> bm = jsc.broadcast(model);
+    try {
+      int nlist = model.nlist();
+      return vectors.mapPartitions(it -> {
+        QuantizerModel m = bm.value();
+        EncodingStats s = new EncodingStats(nlist);
+        while (it.hasNext()) {
+          s.add(m.encodeVector(it.next()));
+        }
+        return List.of(s).iterator();
+      }).treeAggregate(new EncodingStats(nlist), EncodingStats::merge, EncodingStats::merge);
+    } finally {
+      bm.destroy();
+    }
+  }
+
+  static int detectDimension(Dataset<Row> emb, String embDir) {
+    List<Row> first = emb.filter("vector is not null").select("vector").limit(1).collectAsList();
+    if (first.isEmpty()) {
+      throw new IllegalArgumentException(embDir + ": no record with a non-null 'vector' column");
+    }
+    int d = first.get(0).getList(0).size();
+    if (d == 0) {
+      throw new IllegalArgumentException(embDir + ": the first vector is empty (dimension 0)");
+    }
+    return d;
+  }
+
+  static Checked check(Row r, int d) {
+    String chunkId = r.isNullAt(0) ? null : r.getString(0);
+    String docId = r.isNullAt(1) ? null : r.getString(1);
+    if (chunkId == null) {
+      return new Checked(null, docId, null, "missing_chunk_id");
+    }
+    if (r.isNullAt(2)) {
+      return new Checked(chunkId, docId, null, "null_vector");
+    }
+    List<Object> list = r.getList(2);
+    if (list.size() != d) {
+      return new Checked(chunkId, docId, null, "wrong_dimension");
+    }
+    float[] v = new float[d];
+    for (int i = 0; i < d; i++) {
+      Object o = list.get(i);
+      if (o == null) {
+        return new Checked(chunkId, docId, null, "non_finite");
+      }
+      float f = ((Number) o).floatValue();
+      if (!Float.isFinite(f)) {
+        return new Checked(chunkId, docId, null, "non_finite");
+      }
+      v[i] = f;
+    }
+    return new Checked(chunkId, docId, v, null);
+  }
+
+  static String child(String dir, String name) {
+    return dir.endsWith("/") ? dir + name : dir + "/" + name;
+  }
+
+  private static double seconds(long nanos) {
+    return Math.round(nanos / 1e7) / 100.0;
   }
 }
