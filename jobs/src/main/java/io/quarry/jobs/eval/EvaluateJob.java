@@ -26,6 +26,7 @@ import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
 import io.quarry.jobs.build.PublishedIndex;
 import io.quarry.lexical.Bm25Index;
+import io.quarry.report.HtmlReport;
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -206,6 +207,7 @@ public final class EvaluateJob implements StageJob {
       ctx.writeString(child(out, "metrics.json"), report.toJson());
       String md = MarkdownReport.render(report);
       ctx.writeString(child(out, "report.md"), md);
+      ctx.writeString(child(out, "report.html"), HtmlReport.render(report));
       writePerQuery(ctx, child(out, "per_query.parquet"), results, metrics);
 
       JobSummary s = new JobSummary(name());
@@ -213,8 +215,8 @@ public final class EvaluateJob implements StageJob {
           .put("finalStage", finalStage).put("metrics", evals.get(finalStage).meansByName())
           .put("output", out).put("report", child(out, "report.md"));
       ctx.writeString(child(out, "summary.json"), s.toJson());
-      System.out.println("Evaluation report: " + child(out, "report.md") + "  (metrics: " + child(out, "metrics.json")
-          + ", run: " + child(out, "run.trec") + ")");
+      System.out.println("Evaluation report: " + child(out, "report.md") + " and " + child(out, "report.html")
+          + "  (metrics: " + child(out, "metrics.json") + ", run: " + child(out, "run.trec") + ")");
       return s;
     } finally {
       if (bm25 != null) {

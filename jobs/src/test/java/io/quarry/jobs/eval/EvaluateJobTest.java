@@ -217,6 +217,8 @@ class EvaluateJobTest {
     assertThat(loss.counts().values().stream().mapToInt(Integer::intValue).sum())
         .isEqualTo(loss.relevant() - loss.found());
 
+    assertThat(Files.readString(out.resolve("report.html"))).contains("id=\"chart-metrics\"><svg")
+        .contains("id=\"chart-nprobe\"><svg").contains("id=\"chart-loss\"><svg");
     String md = Files.readString(out.resolve("report.md"));
     assertThat(md).contains("| rescore **(final)** |").contains("nDCG@10").contains("Loss attribution")
         .contains(r.configHash());

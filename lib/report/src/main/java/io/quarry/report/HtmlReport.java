@@ -1,0 +1,308 @@
+package io.quarry.report;
+
+import io.quarry.core.eval.EvalReport;
+import io.quarry.core.eval.LossAttribution;
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.Rectangle;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.StandardChartTheme;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.plot.CategoryPlot;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.category.BarRenderer;
+import org.jfree.chart.renderer.category.StandardBarPainter;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.data.category.DefaultCategoryDataset;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+import org.jfree.svg.SVGGraphics2D;
+
+/**
+ * Renders an {@link EvalReport} as one self-contained {@code report.html}: summary, per-stage metric table and bar
+ * chart, sweep curves (quality against the swept parameter, against per-query latency and against bytes per
+ * vector), loss attribution chart and examples, notes. Charts are drawn with JFreeChart onto JFreeSVG's
+ * {@link SVGGraphics2D} and inlined as {@code <svg>} elements, each inside a {@code <figure class="chart">} with an
+ * id ({@code chart-metrics}, {@code chart-nprobe}, {@code chart-latency}, {@code chart-bytes},
+ * {@code chart-candidates}, {@code chart-rrfk}, {@code chart-loss}); there is no script and no external resource.
+ * Output is deterministic for a given report (SVG definition ids are fixed per chart).
+ *
+ * <p>Needs a headless-capable JDK ({@code java.awt.headless=true} is set if unset): fonts come from the JDK.
+ */
+public final class HtmlReport {
+  private static final int W = 720;
+  private static final int H = 360;
+  private static final String[] HEADLINE = {"nDCG@10", "Recall@100", "MRR@10"};
+
+  private HtmlReport() {}
+
+  /** The HTML document. */
+  public static String render(EvalReport r) {
+    if (System.getProperty("java.awt.headless") == null) {
+      System.setProperty("java.awt.headless", "true");
+    }
+    ChartFactory.setChartTheme(StandardChartTheme.createJFreeTheme());
+    StringBuilder h = new StringBuilder(64 * 1024);
+    h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
+        .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+        .append("<title>Quarry evaluation ").append(esc(r.runId())).append("</title><style>")
+        .append("body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;")
+        .append("color:#222;padding:0 1em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;")
+        .append("padding:4px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}")
+        .append("figure.chart{margin:1em 0}figure.chart svg{max-width:100%;height:auto}code{background:#f6f6f6;")
+        .append("padding:0 3px}.final{font-weight:bold}.muted{color:#666}")
+        .append("</style></head><body>\n");
+    h.append("<h1>Quarry evaluation <code>").append(esc(r.runId())).append("</code></h1>\n");
+    summary(h, r);
+    stages(h, r);
+    figure(h, "chart-metrics", "Headline metrics per stage", metricsChart(r));
+    sweeps(h, r);
+    loss(h, r);
+    if (r.notes() != null && !r.notes().isEmpty()) {
+      h.append("<h2>Notes</h2><ul>");
+      for (String n : r.notes()) {
+        h.append("<li>").append(esc(n)).append("</li>");
+      }
+      h.append("</ul>\n");
+    }
+    h.append("<p class=\"muted\">Metrics follow trec_eval (ndcg_cut, recall, P, recip_rank on the top k, map, success);"
+        + " documents are ranked by their best chunk's score; every judged query counts, one without a relevant"
+        + " document scores 0. Latencies are per-query wall times of the search call on one thread, query embedding"
+        + " excluded.</p>\n</body></html>\n");
+    return h.toString();
+  }
+
+  private static void summary(StringBuilder h, EvalReport r) {
+    EvalReport.Dataset d = r.dataset();
+    h.append("<table class=\"summary\">");
+    row(h, "queries", "<code>" + esc(d.queries()) + "</code> (" + esc(d.format()) + ", sha256 <code>"
+        + esc(d.queriesSha256()) + "</code>)");
+    row(h, "qrels", "<code>" + esc(d.qrels()) + "</code> (sha256 <code>" + esc(d.qrelsSha256()) + "</code>)");
+    row(h, "judged queries / judgments", d.queryCount() + " / " + d.judgments());
+    row(h, "index version", r.indexVersion() == null ? "—" : "<code>" + esc(r.indexVersion()) + "</code>");
+    row(h, "index spec", r.indexSpec() == null ? "—" : "<code>" + esc(r.indexSpec()) + "</code>");
+    row(h, "embedding model", "<code>" + esc(r.modelId()) + "</code>");
+    row(h, "config hash", "<code>" + esc(r.configHash()) + "</code>");
+    if (r.parameters() != null) {
+      List<String> ps = new ArrayList<>();
+      r.parameters().forEach((k, v) -> ps.add(esc(k) + "=" + esc(String.valueOf(v))));
+      row(h, "parameters", String.join(", ", ps));
+    }
+    h.append("</table>\n");
+  }
+
+  private static void row(StringBuilder h, String k, String v) {
+    h.append("<tr><th>").append(esc(k)).append("</th><td style=\"text-align:left\">").append(v).append("</td></tr>");
+  }
+
+  private static List<String> metricNames(EvalReport r) {
+    return new ArrayList<>(r.stages().get(0).metrics().keySet());
+  }
+
+  private static void stages(StringBuilder h, EvalReport r) {
+    List<String> ms = metricNames(r);
+    h.append("<h2>Metrics per stage</h2>\n<table class=\"stages\"><tr><th>stage</th>");
+    for (String m : ms) {
+      h.append("<th>").append(esc(m)).append("</th>");
+    }
+    h.append("<th>ANN recall</th><th>p50 ms</th><th>p95 ms</th><th>run</th><th>what ran</th></tr>\n");
+    for (EvalReport.StageResult s : r.stages()) {
+      boolean fin = s.name().equals(r.finalStage());
+      h.append("<tr").append(fin ? " class=\"final\"" : "").append("><td>").append(esc(s.name()))
+          .append(fin ? " (final)" : "").append("</td>");
+      for (String m : ms) {
+        h.append("<td>").append(f4(s.metrics().get(m))).append("</td>");
+      }
+      h.append("<td>").append(f4(s.annRecall())).append("</td><td>").append(f2(s.latencyMsP50())).append("</td><td>")
+          .append(f2(s.latencyMsP95())).append("</td><td><code>").append(esc(s.runFile())).append("</code></td><td "
+              + "style=\"text-align:left\">").append(esc(s.description())).append("</td></tr>\n");
+    }
+    h.append("</table>\n");
+  }
+
+  private static void sweeps(StringBuilder h, EvalReport r) {
+    if (r.sweeps() == null || r.sweeps().isEmpty()) {
+      return;
+    }
+    h.append("<h2>Sweeps</h2>\n");
+    Map<String, List<EvalReport.SweepPoint>> by = new LinkedHashMap<>();
+    for (EvalReport.SweepPoint p : r.sweeps()) {
+      by.computeIfAbsent(p.parameter(), x -> new ArrayList<>()).add(p);
+    }
+    List<EvalReport.SweepPoint> np = by.get("nprobe");
+    if (np != null) {
+      XYSeriesCollection c = new XYSeriesCollection();
+      for (String m : HEADLINE) {
+        c.addSeries(series(m, np, p -> (double) p.value(), p -> p.metrics().get(m)));
+      }
+      c.addSeries(series("ANN recall", np, p -> (double) p.value(), EvalReport.SweepPoint::annRecall));
+      figure(h, "chart-nprobe", "Dense IVF-PQ: quality against nprobe", xyChart("nprobe", "value", c));
+    }
+    XYSeriesCollection lat = new XYSeriesCollection();
+    XYSeriesCollection bytes = new XYSeriesCollection();
+    by.forEach((param, pts) -> {
+      lat.addSeries(series(pts.get(0).stage() + " by " + param, pts, EvalReport.SweepPoint::latencyMsP50,
+          p -> p.metrics().get("nDCG@10")));
+      bytes.addSeries(series(pts.get(0).stage() + " by " + param, pts, EvalReport.SweepPoint::bytesPerVector,
+          p -> p.metrics().get("nDCG@10")));
+    });
+    figure(h, "chart-latency", "nDCG@10 against median per-query latency (ms)", xyChart("p50 latency (ms)",
+        "nDCG@10", lat));
+    figure(h, "chart-bytes", "nDCG@10 against index bytes read per vector", xyChart("bytes per vector", "nDCG@10",
+        bytes));
+    for (String param : List.of("candidates", "rrfK")) {
+      List<EvalReport.SweepPoint> pts = by.get(param);
+      if (pts == null) {
+        continue;
+      }
+      XYSeriesCollection c = new XYSeriesCollection();
+      for (String m : HEADLINE) {
+        c.addSeries(series(m, pts, p -> (double) p.value(), p -> p.metrics().get(m)));
+      }
+      figure(h, "chart-" + param.toLowerCase(Locale.ROOT), pts.get(0).stage() + ": quality against " + param,
+          xyChart(param, "value", c));
+    }
+    List<String> ms = metricNames(r);
+    h.append("<table class=\"sweeps\"><tr><th>stage</th><th>parameter</th><th>value</th>");
+    for (String m : ms) {
+      h.append("<th>").append(esc(m)).append("</th>");
+    }
+    h.append("<th>ANN recall</th><th>p50 ms</th><th>bytes/vector</th></tr>\n");
+    for (EvalReport.SweepPoint p : r.sweeps()) {
+      h.append("<tr><td>").append(esc(p.stage())).append("</td><td>").append(esc(p.parameter())).append("</td><td>")
+          .append(p.value()).append("</td>");
+      for (String m : ms) {
+        h.append("<td>").append(f4(p.metrics().get(m))).append("</td>");
+      }
+      h.append("<td>").append(f4(p.annRecall())).append("</td><td>").append(f2(p.latencyMsP50())).append("</td><td>")
+          .append(f2(p.bytesPerVector())).append("</td></tr>\n");
+    }
+    h.append("</table>\n");
+  }
+
+  private static void loss(StringBuilder h, EvalReport r) {
+    LossAttribution.Summary l = r.loss();
+    if (l == null) {
+      return;
+    }
+    h.append("<h2>Loss attribution</h2>\n<p>").append(l.found()).append(" of ").append(l.relevant())
+        .append(" relevant (query, document) pairs are in the final top ").append(l.k())
+        .append("; each missing one is attributed to the first stage that lost it.</p>\n");
+    DefaultCategoryDataset ds = new DefaultCategoryDataset();
+    l.counts().forEach((cause, n) -> ds.addValue(n, "lost documents", cause));
+    JFreeChart c = ChartFactory.createBarChart(null, null, "relevant documents lost", ds, PlotOrientation.HORIZONTAL,
+        false, false, false);
+    styleBars(c);
+    figure(h, "chart-loss", "Where relevant documents were lost", c);
+    h.append("<table class=\"loss\"><tr><th>lost at</th><th>count</th><th>examples (query/doc)</th></tr>\n");
+    l.counts().forEach((cause, n) -> h.append("<tr><td>").append(esc(cause)).append("</td><td>").append(n)
+        .append("</td><td style=\"text-align:left\">").append(esc(String.join(", ",
+            l.examples().getOrDefault(cause, List.of())))).append("</td></tr>\n"));
+    h.append("</table>\n");
+  }
+
+  private static JFreeChart metricsChart(EvalReport r) {
+    DefaultCategoryDataset ds = new DefaultCategoryDataset();
+    for (String m : HEADLINE) {
+      for (EvalReport.StageResult s : r.stages()) {
+        Double v = s.metrics().get(m);
+        if (v != null) {
+          ds.addValue(v, m, s.name());
+        }
+      }
+    }
+    JFreeChart c = ChartFactory.createBarChart(null, "stage", "mean over judged queries", ds,
+        PlotOrientation.VERTICAL, true, false, false);
+    styleBars(c);
+    ((NumberAxis) c.getCategoryPlot().getRangeAxis()).setRange(0, 1);
+    return c;
+  }
+
+  private static void styleBars(JFreeChart c) {
+    c.setBackgroundPaint(Color.WHITE);
+    CategoryPlot p = c.getCategoryPlot();
+    p.setBackgroundPaint(Color.WHITE);
+    p.setRangeGridlinePaint(Color.LIGHT_GRAY);
+    BarRenderer br = (BarRenderer) p.getRenderer();
+    br.setBarPainter(new StandardBarPainter());
+    br.setShadowVisible(false);
+  }
+
+  interface Getter {
+    Double get(EvalReport.SweepPoint p);
+  }
+
+  private static XYSeries series(String name, List<EvalReport.SweepPoint> pts, Getter x, Getter y) {
+    XYSeries s = new XYSeries(name, false, true);
+    for (EvalReport.SweepPoint p : pts) {
+      Double xv = x.get(p);
+      Double yv = y.get(p);
+      if (xv != null && yv != null) {
+        s.add(xv, yv);
+      }
+    }
+    return s;
+  }
+
+  private static JFreeChart xyChart(String xLabel, String yLabel, XYSeriesCollection c) {
+    JFreeChart chart = ChartFactory.createXYLineChart(null, xLabel, yLabel, c, PlotOrientation.VERTICAL, true, false,
+        false);
+    chart.setBackgroundPaint(Color.WHITE);
+    XYPlot p = chart.getXYPlot();
+    p.setBackgroundPaint(Color.WHITE);
+    p.setDomainGridlinePaint(Color.LIGHT_GRAY);
+    p.setRangeGridlinePaint(Color.LIGHT_GRAY);
+    XYLineAndShapeRenderer rr = new XYLineAndShapeRenderer(true, true);
+    for (int i = 0; i < c.getSeriesCount(); i++) {
+      rr.setSeriesStroke(i, new BasicStroke(2f));
+    }
+    p.setRenderer(rr);
+    ((NumberAxis) p.getRangeAxis()).setAutoRangeIncludesZero(false);
+    ((NumberAxis) p.getDomainAxis()).setAutoRangeIncludesZero(false);
+    chart.getLegend().setItemFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+    return chart;
+  }
+
+  private static void figure(StringBuilder h, String id, String caption, JFreeChart chart) {
+    SVGGraphics2D g = new SVGGraphics2D(W, H);
+    g.setDefsKeyPrefix(id.replace('-', '_'));
+    chart.draw(g, new Rectangle(0, 0, W, H));
+    h.append("<figure class=\"chart\" id=\"").append(id).append("\">").append(g.getSVGElement(id + "-svg"))
+        .append("<figcaption>").append(esc(caption)).append("</figcaption></figure>\n");
+  }
+
+  static String f4(Double v) {
+    return v == null ? "—" : String.format(Locale.ROOT, "%.4f", v);
+  }
+
+  static String f2(Double v) {
+    return v == null ? "—" : String.format(Locale.ROOT, "%.2f", v);
+  }
+
+  /** Escapes text for HTML element content and attribute values. */
+  static String esc(String s) {
+    if (s == null) {
+      return "";
+    }
+    StringBuilder b = new StringBuilder(s.length());
+    for (char ch : s.toCharArray()) {
+      switch (ch) {
+        case '<' -> b.append("&lt;");
+        case '>' -> b.append("&gt;");
+        case '&' -> b.append("&amp;");
+        case '"' -> b.append("&quot;");
+        case '\'' -> b.append("&#39;");
+        default -> b.append(ch);
+      }
+    }
+    return b.toString();
+  }
+}

@@ -1,0 +1,5 @@
+/**
+ * The self-contained HTML evaluation report: tables and charts (JFreeChart, rendered to inline SVG by JFreeSVG), no
+ * external resource, viewable offline. Spark-free.
+ */
+package io.quarry.report;

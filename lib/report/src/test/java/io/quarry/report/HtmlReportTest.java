@@ -1,0 +1,143 @@
+package io.quarry.report;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.quarry.core.eval.EvalReport;
+import io.quarry.core.eval.LossAttribution;
+import java.awt.image.BufferedImage;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HtmlReportTest {
+  static final String[] CHARTS = {"chart-metrics", "chart-nprobe", "chart-latency", "chart-bytes", "chart-candidates",
+      "chart-rrfk", "chart-loss"};
+  static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+
+  @TempDir Path tmp;
+
+  static Map<String, Double> m(double ndcg, double recall, double mrr) {
+    Map<String, Double> x = new LinkedHashMap<>();
+    x.put("nDCG@10", ndcg);
+    x.put("Recall@100", recall);
+    x.put("MRR@10", mrr);
+    return x;
+  }
+
+  static EvalReport sample() {
+    List<EvalReport.StageResult> stages = List.of(
+        new EvalReport.StageResult("bm25", "BM25 <top 1000>", "runs/bm25.trec", 3, 0, m(0.66, 0.9, 0.6), null, 1.5,
+            3.0, Map.of()),
+        new EvalReport.StageResult("dense-ivfpq", "IVF-PQ & ADC", "runs/dense-ivfpq.trec", 3, 0, m(0.68, 0.92, 0.64),
+            0.81, 0.8, 1.1, Map.of()),
+        new EvalReport.StageResult("rescore", "hybrid + exact", "runs/rescore.trec", 3, 0, m(0.72, 0.96, 0.68), null,
+            4.2, 6.0, Map.of()));
+    List<EvalReport.SweepPoint> sweeps = new ArrayList<>();
+    int[] np = {1, 4, 16, 64};
+    for (int i = 0; i < np.length; i++) {
+      sweeps.add(new EvalReport.SweepPoint("dense-ivfpq", "nprobe", np[i], m(0.5 + 0.05 * i, 0.7 + 0.07 * i, 0.5),
+          0.4 + 0.15 * i, 0.2 * (i + 1), 52.0));
+    }
+    for (int c : new int[] {100, 1000}) {
+      sweeps.add(new EvalReport.SweepPoint("rescore", "candidates", c, m(0.7 + c / 1e5, 0.95, 0.66), null, c / 200.0,
+          1588.0));
+    }
+    for (int k : new int[] {10, 60}) {
+      sweeps.add(new EvalReport.SweepPoint("hybrid", "rrfK", k, m(0.69 + k / 1e4, 0.95, 0.66), null, 2.0, 52.0));
+    }
+    Map<String, Integer> counts = new LinkedHashMap<>();
+    Map<String, List<String>> ex = new LinkedHashMap<>();
+    for (LossAttribution.Cause c : LossAttribution.Cause.values()) {
+      counts.put(c.label(), c.ordinal() * 2);
+      ex.put(c.label(), List.of("q" + c.ordinal() + "/d<1>"));
+    }
+    return new EvalReport(EvalReport.SCHEMA_VERSION, "latest", "abc123", "bge-small-en-v1.5-q", "v-1", "IVF64,PQ48x8",
+        new EvalReport.Dataset("beir", "queries.jsonl", "11", "qrels/test.tsv", "22", 3, 4), Map.of("k", 100),
+        stages, "rescore", sweeps, new LossAttribution.Summary(10, 20, 5, counts, ex),
+        List.of("stage cross-encoder skipped: no cross-encoder configured"));
+  }
+
+  @Test
+  void rendersEveryChartAsInlineSvgAndEscapesText() {
+    String html = HtmlReport.render(sample());
+    for (String id : CHARTS) {
+      assertThat(html).contains("<figure class=\"chart\" id=\"" + id + "\"><svg");
+    }
+    assertThat(html).doesNotContain("BM25 <top").contains("BM25 &lt;top 1000&gt;").contains("q0/d&lt;1&gt;");
+    assertThat(html).doesNotContain("http://cdn").doesNotContain("<script").doesNotContain("<link");
+    assertThat(html).contains("rescore (final)");
+    assertThat(HtmlReport.render(sample())).isEqualTo(html); // deterministic
+  }
+
+  @Test
+  void loadsInHeadlessChromiumWithChartsAndNoErrors() throws Exception {
+    if (!Files.isExecutable(CHROMIUM)) {
+      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+        throw new AssertionError(CHROMIUM + " is missing: CI must install it with .ci/install-system-deps");
+      }
+      Assumptions.abort(CHROMIUM + " not installed (run .ci/install-system-deps); skipped outside CI");
+    }
+    Path html = tmp.resolve("report.html");
+    Files.writeString(html, HtmlReport.render(sample()), StandardCharsets.UTF_8);
+    Path png = tmp.resolve("shot.png");
+    Run dom = chromium(List.of("--dump-dom", html.toUri().toString()));
+    assertThat(dom.exit).as(dom.err).isZero();
+    for (String id : CHARTS) {
+      assertThat(dom.out).contains("id=\"" + id + "\"");
+    }
+    // the parsed DOM holds the SVG elements (chromium re-serializes them) with drawn content
+    Matcher svg = Pattern.compile("<svg[^>]*id=\"chart-[a-z]+-svg\"").matcher(dom.out);
+    int n = 0;
+    while (svg.find()) {
+      n++;
+    }
+    assertThat(n).isEqualTo(CHARTS.length);
+    assertThat(dom.err).doesNotContain("Uncaught").doesNotContainPattern("CONSOLE.*(?i)error");
+    Run shot = chromium(List.of("--screenshot=" + png, "--window-size=1200,2400", html.toUri().toString()));
+    assertThat(shot.exit).as(shot.err).isZero();
+    BufferedImage img = ImageIO.read(png.toFile());
+    assertThat(img.getWidth()).isEqualTo(1200);
+    // charts are drawn: a good share of the page is neither white nor near-white
+    long colored = 0;
+    for (int y = 0; y < img.getHeight(); y += 4) {
+      for (int x = 0; x < img.getWidth(); x += 4) {
+        int rgb = img.getRGB(x, y);
+        int r = (rgb >> 16) & 0xff;
+        int g = (rgb >> 8) & 0xff;
+        int b = rgb & 0xff;
+        if (Math.max(r, Math.max(g, b)) - Math.min(r, Math.min(g, b)) > 60) {
+          colored++;
+        }
+      }
+    }
+    assertThat(colored).as("coloured pixels (chart bars and lines)").isGreaterThan(500);
+  }
+
+  record Run(int exit, String out, String err) {}
+
+  Run chromium(List<String> args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu",
+        "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--enable-logging=stderr", "--v=0", "--user-data-dir=" + tmp.resolve("profile")));
+    cmd.addAll(args);
+    Path out = Files.createTempFile(tmp, "out", ".txt");
+    Path err = Files.createTempFile(tmp, "err", ".txt");
+    Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    if (!p.waitFor(120, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("chromium did not finish in 120 s: " + Files.readString(err));
+    }
+    return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+  }
+}
