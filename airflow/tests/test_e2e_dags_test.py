@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -28,11 +29,14 @@ def _env(home: Path) -> dict[str, str]:
     env["AIRFLOW_HOME"] = str(home)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.pop("SPARK_HOME", None)
+    # A failure shows at once instead of after the retry delays (retries themselves are covered in test_dags).
+    env["QUARRY_TASK_RETRIES"] = "0"
     return env
 
 
 def _airflow(env: dict[str, str], *args: str, timeout: int = 300):
-    return lib.run([str(Path(sys.executable).parent / "airflow"), *args], timeout=timeout, env=env)
+    return lib.run([str(Path(sys.executable).parent / "airflow"), *args], timeout=timeout, env=env,
+                   stdin=subprocess.DEVNULL)
 
 
 def _dag_test(env, dag_id: str, logical_date: str, conf: dict, log: Path) -> dict:
@@ -88,7 +92,7 @@ def test_build_dag_end_to_end_on_data_samples(airflow_env):
 
     # Evaluation-only DAG over the published version, probing every list (nprobe = nlist of IVF16): exhaustive ADC
     # cannot rank worse than nprobe 8, so its comparison against the build's evaluation passes the gate.
-    conf = dict(_common_conf(), nprobe=16, baseline_run_id=rid)
+    conf = dict(_common_conf(), nprobe=16, baseline_run_id=rid, index_version=qargs.version_id(build["run_id"]))
     evaluation = _dag_test(airflow_env, "quarry_evaluate_index", "2026-01-03T00:00:00+00:00", conf,
                            E2E / "evaluate.log")
     assert evaluation["state"] == "success", f"{evaluation['tasks']} (log: {evaluation['log']})"
