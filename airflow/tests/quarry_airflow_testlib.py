@@ -58,7 +58,8 @@ def jobs_jar() -> Path:
 
 def spark_submit() -> str:
     """The real spark-submit of the pyspark package installed beside Airflow."""
-    exe = shutil.which("spark-submit")
+    beside = Path(sys.executable).parent / "spark-submit"
+    exe = str(beside) if beside.is_file() else shutil.which("spark-submit")
     if exe is None:
         pytest.fail("spark-submit not on PATH: install pyspark (airflow/requirements.txt) and activate the venv")
     return exe
