@@ -1,6 +1,6 @@
 """Airflow DAG ``quarry_build_index``: build, evaluate, gate and publish one Quarry index version.
 
-    validate_config -> chunk -> embed -> train -> build -> evaluate -> gate -> publish
+    validate_config -> chunk -> embed -> train -> build -> evaluate -> find_baseline -> gate -> publish
 
 One ``SparkSubmitOperator`` per stage, each running the shaded jobs jar's CLI (``io.quarry.jobs.QuarryCli``) with the
 run's configs and ``--set`` overrides (see ``quarry_dags/args.py``). ``validate_config`` runs the CLI's
@@ -9,8 +9,10 @@ is touched; every stage validates them again when it starts.
 
 Runs are isolated by run id: intermediate data under ``<work_base>/runs/<run_id>``, the evaluation under
 ``<work_base>/eval/<run_id>``, the index version under ``<work_base>/index``; a retried task replaces only its own
-output. ``gate`` runs ``quarry compare`` (exit 3 = a gated metric dropped against the baseline; never retried) and
-``publish`` points ``<work_base>/index/CURRENT`` at the new version only when the gate passed.
+output. ``find_baseline`` picks the evaluation to gate against (the ``baseline_run_id`` param, else the one of the
+version CURRENT names) and skips the gate when there is none (first build); ``gate`` runs ``quarry compare`` (exit
+3 = a gated metric dropped beyond ``evaluation.gate``; never retried, writes comparison.md beside the evaluation) and
+``publish`` points ``<work_base>/index/CURRENT`` at the new version only when the gate passed or was skipped.
 
 Trigger: ``airflow dags trigger quarry_build_index -c '{"index_spec": "IVF256,PQ48x8",
 "config_files": ["conf/scifact.yaml"]}'``. Operations: docs/operations.md.
@@ -23,7 +25,7 @@ from datetime import datetime
 from airflow.sdk import DAG, Param, chain
 
 from quarry_dags import args as qargs
-from quarry_dags.tasks import DEFAULT_ARGS, common_params, quarry_task
+from quarry_dags.tasks import DEFAULT_ARGS, common_params, compare_task, find_baseline_task, quarry_task
 
 params = common_params()
 params.update(
@@ -65,11 +67,8 @@ with DAG(
 ) as dag:
     validate = quarry_task("validate-config", retries=0)
     stages = [quarry_task(stage) for stage in qargs.STAGES]
-    gate = quarry_task(
-        "compare",
-        task_id="gate",
-        extra_args="['--baseline', params.baseline_run_id] if params.baseline_run_id else []",
-        retries=0,
-    )
-    publish = quarry_task("publish")
-    chain(validate, *stages, gate, publish)
+    baseline = find_baseline_task()
+    gate = compare_task("gate")
+    # Runs when the gate passed, or was skipped because there is nothing to gate against yet.
+    publish = quarry_task("publish", trigger_rule="none_failed")
+    chain(validate, *stages, baseline, gate, publish)

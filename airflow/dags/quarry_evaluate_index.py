@@ -1,13 +1,13 @@
 """Airflow DAG ``quarry_evaluate_index``: evaluate a published index version against a labeled set and a baseline.
 
-    validate_config -> evaluate -> compare
+    validate_config -> evaluate -> find_baseline -> compare
 
 ``evaluate`` searches the labeled queries (``queries``/``qrels`` params, else the config's) over the index version
 ``index_version`` (required: a version under ``<work_base>/index``, named after the build run that made it; the
 published one is ``cat <work_base>/index/CURRENT``), using that build's embeddings (``<work_base>/runs/<version>``)
 for the exact-search stage, and writes only ``<work_base>/eval/<run_id>``;
-``compare`` checks it against the evaluation run ``baseline_run_id`` (exit 3, failing the task, when a gated metric
-dropped). Nothing is rebuilt, so this DAG is cheap enough to run on every new labeled set or search setting (nprobe).
+``compare`` checks it against the evaluation run ``baseline_run_id`` (default: the evaluation of the version CURRENT
+names; skipped when there is none) and fails with exit 3 when a gated metric dropped beyond ``evaluation.gate``. Nothing is rebuilt, so this DAG is cheap enough to run on every new labeled set or search setting (nprobe).
 
 Trigger: ``airflow dags trigger quarry_evaluate_index -c '{"index_version": "manual__2026-11-20T10_00_00_00_00",
 "baseline_run_id": "manual__2026-11-20T10_00_00_00_00", "nprobe": 32}'``. Operations: docs/operations.md.
@@ -20,7 +20,7 @@ from datetime import datetime
 from airflow.sdk import DAG, Param, chain
 
 from quarry_dags import args as qargs
-from quarry_dags.tasks import DEFAULT_ARGS, common_params, quarry_task
+from quarry_dags.tasks import DEFAULT_ARGS, common_params, compare_task, find_baseline_task, quarry_task
 
 params = common_params()
 params.update(
@@ -36,7 +36,8 @@ params.update(
         "baseline_run_id": Param(
             "",
             type="string",
-            description="Evaluation run id to compare against; empty = no comparison (compare is skipped).",
+            description="Evaluation run id to compare against; empty = the evaluation of the version CURRENT names "
+            "(compare is skipped when there is none).",
         ),
     }
 )
@@ -56,9 +57,4 @@ with DAG(
 ) as dag:
     validate = quarry_task("validate-config", retries=0)
     evaluate = quarry_task("evaluate")
-    compare = quarry_task(
-        "compare",
-        extra_args="['--baseline', params.baseline_run_id] if params.baseline_run_id else []",
-        retries=0,
-    )
-    chain(validate, evaluate, compare)
+    chain(validate, evaluate, find_baseline_task(), compare_task("compare"))

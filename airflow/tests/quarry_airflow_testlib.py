@@ -78,10 +78,22 @@ def resolved_params(dag, **overrides):
     return params.validate()
 
 
-def render(task, params: dict, run_id: str = RUN_ID):
-    """A copy of ``task`` with its templated fields rendered as a run with ``params`` would render them."""
+class FakeTaskInstance:
+    """Stands in for ``ti`` in templates: ``xcom_pull`` returns the given values by task id."""
+
+    def __init__(self, xcoms: dict | None = None):
+        self.xcoms = xcoms or {}
+
+    def xcom_pull(self, task_ids=None, key="return_value", **_):
+        return self.xcoms.get(task_ids)
+
+
+def render(task, params: dict, run_id: str = RUN_ID, xcoms: dict | None = None):
+    """A copy of ``task`` with its templated fields rendered as a run with ``params`` would render them
+    (``xcoms``: task id to the value ``ti.xcom_pull`` returns; find_baseline defaults to "baseline-run")."""
     task = copy.deepcopy(task)
-    task.render_template_fields({"params": params, "run_id": run_id}, task.dag.get_template_env())
+    ti = FakeTaskInstance({"find_baseline": "baseline-run", **(xcoms or {})})
+    task.render_template_fields({"params": params, "run_id": run_id, "ti": ti}, task.dag.get_template_env())
     return task
 
 

@@ -82,6 +82,8 @@ def _commands():
         extra = {"index_version": "v1"} if dag_id == "quarry_evaluate_index" else {}
         params = lib.resolved_params(dag, baseline_run_id="some-run", **extra)
         for task in dag.tasks:
+            if task.task_id == "find_baseline":
+                continue
             args = lib.render(task, params).application_args
             seen.setdefault(args[0], set()).update(a for a in args[1:] if a.startswith("--"))
     return sorted((c, tuple(sorted(o))) for c, o in seen.items())

@@ -24,7 +24,7 @@ def _edges(dag):
 
 def test_build_dag_is_one_chain_of_stages(dagbag):
     dag = dagbag.dags[BUILD]
-    order = ["validate_config", "chunk", "embed", "train", "build", "evaluate", "gate", "publish"]
+    order = ["validate_config", "chunk", "embed", "train", "build", "evaluate", "find_baseline", "gate", "publish"]
     assert {t.task_id for t in dag.tasks} == set(order)
     assert _edges(dag) == set(zip(order, order[1:]))
     assert dag.schedule is None or str(dag.timetable.summary) == "None"
@@ -34,7 +34,7 @@ def test_build_dag_is_one_chain_of_stages(dagbag):
 
 def test_evaluate_dag_graph(dagbag):
     dag = dagbag.dags[EVALUATE]
-    order = ["validate_config", "evaluate", "compare"]
+    order = ["validate_config", "evaluate", "find_baseline", "compare"]
     assert {t.task_id for t in dag.tasks} == set(order)
     assert _edges(dag) == set(zip(order, order[1:]))
 
@@ -43,6 +43,8 @@ def test_evaluate_dag_graph(dagbag):
 def test_every_task_is_a_spark_submit_of_the_cli_with_retries(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     for task in dag.tasks:
+        if task.task_id == "find_baseline":
+            continue
         assert isinstance(task, SparkSubmitOperator), task.task_id
         assert task._conn_id == "quarry_spark"
         assert task._java_class == qargs.MAIN_CLASS
@@ -58,6 +60,8 @@ def test_stage_tasks_run_their_own_subcommand_with_the_same_config_args(dagbag):
     params = lib.resolved_params(dag, index_spec="IVF8,PQ24x8", overrides=["segments.shards=3"])
     expected_config = None
     for task in dag.tasks:
+        if task.task_id == "find_baseline":
+            continue
         args = lib.render(task, params).application_args
         assert isinstance(args, list) and all(isinstance(a, str) for a in args), (task.task_id, args)
         command = {"validate_config": "validate-config", "gate": "compare"}.get(task.task_id, task.task_id)
@@ -94,12 +98,37 @@ def test_spark_submit_command_line(dagbag):
     assert task.env_vars == {"ORT_DISABLE_TELEMETRY": "1"}
 
 
-def test_gate_passes_the_baseline_only_when_given(dagbag):
+def test_gate_compares_with_the_baseline_found_and_writes_beside_the_evaluation(dagbag):
     dag = dagbag.dags[BUILD]
-    no_baseline = lib.render(dag.get_task("gate"), lib.resolved_params(dag)).application_args
-    assert "--baseline" not in no_baseline
-    with_baseline = lib.render(dag.get_task("gate"), lib.resolved_params(dag, baseline_run_id="r1")).application_args
-    assert with_baseline[-2:] == ["--baseline", "r1"]
+    params = lib.resolved_params(dag, work_base="/b")
+    args = lib.render(dag.task_dict["gate"], params, xcoms={"find_baseline": "r0"}).application_args
+    rid = qargs.safe_run_id(lib.RUN_ID)
+    assert args[0] == "compare"
+    assert args[-4:] == ["--baseline", "r0", "--out", f"/b/eval/{rid}"]
+
+
+def test_publish_runs_when_the_gate_passed_or_was_skipped(dagbag):
+    from airflow.task.trigger_rule import TriggerRule
+
+    dag = dagbag.dags[BUILD]
+    assert dag.task_dict["publish"].trigger_rule == TriggerRule.NONE_FAILED
+    assert dag.task_dict["find_baseline"].ignore_downstream_trigger_rules is False
+    for task_id in ("gate", "find_baseline"):
+        assert dag.task_dict[task_id].trigger_rule == TriggerRule.ALL_SUCCESS
+
+
+def test_find_baseline_prefers_the_param_then_the_evaluation_of_current(tmp_path):
+    base = {"work_base": str(tmp_path)}
+    assert qargs.find_baseline(dict(base, baseline_run_id="r9")) == "r9"
+    assert qargs.find_baseline(base) is None  # nothing published yet
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "CURRENT").write_text("manual__v1\n")
+    assert qargs.find_baseline(base) is None  # published, but never evaluated
+    (tmp_path / "eval" / "manual__v1").mkdir(parents=True)
+    (tmp_path / "eval" / "manual__v1" / "metrics.json").write_text("{}")
+    assert qargs.find_baseline(base) == "manual__v1"
+    with pytest.raises(ValueError):
+        qargs.compare_args("", base, "r")
 
 
 def test_params_schema_rejects_malformed_overrides(dagbag):

@@ -193,6 +193,48 @@ def cli_args(command: str, params: Mapping[str, Any], run_id: str, extra: list[s
     return args + list(extra or [])
 
 
+def read_text(uri: str) -> str | None:
+    """Text of a small file on the local filesystem or a URI pyarrow can open (``s3a://`` read as ``s3://``, with
+    the worker's AWS credentials); ``None`` if it does not exist."""
+    if "://" not in uri or uri.startswith("file://"):
+        path = Path(uri[len("file://") :] if uri.startswith("file://") else uri)
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    import pyarrow.fs as pafs
+
+    if uri.startswith("s3a://"):
+        uri = "s3://" + uri[len("s3a://") :]
+    fs, path = pafs.FileSystem.from_uri(uri)
+    if fs.get_file_info(path).type != pafs.FileType.File:
+        return None
+    with fs.open_input_stream(path) as stream:
+        return stream.read().decode("utf-8")
+
+
+def find_baseline(params: Mapping[str, Any]) -> str | None:
+    """Evaluation run id the gate compares against: the ``baseline_run_id`` param if given, else the evaluation of
+    the version ``<work_base>/index/CURRENT`` names (a build run's version id is its evaluation's run id), if that
+    evaluation exists; ``None`` (no gate) when there is none, e.g. before the first publish."""
+    if params.get("baseline_run_id"):
+        return str(params["baseline_run_id"])
+    base = resolve_path(str(params.get("work_base") or default_work_base()))
+    current = read_text(_join(base, "index", "CURRENT"))
+    if not current or not current.strip():
+        return None
+    version = current.strip()
+    if read_text(_join(base, "eval", version, "metrics.json")) is None:
+        return None
+    return version
+
+
+def compare_args(baseline: str, params: Mapping[str, Any], run_id: str) -> list[str]:
+    """Options of ``quarry compare`` after the config arguments: the baseline, and ``--out`` = this run's evaluation
+    directory (comparison.md and comparison.json beside metrics.json)."""
+    if not baseline:
+        raise ValueError("compare needs a baseline evaluation run id")
+    layout = run_layout(params, run_id)
+    return ["--baseline", baseline, "--out", _join(layout["paths.eval"], layout["evaluation.runId"])]
+
+
 def spark_conf(params: Mapping[str, Any]) -> dict[str, str]:
     """``--conf`` of every task: :data:`DEFAULT_SPARK_CONF`, then ``params.spark_conf``, plus the required JVM flags."""
     conf = dict(DEFAULT_SPARK_CONF)
@@ -217,4 +259,5 @@ MACROS = {
     "quarry_env": submit_env,
     "quarry_run_layout": run_layout,
     "quarry_default_jar": default_jar,
+    "quarry_compare_args": compare_args,
 }

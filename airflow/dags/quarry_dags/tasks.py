@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.sdk import Param
+from airflow.sdk import Param, task
 
 from quarry_dags import args as qargs
 
@@ -95,4 +95,32 @@ def quarry_task(command: str, task_id: str | None = None, extra_args: str | None
         conf="{{ quarry_spark_conf(params) }}",
         env_vars="{{ quarry_env() }}",
         **kwargs,
+    )
+
+
+def find_baseline_task():
+    """Short-circuit task ``find_baseline``: returns (as XCom) the evaluation run id the next ``compare`` gates
+    against (:func:`quarry_dags.args.find_baseline`), or skips that ``compare`` when there is none. Only its direct
+    downstream is skipped: a ``publish`` with trigger rule ``none_failed`` still runs."""
+
+    @task.short_circuit(task_id="find_baseline", ignore_downstream_trigger_rules=False, retries=1)
+    def find_baseline(params=None):
+        baseline = qargs.find_baseline(params or {})
+        if baseline:
+            print(f"gating against evaluation {baseline!r}")
+        else:
+            print("no baseline evaluation (no baseline_run_id param and no evaluated CURRENT): skipping the gate")
+        return baseline
+
+    return find_baseline()
+
+
+def compare_task(task_id: str):
+    """``quarry compare`` of this run's evaluation against ``find_baseline``'s; exit 3 (a gated metric dropped
+    beyond its tolerance) fails the task, and is never retried."""
+    return quarry_task(
+        "compare",
+        task_id=task_id,
+        extra_args="quarry_compare_args(ti.xcom_pull(task_ids='find_baseline'), params, run_id)",
+        retries=0,
     )
