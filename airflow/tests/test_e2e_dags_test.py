@@ -39,18 +39,26 @@ def _airflow(env: dict[str, str], *args: str, timeout: int = 300):
                    stdin=subprocess.DEVNULL)
 
 
+def _json_list(stdout: str) -> list:
+    """The JSON list an `airflow ... -o json` command printed (its last line starting with '[')."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("["):
+            return json.loads(line)
+    raise AssertionError(f"no JSON list in:\n{stdout[-2000:]}")
+
+
 def _dag_test(env, dag_id: str, logical_date: str, conf: dict, log: Path) -> dict:
     """Runs `airflow dags test` and returns {task_id: state} of the run it made (saved in the test's own DB)."""
     result = _airflow(env, "dags", "test", dag_id, logical_date, "-c", json.dumps(conf), timeout=2400)
     log.write_text(result.stdout + "\n--- stderr ---\n" + result.stderr)
     runs = _airflow(env, "dags", "list-runs", dag_id, "-o", "json")
     assert runs.returncode == 0, runs.stderr[-3000:]
-    run_list = json.loads(runs.stdout[runs.stdout.find("[") :])
+    run_list = _json_list(runs.stdout)
     assert len(run_list) == 1, run_list
     run_id = run_list[0]["run_id"]
     states = _airflow(env, "tasks", "states-for-dag-run", dag_id, run_id, "-o", "json")
     assert states.returncode == 0, states.stderr[-3000:]
-    task_states = {t["task_id"]: t["state"] for t in json.loads(states.stdout[states.stdout.find("[") :])}
+    task_states = {t["task_id"]: t["state"] for t in _json_list(states.stdout)}
     return {"run_id": run_id, "state": run_list[0]["state"], "tasks": task_states, "log": str(log)}
 
 

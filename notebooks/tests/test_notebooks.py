@@ -97,4 +97,5 @@ def test_notebook_shows_notes_for_fields_not_produced(path, tmp_path):
     assert "no nprobe sweep" in text
     assert "no loss attribution" in text
     assert "no baseline evaluation given" in text
+    assert "no comparison.json here" in text
     assert images(nb) == 1  # the per-stage chart only
