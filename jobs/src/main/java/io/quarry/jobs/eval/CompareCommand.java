@@ -39,8 +39,8 @@ public final class CompareCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-  @Option(names = "--baseline", required = true, paramLabel = "METRICS_JSON",
-      description = "Baseline metrics.json.")
+  @Option(names = "--baseline", required = true, paramLabel = "RUN_ID|METRICS_JSON",
+      description = "Baseline: an evaluation run id (its <paths.eval>/<id>/metrics.json) or a metrics.json path.")
   String baseline;
 
   @Option(names = "--current", paramLabel = "METRICS_JSON",
@@ -76,7 +76,9 @@ public final class CompareCommand implements Callable<Integer> {
     String cur = current != null ? current
         : EvaluateJob.child(EvaluateJob.child(config.paths().evalDir(), e.runId()), "metrics.json");
     Map<String, Double> gate = gates.isEmpty() ? e.gate() : parseGates(gates);
-    EvalReport b = EvalReport.fromJson(baseline, read(hconf, baseline));
+    String base = baseline.matches("[A-Za-z0-9._-]+") && !baseline.endsWith(".json")
+        ? EvaluateJob.child(EvaluateJob.child(config.paths().evalDir(), baseline), "metrics.json") : baseline;
+    EvalReport b = EvalReport.fromJson(base, read(hconf, base));
     EvalReport c = EvalReport.fromJson(cur, read(hconf, cur));
     Comparison.Result r = Comparison.compare(b, c, stage, gate, e.permutations(), e.seed());
     String md = Comparison.toMarkdown(r);

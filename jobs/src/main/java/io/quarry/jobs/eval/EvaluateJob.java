@@ -119,7 +119,10 @@ public final class EvaluateJob implements StageJob {
     List<String> notes = new ArrayList<>();
     boolean needIndex = e.stages().stream().anyMatch(s -> !s.equals("dense-exact"));
     if (needIndex) {
-      Path local = PublishedIndex.localCopy(ctx, null);
+      // segments.version names the version to evaluate (e.g. a freshly built, not yet published one, before the
+      // gate); unset, the published one (CURRENT).
+      String wanted = c.segments().version();
+      Path local = PublishedIndex.localCopy(ctx, wanted == null || wanted.isBlank() ? null : wanted);
       version = IndexVersion.open(local, false);
       String indexModel = version.manifest().model().modelId();
       if (!indexModel.equals(embedder.modelId())) {

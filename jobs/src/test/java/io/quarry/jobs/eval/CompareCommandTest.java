@@ -47,5 +47,11 @@ class CompareCommandTest {
     assertThat(QuarryCli.run("compare", "--baseline", cur.toString(), "--current", base.toString())).isZero();
     assertThat(QuarryCli.run("compare", "--baseline", tmp.resolve("missing.json").toString(), "--current",
         cur.toString())).isEqualTo(1);
+    // a baseline given as an evaluation run id resolves to <paths.eval>/<id>/metrics.json
+    Path evalDir = tmp.resolve("eval");
+    Files.createDirectories(evalDir.resolve("run-1"));
+    Files.copy(base, evalDir.resolve("run-1/metrics.json"));
+    assertThat(QuarryCli.run("compare", "--set", "paths.eval=" + evalDir, "--baseline", "run-1", "--current",
+        cur.toString())).isEqualTo(CompareCommand.EXIT_GATE);
   }
 }
