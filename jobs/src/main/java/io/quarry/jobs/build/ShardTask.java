@@ -74,8 +74,11 @@ final class ShardTask implements Serializable {
       org.apache.hadoop.fs.Path dst = new org.apache.hadoop.fs.Path(versionDir);
       FileSystem fs = dst.getFileSystem(conf.get());
       for (IndexManifest.FileEntry f : files) {
-        fs.copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(tmp.resolve(f.path()).toUri()),
-            new org.apache.hadoop.fs.Path(dst, f.path()));
+        // a plain streamed write (not copyFromLocalFile, whose S3A transfer-manager upload some S3-compatible
+        // servers reject); overwrite makes a retried task idempotent
+        try (var out = fs.create(new org.apache.hadoop.fs.Path(dst, f.path()), true)) {
+          Files.copy(tmp.resolve(f.path()), out);
+        }
       }
       return List.of(new Result(shard, stats.chunks(), stats.docs(), files)).iterator();
     } finally {
