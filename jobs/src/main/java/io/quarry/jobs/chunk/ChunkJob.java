@@ -1,18 +1,191 @@
 package io.quarry.jobs.chunk;
 
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
+import static org.apache.spark.sql.functions.first;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
+import static org.apache.spark.sql.functions.row_number;
+
+import io.quarry.core.config.InputConfig;
+import io.quarry.core.config.QuarryConfig;
+import io.quarry.core.ingest.DocumentValidator;
+import io.quarry.embed.HfTokenizer;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
+import io.quarry.jobs.avro.ChunkRecord;
+import io.quarry.jobs.avro.QuarantineRecord;
+import java.io.FileNotFoundException;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.IntStream;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.expressions.WindowSpec;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Placeholder: being implemented. */
+/**
+ * Stage 1, chunk: reads the corpus ({@code input.*}), validates every record, quarantines the bad ones and cuts the
+ * good documents into chunks counted in the embedding model's tokens ({@code chunking.*}).
+ *
+ * <p>Inputs: BEIR {@code corpus.jsonl} or generic JSONL (one task per file, read lazily line by line, with
+ * {@code file:line} locations), Parquet (Spark's reader; location {@code file#row}), or a directory of
+ * .txt/.md/.html files; gzip/bzip2 by suffix; any Hadoop filesystem. Outputs:
+ * <ul>
+ *   <li>{@code paths.chunks}: Parquet, schema {@code chunk.avsc}, partitioned by hash of {@code doc_id}, rows sorted
+ *       by ({@code doc_id}, {@code ordinal}) within each file;</li>
+ *   <li>{@code paths.quarantine}/chunk: Parquet, schema {@code quarantine.avsc}, one file sorted by source;</li>
+ *   <li>{@code <paths.chunks>/summary.json}: counts (records, documents, chunks, tokens, quarantined by reason)
+ *       and time.</li>
+ * </ul>
+ * Readers of the chunk (and embedding) directories must select the Parquet files
+ * ({@code spark.read().option("pathGlobFilter", "*.parquet")}): the JSON side files live beside them.
+ * Duplicate document ids: the first occurrence in (file path, line) order is kept, later ones are quarantined as
+ * {@code duplicate_id}. Same input and config give the same rows in the same files.
+ *
+ * @throws FileNotFoundException (from {@link #run}) naming {@code input.corpus} if it is missing or empty
+ */
 public final class ChunkJob implements StageJob {
+  private static final Logger LOG = LoggerFactory.getLogger(ChunkJob.class);
+
+  /** Spark schema of the chunk dataset, derived from {@code chunk.avsc}. */
+  public static final StructType CHUNK_SCHEMA = SparkAvro.structOf(ChunkRecord.getClassSchema());
+  /** Spark schema of quarantine datasets, derived from {@code quarantine.avsc}. */
+  public static final StructType QUARANTINE_SCHEMA = SparkAvro.structOf(QuarantineRecord.getClassSchema());
+
   @Override
   public String name() {
     return "chunk";
   }
 
+  /** Where a stage writes its summary: {@code <dir>/summary.json}. */
+  public static String summaryPath(String dir) {
+    return (dir.endsWith("/") ? dir : dir + "/") + "summary.json";
+  }
+
   @Override
   public JobSummary run(JobContext ctx) throws Exception {
-    throw new UnsupportedOperationException("chunk: not implemented yet");
+    QuarryConfig cfg = ctx.config();
+    InputConfig in = cfg.input();
+    long t0 = System.nanoTime();
+    JobSummary summary = new JobSummary(name());
+    summary.put("input", in.corpus()).put("format", in.format()).put("method", cfg.chunking().method())
+        .put("maxTokens", cfg.chunking().maxTokens()).put("overlapTokens", cfg.chunking().overlapTokens())
+        .put("tokenizer", cfg.embedding().model());
+    HfTokenizer.forModel(cfg.embedding()); // fail fast on an unknown/unreadable model, before any Spark work
+
+    Dataset<Row> records = read(ctx, in).persist(StorageLevel.MEMORY_AND_DISK());
+    try {
+      long nRecords = records.count();
+      summary.put("records", nRecords);
+      LOG.info("chunk: read {} records from {}", nRecords, in.corpus());
+
+      WindowSpec byId = Window.partitionBy("doc_id").orderBy("file", "line");
+      Dataset<Row> good = records.filter(col("ok"))
+          .withColumn("rn", row_number().over(byId))
+          .withColumn("first_source", first("source").over(byId));
+      Dataset<Row> docs = good.filter(col("rn").equalTo(1)).select("doc_id", "title", "text");
+      Dataset<Row> dups = good.filter(col("rn").gt(1)).select(lit("duplicate_id").as("reason"), col("source"),
+          col("doc_id"), concat(lit("duplicate of the record at "), col("first_source")).as("detail"),
+          lit(null).cast(DataTypes.StringType).as("raw"));
+      Dataset<Row> bad = records.filter(not(col("ok"))).select("reason", "source", "doc_id", "detail", "raw")
+          .unionByName(dups);
+
+      Map<String, Long> reasons = new TreeMap<>();
+      for (Row r : bad.groupBy("reason").count().collectAsList()) {
+        reasons.put(r.getString(0), r.getLong(1));
+      }
+      long nBad = reasons.values().stream().mapToLong(Long::longValue).sum();
+      String qdir = child(cfg.paths().quarantineDir(), name());
+      ctx.deleteIfExists(qdir);
+      if (nBad > 0) {
+        ctx.spark().createDataFrame(bad.orderBy("source").javaRDD(), QUARANTINE_SCHEMA)
+            .coalesce(1).write().mode("overwrite").parquet(qdir);
+        LOG.warn("chunk: quarantined {} of {} records under {}: {}", nBad, nRecords, qdir, reasons);
+      }
+      summary.put("quarantined", nBad).put("quarantineDir", qdir);
+      reasons.forEach((r, n) -> summary.put("quarantined." + r, n));
+
+      long nDocs = nRecords - nBad;
+      if (nDocs == 0) {
+        throw new IllegalArgumentException("input.corpus: " + in.corpus() + ": no valid document (" + nBad
+            + " quarantined under " + qdir + ": " + reasons + ")");
+      }
+      String out = cfg.paths().chunksDir();
+      try (Progress progress = new Progress(ctx.spark().sparkContext(), LOG, "chunk", "documents", nDocs,
+          "chunks", 10)) {
+        JavaRDD<Row> rows = docs.repartition(col("doc_id")).javaRDD()
+            .mapPartitions(new ChunkPartition(cfg.chunking(), cfg.embedding(), progress.done(),
+                progress.secondary()));
+        ctx.spark().createDataFrame(rows, CHUNK_SCHEMA).sortWithinPartitions("doc_id", "ordinal")
+            .write().mode("overwrite").parquet(out);
+      }
+      Row st = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(out).selectExpr("count(*)", "coalesce(sum(n_tokens), 0)",
+          "coalesce(max(n_tokens), 0)", "count(distinct doc_id)").first();
+      summary.put("documents", st.getLong(3)).put("chunks", st.getLong(0)).put("tokens", st.getLong(1))
+          .put("maxChunkTokens", st.getInt(2)).put("output", out);
+      double secs = (System.nanoTime() - t0) / 1e9;
+      summary.put("seconds", Math.round(secs * 100) / 100.0)
+          .put("documentsPerSecond", Math.round(st.getLong(3) / secs * 10) / 10.0);
+      ctx.writeString(summaryPath(out), summary.toJson());
+      return summary;
+    } finally {
+      records.unpersist();
+    }
+  }
+
+  /** All input records as {@link IngestRows}. */
+  static Dataset<Row> read(JobContext ctx, InputConfig in) throws Exception {
+    if ("parquet".equals(in.format())) {
+      return readParquet(ctx, in);
+    }
+    List<String> files = InputFiles.list(in.corpus(), in.format(), ctx.hadoopConf());
+    LOG.info("chunk: {} input file(s) under {}", files.size(), in.corpus());
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
+    JavaRDD<Row> rows = jsc.parallelize(IntStream.range(0, files.size()).boxed().toList(), files.size())
+        .flatMap(new ReadInputFile(files, in, new SerializableConf(ctx.hadoopConf())));
+    return ctx.spark().createDataFrame(rows, IngestRows.SCHEMA);
+  }
+
+  private static Dataset<Row> readParquet(JobContext ctx, InputConfig in) throws Exception {
+    if (!ctx.exists(in.corpus())) {
+      throw new FileNotFoundException("input.corpus: " + in.corpus() + " does not exist");
+    }
+    Dataset<Row> df = ctx.spark().read().parquet(in.corpus());
+    List<String> cols = List.of(df.columns());
+    for (String f : new String[] {in.idField(), in.textField()}) {
+      if (!cols.contains(f)) {
+        throw new IllegalArgumentException("input.corpus: " + in.corpus() + " has no column '" + f + "' (columns: "
+            + cols + "); set input.idField / input.textField");
+      }
+    }
+    boolean hasTitle = in.titleField() != null && cols.contains(in.titleField());
+    Dataset<Row> sel = df.select(col("_metadata.file_path").as("file"), col("_metadata.row_index").as("row"),
+        col(in.idField()).cast(DataTypes.StringType).as("id"),
+        hasTitle ? col(in.titleField()).cast(DataTypes.StringType).as("title")
+            : lit(null).cast(DataTypes.StringType).as("title"),
+        col(in.textField()).cast(DataTypes.StringType).as("text"));
+    long maxChars = in.maxDocChars();
+    JavaRDD<Row> rows = sel.javaRDD().map(r -> {
+      String file = r.getString(0);
+      long row = r.getLong(1);
+      DocumentValidator v = new DocumentValidator(maxChars);
+      return IngestRows.of(v.validate(r.getString(2), r.getString(3), r.getString(4), file + "#" + row,
+          null), file, row);
+    });
+    return ctx.spark().createDataFrame(rows, IngestRows.SCHEMA);
+  }
+
+  static String child(String dir, String name) {
+    return (dir.endsWith("/") ? dir : dir + "/") + name;
   }
 }

@@ -1,11 +1,55 @@
 package io.quarry.jobs.embed;
 
+import static org.apache.spark.sql.functions.col;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.quarry.core.config.EmbeddingConfig;
+import io.quarry.core.config.QuarryConfig;
+import io.quarry.embed.Embedder;
+import io.quarry.embed.ModelFiles;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
+import io.quarry.jobs.avro.EmbeddingRecord;
+import io.quarry.jobs.chunk.ChunkJob;
+import io.quarry.jobs.chunk.Progress;
+import io.quarry.jobs.chunk.SparkAvro;
+import java.io.FileNotFoundException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Placeholder: being implemented. */
+/**
+ * Stage 2, embed: reads the chunk dataset and writes one L2-normalized vector per chunk, computed by ONNX Runtime
+ * inside the executors ({@code mapPartitions}, one session per executor JVM, batches sorted by length).
+ *
+ * <p>Output at {@code paths.embeddings}: Parquet with schema {@code embedding.avsc} ({@code chunk_id},
+ * {@code doc_id}, {@code vector}), partitioned by hash of {@code chunk_id} into {@code spark.sql.shuffle.partitions}
+ * files, sorted by {@code chunk_id} within each; plus {@code model.json} ({@code modelId}, {@code sha256} of the
+ * ONNX file, {@code dim}, {@code pooling}, {@code maxSeqLength}, prefixes) and {@code summary.json}: read the
+ * vectors with {@code spark.read().option("pathGlobFilter", "*.parquet").parquet(dir)}. The text
+ * embedded is {@link io.quarry.core.chunk.Chunk#embeddingText} (title prepended when
+ * {@code chunking.prependTitle}), with the model's passage prefix.
+ *
+ * <p>The partitioning and the order within partitions depend only on the data and the config, so batches, and
+ * with them the int8 models' dynamically quantized activations, are the same from run to run.
+ *
+ * <p>Fails fast, before any Spark work, when the chunks are missing or the model cannot be loaded.
+ */
 public final class EmbedJob implements StageJob {
+  private static final Logger LOG = LoggerFactory.getLogger(EmbedJob.class);
+
+  /** Spark schema of the embedding dataset, derived from {@code embedding.avsc}. */
+  public static final StructType EMBEDDING_SCHEMA = SparkAvro.structOf(EmbeddingRecord.getClassSchema());
+
   @Override
   public String name() {
     return "embed";
@@ -13,6 +57,91 @@ public final class EmbedJob implements StageJob {
 
   @Override
   public JobSummary run(JobContext ctx) throws Exception {
-    throw new UnsupportedOperationException("embed: not implemented yet");
+    QuarryConfig cfg = ctx.config();
+    String chunksDir = cfg.paths().chunksDir();
+    String out = cfg.paths().embeddingsDir();
+    if (!ctx.exists(chunksDir)) {
+      throw new FileNotFoundException("paths.chunks: " + chunksDir + " not found (run the chunk stage first)");
+    }
+    long t0 = System.nanoTime();
+    EmbeddingConfig ec = cfg.embedding();
+    EmbeddingConfig execCfg = shipModel(ctx, ec);
+    Embedder driverModel = Embedder.open(EmbedPartition.local(execCfg)); // fails fast; gives id, sha, dim
+    JobSummary summary = new JobSummary(name());
+    summary.put("model", driverModel.modelId()).put("sha256", driverModel.modelSha256())
+        .put("dim", driverModel.dim()).put("batchSize", ec.batchSize()).put("maxSeqLength", ec.maxSeqLength())
+        .put("intraOpThreads", ec.intraOpThreads());
+
+    Dataset<Row> chunks = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(chunksDir)
+        .select("chunk_id", "doc_id", "title", "text");
+    long n = chunks.count();
+    if (n == 0) {
+      throw new IllegalArgumentException("paths.chunks: " + chunksDir + " holds no chunk");
+    }
+    int partitions = Integer.parseInt(ctx.spark().conf().get("spark.sql.shuffle.partitions", "200"));
+    int groupSize = Math.max(ec.batchSize() * 32, 512);
+    long tEmbed = System.nanoTime();
+    try (Progress progress = new Progress(ctx.spark().sparkContext(), LOG, "embed", "chunks", n, "tokens", 10)) {
+      JavaRDD<Row> rows = chunks.repartition(partitions, col("chunk_id")).sortWithinPartitions("chunk_id")
+          .javaRDD().mapPartitions(new EmbedPartition(execCfg, cfg.chunking().prependTitle(), groupSize,
+              progress.done(), progress.secondary()));
+      ctx.spark().createDataFrame(rows, EMBEDDING_SCHEMA).write().mode("overwrite").parquet(out);
+      summary.put("tokens", progress.secondary().value());
+    }
+    double embedSecs = (System.nanoTime() - tEmbed) / 1e9;
+    long written = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(out).count();
+    if (written != n) {
+      throw new IllegalStateException("embed: wrote " + written + " vectors for " + n + " chunks");
+    }
+    ctx.writeString(child(out, "model.json"), modelJson(driverModel, ec));
+    double secs = (System.nanoTime() - t0) / 1e9;
+    summary.put("chunks", n).put("output", out)
+        .put("embedSeconds", Math.round(embedSecs * 100) / 100.0)
+        .put("chunksPerSecond", Math.round(n / embedSecs * 10) / 10.0)
+        .put("tokensPerSecond", Math.round(((Long) summary.get("tokens")) / embedSecs))
+        .put("seconds", Math.round(secs * 100) / 100.0);
+    ctx.writeString(ChunkJob.summaryPath(out), summary.toJson());
+    LOG.info("embed: {} chunks in {} s ({} chunks/s)", n, Math.round(embedSecs), summary.get("chunksPerSecond"));
+    return summary;
+  }
+
+  /** {@code model.json}: the model that produced the vectors. */
+  static String modelJson(Embedder m, EmbeddingConfig ec) throws Exception {
+    Map<String, Object> j = new LinkedHashMap<>();
+    j.put("modelId", m.modelId());
+    j.put("sha256", m.modelSha256());
+    j.put("dim", m.dim());
+    j.put("pooling", m.pooling().code());
+    j.put("maxSeqLength", ec.maxSeqLength());
+    j.put("queryPrefix", m.spec().queryPrefix());
+    j.put("passagePrefix", m.spec().passagePrefix());
+    j.put("normalized", true);
+    return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(j);
+  }
+
+  /**
+   * For {@code model: custom}, checks the model directory on its Hadoop filesystem and ships it once to every
+   * executor ({@code addFile}, recursive); returns the config the executors use.
+   *
+   * @throws FileNotFoundException naming {@code embedding.modelPath} when a model file is missing
+   */
+  static EmbeddingConfig shipModel(JobContext ctx, EmbeddingConfig ec) throws Exception {
+    if (!ModelFiles.CUSTOM.equals(ec.model())) {
+      return ec;
+    }
+    Path dir = new Path(ec.modelPath());
+    FileSystem fs = dir.getFileSystem(ctx.hadoopConf());
+    for (String f : new String[] {"model.onnx", "tokenizer.json"}) {
+      if (!fs.exists(new Path(dir, f))) {
+        throw new FileNotFoundException("embedding.modelPath: " + new Path(dir, f) + " not found");
+      }
+    }
+    ctx.spark().sparkContext().addFile(fs.makeQualified(dir).toString(), true);
+    return new EmbeddingConfig(ec.model(), EmbedPartition.SPARK_FILE_PREFIX + dir.getName(), ec.batchSize(),
+        ec.maxSeqLength(), ec.intraOpThreads());
+  }
+
+  static String child(String dir, String name) {
+    return (dir.endsWith("/") ? dir : dir + "/") + name;
   }
 }

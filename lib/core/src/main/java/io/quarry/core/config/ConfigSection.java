@@ -1,7 +1,10 @@
 package io.quarry.core.config;
 
-/** A section of {@link QuarryConfig}: a record whose per-field checks report to a {@link Violations}. */
-public interface ConfigSection {
+/**
+ * A section of {@link QuarryConfig}: a record whose per-field checks report to a {@link Violations}. Serializable,
+ * so that Spark closures can carry the sections they need to the executors.
+ */
+public interface ConfigSection extends java.io.Serializable {
   /**
    * Adds a violation for each invalid field.
    *

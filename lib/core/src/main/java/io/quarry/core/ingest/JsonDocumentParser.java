@@ -62,7 +62,7 @@ public final class JsonDocumentParser {
 
   /** Parses one already-decoded line (see {@link #parse(byte[], String)}). */
   public ParseResult parse(String line, String source) {
-    if (line.length() > validator.maxDocChars() * 2 + 1024) {
+    if (line.length() > maxRecordChars(validator.maxDocChars())) {
       return new ParseResult.Quarantined(QuarantineReason.OVERSIZE, source, null,
           "record has " + line.length() + " chars, far more than input.maxDocChars=" + validator.maxDocChars(),
           line);
@@ -95,6 +95,14 @@ public final class JsonDocumentParser {
       title = t != null && t.isTextual() ? t.asText() : null;
     }
     return validator.validate(id, title, textNode.asText(), source, line);
+  }
+
+  /**
+   * Longest raw record parsed at all: a JSON-escaped text of {@code maxDocChars} chars can take up to 6 chars per
+   * char (a six-char unicode escape), plus room for the other fields. Longer records are {@code oversize} without parsing.
+   */
+  public static long maxRecordChars(long maxDocChars) {
+    return maxDocChars * 6 + 4096;
   }
 
   /**

@@ -1,0 +1,95 @@
+package io.quarry.jobs.embed;
+
+import io.quarry.core.chunk.Chunk;
+import io.quarry.core.config.EmbeddingConfig;
+import io.quarry.embed.Embedder;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import org.apache.spark.SparkFiles;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.util.LongAccumulator;
+
+/**
+ * Executor side of embedding: chunk rows {@code (chunk_id, doc_id, title, text)} to embedding rows
+ * {@code (chunk_id, doc_id, vector)} ({@code embedding.avsc}). Rows are taken in groups of {@code groupSize}; the
+ * {@link Embedder} sorts each group by token length and runs it in batches of {@code embedding.batchSize}, so a
+ * batch holds texts of similar length and little padding. The model session is shared by all tasks of the
+ * executor JVM ({@link Embedder#open}); a custom model is read from the executor's copy shipped once with
+ * {@code SparkContext.addFile} ({@link #SPARK_FILE_PREFIX}).
+ */
+final class EmbedPartition implements FlatMapFunction<Iterator<Row>, Row> {
+  private static final long serialVersionUID = 1L;
+
+  /** A {@code modelPath} starting with this names a directory shipped with {@code addFile}. */
+  static final String SPARK_FILE_PREFIX = "sparkfiles:";
+
+  private final EmbeddingConfig cfg;
+  private final boolean prependTitle;
+  private final int groupSize;
+  private final LongAccumulator chunks;
+  private final LongAccumulator tokens;
+
+  EmbedPartition(EmbeddingConfig cfg, boolean prependTitle, int groupSize, LongAccumulator chunks,
+      LongAccumulator tokens) {
+    this.cfg = cfg;
+    this.prependTitle = prependTitle;
+    this.groupSize = groupSize;
+    this.chunks = chunks;
+    this.tokens = tokens;
+  }
+
+  /** The config with a shipped model path resolved to this JVM's local copy. */
+  static EmbeddingConfig local(EmbeddingConfig cfg) {
+    if (cfg.modelPath() != null && cfg.modelPath().startsWith(SPARK_FILE_PREFIX)) {
+      String local = SparkFiles.get(cfg.modelPath().substring(SPARK_FILE_PREFIX.length()));
+      return new EmbeddingConfig(cfg.model(), local, cfg.batchSize(), cfg.maxSeqLength(), cfg.intraOpThreads());
+    }
+    return cfg;
+  }
+
+  @Override
+  public Iterator<Row> call(Iterator<Row> it) {
+    Embedder embedder = Embedder.open(local(cfg));
+    return new Iterator<>() {
+      private Iterator<Row> current = java.util.Collections.emptyIterator();
+
+      @Override
+      public boolean hasNext() {
+        while (!current.hasNext() && it.hasNext()) {
+          List<Row> in = new ArrayList<>(groupSize);
+          while (in.size() < groupSize && it.hasNext()) {
+            in.add(it.next());
+          }
+          List<String> texts = new ArrayList<>(in.size());
+          for (Row r : in) {
+            texts.add(Chunk.embeddingText(r.getString(2), r.getString(3), prependTitle));
+          }
+          int[] nTok = new int[texts.size()];
+          float[][] vecs = embedder.embedPassages(texts, nTok);
+          List<Row> out = new ArrayList<>(in.size());
+          long t = 0;
+          for (int i = 0; i < vecs.length; i++) {
+            out.add(RowFactory.create(in.get(i).getString(0), in.get(i).getString(1), vecs[i]));
+            t += nTok[i];
+          }
+          chunks.add(in.size());
+          tokens.add(t);
+          current = out.iterator();
+        }
+        return current.hasNext();
+      }
+
+      @Override
+      public Row next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        return current.next();
+      }
+    };
+  }
+}

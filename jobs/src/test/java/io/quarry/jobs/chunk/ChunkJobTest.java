@@ -1,0 +1,257 @@
+package io.quarry.jobs.chunk;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarry.core.config.ConfigLoader;
+import io.quarry.core.config.QuarryConfig;
+import io.quarry.jobs.JobContext;
+import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.avro.ChunkRecord;
+import io.quarry.jobs.avro.QuarantineRecord;
+import java.io.BufferedReader;
+import java.io.FileNotFoundException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.parquet.avro.AvroParquetReader;
+import org.apache.parquet.avro.AvroReadSupport;
+import org.apache.parquet.hadoop.ParquetReader;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The chunk stage on Spark local[2]: the data-samples slice, every kind of bad input, every reader. */
+public class ChunkJobTest {
+  static final Path SAMPLES = Path.of("..", "data-samples").toAbsolutePath().normalize();
+  static SparkSession spark;
+
+  @TempDir Path tmp;
+
+  @BeforeAll
+  static void start() {
+    spark = SparkSession.builder().master("local[2]").appName("chunk-test")
+        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", "3").getOrCreate();
+  }
+
+  @AfterAll
+  static void stop() {
+    spark.stop();
+  }
+
+  static JobContext ctx(Path work, String... overrides) {
+    List<String> o = new ArrayList<>(List.of("paths.work=" + work));
+    o.addAll(List.of(overrides));
+    QuarryConfig c = ConfigLoader.load(List.of(), o);
+    return new JobContext(spark, c, ConfigLoader.toJson(c), ConfigLoader.hash(c));
+  }
+
+  @Test
+  void chunksTheSampleCorpusIntoExactSubstrings() throws Exception {
+    Path corpus = SAMPLES.resolve("scifact/corpus.jsonl");
+    JobContext c = ctx(tmp.resolve("w"), "input.corpus=" + corpus);
+    JobSummary s = new ChunkJob().run(c);
+    Map<String, JsonNode> docs = new HashMap<>();
+    ObjectMapper om = new ObjectMapper();
+    try (BufferedReader r = Files.newBufferedReader(corpus)) {
+      for (String line = r.readLine(); line != null; line = r.readLine()) {
+        JsonNode n = om.readTree(line);
+        docs.put(n.get("_id").asText(), n);
+      }
+    }
+    assertThat(s.get("documents")).isEqualTo((long) docs.size());
+    assertThat(s.get("quarantined")).isEqualTo(0L);
+    List<Row> rows = spark.read().option("pathGlobFilter", "*.parquet").parquet(c.config().paths().chunksDir()).collectAsList();
+    assertThat((long) rows.size()).isEqualTo(s.get("chunks")).isGreaterThan(docs.size());
+    Set<String> ids = new HashSet<>();
+    Map<String, Integer> perDoc = new HashMap<>();
+    for (Row r : rows) {
+      String docId = r.getAs("doc_id");
+      int ordinal = r.getAs("ordinal");
+      assertThat((String) r.getAs("chunk_id")).isEqualTo(docId + "#" + ordinal);
+      assertThat(ids.add(r.getAs("chunk_id"))).isTrue();
+      String text = docs.get(docId).get("text").asText();
+      assertThat(text.substring(r.<Integer>getAs("start_char"), r.<Integer>getAs("end_char")))
+          .isEqualTo(r.getAs("text"));
+      assertThat(r.<Integer>getAs("n_tokens")).isBetween(1, 256);
+      String title = docs.get(docId).get("title").asText();
+      assertThat((String) r.getAs("title")).isEqualTo(title.isBlank() ? null : title);
+      perDoc.merge(docId, 1, Integer::sum);
+    }
+    for (Row r : rows) {
+      assertThat(r.<Integer>getAs("ordinal")).isLessThan(perDoc.get(r.<String>getAs("doc_id")));
+    }
+    assertThat(Files.readString(Path.of(ChunkJob.summaryPath(c.config().paths().chunksDir()))))
+        .contains("\"chunks\" : " + rows.size());
+    assertConforms(Path.of(c.config().paths().chunksDir()), ChunkRecord.getClassSchema(), rows.size());
+  }
+
+  @Test
+  void sameInputAndConfigGiveIdenticalFiles() throws Exception {
+    String corpus = "input.corpus=" + SAMPLES.resolve("scifact/corpus.jsonl");
+    JobContext a = ctx(tmp.resolve("a"), corpus, "chunking.method=recursive");
+    JobContext b = ctx(tmp.resolve("b"), corpus, "chunking.method=recursive");
+    new ChunkJob().run(a);
+    new ChunkJob().run(b);
+    assertThat(partContents(Path.of(a.config().paths().chunksDir())))
+        .isEqualTo(partContents(Path.of(b.config().paths().chunksDir())));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"corpus.jsonl", "corpus.jsonl.gz", "corpus.jsonl.bz2"})
+  void quarantinesEveryKindOfBadRecordAndGoesOn(String file) throws Exception {
+    Path corpus = SAMPLES.resolve("bad-inputs").resolve(file);
+    JobContext c = ctx(tmp.resolve("w"), "input.corpus=" + corpus, "input.maxDocChars=2000");
+    JobSummary s = new ChunkJob().run(c);
+    assertThat(s.get("records")).isEqualTo(10L);
+    assertThat(s.get("documents")).isEqualTo(3L);
+    assertThat(s.get("quarantined")).isEqualTo(7L);
+    for (String reason : List.of("malformed_json", "missing_id", "missing_text", "empty_text", "duplicate_id",
+        "invalid_utf8", "oversize")) {
+      assertThat(s.get("quarantined." + reason)).as(reason).isEqualTo(1L);
+    }
+    Map<String, Row> byReason = new HashMap<>();
+    String qdir = c.config().paths().quarantineDir() + "/chunk";
+    for (Row r : spark.read().parquet(qdir).collectAsList()) {
+      byReason.put(r.getAs("reason"), r);
+    }
+    String src = corpus.toUri().toString().replace("file:///", "file:/");
+    assertThat((String) byReason.get("malformed_json").getAs("source")).endsWith(file + ":2");
+    assertThat((String) byReason.get("missing_id").getAs("source")).endsWith(file + ":3");
+    assertThat((String) byReason.get("missing_text").getAs("source")).endsWith(file + ":4");
+    assertThat((String) byReason.get("empty_text").getAs("source")).endsWith(file + ":5");
+    assertThat((String) byReason.get("duplicate_id").getAs("source")).endsWith(file + ":7");
+    assertThat((String) byReason.get("duplicate_id").getAs("detail")).endsWith(file + ":1");
+    assertThat((String) byReason.get("invalid_utf8").getAs("source")).endsWith(file + ":8");
+    assertThat((String) byReason.get("oversize").getAs("source")).endsWith(file + ":10");
+    assertThat((String) byReason.get("oversize").getAs("doc_id")).isEqualTo("too-long");
+    assertThat(src).isNotBlank();
+    List<Row> chunks = spark.read().option("pathGlobFilter", "*.parquet").parquet(c.config().paths().chunksDir()).orderBy("chunk_id").collectAsList();
+    assertThat(chunks).extracting(r -> (String) r.getAs("chunk_id")).containsExactly("42#0", "good-1#0", "good-2#0");
+    assertThat((String) chunks.get(1).getAs("title")).isEqualTo("Ribosome biogenesis"); // line 1 won, not line 7
+    assertThat((String) chunks.get(2).getAs("title")).isNull();
+    assertConforms(Path.of(qdir), QuarantineRecord.getClassSchema(), 7);
+  }
+
+  @Test
+  void readsADirectoryOfTextMarkdownAndHtml() throws Exception {
+    JobContext c = ctx(tmp.resolve("w"), "input.format=text",
+        "input.corpus=" + SAMPLES.resolve("bad-inputs/docs"));
+    JobSummary s = new ChunkJob().run(c);
+    assertThat(s.get("quarantined.empty_text")).isEqualTo(1L);
+    assertThat(s.get("quarantined.invalid_utf8")).isEqualTo(1L);
+    Map<String, Row> byDoc = new HashMap<>();
+    for (Row r : spark.read().option("pathGlobFilter", "*.parquet").parquet(c.config().paths().chunksDir()).collectAsList()) {
+      byDoc.put(r.getAs("doc_id"), r);
+    }
+    assertThat(byDoc.keySet()).containsExactlyInAnyOrder("page.html", "notes.md", "sub/plain.txt", "sub/gz.txt.gz");
+    assertThat((String) byDoc.get("page.html").getAs("title")).isEqualTo("Protein folding");
+    assertThat((String) byDoc.get("page.html").getAs("text"))
+        .isEqualTo("Chaperones\n\nChaperones help proteins fold.\n\nMisfolded proteins aggregate.");
+    assertThat((String) byDoc.get("notes.md").getAs("title")).isEqualTo("Cell cycle");
+    assertThat((String) byDoc.get("sub/gz.txt.gz").getAs("text"))
+        .isEqualTo("Compressed text files are read transparently.");
+  }
+
+  @Test
+  void readsParquetWithConfiguredColumns() throws Exception {
+    StructType st = new StructType().add("doc", DataTypes.LongType).add("heading", DataTypes.StringType)
+        .add("body", DataTypes.StringType);
+    Path in = tmp.resolve("in.parquet");
+    spark.createDataFrame(List.of(RowFactory.create(1L, "T1", "first body"), RowFactory.create(2L, null, "  "),
+        RowFactory.create(3L, "T3", null), RowFactory.create(1L, "again", "dup")), st)
+        .coalesce(1).write().parquet(in.toString());
+    JobContext c = ctx(tmp.resolve("w"), "input.format=parquet", "input.corpus=" + in, "input.idField=doc",
+        "input.titleField=heading", "input.textField=body");
+    JobSummary s = new ChunkJob().run(c);
+    assertThat(s.get("documents")).isEqualTo(1L);
+    assertThat(s.get("quarantined.empty_text")).isEqualTo(1L);
+    assertThat(s.get("quarantined.missing_text")).isEqualTo(1L);
+    assertThat(s.get("quarantined.duplicate_id")).isEqualTo(1L);
+    Row q = spark.read().parquet(c.config().paths().quarantineDir() + "/chunk")
+        .filter("reason = 'duplicate_id'").first();
+    assertThat((String) q.getAs("source")).endsWith("#3");
+  }
+
+  @Test
+  void missingInputFailsFastNamingIt() {
+    JobContext c = ctx(tmp.resolve("w"), "input.corpus=" + tmp.resolve("nope.jsonl"));
+    assertThatThrownBy(() -> new ChunkJob().run(c)).isInstanceOf(FileNotFoundException.class)
+        .hasMessageContaining("input.corpus").hasMessageContaining("nope.jsonl");
+  }
+
+  @Test
+  void unreadableModelFailsFastNamingIt() {
+    JobContext c = ctx(tmp.resolve("w"), "input.corpus=" + SAMPLES.resolve("bad-inputs/corpus.jsonl"),
+        "embedding.model=custom", "embedding.modelPath=" + tmp.resolve("no-model"));
+    assertThatThrownBy(() -> new ChunkJob().run(c)).hasMessageContaining("no-model");
+  }
+
+  /** Every Parquet file of {@code dir} read with the Avro schema as the requested schema: all records valid. */
+  public static void assertConforms(Path dir, Schema schema, long expected) throws Exception {
+    Configuration conf = new Configuration();
+    AvroReadSupport.setRequestedProjection(conf, schema);
+    AvroReadSupport.setAvroReadSchema(conf, schema);
+    long n = 0;
+    List<Path> parts;
+    try (Stream<Path> s = Files.list(dir)) {
+      parts = s.filter(p -> p.getFileName().toString().endsWith(".parquet")).sorted().toList();
+    }
+    for (Path p : parts) {
+      org.apache.parquet.schema.MessageType fileSchema;
+      try (var r = org.apache.parquet.hadoop.ParquetFileReader.open(
+          HadoopInputFile.fromPath(new org.apache.hadoop.fs.Path(p.toString()), conf))) {
+        fileSchema = r.getFooter().getFileMetaData().getSchema();
+      }
+      for (Schema.Field f : schema.getFields()) {
+        assertThat(fileSchema.containsField(f.name())).as(p + " has column " + f.name()).isTrue();
+        boolean nullable = f.schema().getType() == Schema.Type.UNION;
+        assertThat(fileSchema.getType(f.name()).isRepetition(
+            org.apache.parquet.schema.Type.Repetition.REQUIRED)).as(f.name() + " required").isEqualTo(!nullable);
+      }
+      assertThat(fileSchema.getFieldCount()).isEqualTo(schema.getFields().size());
+      try (ParquetReader<GenericRecord> r = AvroParquetReader.<GenericRecord>builder(
+          HadoopInputFile.fromPath(new org.apache.hadoop.fs.Path(p.toString()), conf))
+          .withDataModel(GenericData.get()).withConf(conf).build()) {
+        for (GenericRecord rec = r.read(); rec != null; rec = r.read()) {
+          assertThat(GenericData.get().validate(schema, rec)).as(rec.toString()).isTrue();
+          n++;
+        }
+      }
+    }
+    assertThat(n).isEqualTo(expected);
+  }
+
+  public static List<String> partContents(Path dir) throws Exception {
+    List<String> out = new ArrayList<>();
+    try (Stream<Path> s = Files.list(dir)) {
+      for (Path p : s.filter(x -> x.getFileName().toString().endsWith(".parquet")).sorted().toList()) {
+        out.add(p.getFileName().toString().substring(0, 10) + ":"
+            + io.quarry.embed.ModelFiles.sha256(Files.readAllBytes(p)));
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,155 @@
+package io.quarry.jobs.embed;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarry.core.chunk.Chunk;
+import io.quarry.core.config.ConfigLoader;
+import io.quarry.core.config.EmbeddingConfig;
+import io.quarry.core.config.QuarryConfig;
+import io.quarry.embed.Embedder;
+import io.quarry.embed.ModelFiles;
+import io.quarry.jobs.JobContext;
+import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.avro.EmbeddingRecord;
+import io.quarry.jobs.chunk.ChunkJob;
+import io.quarry.jobs.chunk.ChunkJobTest;
+import java.io.FileNotFoundException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Chunk + embed on Spark local[2] with the bundled default model (bge-small-en-v1.5 int8). */
+class EmbedJobTest {
+  static final Path SAMPLES = Path.of("..", "data-samples").toAbsolutePath().normalize();
+  static SparkSession spark;
+
+  @TempDir Path tmp;
+
+  @BeforeAll
+  static void start() {
+    spark = SparkSession.builder().master("local[2]").appName("embed-test")
+        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", "3").getOrCreate();
+  }
+
+  @AfterAll
+  static void stop() {
+    spark.stop();
+    Embedder.closeAll();
+  }
+
+  static JobContext ctx(Path work, String... overrides) {
+    List<String> o = new ArrayList<>(List.of("paths.work=" + work));
+    o.addAll(List.of(overrides));
+    QuarryConfig c = ConfigLoader.load(List.of(), o);
+    return new JobContext(spark, c, ConfigLoader.toJson(c), ConfigLoader.hash(c));
+  }
+
+  @Test
+  void embedsTheSampleCorpus() throws Exception {
+    JobContext c = ctx(tmp.resolve("w"), "input.corpus=" + SAMPLES.resolve("scifact/corpus.jsonl"));
+    JobSummary cs = new ChunkJob().run(c);
+    JobSummary es = new EmbedJob().run(c);
+    assertThat(es.get("chunks")).isEqualTo(cs.get("chunks"));
+    assertThat((Long) es.get("tokens")).isGreaterThan((Long) cs.get("tokens"));
+    String dir = c.config().paths().embeddingsDir();
+
+    // the way downstream stages read it: the Parquet files only, model.json and summary.json sit beside them
+    List<Row> rows = spark.read().option("pathGlobFilter", "*.parquet").parquet(dir).collectAsList();
+    assertThat((long) rows.size()).isEqualTo(cs.get("chunks"));
+    for (Row r : rows) {
+      List<Float> v = r.getList(r.fieldIndex("vector"));
+      assertThat(v).hasSize(384);
+      double norm = 0;
+      for (float x : v) {
+        norm += x * x;
+      }
+      assertThat(Math.sqrt(norm)).isBetween(0.9999, 1.0001);
+      assertThat(Chunk.docIdOf(r.getAs("chunk_id"))).isEqualTo(r.getAs("doc_id"));
+    }
+    JsonNode model = new ObjectMapper().readTree(Files.readString(Path.of(dir, "model.json")));
+    assertThat(model.get("modelId").asText()).isEqualTo("bge-small-en-v1.5-q");
+    assertThat(model.get("dim").asInt()).isEqualTo(384);
+    assertThat(model.get("pooling").asText()).isEqualTo("cls");
+    assertThat(model.get("maxSeqLength").asInt()).isEqualTo(512);
+    assertThat(model.get("sha256").asText())
+        .isEqualTo(ModelFiles.load(new EmbeddingConfig("bge-small-en-v1.5-q", "", 1, 512, 1)).sha256());
+    ChunkJobTest.assertConforms(Path.of(dir), EmbeddingRecord.getClassSchema(), rows.size());
+
+    // the job's vector of a chunk is the embedder's vector of "title\n\ntext" (up to int8 batch effects)
+    Row chunk = spark.read().option("pathGlobFilter", "*.parquet").parquet(c.config().paths().chunksDir()).orderBy("chunk_id").first();
+    Map<String, float[]> byId = new HashMap<>();
+    for (Row r : rows) {
+      List<Float> v = r.getList(r.fieldIndex("vector"));
+      float[] a = new float[v.size()];
+      for (int i = 0; i < a.length; i++) {
+        a[i] = v.get(i);
+      }
+      byId.put(r.getAs("chunk_id"), a);
+    }
+    try (Embedder e = Embedder.open(c.config().embedding())) {
+      float[] direct = e.embedPassages(List.of(Chunk.embeddingText(chunk.getAs("title"), chunk.getAs("text"),
+          true)))[0];
+      assertThat(cosine(direct, byId.get((String) chunk.getAs("chunk_id")))).isGreaterThan(0.99);
+    }
+  }
+
+  @Test
+  void deterministicAndCustomModelDirectoryMatchesTheBundledModel() throws Exception {
+    String corpus = "input.corpus=" + SAMPLES.resolve("bad-inputs/corpus.jsonl");
+    JobContext a = ctx(tmp.resolve("a"), corpus, "input.maxDocChars=2000");
+    new ChunkJob().run(a);
+    new EmbedJob().run(a);
+
+    Path modelDir = tmp.resolve("my-model");
+    Files.createDirectories(modelDir);
+    ModelFiles f = ModelFiles.load(a.config().embedding());
+    Files.write(modelDir.resolve("model.onnx"), f.onnx());
+    Files.write(modelDir.resolve("tokenizer.json"), f.tokenizerJson());
+    Files.writeString(modelDir.resolve("quarry-model.json"), "{\"pooling\": \"cls\"}");
+    JobContext b = ctx(tmp.resolve("b"), corpus, "input.maxDocChars=2000", "embedding.model=custom",
+        "embedding.modelPath=file://" + modelDir);
+    new ChunkJob().run(b);
+    JobSummary s = new EmbedJob().run(b);
+    assertThat(s.get("model")).isEqualTo("custom:my-model");
+    assertThat(s.get("sha256")).isEqualTo(f.sha256());
+    assertThat(ChunkJobTest.partContents(Path.of(b.config().paths().embeddingsDir())))
+        .isEqualTo(ChunkJobTest.partContents(Path.of(a.config().paths().embeddingsDir())));
+  }
+
+  @Test
+  void missingChunksOrModelFailFast() throws Exception {
+    JobContext c = ctx(tmp.resolve("none"));
+    assertThatThrownBy(() -> new EmbedJob().run(c)).isInstanceOf(FileNotFoundException.class)
+        .hasMessageContaining("paths.chunks");
+    JobContext d = ctx(tmp.resolve("w"), "input.corpus=" + SAMPLES.resolve("bad-inputs/corpus.jsonl"));
+    new ChunkJob().run(d);
+    JobContext e = ctx(tmp.resolve("w"), "embedding.model=custom", "embedding.modelPath=" + tmp.resolve("gone"));
+    assertThatThrownBy(() -> new EmbedJob().run(e)).hasMessageContaining("embedding.modelPath")
+        .hasMessageContaining("gone");
+  }
+
+  static double cosine(float[] a, float[] b) {
+    double dot = 0;
+    double na = 0;
+    double nb = 0;
+    for (int i = 0; i < a.length; i++) {
+      dot += (double) a[i] * b[i];
+      na += (double) a[i] * a[i];
+      nb += (double) b[i] * b[i];
+    }
+    return dot / Math.sqrt(na * nb);
+  }
+}
