@@ -25,10 +25,10 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code quarry compare}: compares an evaluation ({@code metrics.json}) with a baseline one and gates on it, for use
- * as an Airflow task. Prints the comparison as Markdown; with {@code --out}, also writes {@code comparison.md} and
- * {@code comparison.json} there. Exit code 0 when every gated metric is within its tolerance, {@value #EXIT_GATE}
- * when one dropped by more (a regression), 1 on a read error, 2 on a bad config. Runs without Spark; paths may be
- * local or any Hadoop filesystem URI.
+ * as an Airflow task. Prints the comparison as Markdown and writes {@code comparison.md} and {@code comparison.json}
+ * beside the current {@code metrics.json} (or in {@code --out}). Exit code 0 when every gated metric is within its
+ * tolerance, {@value #EXIT_GATE} when one dropped by more (a regression), 1 on a read error, 2 on a bad config.
+ * Runs without Spark; paths may be local or any Hadoop filesystem URI.
  */
 @Command(name = "compare", mixinStandardHelpOptions = true,
     description = "Compare an evaluation with a baseline metrics.json: deltas, per-query wins/losses, paired "
@@ -55,7 +55,8 @@ public final class CompareCommand implements Callable<Integer> {
           + "evaluation.gate of the config).")
   List<String> gates = new ArrayList<>();
 
-  @Option(names = "--out", paramLabel = "DIR", description = "Also write comparison.md and comparison.json here.")
+  @Option(names = "--out", paramLabel = "DIR",
+      description = "Where to write comparison.md and comparison.json (default: beside the current metrics.json).")
   String out;
 
   @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Config file(s), lowest precedence first.")
@@ -83,10 +84,9 @@ public final class CompareCommand implements Callable<Integer> {
     Comparison.Result r = Comparison.compare(b, c, stage, gate, e.permutations(), e.seed());
     String md = Comparison.toMarkdown(r);
     System.out.print(md);
-    if (out != null) {
-      write(hconf, EvaluateJob.child(out, "comparison.md"), md);
-      write(hconf, EvaluateJob.child(out, "comparison.json"), JSON.writeValueAsString(Comparison.toMap(r)) + "\n");
-    }
+    String dir = out != null ? out : new Path(cur).getParent().toString();
+    write(hconf, EvaluateJob.child(dir, "comparison.md"), md);
+    write(hconf, EvaluateJob.child(dir, "comparison.json"), JSON.writeValueAsString(Comparison.toMap(r)) + "\n");
     if (!r.passed()) {
       System.err.println("quarry compare: gate FAILED (a gated metric dropped beyond its tolerance)");
       return EXIT_GATE;

@@ -44,6 +44,7 @@ class CompareCommandTest {
     assertThat(Files.readString(out.resolve("comparison.json"))).contains("\"passed\" : false");
     assertThat(QuarryCli.run("compare", "--baseline", base.toString(), "--current", cur.toString(),
         "--gate", "nDCG@10=0.1")).isZero();
+    assertThat(Files.readString(tmp.resolve("comparison.json"))).contains("\"passed\" : true"); // beside current
     assertThat(QuarryCli.run("compare", "--baseline", cur.toString(), "--current", base.toString())).isZero();
     assertThat(QuarryCli.run("compare", "--baseline", tmp.resolve("missing.json").toString(), "--current",
         cur.toString())).isEqualTo(1);
