@@ -62,13 +62,18 @@ def _dag_test(env, dag_id: str, logical_date: str, conf: dict, log: Path) -> dic
     return {"run_id": run_id, "state": run_list[0]["state"], "tasks": task_states, "log": str(log)}
 
 
+#: The jobs jar the DAG runs: a copy, so that a rebuild of jobs/target during the run cannot swap classes under it.
+JAR = E2E / "quarry-jobs.jar"
+
+
 @pytest.fixture(scope="module")
 def airflow_env():
-    lib.jobs_jar()
+    jar = lib.jobs_jar()
     lib.spark_submit()
     shutil.rmtree(E2E, ignore_errors=True)
     home = E2E / "airflow-home"
     home.mkdir(parents=True)
+    shutil.copyfile(jar, JAR)
     env = _env(home)
     migrate = _airflow(env, "db", "migrate")
     assert migrate.returncode == 0, migrate.stderr[-3000:]
@@ -79,6 +84,7 @@ def _common_conf() -> dict:
     return {
         "config_files": ["conf/quarry.yaml"],
         "work_base": str(WORK),
+        "jar": str(JAR),
         "spark_conf": {"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "3g"},
     }
 
