@@ -49,6 +49,13 @@ public final class ServeMain implements Callable<Integer> {
       + "and tokenizer.json (its SHA-256 must match the manifest).")
   String modelPath;
 
+  @Option(names = "--rerank-model", description = "Directory with a cross-encoder model.onnx + tokenizer.json; "
+      + "enables \"rerank\": true in requests.")
+  Path rerankModel;
+
+  @Option(names = "--rerank-max-length", defaultValue = "512", description = "Tokens per (query, passage) pair.")
+  int rerankMaxLength;
+
   @Option(names = "--max-k", defaultValue = "100") int maxK;
   @Option(names = "--max-depth", defaultValue = "1000") int maxDepth;
   @Option(names = "--max-query-chars", defaultValue = "2000") int maxQueryChars;
@@ -65,7 +72,8 @@ public final class ServeMain implements Callable<Integer> {
     IndexSource source = index.startsWith("s3://") || index.startsWith("s3a://")
         ? S3IndexSource.create(index, s3Endpoint, s3Region, cache)
         : new LocalIndexSource(Path.of(index));
-    IndexHolder holder = new IndexHolder(source, new ModelEncoders(modelPath, 1), null, verify);
+    OnnxCrossEncoder reranker = rerankModel == null ? null : new OnnxCrossEncoder(rerankModel, rerankMaxLength);
+    IndexHolder holder = new IndexHolder(source, new ModelEncoders(modelPath, 1), reranker, verify);
     holder.refresh();
     holder.startPolling(reloadSeconds * 1000L);
     SearchApi.Limits limits = new SearchApi.Limits(maxQueryChars, maxK, maxDepth, 1024, 16384);
