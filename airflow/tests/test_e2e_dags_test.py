@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -58,8 +59,16 @@ def _dag_test(env, dag_id: str, logical_date: str, conf: dict, log: Path) -> dic
     run_id = run_list[0]["run_id"]
     states = _airflow(env, "tasks", "states-for-dag-run", dag_id, run_id, "-o", "json")
     assert states.returncode == 0, states.stderr[-3000:]
-    task_states = {t["task_id"]: t["state"] for t in _json_list(states.stdout)}
-    return {"run_id": run_id, "state": run_list[0]["state"], "tasks": task_states, "log": str(log)}
+    rows = _json_list(states.stdout)
+    task_states = {t["task_id"]: t["state"] for t in rows}
+    seconds = {}
+    for t in rows:
+        if t.get("start_date") and t.get("end_date"):
+            start, end = (datetime.fromisoformat(t[k]) for k in ("start_date", "end_date"))
+            seconds[t["task_id"]] = round((end - start).total_seconds(), 1)
+    print(f"{dag_id} task wall times (s): {seconds}")
+    return {"run_id": run_id, "state": run_list[0]["state"], "tasks": task_states, "seconds": seconds,
+            "log": str(log)}
 
 
 #: The jobs jar the DAG runs: a copy, so that a rebuild of jobs/target during the run cannot swap classes under it.
@@ -130,4 +139,6 @@ def test_build_dag_end_to_end_on_data_samples(airflow_env):
     assert passed in (True, False), comparison
     assert tasks["compare"] == ("success" if passed else "failed"), f"{tasks} {comparison}"
     assert evaluation["state"] == ("success" if passed else "failed")
-    RESULT.write_text(json.dumps({"build": rid, "evaluate": eval_rid, "comparePassed": passed}))
+    RESULT.write_text(json.dumps({"build": rid, "evaluate": eval_rid, "comparePassed": passed,
+                                  "seconds": {"build": build["seconds"], "evaluate": evaluation["seconds"]}},
+                                 indent=1))
