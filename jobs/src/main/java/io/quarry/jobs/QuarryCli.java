@@ -43,6 +43,7 @@ import picocli.CommandLine.Option;
       QuarryCli.Build.class,
       QuarryCli.Evaluate.class,
       QuarryCli.Pipeline.class,
+      QuarryCli.BenchEmbed.class,
       QuarryCli.Validate.class,
       io.quarry.jobs.train.BenchAnnCommand.class,
       io.quarry.jobs.eval.CompareCommand.class
@@ -203,6 +204,19 @@ public final class QuarryCli {
     List<StageJob> stages() {
       return List.of(new ChunkJob(), new EmbedJob(), new TrainQuantizerJob(), new BuildSegmentsJob(),
           new EvaluateJob());
+    }
+  }
+
+  @Command(name = "bench-embed", description = "Embed throughput of the embed job vs raw ONNX Runtime (same model, "
+      + "batch size, threads), on the chunks of the chunk stage; see docs/benchmarks.md.")
+  static final class BenchEmbed extends StageCommand {
+    @Option(names = "--limit", description = "Chunks to embed: the first N by chunk id (0 = all).",
+        defaultValue = "0", paramLabel = "N")
+    int limit;
+
+    @Override
+    List<StageJob> stages() {
+      return List.of(new io.quarry.jobs.embed.EmbedBenchmark(limit));
     }
   }
 

@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code paths.chunks}: Parquet, schema {@code chunk.avsc}, partitioned by hash of {@code doc_id}, rows sorted
  *       by ({@code doc_id}, {@code ordinal}) within each file;</li>
  *   <li>{@code paths.quarantine}/chunk: Parquet, schema {@code quarantine.avsc}, one file sorted by source;</li>
- *   <li>{@code <paths.chunks>/summary.json}: counts (records, documents, chunks, tokens, quarantined by reason)
+ *   <li>{@code <paths.chunks>/_summary.json}: counts (records, documents, chunks, tokens, quarantined by reason)
  *       and time.</li>
  * </ul>
  * Readers of the chunk (and embedding) directories must select the Parquet files
@@ -67,9 +67,9 @@ public final class ChunkJob implements StageJob {
     return "chunk";
   }
 
-  /** Where a stage writes its summary: {@code <dir>/summary.json}. */
+  /** Where a stage writes its summary: {@code <dir>/_summary.json} (underscore: Spark ignores it when reading the dataset). */
   public static String summaryPath(String dir) {
-    return (dir.endsWith("/") ? dir : dir + "/") + "summary.json";
+    return (dir.endsWith("/") ? dir : dir + "/") + "_summary.json";
   }
 
   @Override

@@ -33,8 +33,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Output at {@code paths.embeddings}: Parquet with schema {@code embedding.avsc} ({@code chunk_id},
  * {@code doc_id}, {@code vector}), partitioned by hash of {@code chunk_id} into {@code spark.sql.shuffle.partitions}
- * files, sorted by {@code chunk_id} within each; plus {@code model.json} ({@code modelId}, {@code sha256} of the
- * ONNX file, {@code dim}, {@code pooling}, {@code maxSeqLength}, prefixes) and {@code summary.json}: read the
+ * files, sorted by {@code chunk_id} within each; plus {@code _model.json} ({@code modelId}, {@code sha256} of the
+ * ONNX file, {@code dim}, {@code pooling}, {@code maxSeqLength}, prefixes) and {@code _summary.json} (underscore: Spark skips such files when reading the directory): read the
  * vectors with {@code spark.read().option("pathGlobFilter", "*.parquet").parquet(dir)}. The text
  * embedded is {@link io.quarry.core.chunk.Chunk#embeddingText} (title prepended when
  * {@code chunking.prependTitle}), with the model's passage prefix.
@@ -93,7 +93,7 @@ public final class EmbedJob implements StageJob {
     if (written != n) {
       throw new IllegalStateException("embed: wrote " + written + " vectors for " + n + " chunks");
     }
-    ctx.writeString(child(out, "model.json"), modelJson(driverModel, ec));
+    ctx.writeString(child(out, "_model.json"), modelJson(driverModel, ec));
     double secs = (System.nanoTime() - t0) / 1e9;
     summary.put("chunks", n).put("output", out)
         .put("embedSeconds", Math.round(embedSecs * 100) / 100.0)
@@ -105,7 +105,7 @@ public final class EmbedJob implements StageJob {
     return summary;
   }
 
-  /** {@code model.json}: the model that produced the vectors. */
+  /** {@code _model.json}: the model that produced the vectors. */
   static String modelJson(Embedder m, EmbeddingConfig ec) throws Exception {
     Map<String, Object> j = new LinkedHashMap<>();
     j.put("modelId", m.modelId());

@@ -23,6 +23,7 @@ import org.apache.spark.util.LongAccumulator;
  */
 final class EmbedPartition implements FlatMapFunction<Iterator<Row>, Row> {
   private static final long serialVersionUID = 1L;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(EmbedPartition.class);
 
   /** A {@code modelPath} starting with this names a directory shipped with {@code addFile}. */
   static final String SPARK_FILE_PREFIX = "sparkfiles:";
@@ -54,8 +55,13 @@ final class EmbedPartition implements FlatMapFunction<Iterator<Row>, Row> {
   @Override
   public Iterator<Row> call(Iterator<Row> it) {
     Embedder embedder = Embedder.open(local(cfg));
+    org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
+    int partition = task == null ? -1 : task.partitionId();
+    long t0 = System.nanoTime();
     return new Iterator<>() {
       private Iterator<Row> current = java.util.Collections.emptyIterator();
+      private long done;
+      private long doneTokens;
 
       @Override
       public boolean hasNext() {
@@ -78,6 +84,12 @@ final class EmbedPartition implements FlatMapFunction<Iterator<Row>, Row> {
           }
           chunks.add(in.size());
           tokens.add(t);
+          done += in.size();
+          doneTokens += t;
+          double secs = Math.max(1e-3, (System.nanoTime() - t0) / 1e9);
+          LOG.info(String.format(java.util.Locale.ROOT,
+              "embed partition %d: %,d chunks, %,d tokens, %.1f chunks/s, %.0f tokens/s", partition, done,
+              doneTokens, done / secs, doneTokens / secs));
           current = out.iterator();
         }
         return current.hasNext();

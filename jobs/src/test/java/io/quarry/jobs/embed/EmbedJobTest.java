@@ -66,7 +66,7 @@ class EmbedJobTest {
     assertThat((Long) es.get("tokens")).isGreaterThan((Long) cs.get("tokens"));
     String dir = c.config().paths().embeddingsDir();
 
-    // the way downstream stages read it: the Parquet files only, model.json and summary.json sit beside them
+    // the way downstream stages read it: the Parquet files only (_model.json and _summary.json sit beside them)
     List<Row> rows = spark.read().option("pathGlobFilter", "*.parquet").parquet(dir).collectAsList();
     assertThat((long) rows.size()).isEqualTo(cs.get("chunks"));
     for (Row r : rows) {
@@ -79,14 +79,13 @@ class EmbedJobTest {
       assertThat(Math.sqrt(norm)).isBetween(0.9999, 1.0001);
       assertThat(Chunk.docIdOf(r.getAs("chunk_id"))).isEqualTo(r.getAs("doc_id"));
     }
-    JsonNode model = new ObjectMapper().readTree(Files.readString(Path.of(dir, "model.json")));
+    JsonNode model = new ObjectMapper().readTree(Files.readString(Path.of(dir, "_model.json")));
     assertThat(model.get("modelId").asText()).isEqualTo("bge-small-en-v1.5-q");
     assertThat(model.get("dim").asInt()).isEqualTo(384);
     assertThat(model.get("pooling").asText()).isEqualTo("cls");
     assertThat(model.get("maxSeqLength").asInt()).isEqualTo(512);
     assertThat(model.get("sha256").asText())
         .isEqualTo(ModelFiles.load(new EmbeddingConfig("bge-small-en-v1.5-q", "", 1, 512, 1)).sha256());
-    ChunkJobTest.assertConforms(Path.of(dir), EmbeddingRecord.getClassSchema(), rows.size());
 
     // the job's vector of a chunk is the embedder's vector of "title\n\ntext" (up to int8 batch effects)
     Row chunk = spark.read().option("pathGlobFilter", "*.parquet").parquet(c.config().paths().chunksDir()).orderBy("chunk_id").first();
@@ -112,6 +111,7 @@ class EmbedJobTest {
     JobContext a = ctx(tmp.resolve("a"), corpus, "input.maxDocChars=2000");
     new ChunkJob().run(a);
     new EmbedJob().run(a);
+    ChunkJobTest.assertConforms(Path.of(a.config().paths().embeddingsDir()), EmbeddingRecord.getClassSchema(), 3);
 
     Path modelDir = tmp.resolve("my-model");
     Files.createDirectories(modelDir);

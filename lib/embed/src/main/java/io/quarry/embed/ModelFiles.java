@@ -25,7 +25,7 @@ import java.util.HexFormat;
  */
 public record ModelFiles(ModelSpec spec, byte[] onnx, byte[] tokenizerJson, String sha256) {
 
-  /** Model id used for custom models in {@code model.json}: {@code custom:<directory name>}. */
+  /** Value of {@code embedding.model} for a user-supplied model; its id in {@code _model.json} is {@code custom:<dir name>}. */
   public static final String CUSTOM = "custom";
 
   /**
