@@ -192,7 +192,8 @@ public final class EvaluateJob implements StageJob {
       notes.addAll(se.notes());
       int lossK = lossCutoff(metrics);
       LossAttribution.Summary loss = se.lossAttribution(qrels, lossK, runs.get(finalStage), exact,
-          runs.get("bm25"), runs.get("dense-ivfpq"), runs.get("hybrid"));
+          runs.get("bm25"), runs.get("dense-ivfpq"),
+          runs.containsKey("hybrid") ? runs.get("hybrid") : runs.get("dense-ivfpq"));
 
       Map<String, Object> params = new LinkedHashMap<>();
       params.put("k", e.k());

@@ -20,8 +20,10 @@ import java.util.Set;
  *       it, the loss is the embedding's ({@link Cause#MISSED_BY_EMBEDDING_AND_BM25}), not PQ's;
  *   <li>{@link Cause#DROPPED_BY_FUSION}: a first stage retrieved it, but it is not among the fused candidates that go
  *       to re-scoring;
- *   <li>{@link Cause#PUSHED_DOWN_BY_RESCORING}: among the fused candidates, but re-scoring (exact or cross-encoder)
- *       ranked it below k; when there is no re-scoring, {@link Cause#RANKED_BELOW_K}.
+ *   <li>{@link Cause#PUSHED_DOWN_BY_RESCORING}: in the top k before re-scoring (exact or cross-encoder), below k
+ *       after it;
+ *   <li>{@link Cause#RANKED_BELOW_K}: among the candidates, but ranked below k before re-scoring and after it (or
+ *       without re-scoring).
  * </ol>
  *
  * <p>Every set is at document level (chunks aggregated with max score). A trace stage that was not run is null and
@@ -58,12 +60,13 @@ public final class LossAttribution {
    * @param exactDense documents of the exact dense candidates
    * @param bm25 documents of the BM25 candidates
    * @param denseAnn documents of the dense IVF-PQ candidates
-   * @param fused documents passed from fusion to re-scoring (or the final list when there is no re-scoring)
+   * @param fused documents passed from fusion to re-scoring (null when there is no re-scoring)
+   * @param fusedTopK the top-k documents before re-scoring (null when there is no re-scoring)
    * @param rescored true if a re-scoring stage ranked the final list
    * @param finalTopK the final top-k documents
    */
   public record QueryTrace(String qid, Set<String> probedDocs, Set<String> exactDense, Set<String> bm25,
-      Set<String> denseAnn, Set<String> fused, boolean rescored, Set<String> finalTopK) {}
+      Set<String> denseAnn, Set<String> fused, Set<String> fusedTopK, boolean rescored, Set<String> finalTopK) {}
 
   /**
    * One lost relevant document.
@@ -114,7 +117,8 @@ public final class LossAttribution {
     if (t.fused() != null && !t.fused().contains(doc)) {
       return Cause.DROPPED_BY_FUSION;
     }
-    return t.rescored() ? Cause.PUSHED_DOWN_BY_RESCORING : Cause.RANKED_BELOW_K;
+    boolean wasInTopK = t.fusedTopK() != null && t.fusedTopK().contains(doc);
+    return t.rescored() && wasInTopK ? Cause.PUSHED_DOWN_BY_RESCORING : Cause.RANKED_BELOW_K;
   }
 
   /**

@@ -251,7 +251,8 @@ public final class StageEvaluator {
   /**
    * Loss attribution of {@code finalRun} at cutoff {@code k}, from the stage runs at hand (any may be null).
    *
-   * @param fused the run whose candidates go to re-scoring ({@code hybrid}), or null
+   * @param fused the run whose candidates go to re-scoring ({@code hybrid}, or {@code dense-ivfpq} without BM25), or
+   *     null
    */
   public LossAttribution.Summary lossAttribution(Qrels qrels, int k, StageRun finalRun, StageRun exact,
       StageRun bm25, StageRun ann, StageRun fused) {
@@ -264,8 +265,17 @@ public final class StageEvaluator {
       for (int j = 0; j < Math.min(k, top.size()); j++) {
         fin.add(top.get(j).docId());
       }
+      Set<String> fusedTop = null;
+      if (rescored && fused != null) {
+        fusedTop = new HashSet<>();
+        List<ScoredDoc> ft = fused.docs().get(q.qid());
+        for (int j = 0; j < Math.min(k, ft.size()); j++) {
+          fusedTop.add(ft.get(j).docId());
+        }
+      }
       traces.add(new LossAttribution.QueryTrace(q.qid(), searcher == null ? null : probedDocs(q.vector()),
-          docSet(exact, i), docSet(bm25, i), docSet(ann, i), rescored ? docSet(fused, i) : null, rescored, fin));
+          docSet(exact, i), docSet(bm25, i), docSet(ann, i), rescored ? docSet(fused, i) : null, fusedTop, rescored,
+          fin));
     }
     return LossAttribution.summarize(traces, qrels, k, cfg.lossExamples());
   }
