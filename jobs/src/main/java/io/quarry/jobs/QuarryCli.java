@@ -43,6 +43,7 @@ import picocli.CommandLine.Option;
       QuarryCli.Build.class,
       QuarryCli.Evaluate.class,
       QuarryCli.Pipeline.class,
+      QuarryCli.Publish.class,
       QuarryCli.BenchEmbed.class,
       QuarryCli.Validate.class,
       io.quarry.jobs.train.BenchAnnCommand.class,
@@ -217,6 +218,14 @@ public final class QuarryCli {
     @Override
     List<StageJob> stages() {
       return List.of(new io.quarry.jobs.embed.EmbedBenchmark(limit));
+    }
+  }
+
+  @Command(name = "publish", description = "Validate the index version segments.version and point CURRENT at it.")
+  static final class Publish extends StageCommand {
+    @Override
+    List<StageJob> stages() {
+      return List.of(new io.quarry.jobs.build.PublishJob());
     }
   }
 

@@ -77,7 +77,7 @@ public final class BuildSegmentsJob implements StageJob {
     }
     QuantizerModel model = QuantizerModel.fromBytes(quantBytes, quantFile);
     String quantSha = Checksums.sha256(quantBytes);
-    IndexManifest.Model embModel = readModel(ctx, PublishedIndex.child(embDir, "model.json"), model.dim());
+    IndexManifest.Model embModel = readModel(ctx, embDir, model.dim());
 
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
     Broadcast<byte[]> bq = jsc.broadcast(quantBytes);
@@ -195,8 +195,12 @@ public final class BuildSegmentsJob implements StageJob {
     return v == null ? "dev" : v;
   }
 
-  /** Reads {@code model.json} of the embeddings. */
-  static IndexManifest.Model readModel(JobContext ctx, String path, int quantDim) throws IOException {
+  /** Reads the embeddings' model descriptor: {@code _model.json} (or {@code model.json} of older outputs). */
+  static IndexManifest.Model readModel(JobContext ctx, String embDir, int quantDim) throws IOException {
+    String path = PublishedIndex.child(embDir, "_model.json");
+    if (!ctx.exists(path) && ctx.exists(PublishedIndex.child(embDir, "model.json"))) {
+      path = PublishedIndex.child(embDir, "model.json");
+    }
     if (!ctx.exists(path)) {
       throw new IOException(path + ": embedding model descriptor not found (run the embed stage first)");
     }

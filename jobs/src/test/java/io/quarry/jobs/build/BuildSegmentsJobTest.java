@@ -70,7 +70,7 @@ class BuildSegmentsJobTest {
   }
 
   /** Writes chunks, embeddings (+ model.json) and a quantizer under work; returns the vectors by chunk id. */
-  Map<String, float[]> writeInputs(Path work, boolean withBadRows) throws Exception {
+  static Map<String, float[]> writeInputs(Path work, boolean withBadRows) throws Exception {
     Random rnd = new Random(11);
     StructType cs = new StructType().add("chunk_id", DataTypes.StringType).add("doc_id", DataTypes.StringType)
         .add("ordinal", DataTypes.IntegerType).add("title", DataTypes.StringType).add("text", DataTypes.StringType)
@@ -103,7 +103,7 @@ class BuildSegmentsJobTest {
     }
     spark.createDataFrame(chunks, cs).repartition(3).write().parquet(work.resolve("chunks").toString());
     spark.createDataFrame(embs, es).repartition(2).write().parquet(work.resolve("embeddings").toString());
-    Files.writeString(work.resolve("embeddings/model.json"),
+    Files.writeString(work.resolve("embeddings/_model.json"),
         "{\"modelId\":\"test-model\",\"sha256\":\"abc123\",\"dim\":" + DIM + "}");
     IndexSpec spec = IndexSpec.parse("IVF4,PQ4x8");
     float[] centroids = new float[4 * DIM];
@@ -120,7 +120,7 @@ class BuildSegmentsJobTest {
     return vectors;
   }
 
-  JobContext ctx(Path work, String... sets) {
+  static JobContext ctx(Path work, String... sets) {
     List<String> overrides = new ArrayList<>(List.of("paths.work=" + work, "spark.master=local[2]"));
     overrides.addAll(List.of(sets));
     QuarryConfig c = ConfigLoader.load(List.of(), overrides);
@@ -234,6 +234,17 @@ class BuildSegmentsJobTest {
     assertThat(r.hits().get(0).chunkId()).isEqualTo("d5#0");
     // explicit versions are immutable
     assertThatThrownBy(() -> new BuildSegmentsJob().run(ctx)).hasMessageContaining("already exists");
+
+    // publish validates, then moves CURRENT; a corrupt version is refused and CURRENT stays
+    JobSummary p = new PublishJob().run(ctx);
+    assertThat(p.get("version")).isEqualTo("ivf-test");
+    assertThat(Files.readString(work.resolve("index/CURRENT"))).isEqualTo("ivf-test\n");
+    JobContext other = ctx(work, "segments.shards=2", "segments.version=ivf-bad", "segments.publish=false");
+    new BuildSegmentsJob().run(other);
+    Files.write(work.resolve("index/ivf-bad/shard-00000/chunks.tbl"), new byte[] {1, 2, 3});
+    assertThatThrownBy(() -> new PublishJob().run(other)).isInstanceOf(CorruptSegmentException.class)
+        .hasMessageContaining("chunks.tbl");
+    assertThat(Files.readString(work.resolve("index/CURRENT"))).isEqualTo("ivf-test\n");
     assertThat(new String(Files.readAllBytes(work.resolve("index/ivf-test/manifest.json")), StandardCharsets.UTF_8))
         .contains("\"sharding\" : \"ivf\"");
   }

@@ -29,7 +29,22 @@ import software.amazon.awssdk.services.s3.S3Client;
  * real S3 API server, on loopback: shards, manifest and CURRENT land on S3, the version reads back through a local
  * copy, and a failed build leaves the published CURRENT alone.
  */
-class S3PublishTest extends BuildSegmentsJobTest {
+class S3PublishTest {
+  @org.junit.jupiter.api.io.TempDir Path tmp;
+
+  @org.junit.jupiter.api.BeforeAll
+  static void start() {
+    BuildSegmentsJobTest.start();
+  }
+
+  @org.junit.jupiter.api.AfterAll
+  static void stop() {
+    BuildSegmentsJobTest.stop();
+  }
+
+  static org.apache.spark.sql.SparkSession spark() {
+    return BuildSegmentsJobTest.spark;
+  }
 
   @Test
   void buildsAndPublishesToS3a() throws Exception {
@@ -42,7 +57,7 @@ class S3PublishTest extends BuildSegmentsJobTest {
       Thread.sleep(25);
     }
     String endpoint = "http://127.0.0.1:" + proxy.getPort();
-    Configuration hc = spark.sparkContext().hadoopConfiguration();
+    Configuration hc = spark().sparkContext().hadoopConfiguration();
     Map<String, String> s3a = Map.of("fs.s3a.endpoint", endpoint, "fs.s3a.path.style.access", "true",
         "fs.s3a.access.key", "quarry", "fs.s3a.secret.key", "quarry-secret", "fs.s3a.connection.ssl.enabled", "false",
         "fs.s3a.endpoint.region", "us-east-1", "fs.s3a.aws.credentials.provider",
@@ -53,8 +68,8 @@ class S3PublishTest extends BuildSegmentsJobTest {
             AwsBasicCredentials.create("quarry", "quarry-secret"))).build()) {
       s3.createBucket(b -> b.bucket("lake"));
       Path work = tmp.resolve("s3work");
-      Map<String, float[]> vectors = writeInputs(work, false);
-      JobContext ctx = ctx(work, "segments.shards=2", "paths.index=s3a://lake/quarry/index");
+      Map<String, float[]> vectors = BuildSegmentsJobTest.writeInputs(work, false);
+      JobContext ctx = BuildSegmentsJobTest.ctx(work, "segments.shards=2", "paths.index=s3a://lake/quarry/index");
       JobSummary s = new BuildSegmentsJob().run(ctx);
       String version = (String) s.get("version");
       assertThat(s.get("versionDir")).isEqualTo("s3a://lake/quarry/index/" + version);
@@ -78,7 +93,7 @@ class S3PublishTest extends BuildSegmentsJobTest {
       }
 
       // a build that fails (model.json disagrees with the quantizer) leaves the published version alone
-      Files.writeString(work.resolve("embeddings/model.json"), "{\"modelId\":\"m\",\"sha256\":\"x\",\"dim\":3}",
+      Files.writeString(work.resolve("embeddings/_model.json"), "{\"modelId\":\"m\",\"sha256\":\"x\",\"dim\":3}",
           StandardCharsets.UTF_8);
       assertThatThrownBy(() -> new BuildSegmentsJob().run(ctx)).hasMessageContaining("model dim 3");
       assertThat(s3.getObjectAsBytes(b -> b.bucket("lake").key("quarry/index/CURRENT")).asUtf8String())
