@@ -14,6 +14,7 @@ import java.util.Map;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.StandardChartTheme;
+import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
@@ -144,7 +145,13 @@ public final class HtmlReport {
         c.addSeries(series(m, np, p -> (double) p.value(), p -> p.metrics().get(m)));
       }
       c.addSeries(series("ANN recall", np, p -> (double) p.value(), EvalReport.SweepPoint::annRecall));
-      figure(h, "chart-nprobe", "Dense IVF-PQ: quality against nprobe", xyChart("nprobe", "value", c));
+      JFreeChart chart = xyChart("nprobe", "value", c);
+      LogAxis log2 = new LogAxis("nprobe (log scale)");
+      log2.setBase(2);
+      log2.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+      log2.setSmallestValue(0.5);
+      chart.getXYPlot().setDomainAxis(log2);
+      figure(h, "chart-nprobe", "Dense IVF-PQ: quality against nprobe", chart);
     }
     XYSeriesCollection lat = new XYSeriesCollection();
     XYSeriesCollection bytes = new XYSeriesCollection();
@@ -261,8 +268,11 @@ public final class HtmlReport {
     p.setDomainGridlinePaint(Color.LIGHT_GRAY);
     p.setRangeGridlinePaint(Color.LIGHT_GRAY);
     XYLineAndShapeRenderer rr = new XYLineAndShapeRenderer(true, true);
+    Color[] palette = {new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0xff7f0e),
+        new Color(0x9467bd), new Color(0x8c564b)};
     for (int i = 0; i < c.getSeriesCount(); i++) {
       rr.setSeriesStroke(i, new BasicStroke(2f));
+      rr.setSeriesPaint(i, palette[i % palette.length]);
     }
     p.setRenderer(rr);
     ((NumberAxis) p.getRangeAxis()).setAutoRangeIncludesZero(false);
