@@ -105,4 +105,25 @@ class GoldenSegmentTest {
           .isEqualTo(Files.readAllBytes(GOLDEN.resolve(name)));
     }
   }
+
+  @Test
+  void todaysReadersReadTheGoldenManifest() throws Exception {
+    IndexManifest m = IndexManifest.parse(Files.readAllBytes(GOLDEN.resolve("manifest.json")), "manifest.json");
+    assertThat(m.version()).isEqualTo("v-0123456789ab");
+    assertThat(m.shards()).hasSize(1);
+    assertThat(m.shards().get(0).files().get(0)).isEqualTo(
+        new IndexManifest.FileEntry("shard-00000/lists.ivf", 136, "ef56"));
+    assertThat(m.bm25().k1()).isEqualTo(0.9);
+    assertThat(m.model().modelId()).isEqualTo("bge-small-en-v1.5-q");
+    assertThat(m.config().path("segments").path("shards").asInt()).isEqualTo(1);
+    assertThat(m.allFiles()).extracting(IndexManifest.FileEntry::path)
+        .containsExactly("quantizer.bin", "shard-00000/lists.ivf");
+    // round trip
+    assertThat(IndexManifest.parse(m.toJson(), "rt")).isEqualTo(m);
+    String future = Files.readString(GOLDEN.resolve("manifest.json")).replace("\"formatVersion\" : 1",
+        "\"formatVersion\" : 2");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> IndexManifest.parse(future, "m2.json"))
+        .isInstanceOf(CorruptSegmentException.class).hasMessageContaining("m2.json")
+        .hasMessageContaining("unsupported formatVersion 2");
+  }
 }
