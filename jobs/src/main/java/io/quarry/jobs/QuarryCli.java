@@ -47,6 +47,7 @@ import picocli.CommandLine.Option;
       QuarryCli.BenchEmbed.class,
       QuarryCli.Validate.class,
       io.quarry.jobs.train.BenchAnnCommand.class,
+      io.quarry.jobs.train.BenchTrainCommand.class,
       io.quarry.jobs.eval.CompareCommand.class
     })
 public final class QuarryCli {

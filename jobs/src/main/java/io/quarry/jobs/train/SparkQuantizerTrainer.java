@@ -51,7 +51,7 @@ import scala.Tuple2;
  *       centroids, codebooks and d × d matrices reaches the driver. Fewer vectors than {@code max(nlist, ksub)} is an
  *       error, fewer than 39 per centroid a warning.
  *   <li><b>OPQ</b> (only with {@code OPQ<M>}), on the first {@code maxPointsPerCentroid × ksub} sample vectors (by
- *       key): PQ codebooks initialised by MLlib k-means per sub-space; then per iteration one {@code treeAggregate}
+ *       key): PQ codebooks initialised by MLlib k-means per sub-space; then per iteration one ordered aggregation
  *       pass accumulating the d × d cross-covariance {@code Σ x ŷᵀ} ({@link OpqStats}), the SVD/Procrustes update on
  *       the driver, and 4 Lloyd passes, each serving all M sub-quantizers at once ({@link PqLloydStats}).
  *   <li><b>IVF</b>: MLlib {@code KMeans(k = nlist, k-means||, maxIter, tol, seed)} on the rotated sample.
@@ -78,8 +78,17 @@ public final class SparkQuantizerTrainer {
   private final Metric metric;
   private final QuantizerTrainer.Params params;
 
-  /** What training produced: the model and the number of input vectors it saw. */
-  public record Result(QuantizerModel model, long inputVectors, long sampleSize) {}
+  /**
+   * What training produced.
+   *
+   * @param model the trained model
+   * @param inputVectors vectors offered
+   * @param sampleSize vectors trained on
+   * @param stepSeconds wall time per step ({@code sample}, {@code opq}, {@code ivf}, {@code pq}, {@code metrics});
+   *     kept out of the model so the model file stays reproducible
+   */
+  public record Result(QuantizerModel model, long inputVectors, long sampleSize,
+      java.util.Map<String, Double> stepSeconds) {}
 
   public SparkQuantizerTrainer(SparkSession spark, IndexSpec spec, Metric metric, QuantizerTrainer.Params params) {
     this.spark = spark;
@@ -104,6 +113,8 @@ public final class SparkQuantizerTrainer {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     long seed = params.seed();
     List<Object> toRelease = new ArrayList<>();
+    java.util.Map<String, Double> times = new java.util.LinkedHashMap<>();
+    long tStep = System.nanoTime();
     try {
       // ---- 1. sample: the vectors with the cap smallest keys, kept in input order and partitioning (a sort would
       //      make the partitioning, and so MLlib's k-means|| sampling, depend on RDD ids)
@@ -116,6 +127,7 @@ public final class SparkQuantizerTrainer {
       JavaRDD<float[]> sample = sampleKeyed.values();
       LOG.info("quantizer {}: sample {} of {} vectors (cap {})", spec, sampleSize, n, cap);
       TreeMap<String, Double> metrics = new TreeMap<>();
+      tStep = lap(times, "sample", tStep);
 
       // ---- 2. OPQ
       float[] rotation = null;
@@ -136,12 +148,18 @@ public final class SparkQuantizerTrainer {
         toRelease.add(xt);
       }
 
+      if (spec.hasOpq()) {
+        xt.count(); // materialise the rotated sample inside the OPQ step's time
+      }
+      tStep = lap(times, "opq", tStep);
+
       // ---- 3. IVF
       int nlist = spec.effectiveNlist();
       float[] centroids = new float[d];
       if (spec.hasIvf()) {
         centroids = fitKMeans(xt, d, nlist, seed, "IVF");
       }
+      tStep = lap(times, "ivf", tStep);
 
       // ---- 4. residual PQ: one pass for residuals, M fits over the cached residuals
       float[] codebooks = null;
@@ -150,20 +168,33 @@ public final class SparkQuantizerTrainer {
       toRelease.add(bc);
       JavaRDD<float[]> residuals = xt.map(v -> residual(v, bc.value(), nlist)).persist(StorageLevel.MEMORY_AND_DISK());
       toRelease.add(residuals);
-      double ivfMse = residuals.map(r -> (double) VectorMath.dot(r, r)).reduce(Double::sum) / sampleSize;
+      double ivfMse = orderedAggregate(residuals, () -> new double[1], (acc, r) -> {
+        acc[0] += VectorMath.dot(r, r);
+        return acc;
+      }, (a, b) -> {
+        a[0] += b[0];
+        return a;
+      })[0] / sampleSize;
       metrics.put("ivf.mse", ivfMse);
       if (!spec.isFlat()) {
         codebooks = trainPq(residuals, d, spec.pqM(), spec.ksub(), seed);
       }
+      tStep = lap(times, "pq", tStep);
       String sparkVersion = spark.version();
       QuantizerModel model = new QuantizerModel(spec, metric, d, rotation, spec.hasIvf() ? centroids : null,
           codebooks, new TrainingInfo(sampleSize, seed, sparkVersion, TrainingInfo.currentQuarryVersion(), metrics));
       Broadcast<QuantizerModel> bm = jsc.broadcast(model);
       toRelease.add(bm);
-      double pqMse = sample.map(x -> (double) bm.value().encodeVector(x).squaredError()).reduce(Double::sum)
-          / sampleSize;
+      double pqMse = orderedAggregate(sample, () -> new double[1], (acc, x) -> {
+        acc[0] += bm.value().encodeVector(x).squaredError();
+        return acc;
+      }, (a, b) -> {
+        a[0] += b[0];
+        return a;
+      })[0] / sampleSize;
       model = model.withInfo(model.info().withMetric("pq.mse", pqMse));
-      return new Result(model, n, sampleSize);
+      lap(times, "metrics", tStep);
+      return new Result(model, n, sampleSize, times);
     } finally {
       for (Object o : toRelease) {
         if (o instanceof JavaRDD<?> r) {
@@ -196,6 +227,39 @@ public final class SparkQuantizerTrainer {
     return keyed.filter(t -> t._1() <= kmax);
   }
 
+  /**
+   * Aggregates {@code rdd} like {@code aggregate}, but merges the per-partition results on the driver in partition
+   * order, so floating-point sums do not depend on the order in which tasks finish (Spark's {@code reduce} /
+   * {@code treeAggregate} merge in arrival order). One partial per partition reaches the driver.
+   */
+  public static <T, A extends java.io.Serializable> A orderedAggregate(JavaRDD<T> rdd,
+      org.apache.spark.api.java.function.Function0<A> zero,
+      org.apache.spark.api.java.function.Function2<A, T, A> seqOp,
+      org.apache.spark.api.java.function.Function2<A, A, A> combOp) {
+    List<A> partials = rdd.mapPartitions(it -> {
+      A acc = zero.call();
+      while (it.hasNext()) {
+        acc = seqOp.call(acc, it.next());
+      }
+      return List.of(acc).iterator();
+    }).collect();
+    try {
+      A total = zero.call();
+      for (A p : partials) {
+        total = combOp.call(total, p);
+      }
+      return total;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static long lap(java.util.Map<String, Double> times, String step, long since) {
+    long now = System.nanoTime();
+    times.put(step, Math.round((now - since) / 1e7) / 100.0);
+    return now;
+  }
+
   static float[] rotate(float[] r, float[] x) {
     int d = x.length;
     float[] y = new float[d];
@@ -224,7 +288,7 @@ public final class SparkQuantizerTrainer {
     for (int it = 0; it < params.opqIterations(); it++) {
       Broadcast<float[]> br = jsc.broadcast(r);
       Broadcast<float[]> bcb = jsc.broadcast(codebooks);
-      OpqStats stats = x.treeAggregate(new OpqStats(d),
+      OpqStats stats = orderedAggregate(x, () -> new OpqStats(d),
           (acc, v) -> acc.add(v, br.value(), bcb.value(), m, ksub), OpqStats::merge);
       metrics.put(String.format(Locale.ROOT, "opq.mse.iter%02d", it), stats.mse());
       LOG.info("OPQ iteration {}: PQ mse {}", it, stats.mse());
@@ -234,7 +298,7 @@ public final class SparkQuantizerTrainer {
       Broadcast<float[]> br2 = jsc.broadcast(r);
       for (int s = 0; s < QuantizerTrainer.OPQ_PQ_ITERATIONS; s++) {
         Broadcast<float[]> cb = jsc.broadcast(codebooks);
-        PqLloydStats lloyd = x.treeAggregate(new PqLloydStats(m, ksub, d / m),
+        PqLloydStats lloyd = orderedAggregate(x, () -> new PqLloydStats(m, ksub, d / m),
             (acc, v) -> acc.add(rotate(br2.value(), v), cb.value()), PqLloydStats::merge);
         codebooks = lloyd.codebooks(codebooks);
         cb.destroy();

@@ -130,7 +130,8 @@ public final class TrainQuantizerJob implements StageJob {
           .put("trainMse", model.info().metrics().get("pq.mse"))
           .put("quantizationMse", stats.mse()).put("imbalanceFactor", stats.imbalanceFactor())
           .put("emptyLists", stats.emptyLists())
-          .put("trainSeconds", seconds(t1 - t0)).put("encodeSeconds", seconds(t2 - t1))
+          .put("trainSeconds", seconds(t1 - t0)).put("stepSeconds", result.stepSeconds())
+          .put("encodeSeconds", seconds(t2 - t1))
           .put("modelBytes", bytes.length).put("output", child(outDir, "quantizer.bin"));
       ctx.writeString(child(outDir, "summary.json"), summary.toJson());
       return summary;
@@ -148,14 +149,8 @@ public final class TrainQuantizerJob implements StageJob {
     Broadcast<QuantizerModel> bm = jsc.broadcast(model);
     try {
       int nlist = model.nlist();
-      return vectors.mapPartitions(it -> {
-        QuantizerModel m = bm.value();
-        EncodingStats s = new EncodingStats(nlist);
-        while (it.hasNext()) {
-          s.add(m.encodeVector(it.next()));
-        }
-        return List.of(s).iterator();
-      }).treeAggregate(new EncodingStats(nlist), EncodingStats::merge, EncodingStats::merge);
+      return SparkQuantizerTrainer.orderedAggregate(vectors, () -> new EncodingStats(nlist),
+          (s, v) -> s.add(bm.value().encodeVector(v)), EncodingStats::merge);
     } finally {
       bm.destroy();
     }

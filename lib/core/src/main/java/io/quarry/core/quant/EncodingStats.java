@@ -4,7 +4,7 @@ import java.io.Serializable;
 
 /**
  * Mergeable statistics of encoding a data set with a {@link QuantizerModel}: vectors, summed squared quantization
- * error and the size of each inverted list. Accumulated per Spark partition and merged ({@code treeAggregate}).
+ * error and the size of each inverted list. Accumulated per Spark partition and merged in partition order.
  */
 public final class EncodingStats implements Serializable {
   private static final long serialVersionUID = 1L;

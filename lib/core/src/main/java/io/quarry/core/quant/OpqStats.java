@@ -6,7 +6,7 @@ import java.io.Serializable;
  * Mergeable statistics of OPQ's rotation step (Ge et al., CVPR 2013, non-parametric OPQ, step "fix codebooks, update
  * R"): the {@code d × d} cross-covariance {@code A = Σ_i x_i ŷ_iᵀ} between raw vectors and the PQ reconstruction
  * {@code ŷ_i} of their rotation {@code R x_i}, plus the squared error {@code Σ ||R x_i − ŷ_i||²}. Accumulated per
- * Spark partition and merged ({@code treeAggregate}); {@link Procrustes#rotation} turns {@code A} into the next
+ * Spark partition and merged in partition order; {@link Procrustes#rotation} turns {@code A} into the next
  * rotation on the driver. Memory: {@code 8 d²} bytes per accumulator.
  */
 public final class OpqStats implements Serializable {

@@ -6,7 +6,7 @@ import java.io.Serializable;
  * Mergeable sufficient statistics of one Lloyd iteration for all {@code M} PQ sub-quantizers at once: for every
  * vector, each of its {@code M} sub-vectors is assigned to the nearest codeword of its sub-quantizer and added to that
  * codeword's sum. One pass over the data therefore serves all {@code M} k-means problems (instead of {@code M} passes),
- * which is how the Spark job runs the PQ training inside OPQ's alternation ({@code RDD.treeAggregate} over partitions,
+ * which is how the Spark job runs the PQ training inside OPQ's alternation (per-partition partials merged in partition order,
  * then {@link #codebooks} on the driver).
  *
  * <p>Shapes: codebooks {@code M × ksub × dsub} row-major; sums in double, counts per codeword. Empty codewords keep

@@ -1,0 +1,180 @@
+package io.quarry.jobs.train;
+
+import io.quarry.core.quant.EncodingStats;
+import io.quarry.core.quant.IndexSpec;
+import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.QuantizerModel;
+import io.quarry.core.quant.QuantizerTrainer;
+import io.quarry.core.quant.SampleKeys;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import scala.Tuple2;
+
+/**
+ * {@code quarry bench-train}: scale benchmark of quantizer training and encoding on seeded synthetic clustered unit
+ * vectors generated inside the executors (vector {@code i} depends only on the seed and {@code i}; the driver never
+ * holds them). Reports the wall time of each step (generate, sample, OPQ, IVF, PQ, metrics, encode) and the peak heap
+ * of the driver JVM (which in {@code local[*]} mode also runs the executors) as a Markdown row per (N, spec).
+ */
+@Command(name = "bench-train", mixinStandardHelpOptions = true,
+    description = "Quantizer training/encoding scale benchmark on synthetic clustered vectors.")
+public final class BenchTrainCommand implements Callable<Integer> {
+
+  @Option(names = "--n", split = ",", description = "Vector counts (default: ${DEFAULT-VALUE}).")
+  List<Long> ns = List.of(100_000L);
+
+  @Option(names = "--d", description = "Dimension (default: ${DEFAULT-VALUE}).") int d = 384;
+
+  @Option(names = "--specs", split = ";", description = "Index specs, ';'-separated (default: ${DEFAULT-VALUE}).")
+  List<String> specs = List.of("OPQ48,IVF4096,PQ48x8");
+
+  @Option(names = "--clusters", description = "Gaussian clusters in the data (default: ${DEFAULT-VALUE}).")
+  int clusters = 1000;
+
+  @Option(names = "--partitions") int partitions = 8;
+
+  @Option(names = "--master") String master = "local[2]";
+
+  @Option(names = "--seed") long seed = 42;
+
+  @Option(names = "--max-iter") int maxIter = 10;
+
+  @Option(names = "--tol") double tol = 1e-4;
+
+  @Option(names = "--max-points-per-centroid") int maxPointsPerCentroid = 256;
+
+  @Option(names = "--opq-iterations") int opqIterations = 4;
+
+  @Override
+  public Integer call() {
+    SparkSession spark = SparkSession.builder().master(master).appName("quarry-bench-train")
+        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate();
+    List<String> rows = new ArrayList<>();
+    try {
+      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      for (long n : ns) {
+        for (String s : specs) {
+          rows.add(runOne(spark, jsc, n, IndexSpec.parse(s.strip())));
+          System.out.println(rows.get(rows.size() - 1));
+        }
+      }
+    } finally {
+      spark.stop();
+    }
+    System.out.println();
+    System.out.printf(Locale.ROOT, "Synthetic clustered unit vectors: d=%d, %d clusters, seed %d, master %s, maxIter %d,"
+        + " opqIterations %d, maxPointsPerCentroid %d%n%n", d, clusters, seed, master, maxIter, opqIterations,
+        maxPointsPerCentroid);
+    System.out.println("| N | spec | sample | generate s | sample s | OPQ s | IVF s | PQ s | metrics s | encode s | "
+        + "total s | MSE | peak heap MiB |");
+    System.out.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    rows.forEach(System.out::println);
+    return 0;
+  }
+
+  private String runOne(SparkSession spark, JavaSparkContext jsc, long n, IndexSpec spec) {
+    System.gc();
+    resetPeaks();
+    float[] centres = new float[clusters * d];
+    SplittableRandom rnd = new SplittableRandom(seed);
+    for (int i = 0; i < centres.length; i++) {
+      centres[i] = (float) gaussian(rnd);
+    }
+    Broadcast<float[]> bc = jsc.broadcast(centres);
+    int dd = d;
+    int k = clusters;
+    long sd = seed;
+    long t0 = System.nanoTime();
+    List<Integer> parts = new ArrayList<>();
+    for (int p = 0; p < partitions; p++) {
+      parts.add(p);
+    }
+    int np = partitions;
+    JavaPairRDD<String, float[]> data = jsc.parallelize(parts, np).flatMapToPair(p -> {
+      long from = n * p / np;
+      long to = n * (p + 1) / np;
+      List<Tuple2<String, float[]>> out = new ArrayList<>((int) (to - from));
+      for (long i = from; i < to; i++) {
+        out.add(new Tuple2<>(Long.toString(i), vector(bc.value(), k, dd, sd, i)));
+      }
+      return out.iterator();
+    }).persist(StorageLevel.MEMORY_AND_DISK());
+    data.count();
+    double gen = (System.nanoTime() - t0) / 1e9;
+    QuantizerTrainer.Params params = new QuantizerTrainer.Params(seed, maxIter, tol, maxPointsPerCentroid,
+        opqIterations);
+    SparkQuantizerTrainer.Result r = new SparkQuantizerTrainer(spark, spec, Metric.IP, params).train(data, d, n);
+    long t1 = System.nanoTime();
+    Broadcast<QuantizerModel> bm = jsc.broadcast(r.model());
+    int nlist = r.model().nlist();
+    JavaRDD<float[]> values = data.values();
+    EncodingStats stats = SparkQuantizerTrainer.orderedAggregate(values, () -> new EncodingStats(nlist),
+        (acc, v) -> acc.add(bm.value().encodeVector(v)), EncodingStats::merge);
+    double enc = (System.nanoTime() - t1) / 1e9;
+    data.unpersist(true);
+    bm.destroy();
+    bc.destroy();
+    Map<String, Double> st = r.stepSeconds();
+    double total = gen + st.values().stream().mapToDouble(Double::doubleValue).sum() + enc;
+    return String.format(Locale.ROOT, "| %d | %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %d |",
+        n, spec, r.sampleSize(), gen, st.getOrDefault("sample", 0.0), st.getOrDefault("opq", 0.0),
+        st.getOrDefault("ivf", 0.0), st.getOrDefault("pq", 0.0), st.getOrDefault("metrics", 0.0), enc, total,
+        stats.mse(), peakHeapMiB());
+  }
+
+  /** Vector {@code i}: a cluster centre plus Gaussian noise, normalized; depends only on (seed, i). */
+  static float[] vector(float[] centres, int clusters, int d, long seed, long i) {
+    SplittableRandom rnd = new SplittableRandom(SampleKeys.mix(seed * 0x9E3779B97F4A7C15L + i));
+    int c = rnd.nextInt(clusters);
+    float[] v = new float[d];
+    double norm = 0;
+    for (int t = 0; t < d; t++) {
+      v[t] = centres[c * d + t] + 0.6f * (float) gaussian(rnd);
+      norm += v[t] * v[t];
+    }
+    float inv = (float) (1 / Math.sqrt(norm));
+    for (int t = 0; t < d; t++) {
+      v[t] *= inv;
+    }
+    return v;
+  }
+
+  static double gaussian(SplittableRandom rnd) {
+    double u1 = rnd.nextDouble();
+    double u2 = rnd.nextDouble();
+    return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
+  }
+
+  static void resetPeaks() {
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == MemoryType.HEAP) {
+        pool.resetPeakUsage();
+      }
+    }
+  }
+
+  static long peakHeapMiB() {
+    long sum = 0;
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == MemoryType.HEAP) {
+        sum += pool.getPeakUsage().getUsed();
+      }
+    }
+    return sum >> 20;
+  }
+}
