@@ -126,12 +126,17 @@ public final class IndexVersion {
     return shards;
   }
 
-  /** Bytes of PQ codes + ids per vector in the loaded lists (excluding re-scoring vectors and BM25). */
-  public double listBytesPerVector() {
+  /**
+   * Bytes per vector of the memory-mapped dense search data (the {@code lists.ivf} files: PQ code, int id, list
+   * offsets, headers) averaged over all chunks; compare with {@code 4 × dim} for float32.
+   */
+  public double listBytesPerVector() throws IOException {
+    long bytes = 0;
     long n = 0;
     for (Shard s : shards) {
+      bytes += Files.size(s.dir().resolve(IvfListsFile.FILE_NAME));
       n += s.lists().entries();
     }
-    return n == 0 ? 0 : (double) (manifest.codeSize() + 4);
+    return n == 0 ? 0 : (double) bytes / n;
   }
 }
