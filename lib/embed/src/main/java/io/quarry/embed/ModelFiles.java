@@ -121,9 +121,9 @@ public record ModelFiles(ModelSpec spec, byte[] onnx, byte[] tokenizerJson, Stri
         throw new EmbedderException("model '" + spec.id() + "': cannot read classpath resource " + name, e);
       }
     }
-    throw new EmbedderException("model '" + spec.id() + "': classpath resource " + name + " not found; add "
-        + spec.artifact() + " to the classpath (e.g. spark-submit --packages " + spec.artifact()
-        + ") or use embedding.model=custom with embedding.modelPath");
+    throw new EmbedderException("model '" + spec.id() + "': classpath resource " + name + " not found; put the jar of "
+        + spec.artifact() + " on the classpath (spark-submit --jars <that jar>, see README) or use"
+        + " embedding.model=custom with embedding.modelPath");
   }
 
   /** Lower-case hex SHA-256 of {@code bytes}. */
