@@ -22,6 +22,13 @@ public record QuantizerConfig(
   @Override
   public void validate(String path, Violations v) {
     v.notBlank(spec, path + ".spec");
+    if (spec != null && !spec.isBlank()) {
+      try {
+        io.quarry.core.quant.IndexSpec.parse(spec);
+      } catch (IllegalArgumentException e) {
+        v.add(path + ".spec", e.getMessage());
+      }
+    }
     v.check(METRICS.contains(metric), path + ".metric", "must be one of " + METRICS + ", got '" + metric + "'");
     v.positive(maxIter, path + ".maxIter");
     v.check(tol >= 0, path + ".tol", "must be >= 0, got " + tol);
