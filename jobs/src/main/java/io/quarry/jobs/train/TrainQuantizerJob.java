@@ -82,8 +82,9 @@ public final class TrainQuantizerJob implements StageJob {
     try {
       Map<String, Long> reasons = new TreeMap<>(checked.filter(c -> c.reason() != null).map(Checked::reason)
           .countByValue());
+      String qdir = child(ctx.config().paths().quarantineDir(), "train");
+      ctx.deleteIfExists(qdir); // a re-run replaces its own quarantine output
       if (!reasons.isEmpty()) {
-        String qdir = child(ctx.config().paths().quarantineDir(), "train");
         StructType schema = new StructType().add("chunk_id", DataTypes.StringType)
             .add("doc_id", DataTypes.StringType).add("reason", DataTypes.StringType);
         JavaRDD<Row> bad = checked.filter(c -> c.reason() != null)
