@@ -34,3 +34,6 @@ open("docs/sub/empty.txt", "w").write("  \n")
 open("docs/latin1.txt", "wb").write(b"na\xefve text in Latin-1\n")
 open("docs/ignored.pdf", "wb").write(b"%PDF-1.4 not read: not a .txt/.md/.html file\n")
 open("docs/sub/gz.txt.gz", "wb").write(gzip.compress(b"Compressed text files are read transparently.\n", mtime=0))
+# a gzip stream cut at two thirds: the lines before the cut are read, then one `unreadable` record
+gz = gzip.compress(data, mtime=0)
+open("truncated.jsonl.gz", "wb").write(gz[: len(gz) * 2 // 3])

@@ -131,6 +131,11 @@ public final class ChunkJob implements StageJob {
       }
       Row st = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(out).selectExpr("count(*)", "coalesce(sum(n_tokens), 0)",
           "coalesce(max(n_tokens), 0)", "count(distinct doc_id)").first();
+      if (st.getLong(3) < nDocs) {
+        LOG.warn("chunk: {} valid documents have no token at all (e.g. only zero-width characters): no chunk",
+            nDocs - st.getLong(3));
+      }
+      summary.put("documentsWithoutTokens", nDocs - st.getLong(3));
       summary.put("documents", st.getLong(3)).put("chunks", st.getLong(0)).put("tokens", st.getLong(1))
           .put("maxChunkTokens", st.getInt(2)).put("output", out);
       double secs = (System.nanoTime() - t0) / 1e9;

@@ -156,6 +156,18 @@ public class ChunkJobTest {
   }
 
   @Test
+  void corruptCompressedFileIsQuarantinedAsUnreadableAndTheJobGoesOn() throws Exception {
+    Path corpus = SAMPLES.resolve("bad-inputs/truncated.jsonl.gz");
+    JobContext c = ctx(tmp.resolve("w"), "input.corpus=" + corpus, "input.maxDocChars=2000");
+    JobSummary s = new ChunkJob().run(c);
+    assertThat(s.get("quarantined.unreadable")).isEqualTo(1L);
+    assertThat((Long) s.get("documents")).isGreaterThanOrEqualTo(1L);
+    Row q = spark.read().parquet(c.config().paths().quarantineDir() + "/chunk")
+        .filter("reason = 'unreadable'").first();
+    assertThat((String) q.getAs("source")).matches(".*truncated\\.jsonl\\.gz:\\d+");
+  }
+
+  @Test
   void readsADirectoryOfTextMarkdownAndHtml() throws Exception {
     JobContext c = ctx(tmp.resolve("w"), "input.format=text",
         "input.corpus=" + SAMPLES.resolve("bad-inputs/docs"));

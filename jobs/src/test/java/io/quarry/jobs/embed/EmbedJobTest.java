@@ -61,7 +61,9 @@ class EmbedJobTest {
   void embedsTheSampleCorpus() throws Exception {
     JobContext c = ctx(tmp.resolve("w"), "input.corpus=" + SAMPLES.resolve("scifact/corpus.jsonl"));
     JobSummary cs = new ChunkJob().run(c);
+    Embedder.closeAll();
     JobSummary es = new EmbedJob().run(c);
+    assertThat(Embedder.loadedSessions()).as("driver and both task slots share one session").isEqualTo(1);
     assertThat(es.get("chunks")).isEqualTo(cs.get("chunks"));
     assertThat((Long) es.get("tokens")).isGreaterThan((Long) cs.get("tokens"));
     String dir = c.config().paths().embeddingsDir();

@@ -122,6 +122,12 @@ class EmbedderTest {
   }
 
   @Test
+  void configKnowsExactlyTheBundledModels() {
+    assertThat(EmbeddingConfig.BUNDLED_MODELS)
+        .containsExactlyInAnyOrderElementsOf(ModelSpec.BUNDLED.stream().map(ModelSpec::id).toList());
+  }
+
+  @Test
   void unknownModelFailsNamingIt() {
     assertThatThrownBy(() -> Embedder.open(cfg("no-such-model", 4)))
         .isInstanceOf(EmbedderException.class).hasMessageContaining("no-such-model")

@@ -13,9 +13,15 @@ package io.quarry.core.config;
 public record EmbeddingConfig(String model, String modelPath, int batchSize, int maxSeqLength, int intraOpThreads)
     implements ConfigSection {
 
+  /** Ids of the bundled models ({@code io.quarry.embed.ModelSpec#BUNDLED} holds their files and conventions). */
+  public static final java.util.Set<String> BUNDLED_MODELS = java.util.Set.of("all-minilm-l6-v2",
+      "all-minilm-l6-v2-q", "bge-small-en-v1.5", "bge-small-en-v1.5-q", "e5-small-v2", "e5-small-v2-q");
+
   @Override
   public void validate(String path, Violations v) {
     v.notBlank(model, path + ".model");
+    v.check(model == null || "custom".equals(model) || BUNDLED_MODELS.contains(model), path + ".model",
+        "must be one of " + new java.util.TreeSet<>(BUNDLED_MODELS) + " or 'custom', got '" + model + "'");
     v.check(!"custom".equals(model) || (modelPath != null && !modelPath.isBlank()), path + ".modelPath",
         "must be set when model is 'custom'");
     v.positive(batchSize, path + ".batchSize");
