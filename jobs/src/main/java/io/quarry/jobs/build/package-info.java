@@ -1,0 +1,6 @@
+/**
+ * Stage 4 on Spark: {@link io.quarry.jobs.build.BuildSegmentsJob} (encode, shard, write segments, manifest last,
+ * validate, publish), {@link io.quarry.jobs.build.PublishJob} ({@code quarry publish}) and
+ * {@link io.quarry.jobs.build.PublishedIndex} (CURRENT, local copies of versions for the Spark-free readers).
+ */
+package io.quarry.jobs.build;
