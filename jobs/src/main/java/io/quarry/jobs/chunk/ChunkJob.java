@@ -14,6 +14,7 @@ import io.quarry.embed.HfTokenizer;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
+import io.quarry.jobs.embed.ModelShipping;
 import io.quarry.jobs.avro.ChunkRecord;
 import io.quarry.jobs.avro.QuarantineRecord;
 import java.io.FileNotFoundException;
@@ -81,7 +82,10 @@ public final class ChunkJob implements StageJob {
     summary.put("input", in.corpus()).put("format", in.format()).put("method", cfg.chunking().method())
         .put("maxTokens", cfg.chunking().maxTokens()).put("overlapTokens", cfg.chunking().overlapTokens())
         .put("tokenizer", cfg.embedding().model());
-    HfTokenizer.forModel(cfg.embedding()); // fail fast on an unknown/unreadable model, before any Spark work
+    // the model's tokenizer: fail fast on an unknown/unreadable model, before any Spark work; a custom model on a
+    // Hadoop path is shipped once to the executors
+    io.quarry.core.config.EmbeddingConfig tokCfg = ModelShipping.ship(ctx, cfg.embedding());
+    HfTokenizer.forModel(ModelShipping.local(tokCfg));
 
     Dataset<Row> records = read(ctx, in).persist(StorageLevel.MEMORY_AND_DISK());
     try {
@@ -124,7 +128,7 @@ public final class ChunkJob implements StageJob {
       try (Progress progress = new Progress(ctx.spark().sparkContext(), LOG, "chunk", "documents", nDocs,
           "chunks", 10)) {
         JavaRDD<Row> rows = docs.repartition(col("doc_id")).javaRDD()
-            .mapPartitions(new ChunkPartition(cfg.chunking(), cfg.embedding(), progress.done(),
+            .mapPartitions(new ChunkPartition(cfg.chunking(), tokCfg, progress.done(),
                 progress.secondary()));
         ctx.spark().createDataFrame(rows, CHUNK_SCHEMA).sortWithinPartitions("doc_id", "ordinal")
             .write().mode("overwrite").parquet(out);

@@ -35,7 +35,8 @@ final class ChunkPartition implements FlatMapFunction<Iterator<Row>, Row> {
 
   @Override
   public Iterator<Row> call(Iterator<Row> it) {
-    Chunker chunker = Chunker.create(chunking, HfTokenizer.forModel(embedding));
+    Chunker chunker = Chunker.create(chunking,
+        HfTokenizer.forModel(io.quarry.jobs.embed.ModelShipping.local(embedding)));
     return new Iterator<>() {
       private Iterator<Row> current = java.util.Collections.emptyIterator();
 

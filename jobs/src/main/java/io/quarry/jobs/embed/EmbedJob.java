@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.quarry.core.config.EmbeddingConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.embed.Embedder;
-import io.quarry.embed.ModelFiles;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
@@ -18,8 +17,6 @@ import io.quarry.jobs.chunk.SparkAvro;
 import java.io.FileNotFoundException;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -65,8 +62,8 @@ public final class EmbedJob implements StageJob {
     }
     long t0 = System.nanoTime();
     EmbeddingConfig ec = cfg.embedding();
-    EmbeddingConfig execCfg = shipModel(ctx, ec);
-    Embedder driverModel = Embedder.open(EmbedPartition.local(execCfg)); // fails fast; gives id, sha, dim
+    EmbeddingConfig execCfg = ModelShipping.ship(ctx, ec);
+    Embedder driverModel = Embedder.open(ModelShipping.local(execCfg)); // fails fast; gives id, sha, dim
     JobSummary summary = new JobSummary(name());
     summary.put("model", driverModel.modelId()).put("sha256", driverModel.modelSha256())
         .put("dim", driverModel.dim()).put("batchSize", ec.batchSize()).put("maxSeqLength", ec.maxSeqLength())
@@ -117,28 +114,6 @@ public final class EmbedJob implements StageJob {
     j.put("passagePrefix", m.spec().passagePrefix());
     j.put("normalized", true);
     return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(j);
-  }
-
-  /**
-   * For {@code model: custom}, checks the model directory on its Hadoop filesystem and ships it once to every
-   * executor ({@code addFile}, recursive); returns the config the executors use.
-   *
-   * @throws FileNotFoundException naming {@code embedding.modelPath} when a model file is missing
-   */
-  static EmbeddingConfig shipModel(JobContext ctx, EmbeddingConfig ec) throws Exception {
-    if (!ModelFiles.CUSTOM.equals(ec.model())) {
-      return ec;
-    }
-    Path dir = new Path(ec.modelPath());
-    FileSystem fs = dir.getFileSystem(ctx.hadoopConf());
-    for (String f : new String[] {"model.onnx", "tokenizer.json"}) {
-      if (!fs.exists(new Path(dir, f))) {
-        throw new FileNotFoundException("embedding.modelPath: " + new Path(dir, f) + " not found");
-      }
-    }
-    ctx.spark().sparkContext().addFile(fs.makeQualified(dir).toString(), true);
-    return new EmbeddingConfig(ec.model(), EmbedPartition.SPARK_FILE_PREFIX + dir.getName(), ec.batchSize(),
-        ec.maxSeqLength(), ec.intraOpThreads());
   }
 
   static String child(String dir, String name) {

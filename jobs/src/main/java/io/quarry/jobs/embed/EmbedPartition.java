@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
-import org.apache.spark.SparkFiles;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -19,14 +18,11 @@ import org.apache.spark.util.LongAccumulator;
  * {@link Embedder} sorts each group by token length and runs it in batches of {@code embedding.batchSize}, so a
  * batch holds texts of similar length and little padding. The model session is shared by all tasks of the
  * executor JVM ({@link Embedder#open}); a custom model is read from the executor's copy shipped once with
- * {@code SparkContext.addFile} ({@link #SPARK_FILE_PREFIX}).
+ * {@code SparkContext.addFile} ({@link ModelShipping}).
  */
 final class EmbedPartition implements FlatMapFunction<Iterator<Row>, Row> {
   private static final long serialVersionUID = 1L;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(EmbedPartition.class);
-
-  /** A {@code modelPath} starting with this names a directory shipped with {@code addFile}. */
-  static final String SPARK_FILE_PREFIX = "sparkfiles:";
 
   private final EmbeddingConfig cfg;
   private final boolean prependTitle;
@@ -43,18 +39,9 @@ final class EmbedPartition implements FlatMapFunction<Iterator<Row>, Row> {
     this.tokens = tokens;
   }
 
-  /** The config with a shipped model path resolved to this JVM's local copy. */
-  static EmbeddingConfig local(EmbeddingConfig cfg) {
-    if (cfg.modelPath() != null && cfg.modelPath().startsWith(SPARK_FILE_PREFIX)) {
-      String local = SparkFiles.get(cfg.modelPath().substring(SPARK_FILE_PREFIX.length()));
-      return new EmbeddingConfig(cfg.model(), local, cfg.batchSize(), cfg.maxSeqLength(), cfg.intraOpThreads());
-    }
-    return cfg;
-  }
-
   @Override
   public Iterator<Row> call(Iterator<Row> it) {
-    Embedder embedder = Embedder.open(local(cfg));
+    Embedder embedder = Embedder.open(ModelShipping.local(cfg));
     org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
     int partition = task == null ? -1 : task.partitionId();
     long t0 = System.nanoTime();
