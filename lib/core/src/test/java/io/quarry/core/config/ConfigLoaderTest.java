@@ -42,15 +42,18 @@ class ConfigLoaderTest {
             List.of(yaml("bad.yaml", "chunking: {maxTokens: 0}\nsegments: {shards: -1, colour: red}\n")),
             List.of("quantizer.metric=cosine", "nope.key=1")))
         .isInstanceOf(ConfigException.class)
-        .satisfies(e -> assertThat(((ConfigException) e).violations()).containsExactlyInAnyOrder(
-            "segments.colour: unknown key (known: shards, sharding, rescore, bm25K1, bm25B)",
-            "nope: unknown key (known: schemaVersion, paths, input, chunking, embedding, quantizer, segments, "
-                + "evaluation, spark)",
-            "chunking.maxTokens: must be > 0, got 0",
-            "chunking.overlapTokens: must be >= 0 and < maxTokens (0), got 32",
-            "segments.shards: must be > 0, got -1",
-            "quantizer.metric: must be one of [ip, l2], got 'cosine'"
-                .replace("[ip, l2]", QuarryConfigTestSupport.metricsSet())));
+        .satisfies(e -> {
+          List<String> v = ((ConfigException) e).violations();
+          assertThat(v).hasSize(6);
+          // unknown keys name the section's known keys (the list grows with the sections, so only its start)
+          assertThat(v).anyMatch(s -> s.startsWith("segments.colour: unknown key (known: shards, sharding, "));
+          assertThat(v).anyMatch(s -> s.startsWith("nope: unknown key (known: schemaVersion, paths, input, "));
+          assertThat(v).contains(
+              "chunking.maxTokens: must be > 0, got 0",
+              "chunking.overlapTokens: must be >= 0 and < maxTokens (0), got 32",
+              "segments.shards: must be > 0, got -1",
+              "quantizer.metric: must be one of " + QuantizerConfig.METRICS + ", got 'cosine'");
+        });
   }
 
   @Test
