@@ -148,7 +148,7 @@ class EvaluateJobTest {
     }
     spark.createDataFrame(chunks, cs).repartition(2).write().parquet(work.resolve("chunks").toString());
     spark.createDataFrame(embs, es).repartition(3).write().parquet(work.resolve("embeddings").toString());
-    Files.writeString(work.resolve("embeddings/model.json"), "{\"modelId\":\"" + emb.modelId() + "\",\"sha256\":\""
+    Files.writeString(work.resolve("embeddings/_model.json"), "{\"modelId\":\"" + emb.modelId() + "\",\"sha256\":\""
         + emb.modelSha256() + "\",\"dim\":" + emb.dim() + "}");
     QuantizerModel q = QuantizerTrainer.train(flat, v.length, emb.dim(), IndexSpec.parse("IVF4,PQ32x8"), Metric.IP,
         QuantizerTrainer.Params.defaults(7));
