@@ -38,12 +38,12 @@ final class ReadInputFile implements FlatMapFunction<Integer, Row> {
   public Iterator<Row> call(Integer i) throws IOException {
     String file = files.get(i);
     if ("text".equals(input.format())) {
-      return List.of(readWhole(i, file)).iterator();
+      return List.of(readWhole(file)).iterator();
     }
-    return new JsonLines(i, file);
+    return new JsonLines(file);
   }
 
-  private Row readWhole(int i, String file) {
+  private Row readWhole(String file) {
     TextDocumentParser p = new TextDocumentParser(input.maxDocChars());
     String id = InputFiles.relativize(input.corpus(), file);
     try (InputStream in = InputFiles.open(file, conf.get())) {
@@ -57,7 +57,6 @@ final class ReadInputFile implements FlatMapFunction<Integer, Row> {
 
   /** Lazily parsed lines of one JSONL file; blank lines are skipped (not quarantined). */
   private final class JsonLines implements Iterator<Row> {
-    private final int fileIdx;
     private final String file;
     private final JsonDocumentParser parser;
     private final InputStream in;
@@ -65,8 +64,7 @@ final class ReadInputFile implements FlatMapFunction<Integer, Row> {
     private Row next;
     private boolean done;
 
-    JsonLines(int fileIdx, String file) throws IOException {
-      this.fileIdx = fileIdx;
+    JsonLines(String file) throws IOException {
       this.file = file;
       this.parser = "beir".equals(input.format())
           ? JsonDocumentParser.beir(input.maxDocChars())
