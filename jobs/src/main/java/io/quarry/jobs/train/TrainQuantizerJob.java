@@ -76,7 +76,7 @@ public final class TrainQuantizerJob implements StageJob {
     JobSummary summary = new JobSummary(name());
     long t0 = System.nanoTime();
 
-    Dataset<Row> emb = ctx.spark().read().parquet(embDir).select("chunk_id", "doc_id", "vector");
+    Dataset<Row> emb = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(embDir).select("chunk_id", "doc_id", "vector");
     int d = detectDimension(emb, embDir);
     JavaRDD<Checked> checked = emb.javaRDD().map(r -> check(r, d)).persist(StorageLevel.MEMORY_AND_DISK());
     try {
