@@ -1,5 +1,6 @@
 package io.quarry.jobs.build;
 
+import io.quarry.jobs.SerializableConf;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.core.config.SegmentsConfig;
@@ -136,7 +137,7 @@ public final class BuildSegmentsJob implements StageJob {
 
       String version = chooseVersion(ctx, cfg, quantSha, embModel);
       String versionDir = PublishedIndex.child(indexDir, version);
-      ShardTask task = new ShardTask(versionDir, new HadoopConf(ctx.hadoopConf()), model.nlist(), model.codeSize(),
+      ShardTask task = new ShardTask(versionDir, new SerializableConf(ctx.hadoopConf()), model.nlist(), model.codeSize(),
           dim, cfg.rescore(), cfg.bm25K1(), cfg.bm25B());
       List<ShardTask.Result> results = new ArrayList<>(keyed.partitionBy(new HashPartitioner(shards))
           .mapPartitionsWithIndex((idx, it) -> task.run(idx, it), true).collect());

@@ -1,5 +1,6 @@
 package io.quarry.jobs.build;
 
+import io.quarry.jobs.SerializableConf;
 import io.quarry.core.segment.Checksums;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.ShardEntry;
@@ -29,7 +30,7 @@ final class ShardTask implements Serializable {
   record Result(int shard, long chunks, long docs, List<IndexManifest.FileEntry> files) implements Serializable {}
 
   private final String versionDir;
-  private final HadoopConf conf;
+  private final SerializableConf conf;
   private final int nlist;
   private final int codeSize;
   private final int dim;
@@ -37,7 +38,7 @@ final class ShardTask implements Serializable {
   private final double k1;
   private final double b;
 
-  ShardTask(String versionDir, HadoopConf conf, int nlist, int codeSize, int dim, String rescore, double k1,
+  ShardTask(String versionDir, SerializableConf conf, int nlist, int codeSize, int dim, String rescore, double k1,
       double b) {
     this.versionDir = versionDir;
     this.conf = conf;

@@ -1,5 +1,6 @@
 package io.quarry.jobs.chunk;
 
+import io.quarry.jobs.SerializableConf;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.first;

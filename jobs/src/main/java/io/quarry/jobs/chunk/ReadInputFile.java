@@ -1,5 +1,6 @@
 package io.quarry.jobs.chunk;
 
+import io.quarry.jobs.SerializableConf;
 import io.quarry.core.config.InputConfig;
 import io.quarry.core.ingest.ByteLineReader;
 import io.quarry.core.ingest.JsonDocumentParser;

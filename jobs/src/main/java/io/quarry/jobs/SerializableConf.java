@@ -1,4 +1,4 @@
-package io.quarry.jobs.build;
+package io.quarry.jobs;
 
 import java.io.IOException;
 import java.io.ObjectInputStream;
@@ -6,16 +6,16 @@ import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import org.apache.hadoop.conf.Configuration;
 
-/** A Hadoop {@link Configuration} that travels to executors inside a Spark closure (Configuration is Writable). */
-final class HadoopConf implements Serializable {
+/** A Hadoop {@link Configuration} that can travel inside Spark closures (it is Writable, not Serializable). */
+public final class SerializableConf implements Serializable {
   private static final long serialVersionUID = 1L;
   private transient Configuration conf;
 
-  HadoopConf(Configuration conf) {
+  public SerializableConf(Configuration conf) {
     this.conf = conf;
   }
 
-  Configuration get() {
+  public Configuration get() {
     return conf;
   }
 
