@@ -31,4 +31,19 @@ public interface Chunker {
       default -> throw new IllegalArgumentException("chunking.method: unknown '" + cfg.method() + "'");
     };
   }
+
+  /**
+   * Checks the window bounds every chunker shares.
+   *
+   * @throws IllegalArgumentException unless {@code maxTokens > 0} and {@code 0 <= overlapTokens < maxTokens}
+   */
+  static void checkBounds(int maxTokens, int overlapTokens) {
+    if (maxTokens <= 0) {
+      throw new IllegalArgumentException("maxTokens must be > 0, got " + maxTokens);
+    }
+    if (overlapTokens < 0 || overlapTokens >= maxTokens) {
+      throw new IllegalArgumentException(
+          "overlapTokens must be >= 0 and < maxTokens (" + maxTokens + "), got " + overlapTokens);
+    }
+  }
 }

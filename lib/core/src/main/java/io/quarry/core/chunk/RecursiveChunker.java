@@ -32,13 +32,7 @@ public final class RecursiveChunker implements Chunker {
    * @throws IllegalArgumentException if the bounds do not hold
    */
   public RecursiveChunker(Tokenizer tokenizer, int maxTokens, int overlapTokens) {
-    if (maxTokens <= 0) {
-      throw new IllegalArgumentException("maxTokens must be > 0, got " + maxTokens);
-    }
-    if (overlapTokens < 0 || overlapTokens >= maxTokens) {
-      throw new IllegalArgumentException(
-          "overlapTokens must be >= 0 and < maxTokens (" + maxTokens + "), got " + overlapTokens);
-    }
+    Chunker.checkBounds(maxTokens, overlapTokens);
     this.tokenizer = tokenizer;
     this.maxTokens = maxTokens;
     this.overlapTokens = overlapTokens;
