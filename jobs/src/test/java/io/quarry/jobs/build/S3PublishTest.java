@@ -61,7 +61,10 @@ class S3PublishTest {
     Map<String, String> s3a = Map.of("fs.s3a.endpoint", endpoint, "fs.s3a.path.style.access", "true",
         "fs.s3a.access.key", "quarry", "fs.s3a.secret.key", "quarry-secret", "fs.s3a.connection.ssl.enabled", "false",
         "fs.s3a.endpoint.region", "us-east-1", "fs.s3a.aws.credentials.provider",
-        "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider", "fs.s3a.change.detection.mode", "none");
+        "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider", "fs.s3a.change.detection.mode", "none",
+        // no FileSystem cache: another test class in this JVM may have cached an s3a:// filesystem for a server it
+        // has since stopped
+        "fs.s3a.impl.disable.cache", "true");
     s3a.forEach(hc::set);
     try (S3Client s3 = S3Client.builder().region(Region.US_EAST_1).endpointOverride(URI.create(endpoint))
         .forcePathStyle(true).credentialsProvider(StaticCredentialsProvider.create(

@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
@@ -46,9 +45,6 @@ class S3IngestTest {
 
   @BeforeAll
   static void start() throws Exception {
-    spark = SparkSession.builder().master("local[2]").appName("s3-ingest-test")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "2").getOrCreate();
     BlobStoreContext bctx = ContextBuilder.newBuilder("transient").credentials("id", "cred")
         .build(BlobStoreContext.class);
     proxy = S3Proxy.builder().blobStore(bctx.getBlobStore()).endpoint(URI.create("http://127.0.0.1:0"))
@@ -58,12 +54,20 @@ class S3IngestTest {
       Thread.sleep(25);
     }
     endpoint = "http://127.0.0.1:" + proxy.getPort();
-    Configuration hc = spark.sparkContext().hadoopConfiguration();
+    // S3A settings as spark.hadoop.* properties, as on a cluster: they reach every Hadoop configuration Spark makes,
+    // including the executors' (where SparkContext.addFile fetches the shipped model), not only the driver's.
+    SparkSession.Builder b = SparkSession.builder().master("local[2]").appName("s3-ingest-test")
+        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", "2");
     Map.of("fs.s3a.endpoint", endpoint, "fs.s3a.path.style.access", "true",
         "fs.s3a.access.key", "quarry", "fs.s3a.secret.key", "quarry-secret", "fs.s3a.connection.ssl.enabled", "false",
         "fs.s3a.endpoint.region", "us-east-1", "fs.s3a.aws.credentials.provider",
-        "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider", "fs.s3a.change.detection.mode", "none")
-        .forEach(hc::set);
+        "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider", "fs.s3a.change.detection.mode", "none",
+        // no FileSystem cache: another test class in this JVM may have cached an s3a:// filesystem for a server it
+        // has since stopped
+        "fs.s3a.impl.disable.cache", "true")
+        .forEach((k, v) -> b.config("spark.hadoop." + k, v));
+    spark = b.getOrCreate();
   }
 
   @AfterAll
