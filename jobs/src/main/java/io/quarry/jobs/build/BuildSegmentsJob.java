@@ -79,6 +79,10 @@ public final class BuildSegmentsJob implements StageJob {
     QuantizerModel model = QuantizerModel.fromBytes(quantBytes, quantFile);
     String quantSha = Checksums.sha256(quantBytes);
     IndexManifest.Model embModel = readModel(ctx, embDir, model.dim());
+    JobSummary retried = reuseSameBuild(ctx, cfg, quantSha, embModel, summary);
+    if (retried != null) {
+      return retried;
+    }
 
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
     Broadcast<byte[]> bq = jsc.broadcast(quantBytes);
@@ -233,7 +237,42 @@ public final class BuildSegmentsJob implements StageJob {
   }
 
   /**
-   * The version id: {@code segments.version} if set (an existing complete version of that name is an error), else
+   * A retried build (an Airflow task retry, say) of an explicit {@code segments.version} whose complete version was
+   * already written from the same resolved config, quantizer and embedding model: that version is validated the way
+   * readers open it and, with {@code segments.publish}, published, instead of failing because it exists. Returns
+   * null when there is nothing to reuse; a version of that name built from anything else stays an error in
+   * {@link #chooseVersion}.
+   */
+  static JobSummary reuseSameBuild(JobContext ctx, SegmentsConfig cfg, String quantSha, IndexManifest.Model model,
+      JobSummary summary) throws IOException {
+    if (cfg.version().isEmpty()) {
+      return null;
+    }
+    String manifestPath = PublishedIndex.child(PublishedIndex.child(ctx.config().paths().indexDir(), cfg.version()),
+        IndexManifest.FILE_NAME);
+    if (!ctx.exists(manifestPath)) {
+      return null;
+    }
+    IndexManifest m = IndexManifest.parse(ctx.readString(manifestPath), manifestPath);
+    if (!ctx.configHash().equals(m.configHash()) || !quantSha.equals(m.quantizer().sha256())
+        || !model.sha256().equals(m.model().sha256())) {
+      return null;
+    }
+    PublishedIndex.validate(PublishedIndex.localCopy(ctx, cfg.version()));
+    if (cfg.publish()) {
+      PublishedIndex.publish(ctx, cfg.version());
+    }
+    LOG.info("build: version {} already built from the same config, quantizer and model: validated and reused",
+        cfg.version());
+    return summary.put("version", cfg.version())
+        .put("versionDir", PublishedIndex.child(ctx.config().paths().indexDir(), cfg.version()))
+        .put("published", cfg.publish()).put("reused", true).put("chunks", m.chunks()).put("docs", m.docs())
+        .put("shards", m.shards().size()).put("sharding", m.sharding());
+  }
+
+  /**
+   * The version id: {@code segments.version} if set (an existing complete version of that name built from anything
+   * else than this config, quantizer and model is an error; see {@link #reuseSameBuild}), else
    * {@code v-<first 12 hex of SHA-256(configHash, quantizer sha, model sha)>}, with {@code -r2}, {@code -r3}, ...
    * appended while a complete version of that name exists. An incomplete directory of the chosen name (no manifest:
    * a failed build) is deleted.

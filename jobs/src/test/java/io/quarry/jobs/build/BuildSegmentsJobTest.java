@@ -232,8 +232,16 @@ class BuildSegmentsJobTest {
     HybridSearcher.Result r = hs.search(new HybridSearcher.Request("d5#0", 3, HybridSearcher.Mode.DENSE, 4, 120, 120,
         120, false, 60, false));
     assertThat(r.hits().get(0).chunkId()).isEqualTo("d5#0");
-    // explicit versions are immutable
-    assertThatThrownBy(() -> new BuildSegmentsJob().run(ctx)).hasMessageContaining("already exists");
+    // a retry of the same build (same config, quantizer, model) reuses the complete version without rewriting it
+    byte[] manifestBefore = Files.readAllBytes(work.resolve("index/ivf-test/manifest.json"));
+    JobSummary again = new BuildSegmentsJob().run(ctx);
+    assertThat(again.get("reused")).isEqualTo(true);
+    assertThat(again.get("version")).isEqualTo("ivf-test");
+    assertThat(Files.readAllBytes(work.resolve("index/ivf-test/manifest.json"))).isEqualTo(manifestBefore);
+    // any other build under an existing explicit version is refused: published versions are immutable
+    JobContext changed = ctx(work, "segments.shards=2", "segments.sharding=ivf", "segments.rescore=sq8",
+        "segments.version=ivf-test", "segments.publish=false", "segments.bm25K1=1.2");
+    assertThatThrownBy(() -> new BuildSegmentsJob().run(changed)).hasMessageContaining("already exists");
 
     // publish validates, then moves CURRENT; a corrupt version is refused and CURRENT stays
     JobSummary p = new PublishJob().run(ctx);
