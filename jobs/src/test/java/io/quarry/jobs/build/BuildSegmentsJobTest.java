@@ -3,8 +3,6 @@ package io.quarry.jobs.build;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.quarry.core.config.ConfigLoader;
-import io.quarry.core.config.QuarryConfig;
 import io.quarry.core.quant.IndexSpec;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
@@ -15,6 +13,7 @@ import io.quarry.core.segment.CorruptSegmentException;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.jobs.JobContext;
+import io.quarry.jobs.SparkTestSupport;
 import io.quarry.jobs.JobSummary;
 import io.quarry.lexical.Bm25Index;
 import java.io.RandomAccessFile;
@@ -46,9 +45,7 @@ class BuildSegmentsJobTest {
 
   @BeforeAll
   static void start() {
-    spark = SparkSession.builder().master("local[2]").appName("build-test")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "4").getOrCreate();
+    spark = SparkTestSupport.localSpark("build-test", 4);
   }
 
   @AfterAll
@@ -121,10 +118,9 @@ class BuildSegmentsJobTest {
   }
 
   static JobContext ctx(Path work, String... sets) {
-    List<String> overrides = new ArrayList<>(List.of("paths.work=" + work, "spark.master=local[2]"));
+    List<String> overrides = new ArrayList<>(List.of("spark.master=local[2]"));
     overrides.addAll(List.of(sets));
-    QuarryConfig c = ConfigLoader.load(List.of(), overrides);
-    return new JobContext(spark, c, ConfigLoader.toJson(c), ConfigLoader.hash(c));
+    return SparkTestSupport.context(spark, work, overrides.toArray(String[]::new));
   }
 
   @Test

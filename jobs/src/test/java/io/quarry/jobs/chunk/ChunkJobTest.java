@@ -5,9 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.quarry.core.config.ConfigLoader;
-import io.quarry.core.config.QuarryConfig;
 import io.quarry.jobs.JobContext;
+import io.quarry.jobs.SparkTestSupport;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.avro.ChunkRecord;
 import io.quarry.jobs.avro.QuarantineRecord;
@@ -51,9 +50,7 @@ public class ChunkJobTest {
 
   @BeforeAll
   static void start() {
-    spark = SparkSession.builder().master("local[2]").appName("chunk-test")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "3").getOrCreate();
+    spark = SparkTestSupport.localSpark("chunk-test", 3);
   }
 
   @AfterAll
@@ -62,10 +59,7 @@ public class ChunkJobTest {
   }
 
   static JobContext ctx(Path work, String... overrides) {
-    List<String> o = new ArrayList<>(List.of("paths.work=" + work));
-    o.addAll(List.of(overrides));
-    QuarryConfig c = ConfigLoader.load(List.of(), o);
-    return new JobContext(spark, c, ConfigLoader.toJson(c), ConfigLoader.hash(c));
+    return SparkTestSupport.context(spark, work, overrides);
   }
 
   @Test

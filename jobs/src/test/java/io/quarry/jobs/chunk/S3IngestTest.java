@@ -2,18 +2,16 @@ package io.quarry.jobs.chunk;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.quarry.core.config.ConfigLoader;
 import io.quarry.core.config.EmbeddingConfig;
-import io.quarry.core.config.QuarryConfig;
 import io.quarry.embed.Embedder;
 import io.quarry.embed.ModelFiles;
 import io.quarry.jobs.JobContext;
+import io.quarry.jobs.SparkTestSupport;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.embed.EmbedJob;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
@@ -78,10 +76,7 @@ class S3IngestTest {
   }
 
   static JobContext ctx(Path work, String... overrides) {
-    List<String> o = new ArrayList<>(List.of("paths.work=" + work));
-    o.addAll(List.of(overrides));
-    QuarryConfig c = ConfigLoader.load(List.of(), o);
-    return new JobContext(spark, c, ConfigLoader.toJson(c), ConfigLoader.hash(c));
+    return SparkTestSupport.context(spark, work, overrides);
   }
 
   @Test

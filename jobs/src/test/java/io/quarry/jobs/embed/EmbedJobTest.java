@@ -6,12 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.core.chunk.Chunk;
-import io.quarry.core.config.ConfigLoader;
 import io.quarry.core.config.EmbeddingConfig;
-import io.quarry.core.config.QuarryConfig;
 import io.quarry.embed.Embedder;
 import io.quarry.embed.ModelFiles;
 import io.quarry.jobs.JobContext;
+import io.quarry.jobs.SparkTestSupport;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.avro.EmbeddingRecord;
 import io.quarry.jobs.chunk.ChunkJob;
@@ -19,7 +18,6 @@ import io.quarry.jobs.chunk.ChunkJobTest;
 import java.io.FileNotFoundException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,9 +37,7 @@ class EmbedJobTest {
 
   @BeforeAll
   static void start() {
-    spark = SparkSession.builder().master("local[2]").appName("embed-test")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "3").getOrCreate();
+    spark = SparkTestSupport.localSpark("embed-test", 3);
   }
 
   @AfterAll
@@ -51,10 +47,7 @@ class EmbedJobTest {
   }
 
   static JobContext ctx(Path work, String... overrides) {
-    List<String> o = new ArrayList<>(List.of("paths.work=" + work));
-    o.addAll(List.of(overrides));
-    QuarryConfig c = ConfigLoader.load(List.of(), o);
-    return new JobContext(spark, c, ConfigLoader.toJson(c), ConfigLoader.hash(c));
+    return SparkTestSupport.context(spark, work, overrides);
   }
 
   @Test
