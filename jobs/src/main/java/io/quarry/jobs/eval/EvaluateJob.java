@@ -21,6 +21,7 @@ import io.quarry.core.quant.Metric;
 import io.quarry.core.search.HybridSearcher;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.embed.Embedder;
+import io.quarry.embed.OnnxCrossEncoder;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
@@ -97,48 +98,53 @@ public final class EvaluateJob implements StageJob {
       throw new EvalInputException(e.qrelsPath(), 0, missing.size() + " judged queries are not in " + e.queries()
           + ", e.g. " + missing.subList(0, Math.min(5, missing.size())));
     }
-    List<String> qids = new ArrayList<>(qrels.queryIds());
-    List<String> qtexts = new ArrayList<>();
-    for (String q : qids) {
-      qtexts.add(texts.get(q));
+    // The cross-encoder is loaded before any search runs: a missing or unloadable model fails here, naming the file.
+    OnnxCrossEncoder crossEncoder = null;
+    if (e.hasCrossEncoder() && e.stages().contains("cross-encoder")) {
+      crossEncoder = new OnnxCrossEncoder(localModelDir(ctx, e.crossEncoder()), e.crossEncoderMaxLength());
     }
-
-    Embedder embedder = Embedder.open(c.embedding());
-    float[][] qv = embedder.embedQueries(qtexts);
-    List<StageEvaluator.Query> queries = new ArrayList<>();
-    Map<String, float[]> byText = new HashMap<>();
-    for (int i = 0; i < qids.size(); i++) {
-      queries.add(new StageEvaluator.Query(qids.get(i), qtexts.get(i), qv[i]));
-      byText.put(qtexts.get(i), qv[i]);
-    }
-
-    // The published index version, opened as the serving jar opens it.
-    IndexVersion version = null;
     Bm25Index bm25 = null;
-    HybridSearcher searcher = null;
-    List<String> notes = new ArrayList<>();
-    boolean needIndex = e.stages().stream().anyMatch(s -> !s.equals("dense-exact"));
-    if (needIndex) {
-      // segments.version names the version to evaluate (e.g. a freshly built, not yet published one, before the
-      // gate); unset, the published one (CURRENT).
-      String wanted = c.segments().version();
-      Path local = PublishedIndex.localCopy(ctx, wanted == null || wanted.isBlank() ? null : wanted);
-      version = IndexVersion.open(local, false);
-      String indexModel = version.manifest().model().modelId();
-      if (!indexModel.equals(embedder.modelId())) {
-        throw new IllegalStateException("index version " + version.manifest().version() + " was built with model '"
-            + indexModel + "' but embedding.model is '" + embedder.modelId() + "': queries must use the same model");
-      }
-      if (version.manifest().bm25() != null) {
-        bm25 = Bm25Index.open(local, version.manifest());
-      }
-      HybridSearcher.QueryEncoder enc = q -> {
-        float[] v = byText.get(q);
-        return v != null ? v : embedder.embedQueries(List.of(q))[0];
-      };
-      searcher = new HybridSearcher(version, enc, bm25, null);
-    }
     try {
+      List<String> qids = new ArrayList<>(qrels.queryIds());
+      List<String> qtexts = new ArrayList<>();
+      for (String q : qids) {
+        qtexts.add(texts.get(q));
+      }
+
+      Embedder embedder = Embedder.open(c.embedding());
+      float[][] qv = embedder.embedQueries(qtexts);
+      List<StageEvaluator.Query> queries = new ArrayList<>();
+      Map<String, float[]> byText = new HashMap<>();
+      for (int i = 0; i < qids.size(); i++) {
+        queries.add(new StageEvaluator.Query(qids.get(i), qtexts.get(i), qv[i]));
+        byText.put(qtexts.get(i), qv[i]);
+      }
+
+      // The published index version, opened as the serving jar opens it.
+      IndexVersion version = null;
+      HybridSearcher searcher = null;
+      List<String> notes = new ArrayList<>();
+      boolean needIndex = e.stages().stream().anyMatch(s -> !s.equals("dense-exact"));
+      if (needIndex) {
+        // segments.version names the version to evaluate (e.g. a freshly built, not yet published one, before the
+        // gate); unset, the published one (CURRENT).
+        String wanted = c.segments().version();
+        Path local = PublishedIndex.localCopy(ctx, wanted == null || wanted.isBlank() ? null : wanted);
+        version = IndexVersion.open(local, false);
+        String indexModel = version.manifest().model().modelId();
+        if (!indexModel.equals(embedder.modelId())) {
+          throw new IllegalStateException("index version " + version.manifest().version() + " was built with model '"
+              + indexModel + "' but embedding.model is '" + embedder.modelId() + "': queries must use the same model");
+        }
+        if (version.manifest().bm25() != null) {
+          bm25 = Bm25Index.open(local, version.manifest());
+        }
+        HybridSearcher.QueryEncoder enc = q -> {
+          float[] v = byText.get(q);
+          return v != null ? v : embedder.embedQueries(List.of(q))[0];
+        };
+        searcher = new HybridSearcher(version, enc, bm25, crossEncoder);
+      }
       StageEvaluator se = new StageEvaluator(searcher, queries, e);
       Metric metric = Metric.parse(version != null ? version.manifest().metric() : c.quantizer().metric());
 
@@ -202,6 +208,11 @@ public final class EvaluateJob implements StageJob {
       params.put("rrfK", e.rrfK());
       params.put("metric", metric.name().toLowerCase(Locale.ROOT));
       params.put("annRecallK", e.annRecallK());
+      if (crossEncoder != null) {
+        params.put("crossEncoder", e.crossEncoder());
+        params.put("crossEncoderDepth", e.crossEncoderDepth());
+        params.put("crossEncoderMaxLength", e.crossEncoderMaxLength());
+      }
       EvalReport report = new EvalReport(EvalReport.SCHEMA_VERSION, e.runId(), ctx.configHash(), embedder.modelId(),
           version == null ? null : version.manifest().version(),
           version == null ? c.quantizer().spec() : version.manifest().indexSpec(),
@@ -226,7 +237,40 @@ public final class EvaluateJob implements StageJob {
       if (bm25 != null) {
         bm25.close();
       }
+      if (crossEncoder != null) {
+        crossEncoder.close();
+      }
     }
+  }
+
+  /**
+   * A local directory with the files of the model directory {@code dir} (any Hadoop path): the directory itself on
+   * the local filesystem, else a fresh copy of {@code model.onnx} and {@code tokenizer.json} under
+   * {@code java.io.tmpdir/quarry-models/<name>}.
+   *
+   * @throws java.io.FileNotFoundException naming {@code evaluation.crossEncoder} and the missing file
+   */
+  static Path localModelDir(JobContext ctx, String dir) throws IOException {
+    org.apache.hadoop.fs.Path hp = new org.apache.hadoop.fs.Path(dir);
+    org.apache.hadoop.fs.FileSystem fs = ctx.fs(dir);
+    for (String f : new String[] {"model.onnx", "tokenizer.json"}) {
+      if (!fs.exists(new org.apache.hadoop.fs.Path(hp, f))) {
+        throw new java.io.FileNotFoundException("evaluation.crossEncoder: " + new org.apache.hadoop.fs.Path(hp, f)
+            + " not found (the directory needs model.onnx and tokenizer.json)");
+      }
+    }
+    if (fs instanceof org.apache.hadoop.fs.LocalFileSystem lfs) {
+      return lfs.pathToFile(hp).toPath();
+    }
+    Path local = Path.of(System.getProperty("java.io.tmpdir"), "quarry-models",
+        Integer.toHexString(dir.hashCode()) + "-" + hp.getName());
+    java.nio.file.Files.createDirectories(local);
+    for (String f : new String[] {"model.onnx", "tokenizer.json"}) {
+      java.nio.file.Files.deleteIfExists(local.resolve(f));
+      fs.copyToLocalFile(false, new org.apache.hadoop.fs.Path(hp, f),
+          new org.apache.hadoop.fs.Path(local.resolve(f).toUri()), true);
+    }
+    return local;
   }
 
   /** The cutoff of "final top-k" for loss attribution: the first metric's cutoff, else 10. */

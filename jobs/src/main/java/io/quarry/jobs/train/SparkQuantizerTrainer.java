@@ -55,9 +55,11 @@ import scala.Tuple2;
  *       pass accumulating the d × d cross-covariance {@code Σ x ŷᵀ} ({@link OpqStats}), the SVD/Procrustes update on
  *       the driver, and 4 Lloyd passes, each serving all M sub-quantizers at once ({@link PqLloydStats}).
  *   <li><b>IVF</b>: MLlib {@code KMeans(k = nlist, k-means||, maxIter, tol, seed)} on the rotated sample.
- *   <li><b>Residual PQ</b>: one pass computes the residual {@code R x − c_assign(x)} of every sample vector and caches
- *       it; then the M MLlib k-means fits (k = 2^nbits, seed + 1 + m) each read their {@code d/M}-dimensional slice of
- *       that cached residual set, up to {@link #PQ_FIT_PARALLELISM} fits running as concurrent Spark jobs. Choice:
+ *   <li><b>Residual PQ</b>: one pass computes the residual {@code R x − c_assign(x)} of every sample vector, caches
+ *       it and sums the IVF error; the PQ is trained on the residuals of the {@code maxPointsPerCentroid × ksub}
+ *       sample vectors with the smallest keys (the cap FAISS's k-means applies to each PQ sub-quantizer; with
+ *       {@code nlist > ksub} the IVF sample is larger than the PQ needs); then the M MLlib k-means fits (k = 2^nbits,
+ *       seed + 1 + m) each read their {@code d/M}-dimensional slice of that cached residual set, up to {@link #PQ_FIT_PARALLELISM} fits running as concurrent Spark jobs. Choice:
  *       MLlib k-means cannot train M independent codebooks in one fit, so instead of M passes over the source data,
  *       one pass materialises the residuals and the M fits run over the in-memory cache (the fits are small —
  *       {@code dsub}-dimensional — so the scheduling latency dominates and concurrency hides it).
@@ -83,11 +85,12 @@ public final class SparkQuantizerTrainer {
    *
    * @param model the trained model
    * @param inputVectors vectors offered
-   * @param sampleSize vectors trained on
+   * @param sampleSize vectors trained on (OPQ and IVF)
+   * @param pqSampleSize vectors whose residuals trained the PQ: {@code min(sampleSize, maxPointsPerCentroid × ksub)}
    * @param stepSeconds wall time per step ({@code sample}, {@code opq}, {@code ivf}, {@code pq}, {@code metrics});
    *     kept out of the model so the model file stays reproducible
    */
-  public record Result(QuantizerModel model, long inputVectors, long sampleSize,
+  public record Result(QuantizerModel model, long inputVectors, long sampleSize, long pqSampleSize,
       java.util.Map<String, Double> stepSeconds) {}
 
   public SparkQuantizerTrainer(SparkSession spark, IndexSpec spec, Metric metric, QuantizerTrainer.Params params) {
@@ -131,7 +134,7 @@ public final class SparkQuantizerTrainer {
 
       // ---- 2. OPQ
       float[] rotation = null;
-      JavaRDD<float[]> xt = sample;
+      JavaPairRDD<Long, float[]> xtKeyed = sampleKeyed;
       if (spec.hasOpq()) {
         long opqCap = (long) params.maxPointsPerCentroid() * spec.ksub();
         JavaRDD<float[]> opqSample = sample;
@@ -144,13 +147,11 @@ public final class SparkQuantizerTrainer {
         rotation = trainOpq(jsc, opqSample, d, spec.opqM(), spec.ksub(), metrics);
         Broadcast<float[]> br = jsc.broadcast(rotation);
         toRelease.add(br);
-        xt = sample.map(x -> rotate(br.value(), x)).persist(StorageLevel.MEMORY_AND_DISK());
-        toRelease.add(xt);
+        xtKeyed = sampleKeyed.mapValues(x -> rotate(br.value(), x)).persist(StorageLevel.MEMORY_AND_DISK());
+        toRelease.add(xtKeyed);
+        xtKeyed.count(); // materialise the rotated sample inside the OPQ step's time
       }
-
-      if (spec.hasOpq()) {
-        xt.count(); // materialise the rotated sample inside the OPQ step's time
-      }
+      JavaRDD<float[]> xt = xtKeyed.values();
       tStep = lap(times, "opq", tStep);
 
       // ---- 3. IVF
@@ -161,14 +162,17 @@ public final class SparkQuantizerTrainer {
       }
       tStep = lap(times, "ivf", tStep);
 
-      // ---- 4. residual PQ: one pass for residuals, M fits over the cached residuals
+      // ---- 4. residual PQ: one pass for residuals (and the IVF error over the whole sample); the M fits run over
+      //      the cached residuals of at most maxPointsPerCentroid × ksub sample vectors (the smallest keys), the cap
+      //      FAISS's PQ k-means applies to each sub-quantizer
       float[] codebooks = null;
       float[] cent = centroids;
       Broadcast<float[]> bc = jsc.broadcast(cent);
       toRelease.add(bc);
-      JavaRDD<float[]> residuals = xt.map(v -> residual(v, bc.value(), nlist)).persist(StorageLevel.MEMORY_AND_DISK());
-      toRelease.add(residuals);
-      double ivfMse = orderedAggregate(residuals, () -> new double[1], (acc, r) -> {
+      JavaPairRDD<Long, float[]> residualsKeyed = xtKeyed.mapValues(v -> residual(v, bc.value(), nlist))
+          .persist(StorageLevel.MEMORY_AND_DISK());
+      toRelease.add(residualsKeyed);
+      double ivfMse = orderedAggregate(residualsKeyed.values(), () -> new double[1], (acc, r) -> {
         acc[0] += VectorMath.dot(r, r);
         return acc;
       }, (a, b) -> {
@@ -176,8 +180,20 @@ public final class SparkQuantizerTrainer {
         return a;
       })[0] / sampleSize;
       metrics.put("ivf.mse", ivfMse);
+      long pqCap = (long) params.maxPointsPerCentroid() * spec.ksub();
+      JavaPairRDD<Long, float[]> pqSet = residualsKeyed;
+      long pqSize = sampleSize;
+      long[] pqKmax = {Long.MAX_VALUE};
+      if (!spec.isFlat() && sampleSize > pqCap) {
+        long kmax = smallestKeyBound(residualsKeyed, sampleSize, pqCap);
+        pqKmax[0] = kmax;
+        pqSet = residualsKeyed.filter(t -> t._1() <= kmax).persist(StorageLevel.MEMORY_AND_DISK());
+        toRelease.add(pqSet);
+        pqSize = pqSet.count();
+        LOG.info("quantizer {}: PQ trained on {} of {} sample vectors (cap {})", spec, pqSize, sampleSize, pqCap);
+      }
       if (!spec.isFlat()) {
-        codebooks = trainPq(residuals, d, spec.pqM(), spec.ksub(), seed);
+        codebooks = trainPq(pqSet.values(), d, spec.pqM(), spec.ksub(), seed);
       }
       tStep = lap(times, "pq", tStep);
       String sparkVersion = spark.version();
@@ -185,16 +201,20 @@ public final class SparkQuantizerTrainer {
           codebooks, new TrainingInfo(sampleSize, seed, sparkVersion, TrainingInfo.currentQuarryVersion(), metrics));
       Broadcast<QuantizerModel> bm = jsc.broadcast(model);
       toRelease.add(bm);
-      double pqMse = orderedAggregate(sample, () -> new double[1], (acc, x) -> {
+      // pq.mse over the PQ training set (the whole sample when it is within the cap): the encoding job reports the
+      // error over all vectors, so a second full pass here would only repeat it
+      JavaRDD<float[]> mseSet = pqSet == residualsKeyed ? sample
+          : sampleKeyed.filter(t -> t._1() <= pqKmax[0]).values();
+      double pqMse = orderedAggregate(mseSet, () -> new double[1], (acc, x) -> {
         acc[0] += bm.value().encodeVector(x).squaredError();
         return acc;
       }, (a, b) -> {
         a[0] += b[0];
         return a;
-      })[0] / sampleSize;
+      })[0] / pqSize;
       model = model.withInfo(model.info().withMetric("pq.mse", pqMse));
       lap(times, "metrics", tStep);
-      return new Result(model, n, sampleSize, times);
+      return new Result(model, n, sampleSize, pqSize, times);
     } finally {
       for (Object o : toRelease) {
         if (o instanceof JavaRDD<?> r) {
@@ -214,6 +234,12 @@ public final class SparkQuantizerTrainer {
    * the driver.
    */
   static JavaPairRDD<Long, float[]> smallestKeys(JavaPairRDD<Long, float[]> keyed, long n, long cap) {
+    long kmax = smallestKeyBound(keyed, n, cap);
+    return keyed.filter(t -> t._1() <= kmax);
+  }
+
+  /** The {@code cap}-th smallest key of {@code keyed} ({@code n} records): the bound {@link #smallestKeys} keeps. */
+  static long smallestKeyBound(JavaPairRDD<Long, float[]> keyed, long n, long cap) {
     if (cap > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("sample cap " + cap + " too large");
     }
@@ -223,9 +249,9 @@ public final class SparkQuantizerTrainer {
     if (smallest.size() < cap) { // the pre-filter was too tight (vanishingly unlikely): no pre-filter
       smallest = keyed.keys().takeOrdered((int) cap);
     }
-    long kmax = smallest.get(smallest.size() - 1);
-    return keyed.filter(t -> t._1() <= kmax);
+    return smallest.get(smallest.size() - 1);
   }
+
 
   /**
    * Aggregates {@code rdd} like {@code aggregate}, but merges the per-partition results on the driver in partition

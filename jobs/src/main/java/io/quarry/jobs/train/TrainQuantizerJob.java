@@ -127,7 +127,8 @@ public final class TrainQuantizerJob implements StageJob {
       ctx.writeString(child(outDir, "quantizer.json"), JSON.writeValueAsString(json));
 
       summary.put("spec", spec.toString()).put("metric", cfg.metric()).put("d", d).put("vectors", n)
-          .put("sampleSize", result.sampleSize()).put("codeSize", model.codeSize())
+          .put("sampleSize", result.sampleSize())
+          .put("pqSampleSize", result.pqSampleSize()).put("codeSize", model.codeSize())
           .put("trainMse", model.info().metrics().get("pq.mse"))
           .put("quantizationMse", stats.mse()).put("imbalanceFactor", stats.imbalanceFactor())
           .put("emptyLists", stats.emptyLists())

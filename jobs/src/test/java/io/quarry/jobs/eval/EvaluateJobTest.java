@@ -19,6 +19,8 @@ import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.QuantizerTrainer;
 import io.quarry.embed.Embedder;
+import io.quarry.embed.OnnxCrossEncoder;
+import io.quarry.embed.TinyOnnx;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.build.BuildSegmentsJob;
@@ -239,6 +241,67 @@ class EvaluateJobTest {
     for (String f : List.of("run.trec", "runs/bm25.trec", "runs/dense-exact.trec", "runs/hybrid.trec")) {
       assertThat(Files.readString(out2.resolve(f))).as(f).isEqualTo(Files.readString(out.resolve(f)));
     }
+  }
+
+  @Test
+  void crossEncoderStageReranksTheTopChunksWithTheConfiguredModel() throws Exception {
+    Path ce = TinyOnnx.writeCrossEncoder(tmp.resolve("ce"));
+    new EvaluateJob().run(ctx("evaluation.runId=ce", "evaluation.crossEncoder=" + ce,
+        "evaluation.crossEncoderDepth=20", "evaluation.stages=[rescore,cross-encoder]", "evaluation.sweepNprobe=[]",
+        "evaluation.sweepCandidates=[]", "evaluation.sweepRrfK=[]"));
+    Path out = work.resolve("eval/ce");
+    EvalReport r = EvalReport.fromJson("metrics.json", Files.readString(out.resolve("metrics.json")));
+    assertThat(r.stages()).extracting(EvalReport.StageResult::name).containsExactly("rescore", "cross-encoder");
+    assertThat(r.finalStage()).isEqualTo("cross-encoder");
+    assertThat(r.notes()).noneMatch(n -> n.contains("cross-encoder"));
+    assertThat(r.stage("cross-encoder").description()).contains("cross-encoder over the top 20");
+    assertThat(Files.readString(out.resolve("run.trec")))
+        .isEqualTo(Files.readString(out.resolve("runs/cross-encoder.trec")));
+
+    // Each top document's score is the model's score of one of its chunks, and the model reorders the re-scored
+    // ranking; documents below the cross-encoded chunks follow them.
+    Map<String, List<ScoredDoc>> run;
+    Map<String, List<ScoredDoc>> before;
+    try (BufferedReader a = Files.newBufferedReader(out.resolve("runs/cross-encoder.trec"));
+        BufferedReader b = Files.newBufferedReader(out.resolve("runs/rescore.trec"))) {
+      run = TrecRunFormat.read("cross-encoder.trec", a);
+      before = TrecRunFormat.read("rescore.trec", b);
+    }
+    Map<String, List<String>> chunkTexts = new java.util.HashMap<>();
+    for (Row row : spark.read().parquet(work.resolve("chunks").toString()).collectAsList()) {
+      chunkTexts.computeIfAbsent(row.getAs("doc_id"), x -> new ArrayList<>()).add(row.getAs("text"));
+    }
+    Map<String, String> queryText = new java.util.HashMap<>();
+    for (String line : Files.readAllLines(work.resolve("queries.jsonl"))) {
+      JsonNode n = JSON.readTree(line);
+      queryText.put(n.get("_id").asText(), n.get("text").asText());
+    }
+    int reordered = 0;
+    try (OnnxCrossEncoder model = new OnnxCrossEncoder(ce, 512)) {
+      for (String q : judged.keySet()) {
+        List<ScoredDoc> docs = run.get(q);
+        assertThat(docs).hasSizeGreaterThan(10);
+        for (ScoredDoc d : docs.subList(0, 3)) {
+          float[] s = model.score(queryText.get(q), chunkTexts.get(d.docId()));
+          boolean match = false;
+          for (float x : s) {
+            match |= Math.abs(x - d.score()) < 1e-3;
+          }
+          assertThat(match).as("query %s doc %s: score %s is a model score of one of its chunks %s", q, d.docId(),
+              d.score(), Arrays.toString(s)).isTrue();
+        }
+        if (!docs.get(0).docId().equals(before.get(q).get(0).docId())) {
+          reordered++;
+        }
+      }
+    }
+    assertThat(reordered).isGreaterThan(0);
+
+    // a missing model fails before any search runs, naming the key and the file
+    assertThatThrownBy(() -> new EvaluateJob().run(ctx("evaluation.runId=nomodel",
+        "evaluation.crossEncoder=" + tmp.resolve("nope"))))
+        .hasMessageContaining("evaluation.crossEncoder").hasMessageContaining("model.onnx");
+    assertThat(work.resolve("eval/nomodel")).doesNotExist();
   }
 
   @Test

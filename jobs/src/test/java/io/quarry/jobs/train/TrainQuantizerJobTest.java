@@ -181,6 +181,20 @@ class TrainQuantizerJobTest {
     QuantizerModel m = QuantizerModel.fromBytes(Files.readAllBytes(work.resolve("quantizer/quantizer.bin")), "q");
     assertThat(m.metric()).isEqualTo(Metric.IP);
     assertThat(m.nlist()).isEqualTo(16);
+    assertThat(s.get("pqSampleSize")).isEqualTo(640L);
+
+    // nlist > ksub: the IVF sees 40 × 32 = 1,280 vectors, the PQ the residuals of 40 × 16 = 640 of them (FAISS's cap
+    // per PQ sub-quantizer); still deterministic
+    JobSummary big = new TrainQuantizerJob().run(ctx(work, "quantizer.spec=IVF32,PQ4x4",
+        "quantizer.maxPointsPerCentroid=40", "quantizer.metric=ip"));
+    assertThat(big.get("sampleSize")).isEqualTo(1280L);
+    assertThat(big.get("pqSampleSize")).isEqualTo(640L);
+    byte[] bin = Files.readAllBytes(work.resolve("quantizer/quantizer.bin"));
+    QuantizerModel bm = QuantizerModel.fromBytes(bin, "q");
+    assertThat(bm.info().metrics().get("pq.mse")).isLessThan(bm.info().metrics().get("ivf.mse"));
+    new TrainQuantizerJob().run(ctx(work, "quantizer.spec=IVF32,PQ4x4", "quantizer.maxPointsPerCentroid=40",
+        "quantizer.metric=ip"));
+    assertThat(sha256(Files.readAllBytes(work.resolve("quantizer/quantizer.bin")))).isEqualTo(sha256(bin));
     assertThatThrownBy(() -> new TrainQuantizerJob().run(ctx(work, "quantizer.spec=IVF4096,PQ4x8")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining(N + " training vectors for nlist = 4096");

@@ -17,7 +17,8 @@ import java.util.Set;
  *
  * <p>Request: {@code {"query": str (required, 1..maxQueryChars chars), "k": int 1..maxK (10), "mode":
  * "bm25"|"dense"|"hybrid" ("hybrid"), "nprobe": int 1..maxNprobe (16), "bm25Depth" / "denseDepth": int k..maxDepth
- * (100), "rescoreDepth": int 0..maxDepth (100), "rerank": bool (false), "rrfK": int 1..1000 (60), "withText": bool
+ * (100), "rescoreDepth": int 0..maxDepth (100), "rerank": bool (false), "rerankDepth": int
+ * 1..maxDepth (max(rescoreDepth, k)), "rrfK": int 1..1000 (60), "withText": bool
  * (true)}}.
  *
  * <p>Response: {@code {"version", "mode", "k", "tookMs", "stagesMs": {stage: ms}, "hits": [{"rank", "docId",
@@ -28,7 +29,7 @@ public final class SearchApi {
   static final ObjectMapper JSON = new ObjectMapper();
 
   static final Set<String> FIELDS = Set.of("query", "k", "mode", "nprobe", "bm25Depth", "denseDepth", "rescoreDepth",
-      "rerank", "rrfK", "withText");
+      "rerank", "rerankDepth", "rrfK", "withText");
 
   /**
    * Request bounds.
@@ -112,9 +113,11 @@ public final class SearchApi {
     int rescoreDepth = integer(n, "rescoreDepth", Math.min(defDepth, limits.maxDepth()), 0, limits.maxDepth());
     int rrfK = integer(n, "rrfK", Rrf.DEFAULT_K, 1, 1000);
     boolean rerank = bool(n, "rerank", false);
+    int rerankDepth = integer(n, "rerankDepth", Math.min(Math.max(rescoreDepth, k), limits.maxDepth()), 1,
+        limits.maxDepth());
     boolean withText = bool(n, "withText", true);
-    return new HybridSearcher.Request(query, k, mode, nprobe, denseDepth, bm25Depth, rescoreDepth, rerank, rrfK,
-        withText);
+    return new HybridSearcher.Request(query, k, mode, nprobe, denseDepth, bm25Depth, rescoreDepth, rerank,
+        rerankDepth, rrfK, withText);
   }
 
   private static int integer(JsonNode n, String field, int def, int min, int max) throws BadRequest {

@@ -1,5 +1,6 @@
 package io.quarry.serving;
 
+import io.quarry.embed.OnnxCrossEncoder;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;

@@ -19,6 +19,10 @@ import java.util.Set;
  * @param metrics metrics reported, Quarry or trec_eval names (e.g. {@code nDCG@10}, {@code ndcg_cut_10})
  * @param stages stages evaluated, in order: {@code bm25}, {@code dense-exact}, {@code dense-ivfpq}, {@code hybrid},
  *     {@code rescore}, {@code cross-encoder}; a stage the index cannot run is skipped with a note
+ * @param crossEncoder directory (any Hadoop path) with a cross-encoder's {@code model.onnx} and {@code
+ *     tokenizer.json} for the {@code cross-encoder} stage; blank: no cross-encoder, the stage is skipped with a note
+ * @param crossEncoderDepth chunks (the top of the re-scored list) the cross-encoder scores per query
+ * @param crossEncoderMaxLength tokens per (query, passage) pair given to the cross-encoder, special tokens included
  * @param annRecallK k of the ANN recall@k of the dense IVF-PQ stage against exact search (chunks)
  * @param sweepNprobe nprobe values swept on the dense IVF-PQ stage (empty: no sweep)
  * @param sweepCandidates candidate depths swept on the hybrid stage (empty: no sweep)
@@ -40,6 +44,9 @@ public record EvaluationConfig(
     int rrfK,
     List<String> metrics,
     List<String> stages,
+    String crossEncoder,
+    int crossEncoderDepth,
+    int crossEncoderMaxLength,
     int annRecallK,
     List<Integer> sweepNprobe,
     List<Integer> sweepCandidates,
@@ -61,6 +68,11 @@ public record EvaluationConfig(
     sweepCandidates = sweepCandidates == null ? List.of() : List.copyOf(sweepCandidates);
     sweepRrfK = sweepRrfK == null ? List.of() : List.copyOf(sweepRrfK);
     gate = gate == null ? Map.of() : Map.copyOf(gate);
+  }
+
+  /** Whether a cross-encoder is configured. */
+  public boolean hasCrossEncoder() {
+    return crossEncoder != null && !crossEncoder.isBlank();
   }
 
   /** The qrels path with {@code {split}} filled in. */
@@ -91,6 +103,9 @@ public record EvaluationConfig(
     for (String s : stages) {
       v.check(STAGES.contains(s), path + ".stages", "unknown stage '" + s + "', expected one of " + STAGES);
     }
+    v.positive(crossEncoderDepth, path + ".crossEncoderDepth");
+    v.check(crossEncoderMaxLength >= 8 && crossEncoderMaxLength <= 8192, path + ".crossEncoderMaxLength",
+        "must be in 8..8192 tokens, got " + crossEncoderMaxLength);
     v.positive(annRecallK, path + ".annRecallK");
     sweepNprobe.forEach(x -> v.positive(x, path + ".sweepNprobe"));
     sweepCandidates.forEach(x -> v.positive(x, path + ".sweepCandidates"));

@@ -34,7 +34,8 @@ import java.util.Set;
  *   <li>{@code hybrid}: RRF of BM25 and dense IVF-PQ;
  *   <li>{@code rescore}: hybrid (dense alone when the index has no BM25 part) + exact re-scoring of the fused
  *       candidates with the stored vectors;
- *   <li>{@code cross-encoder}: rescore + cross-encoder over the top {@code k} chunks, when one is configured.
+ *   <li>{@code cross-encoder}: rescore + cross-encoder over the top {@code crossEncoderDepth} chunks, when one is
+ *       configured.
  * </ul>
  *
  * Latencies are wall times of {@link HybridSearcher#search} per query on this thread, in ms, query embedding
@@ -123,8 +124,8 @@ public final class StageEvaluator {
       case "dense-ivfpq" -> new Request(q, c, Mode.DENSE, nprobe, c, c, 0, false, rrfK, false);
       case "hybrid" -> new Request(q, c, Mode.HYBRID, nprobe, c, c, 0, false, rrfK, false);
       case "rescore" -> new Request(q, c, hasBm25() ? Mode.HYBRID : Mode.DENSE, nprobe, c, c, c, false, rrfK, false);
-      case "cross-encoder" -> new Request(q, c, hasBm25() ? Mode.HYBRID : Mode.DENSE, nprobe, c, c, c, true, rrfK,
-          false);
+      case "cross-encoder" -> new Request(q, c, hasBm25() ? Mode.HYBRID : Mode.DENSE, nprobe, c, c, c, true,
+          cfg.crossEncoderDepth(), rrfK, false);
       default -> throw new IllegalArgumentException("not a searcher stage: " + stage);
     };
   }
@@ -136,7 +137,8 @@ public final class StageEvaluator {
       case "hybrid" -> "RRF (k " + rrfK + ") of BM25 and IVF-PQ (nprobe " + nprobe + "), " + depth + " chunks each";
       case "rescore" -> (hasBm25() ? "hybrid" : "IVF-PQ") + " + exact re-scoring (" + searcher.version().manifest()
           .rescore() + ") of the top " + depth + " candidates";
-      case "cross-encoder" -> "re-scored candidates + cross-encoder";
+      case "cross-encoder" -> describe("rescore", nprobe, depth, rrfK) + " + cross-encoder over the top "
+          + cfg.crossEncoderDepth();
       default -> stage;
     };
   }

@@ -22,11 +22,12 @@ import org.slf4j.LoggerFactory;
  *       warm-started Lloyd steps of all M sub-quantizers on the newly rotated sample. Starting from the identity
  *       makes the first iteration's error the plain PQ error.
  *   <li>IVF: k-means with {@code nlist} centroids on the rotated sample (skipped without IVF).
- *   <li>Residual PQ: k-means with {@code ksub} centroids per sub-space on the residuals {@code R x − c_assign(x)}.
+ *   <li>Residual PQ: k-means with {@code ksub} centroids per sub-space on the residuals {@code R x − c_assign(x)} of
+ *       at most {@code maxPointsPerCentroid × ksub} sample vectors (FAISS's cap for each PQ sub-quantizer).
  * </ol>
  *
- * Metrics (mean squared error per vector, on the sample): {@code ivf.mse} (residual energy), {@code pq.mse} (final
- * reconstruction error), {@code opq.mse.iter<i>}. Deterministic for a fixed input, parameters and seed.
+ * Metrics (mean squared error per vector): {@code ivf.mse} (residual energy, over the sample), {@code pq.mse} (final
+ * reconstruction error, over the PQ training vectors), {@code opq.mse.iter<i>}. Deterministic for a fixed input, parameters and seed.
  */
 public final class QuantizerTrainer {
   private static final Logger LOG = LoggerFactory.getLogger(QuantizerTrainer.class);
@@ -138,16 +139,20 @@ public final class QuantizerTrainer {
     }
     metrics.put("ivf.mse", ivfSse / ns);
     float[] codebooks = null;
+    // PQ training rows: all of the sample within FAISS's per-sub-quantizer cap, else a seeded subset
+    int[] pqRows = spec.isFlat() ? KMeans.range(ns)
+        : sampleRows(ns, (long) p.maxPointsPerCentroid() * spec.ksub(), p.seed() + 1);
     if (!spec.isFlat()) {
-      codebooks = trainPq(residuals, ns, d, spec.pqM(), spec.ksub(), p.maxIter(), p.tol(), p.seed());
+      float[] pqResiduals = pqRows.length == ns ? residuals : KMeans.copyRows(residuals, d, pqRows);
+      codebooks = trainPq(pqResiduals, pqRows.length, d, spec.pqM(), spec.ksub(), p.maxIter(), p.tol(), p.seed());
     }
     QuantizerModel model = new QuantizerModel(spec, metric, d, rotation, spec.hasIvf() ? centroids : null, codebooks,
         new TrainingInfo(ns, p.seed(), "none", TrainingInfo.currentQuarryVersion(), metrics));
     double err = 0;
-    for (int i = 0; i < ns; i++) {
+    for (int i : pqRows) {
       err += model.encodeVector(Arrays.copyOfRange(sample, i * d, (i + 1) * d)).squaredError();
     }
-    return model.withInfo(model.info().withMetric("pq.mse", err / ns));
+    return model.withInfo(model.info().withMetric("pq.mse", err / pqRows.length));
   }
 
   /**

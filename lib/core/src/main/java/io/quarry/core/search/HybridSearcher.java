@@ -21,7 +21,7 @@ import java.util.Map;
  *   <li>in {@code hybrid} mode, reciprocal rank fusion of the two ({@link Rrf}, Cormack et al. 2009, k = 60);
  *   <li>exact re-scoring of the top-{@code rescoreDepth} candidates with the stored vectors (float32 or sq8) in
  *       {@code dense} and {@code hybrid} modes (skipped when the version stores no vectors or the depth is 0);
- *   <li>optionally a cross-encoder ({@link Reranker}) over the top-{@code rescoreDepth} of the previous stage;
+ *   <li>optionally a cross-encoder ({@link Reranker}) over the top-{@code rerankDepth} of the previous stage;
  * </ol>
  *
  * then the top {@code k} with chunk metadata, per-stage scores and 1-based ranks. Candidates below a re-scored depth
@@ -68,13 +68,23 @@ public final class HybridSearcher {
    * @param nprobe IVF lists probed
    * @param denseDepth ADC candidates
    * @param bm25Depth BM25 candidates
-   * @param rescoreDepth candidates exactly re-scored (and cross-encoded when {@code rerank})
+   * @param rescoreDepth candidates exactly re-scored
    * @param rerank run the cross-encoder
+   * @param rerankDepth candidates (the top of the previous stage) scored by the cross-encoder when {@code rerank};
+   *     the rest keep their order after them
    * @param rrfK RRF constant
    * @param withText fetch the stored chunk text of the returned hits
    */
   public record Request(String query, int k, Mode mode, int nprobe, int denseDepth, int bm25Depth, int rescoreDepth,
-      boolean rerank, int rrfK, boolean withText) {
+      boolean rerank, int rerankDepth, int rrfK, boolean withText) {
+
+    /** A request whose cross-encoder (if {@code rerank}) scores the top {@code max(rescoreDepth, k)} candidates. */
+    public Request(String query, int k, Mode mode, int nprobe, int denseDepth, int bm25Depth, int rescoreDepth,
+        boolean rerank, int rrfK, boolean withText) {
+      this(query, k, mode, nprobe, denseDepth, bm25Depth, rescoreDepth, rerank, Math.max(rescoreDepth, k), rrfK,
+          withText);
+    }
+
     /** Checks the ranges. @throws IllegalArgumentException naming the field */
     public Request {
       if (query == null) {
@@ -92,6 +102,9 @@ public final class HybridSearcher {
       if (denseDepth < 1 || bm25Depth < 1 || rescoreDepth < 0 || rrfK < 1) {
         throw new IllegalArgumentException("denseDepth and bm25Depth must be >= 1, rescoreDepth >= 0, rrfK >= 1");
       }
+      if (rerank && rerankDepth < 1) {
+        throw new IllegalArgumentException("rerankDepth must be >= 1, got " + rerankDepth);
+      }
     }
 
     /** Defaults: hybrid, nprobe 16, depths 100, re-score the top 100, no cross-encoder, RRF k 60, with text. */
@@ -104,7 +117,9 @@ public final class HybridSearcher {
   /**
    * One hit. Stage scores and ranks (1-based) are null for stages that did not see the chunk or did not run.
    *
-   * @param score the final score (of the last stage that ranked this hit)
+   * @param score the ranking score: the last stage's score for hits that stage scored; hits below a re-scoring
+   *     or cross-encoder depth carry their previous score shifted below the last re-scored one, so scores never
+   *     increase down the list (their unshifted stage scores are in the per-stage fields)
    */
   public record Hit(int shard, int id, String chunkId, String docId, int ordinal, int startChar, int endChar,
       String text, float score, Float bm25Score, Integer bm25Rank, Float denseScore, Integer denseRank,
@@ -202,7 +217,7 @@ public final class HybridSearcher {
       lastStage = 3;
     }
     if (r.rerank()) {
-      int depth = Math.min(Math.max(r.rescoreDepth(), r.k()), cands.size());
+      int depth = Math.min(r.rerankDepth(), cands.size());
       List<String> passages = new ArrayList<>(depth);
       for (int i = 0; i < depth; i++) {
         passages.add(text(cands.get(i)));
@@ -214,9 +229,7 @@ public final class HybridSearcher {
       }
       top.sort(ScoredChunk.BY_SCORE);
       record(top, 4, scores, ranks);
-      List<ScoredChunk> merged = new ArrayList<>(top);
-      merged.addAll(cands.subList(depth, cands.size()));
-      cands = merged;
+      cands = appendBelow(top, cands.subList(depth, cands.size()));
       t = lap(nanos, "rerank", t);
       lastStage = 4;
     }
@@ -249,9 +262,30 @@ public final class HybridSearcher {
       top.add(new ScoredChunk(c.shard(), c.id(), v.score(metric, q, c.id(), scratch)));
     }
     top.sort(ScoredChunk.BY_SCORE);
-    List<ScoredChunk> out = new ArrayList<>(cands.size());
+    return appendBelow(top, cands.subList(n, cands.size()));
+  }
+
+  /**
+   * {@code top} followed by {@code tail} (both sorted by descending score, on possibly different scales: e.g. exact
+   * inner products then RRF scores, or cross-encoder logits then exact scores), with the tail's scores shifted by
+   * one constant when needed so that every tail score is below the last top score: the list's scores never increase,
+   * so anything that re-sorts hits by score (a TREC run, a per-document max) keeps this order. The stage scores
+   * recorded per hit are not shifted.
+   */
+  static List<ScoredChunk> appendBelow(List<ScoredChunk> top, List<ScoredChunk> tail) {
+    List<ScoredChunk> out = new ArrayList<>(top.size() + tail.size());
     out.addAll(top);
-    out.addAll(cands.subList(n, cands.size()));
+    if (top.isEmpty() || tail.isEmpty() || tail.get(0).score() < top.get(top.size() - 1).score()) {
+      out.addAll(tail);
+      return out;
+    }
+    float last = top.get(top.size() - 1).score();
+    float first = tail.get(0).score();
+    // in double, with a margin of 2 float ulps so the first tail score still rounds to below `last`
+    double shift = (double) last - first - 2 * Math.ulp(Math.max(Math.abs(last), Math.abs(first)));
+    for (ScoredChunk c : tail) {
+      out.add(new ScoredChunk(c.shard(), c.id(), (float) (c.score() + shift)));
+    }
     return out;
   }
 

@@ -1,4 +1,4 @@
-package io.quarry.serving;
+package io.quarry.embed;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -11,8 +11,32 @@ import java.nio.charset.StandardCharsets;
  * {@code Gather(W, input_ids) · Unsqueeze(Cast(attention_mask), 2)} → {@code ReduceSum(axis 1)} → {@code logits
  * [batch, 1]}.
  */
-final class TinyOnnx {
+public final class TinyOnnx {
   private TinyOnnx() {}
+
+  /** The token weight {@code W[id]} of the model {@link #writeCrossEncoder} writes: a fixed hash of the id. */
+  public static float weight(long id) {
+    return ((id * 2654435761L) % 1000) / 1000f - 0.3f;
+  }
+
+  /**
+   * Writes a cross-encoder directory ({@code model.onnx} with weights {@link #weight}, and the bundled bge-small
+   * BERT {@code tokenizer.json}) for {@link OnnxCrossEncoder}.
+   *
+   * @return {@code dir}
+   */
+  public static java.nio.file.Path writeCrossEncoder(java.nio.file.Path dir) throws java.io.IOException {
+    java.nio.file.Files.createDirectories(dir);
+    try (java.io.InputStream in = TinyOnnx.class.getResourceAsStream("/bge-small-en-v1.5-q-tokenizer.json")) {
+      java.nio.file.Files.copy(in, dir.resolve("tokenizer.json"));
+    }
+    float[] w = new float[30522];
+    for (int i = 0; i < w.length; i++) {
+      w[i] = weight(i);
+    }
+    java.nio.file.Files.write(dir.resolve("model.onnx"), model(w));
+    return dir;
+  }
 
   static final class Pb {
     final ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -87,7 +111,7 @@ final class TinyOnnx {
   }
 
   /** The model bytes for token weights {@code w} ({@code vocab} floats). */
-  static byte[] model(float[] w) {
+  public static byte[] model(float[] w) {
     ByteBuffer raw = ByteBuffer.allocate(4 * w.length).order(ByteOrder.LITTLE_ENDIAN);
     for (float x : w) {
       raw.putFloat(x);

@@ -1,4 +1,4 @@
-package io.quarry.serving;
+package io.quarry.embed;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
