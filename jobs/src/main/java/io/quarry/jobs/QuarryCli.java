@@ -45,6 +45,7 @@ import picocli.CommandLine.Option;
       QuarryCli.Pipeline.class,
       QuarryCli.Publish.class,
       QuarryCli.BenchEmbed.class,
+      QuarryCli.ExportAnn.class,
       QuarryCli.Validate.class,
       io.quarry.jobs.train.BenchAnnCommand.class,
       io.quarry.jobs.train.BenchTrainCommand.class,
@@ -219,6 +220,25 @@ public final class QuarryCli {
     @Override
     List<StageJob> stages() {
       return List.of(new io.quarry.jobs.embed.EmbedBenchmark(limit));
+    }
+  }
+
+  @Command(name = "export-ann", description = "Write the embeddings and the embedded evaluation queries as a TEXMEX "
+      + "ANN data set (base/query .fvecs, exact inner-product ground truth .ivecs) for bench-ann and FAISS.")
+  static final class ExportAnn extends StageCommand {
+    @Option(names = "--out", required = true, description = "Local output directory.", paramLabel = "DIR")
+    java.nio.file.Path out;
+
+    @Option(names = "--name", defaultValue = "quarry", description = "File name prefix (default: ${DEFAULT-VALUE}).")
+    String name;
+
+    @Option(names = "--k", defaultValue = "100", description = "Ground-truth neighbours per query (default: "
+        + "${DEFAULT-VALUE}).")
+    int k;
+
+    @Override
+    List<StageJob> stages() {
+      return List.of(new io.quarry.jobs.eval.ExportAnnJob(out, name, k));
     }
   }
 

@@ -357,7 +357,7 @@ public final class EvaluateJob implements StageJob {
     return parent.endsWith("/") ? parent + name : parent + "/" + name;
   }
 
-  private static byte[] readBytes(JobContext ctx, String path) throws IOException {
+  static byte[] readBytes(JobContext ctx, String path) throws IOException {
     if (!ctx.exists(path)) {
       throw new EvalInputException(path, 0, "file not found");
     }
@@ -366,7 +366,7 @@ public final class EvaluateJob implements StageJob {
     }
   }
 
-  private static BufferedReader reader(byte[] bytes) {
+  static BufferedReader reader(byte[] bytes) {
     return new BufferedReader(new InputStreamReader(new ByteArrayInputStream(bytes), StandardCharsets.UTF_8));
   }
 

@@ -305,6 +305,35 @@ class EvaluateJobTest {
   }
 
   @Test
+  void exportAnnWritesTexmexFilesWithExactInnerProductGroundTruth() throws Exception {
+    Path dir = tmp.resolve("ann");
+    JobSummary s = new ExportAnnJob(dir, "sf", 10).run(ctx());
+    io.quarry.core.quant.VecsFormat.Vecs base = io.quarry.core.quant.VecsFormat.readFvecs(dir.resolve("sf_base.fvecs"));
+    io.quarry.core.quant.VecsFormat.Vecs q = io.quarry.core.quant.VecsFormat.readFvecs(dir.resolve("sf_query.fvecs"));
+    io.quarry.core.quant.VecsFormat.Vecs gt =
+        io.quarry.core.quant.VecsFormat.readIvecs(dir.resolve("sf_groundtruth.ivecs"));
+    List<String> ids = Files.readAllLines(dir.resolve("sf_ids.txt"));
+    long embeddings = spark.read().parquet(work.resolve("embeddings").toString()).count();
+    assertThat(base.n()).isEqualTo(embeddings).isEqualTo(ids.size());
+    assertThat(ids).isSorted();
+    assertThat(q.n()).isEqualTo(40).isEqualTo(s.get("queries"));
+    assertThat(gt.d()).isEqualTo(10);
+    for (int i = 0; i < q.n(); i++) {
+      float[] qi = q.row(i);
+      int best = -1;
+      double bestScore = Double.NEGATIVE_INFINITY;
+      for (int j = 0; j < base.n(); j++) {
+        double sc = io.quarry.core.quant.VectorMath.dot(qi, base.row(j));
+        if (sc > bestScore) {
+          bestScore = sc;
+          best = j;
+        }
+      }
+      assertThat(gt.intRow(i)[0]).as("query %d", i).isEqualTo(best);
+    }
+  }
+
+  @Test
   void judgedQueryMissingFromQueriesFileIsAnError() throws Exception {
     Path bad = work.resolve("bad-qrels.tsv");
     Files.writeString(bad, "query-id\tcorpus-id\tscore\nnope-42\t4983\t1\n");

@@ -7,7 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Readers of the TEXMEX {@code .fvecs} / {@code .ivecs} formats (Jégou et al., the SIFT1M/siftsmall ANN benchmark
+ * Readers and writers of the TEXMEX {@code .fvecs} / {@code .ivecs} formats (Jégou et al., the SIFT1M/siftsmall ANN benchmark
  * corpus, http://corpus-texmex.irisa.fr/): each vector is a little-endian int32 dimension {@code d} followed by
  * {@code d} little-endian float32 ({@code fvecs}) or int32 ({@code ivecs}) values.
  */
@@ -39,6 +39,43 @@ public final class VecsFormat {
   /** Reads an {@code .ivecs} file. @throws IOException naming the file on a bad or inconsistent record */
   public static Vecs readIvecs(Path file) throws IOException {
     return read(file, false);
+  }
+
+  /**
+   * Writes {@code n × d} floats (row-major) as an {@code .fvecs} file.
+   *
+   * @throws IllegalArgumentException if {@code data.length != n × d}
+   */
+  public static void writeFvecs(Path file, float[] data, int n, int d) throws IOException {
+    write(file, data, null, n, d);
+  }
+
+  /**
+   * Writes {@code n × d} ints (row-major) as an {@code .ivecs} file (e.g. ground-truth neighbour ids).
+   *
+   * @throws IllegalArgumentException if {@code data.length != n × d}
+   */
+  public static void writeIvecs(Path file, int[] data, int n, int d) throws IOException {
+    write(file, null, data, n, d);
+  }
+
+  private static void write(Path file, float[] f, int[] ints, int n, int d) throws IOException {
+    int len = f != null ? f.length : ints.length;
+    if (d <= 0 || (long) n * d != len) {
+      throw new IllegalArgumentException("expected " + n + " × " + d + " values, got " + len);
+    }
+    ByteBuffer buf = ByteBuffer.allocate(n * (4 + 4 * d)).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < n; i++) {
+      buf.putInt(d);
+      for (int t = 0; t < d; t++) {
+        if (f != null) {
+          buf.putFloat(f[i * d + t]);
+        } else {
+          buf.putInt(ints[i * d + t]);
+        }
+      }
+    }
+    Files.write(file, buf.array());
   }
 
   private static Vecs read(Path file, boolean floats) throws IOException {

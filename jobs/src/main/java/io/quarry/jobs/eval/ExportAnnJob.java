@@ -1,0 +1,114 @@
+package io.quarry.jobs.eval;
+
+import static org.apache.spark.sql.functions.col;
+
+import io.quarry.core.config.EvaluationConfig;
+import io.quarry.core.eval.ChunkHit;
+import io.quarry.core.eval.Qrels;
+import io.quarry.core.eval.Queries;
+import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.VecsFormat;
+import io.quarry.embed.Embedder;
+import io.quarry.jobs.JobContext;
+import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.StageJob;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Row;
+
+/**
+ * {@code quarry export-ann}: turns the embeddings of the embed stage and the embedded evaluation queries into an ANN
+ * benchmark data set in the TEXMEX format ({@code <name>_base.fvecs}, {@code <name>_query.fvecs},
+ * {@code <name>_groundtruth.ivecs}: the exact top-{@code k} base rows of each query by inner product,
+ * {@code <name>_ids.txt}: the chunk id of each base row), so that {@code quarry bench-ann} and FAISS
+ * ({@code lib/bench/scripts/faiss_ann.py}) measure the same specs on the same vectors. With L2-normalized
+ * embeddings the inner-product and L2 rankings coincide.
+ *
+ * <p>A benchmark tool, not a pipeline stage: the base vectors are collected to the driver (n × d floats; SciFact:
+ * 8,993 × 384, 14 MB), as the TEXMEX tools and FAISS need them in memory anyway. Base rows are ordered by chunk id.
+ */
+public final class ExportAnnJob implements StageJob {
+  private final Path out;
+  private final String name;
+  private final int k;
+
+  /**
+   * @param out local output directory (created)
+   * @param name file name prefix
+   * @param k ground-truth neighbours per query
+   */
+  public ExportAnnJob(Path out, String name, int k) {
+    this.out = out;
+    this.name = name;
+    this.k = k;
+  }
+
+  @Override
+  public String name() {
+    return "export-ann";
+  }
+
+  @Override
+  public JobSummary run(JobContext ctx) throws Exception {
+    EvaluationConfig e = ctx.config().evaluation();
+    Map<String, String> texts = Queries.read(e.format(), e.queries(),
+        EvaluateJob.reader(EvaluateJob.readBytes(ctx, e.queries())));
+    Qrels qrels = Qrels.read(e.format(), e.qrelsPath(), EvaluateJob.reader(EvaluateJob.readBytes(ctx, e.qrelsPath())));
+    List<String> qtexts = new ArrayList<>();
+    for (String q : qrels.queryIds()) {
+      if (!texts.containsKey(q)) {
+        throw new IllegalArgumentException(e.qrelsPath() + ": judged query " + q + " is not in " + e.queries());
+      }
+      qtexts.add(texts.get(q));
+    }
+    float[][] qv;
+    try (Embedder embedder = Embedder.open(ctx.config().embedding())) {
+      qv = embedder.embedQueries(qtexts);
+    }
+    int d = qv[0].length;
+
+    List<Row> rows = ctx.spark().read().option("pathGlobFilter", "*.parquet")
+        .parquet(ctx.config().paths().embeddingsDir())
+        .select(col("chunk_id").cast("string"), col("vector"))
+        .where(col("vector").isNotNull().and(org.apache.spark.sql.functions.size(col("vector")).equalTo(d))
+            .and(col("chunk_id").isNotNull()))
+        .orderBy("chunk_id").collectAsList();
+    int n = rows.size();
+    float[] base = new float[n * d];
+    Map<String, Integer> rowOf = new HashMap<>();
+    StringBuilder ids = new StringBuilder();
+    for (int i = 0; i < n; i++) {
+      List<Object> v = rows.get(i).getList(1);
+      for (int t = 0; t < d; t++) {
+        base[i * d + t] = ((Number) v.get(t)).floatValue();
+      }
+      rowOf.put(rows.get(i).getString(0), i);
+      ids.append(rows.get(i).getString(0)).append('\n');
+    }
+    int kk = Math.min(k, n);
+    List<List<ChunkHit>> exact = EvaluateJob.exactSearch(ctx, qv, kk, Metric.IP);
+    int[] gt = new int[qv.length * kk];
+    for (int q = 0; q < qv.length; q++) {
+      for (int j = 0; j < kk; j++) {
+        gt[q * kk + j] = rowOf.get(exact.get(q).get(j).chunkId());
+      }
+    }
+    float[] queries = new float[qv.length * d];
+    for (int q = 0; q < qv.length; q++) {
+      System.arraycopy(qv[q], 0, queries, q * d, d);
+    }
+    Files.createDirectories(out);
+    VecsFormat.writeFvecs(out.resolve(name + "_base.fvecs"), base, n, d);
+    VecsFormat.writeFvecs(out.resolve(name + "_query.fvecs"), queries, qv.length, d);
+    VecsFormat.writeIvecs(out.resolve(name + "_groundtruth.ivecs"), gt, qv.length, kk);
+    Files.writeString(out.resolve(name + "_ids.txt"), ids, StandardCharsets.UTF_8);
+    JobSummary s = new JobSummary(name());
+    s.put("base", n).put("queries", qv.length).put("dim", d).put("groundTruthK", kk).put("output", out.toString());
+    return s;
+  }
+}
