@@ -56,7 +56,7 @@ def main():
             ivf.nprobe = nprobe
             _, ids = index.search(xq, 100)
             r = [float((ids[:, :k] == gt[:, :1]).any(axis=1).mean()) for k in (1, 10, 100)]
-            print(f"| {spec} | faiss | {secs:.1f} | {mse:.1f} | {nprobe} | {r[0]:.2f} | {r[1]:.2f} | {r[2]:.2f} |")
+            print(f"| {spec} | faiss | {secs:.1f} | {mse:.5g} | {nprobe} | {r[0]:.2f} | {r[1]:.2f} | {r[2]:.2f} |")
 
 
 if __name__ == "__main__":

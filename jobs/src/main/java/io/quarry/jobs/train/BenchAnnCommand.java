@@ -66,6 +66,11 @@ public final class BenchAnnCommand implements Callable<Integer> {
 
   @Option(names = "--out", description = "Also write the table to this file.") Path out;
 
+  @Option(names = "--quantizer", split = ",", paramLabel = "QUANTIZER_BIN", description = "Measure these trained "
+      + "quantizer files (e.g. <work>/index/<version>/quantizer.bin of a pipeline run whose embeddings were exported "
+      + "with export-ann) instead of training --specs; their spec and metric are read from the files.")
+  List<Path> quantizers = List.of();
+
   /** One measured row. */
   public record Row(String spec, String trainer, double trainSeconds, double mse, int nprobe, double r1, double r10,
       double r100) {}
@@ -83,7 +88,17 @@ public final class BenchAnnCommand implements Callable<Integer> {
     List<Row> rows = new ArrayList<>();
     SparkSession spark = null;
     try {
-      if (trainer.equals("spark")) {
+      for (Path q : quantizers) {
+        QuantizerModel model = QuantizerModel.fromBytes(Files.readAllBytes(q), q.toString());
+        if (model.dim() != xb.d()) {
+          throw new IllegalArgumentException(q + ": quantizer dimension " + model.dim() + " != data dimension "
+              + xb.d());
+        }
+        rows.addAll(evaluate(model, xb, xq, ig, nprobes, "file", 0));
+      }
+      if (!quantizers.isEmpty()) {
+        specs = List.of();
+      } else if (trainer.equals("spark")) {
         spark = SparkSession.builder().master(master).appName("quarry-bench-ann")
             .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate();
       } else if (!trainer.equals("local")) {
@@ -170,7 +185,7 @@ public final class BenchAnnCommand implements Callable<Integer> {
     sb.append("| spec | trainer | train s | MSE | nprobe | R@1 | R@10 | R@100 |\n");
     sb.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
     for (Row r : rows) {
-      sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %d | %.2f | %.2f | %.2f |%n", r.spec(),
+      sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.5g | %d | %.2f | %.2f | %.2f |%n", r.spec(),
           r.trainer(), r.trainSeconds(), r.mse(), r.nprobe(), r.r1(), r.r10(), r.r100()));
     }
     return sb.toString();
