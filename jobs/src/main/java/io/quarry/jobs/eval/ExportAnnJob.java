@@ -66,6 +66,9 @@ public final class ExportAnnJob implements StageJob {
       }
       qtexts.add(texts.get(q));
     }
+    if (qtexts.isEmpty()) {
+      throw new IllegalArgumentException(e.qrelsPath() + ": no judged queries to export");
+    }
     float[][] qv;
     try (Embedder embedder = Embedder.open(ctx.config().embedding())) {
       qv = embedder.embedQueries(qtexts);
@@ -79,6 +82,10 @@ public final class ExportAnnJob implements StageJob {
             .and(col("chunk_id").isNotNull()))
         .orderBy("chunk_id").collectAsList();
     int n = rows.size();
+    if (n == 0) {
+      throw new IllegalArgumentException(ctx.config().paths().embeddingsDir() + ": no " + d
+          + "-dimensional embeddings to export (run the embed stage with the same model first)");
+    }
     float[] base = new float[n * d];
     Map<String, Integer> rowOf = new HashMap<>();
     StringBuilder ids = new StringBuilder();
