@@ -18,6 +18,9 @@ public final class ModelShipping {
   /** A {@code modelPath} starting with this names a directory shipped with {@code addFile}. */
   public static final String SPARK_FILE_PREFIX = "sparkfiles:";
 
+  /** The files a model directory must hold. */
+  private static final String[] MODEL_FILES = {"model.onnx", "tokenizer.json"};
+
   private ModelShipping() {}
 
   /**
@@ -33,17 +36,47 @@ public final class ModelShipping {
     }
     Path dir = new Path(ec.modelPath());
     FileSystem fs = dir.getFileSystem(ctx.hadoopConf());
-    for (String f : new String[] {"model.onnx", "tokenizer.json"}) {
-      if (!fs.exists(new Path(dir, f))) {
-        throw new FileNotFoundException("embedding.modelPath: " + new Path(dir, f) + " not found");
-      }
-    }
+    requireModelFiles(fs, dir, "embedding.modelPath");
     String qualified = fs.makeQualified(dir).toString();
     if (!ctx.spark().sparkContext().listFiles().contains(qualified)) {
       ctx.spark().sparkContext().addFile(qualified, true);
     }
     return new EmbeddingConfig(ec.model(), SPARK_FILE_PREFIX + dir.getName(), ec.batchSize(), ec.maxSeqLength(),
         ec.intraOpThreads());
+  }
+
+  /**
+   * A local directory with the model files of {@code dir} (any Hadoop path), for code that runs on the driver only
+   * (e.g. the evaluation's cross-encoder): the directory itself on the local filesystem, else a fresh copy of
+   * {@code model.onnx} and {@code tokenizer.json} under {@code java.io.tmpdir/quarry-models/}.
+   *
+   * @param key the config key that named {@code dir}, for the error message
+   * @throws FileNotFoundException naming {@code key} and the missing file
+   */
+  public static java.nio.file.Path localDir(JobContext ctx, String dir, String key) throws java.io.IOException {
+    Path hp = new Path(dir);
+    FileSystem fs = ctx.fs(dir);
+    requireModelFiles(fs, hp, key);
+    if (fs instanceof org.apache.hadoop.fs.LocalFileSystem lfs) {
+      return lfs.pathToFile(hp).toPath();
+    }
+    java.nio.file.Path local = java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "quarry-models",
+        Integer.toHexString(dir.hashCode()) + "-" + hp.getName());
+    java.nio.file.Files.createDirectories(local);
+    for (String f : MODEL_FILES) {
+      java.nio.file.Files.deleteIfExists(local.resolve(f));
+      fs.copyToLocalFile(false, new Path(hp, f), new Path(local.resolve(f).toUri()), true);
+    }
+    return local;
+  }
+
+  private static void requireModelFiles(FileSystem fs, Path dir, String key) throws java.io.IOException {
+    for (String f : MODEL_FILES) {
+      if (!fs.exists(new Path(dir, f))) {
+        throw new FileNotFoundException(key + ": " + new Path(dir, f) + " not found (the directory needs "
+            + String.join(" and ", MODEL_FILES) + ")");
+      }
+    }
   }
 
   /** The config with a shipped model path resolved to this JVM's local copy (driver or executor). */

@@ -26,6 +26,7 @@ import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
 import io.quarry.jobs.build.PublishedIndex;
+import io.quarry.jobs.embed.ModelShipping;
 import io.quarry.lexical.Bm25Index;
 import io.quarry.report.HtmlReport;
 import java.io.BufferedReader;
@@ -84,24 +85,16 @@ public final class EvaluateJob implements StageJob {
     List<MetricSpec> metrics = Evaluation.parseMetrics(e.metrics());
 
     // Inputs (driver: queries and qrels are small).
-    byte[] qBytes = readBytes(ctx, e.queries());
-    byte[] rBytes = readBytes(ctx, e.qrelsPath());
-    Map<String, String> texts = Queries.read(e.format(), e.queries(), reader(qBytes));
-    Qrels qrels = Qrels.read(e.format(), e.qrelsPath(), reader(rBytes));
-    List<String> missing = new ArrayList<>();
-    for (String qid : qrels.queryIds()) {
-      if (!texts.containsKey(qid)) {
-        missing.add(qid);
-      }
-    }
-    if (!missing.isEmpty()) {
-      throw new EvalInputException(e.qrelsPath(), 0, missing.size() + " judged queries are not in " + e.queries()
-          + ", e.g. " + missing.subList(0, Math.min(5, missing.size())));
-    }
+    Inputs in = Inputs.read(ctx, e);
+    byte[] qBytes = in.queryBytes();
+    byte[] rBytes = in.qrelsBytes();
+    Map<String, String> texts = in.texts();
+    Qrels qrels = in.qrels();
     // The cross-encoder is loaded before any search runs: a missing or unloadable model fails here, naming the file.
     OnnxCrossEncoder crossEncoder = null;
     if (e.hasCrossEncoder() && e.stages().contains("cross-encoder")) {
-      crossEncoder = new OnnxCrossEncoder(localModelDir(ctx, e.crossEncoder()), e.crossEncoderMaxLength());
+      crossEncoder = new OnnxCrossEncoder(ModelShipping.localDir(ctx, e.crossEncoder(), "evaluation.crossEncoder"),
+          e.crossEncoderMaxLength());
     }
     Bm25Index bm25 = null;
     try {
@@ -243,36 +236,6 @@ public final class EvaluateJob implements StageJob {
     }
   }
 
-  /**
-   * A local directory with the files of the model directory {@code dir} (any Hadoop path): the directory itself on
-   * the local filesystem, else a fresh copy of {@code model.onnx} and {@code tokenizer.json} under
-   * {@code java.io.tmpdir/quarry-models/<name>}.
-   *
-   * @throws java.io.FileNotFoundException naming {@code evaluation.crossEncoder} and the missing file
-   */
-  static Path localModelDir(JobContext ctx, String dir) throws IOException {
-    org.apache.hadoop.fs.Path hp = new org.apache.hadoop.fs.Path(dir);
-    org.apache.hadoop.fs.FileSystem fs = ctx.fs(dir);
-    for (String f : new String[] {"model.onnx", "tokenizer.json"}) {
-      if (!fs.exists(new org.apache.hadoop.fs.Path(hp, f))) {
-        throw new java.io.FileNotFoundException("evaluation.crossEncoder: " + new org.apache.hadoop.fs.Path(hp, f)
-            + " not found (the directory needs model.onnx and tokenizer.json)");
-      }
-    }
-    if (fs instanceof org.apache.hadoop.fs.LocalFileSystem lfs) {
-      return lfs.pathToFile(hp).toPath();
-    }
-    Path local = Path.of(System.getProperty("java.io.tmpdir"), "quarry-models",
-        Integer.toHexString(dir.hashCode()) + "-" + hp.getName());
-    java.nio.file.Files.createDirectories(local);
-    for (String f : new String[] {"model.onnx", "tokenizer.json"}) {
-      java.nio.file.Files.deleteIfExists(local.resolve(f));
-      fs.copyToLocalFile(false, new org.apache.hadoop.fs.Path(hp, f),
-          new org.apache.hadoop.fs.Path(local.resolve(f).toUri()), true);
-    }
-    return local;
-  }
-
   /** The cutoff of "final top-k" for loss attribution: the first metric's cutoff, else 10. */
   static int lossCutoff(List<MetricSpec> metrics) {
     for (MetricSpec m : metrics) {
@@ -353,11 +316,40 @@ public final class EvaluateJob implements StageJob {
         .parquet(path);
   }
 
+  /**
+   * The evaluation inputs as read from {@code evaluation.queries} and {@code evaluation.qrels} (raw bytes kept for the
+   * dataset checksums).
+   */
+  record Inputs(byte[] queryBytes, byte[] qrelsBytes, Map<String, String> texts, Qrels qrels) {
+    /**
+     * Reads and parses both files.
+     *
+     * @throws EvalInputException naming the file: missing, malformed, or judged queries absent from the queries file
+     */
+    static Inputs read(JobContext ctx, EvaluationConfig e) throws IOException {
+      byte[] qBytes = readBytes(ctx, e.queries());
+      byte[] rBytes = readBytes(ctx, e.qrelsPath());
+      Map<String, String> texts = Queries.read(e.format(), e.queries(), reader(qBytes));
+      Qrels qrels = Qrels.read(e.format(), e.qrelsPath(), reader(rBytes));
+      List<String> missing = new ArrayList<>();
+      for (String qid : qrels.queryIds()) {
+        if (!texts.containsKey(qid)) {
+          missing.add(qid);
+        }
+      }
+      if (!missing.isEmpty()) {
+        throw new EvalInputException(e.qrelsPath(), 0, missing.size() + " judged queries are not in " + e.queries()
+            + ", e.g. " + missing.subList(0, Math.min(5, missing.size())));
+      }
+      return new Inputs(qBytes, rBytes, texts, qrels);
+    }
+  }
+
   static String child(String parent, String name) {
     return parent.endsWith("/") ? parent + name : parent + "/" + name;
   }
 
-  static byte[] readBytes(JobContext ctx, String path) throws IOException {
+  private static byte[] readBytes(JobContext ctx, String path) throws IOException {
     if (!ctx.exists(path)) {
       throw new EvalInputException(path, 0, "file not found");
     }
@@ -366,7 +358,7 @@ public final class EvaluateJob implements StageJob {
     }
   }
 
-  static BufferedReader reader(byte[] bytes) {
+  private static BufferedReader reader(byte[] bytes) {
     return new BufferedReader(new InputStreamReader(new ByteArrayInputStream(bytes), StandardCharsets.UTF_8));
   }
 

@@ -4,8 +4,7 @@ import static org.apache.spark.sql.functions.col;
 
 import io.quarry.core.config.EvaluationConfig;
 import io.quarry.core.eval.ChunkHit;
-import io.quarry.core.eval.Qrels;
-import io.quarry.core.eval.Queries;
+import io.quarry.core.eval.ExactSearch;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.VecsFormat;
 import io.quarry.embed.Embedder;
@@ -30,7 +29,8 @@ import org.apache.spark.sql.Row;
  * embeddings the inner-product and L2 rankings coincide.
  *
  * <p>A benchmark tool, not a pipeline stage: the base vectors are collected to the driver (n × d floats; SciFact:
- * 8,993 × 384, 14 MB), as the TEXMEX tools and FAISS need them in memory anyway. Base rows are ordered by chunk id.
+ * 8,993 × 384, 14 MB), as the TEXMEX tools and FAISS need them in memory anyway, and the ground truth is computed
+ * there from the same rows ({@link ExactSearch}, ties by chunk id). Base rows are ordered by chunk id.
  */
 public final class ExportAnnJob implements StageJob {
   private final Path out;
@@ -56,15 +56,10 @@ public final class ExportAnnJob implements StageJob {
   @Override
   public JobSummary run(JobContext ctx) throws Exception {
     EvaluationConfig e = ctx.config().evaluation();
-    Map<String, String> texts = Queries.read(e.format(), e.queries(),
-        EvaluateJob.reader(EvaluateJob.readBytes(ctx, e.queries())));
-    Qrels qrels = Qrels.read(e.format(), e.qrelsPath(), EvaluateJob.reader(EvaluateJob.readBytes(ctx, e.qrelsPath())));
+    EvaluateJob.Inputs in = EvaluateJob.Inputs.read(ctx, e);
     List<String> qtexts = new ArrayList<>();
-    for (String q : qrels.queryIds()) {
-      if (!texts.containsKey(q)) {
-        throw new IllegalArgumentException(e.qrelsPath() + ": judged query " + q + " is not in " + e.queries());
-      }
-      qtexts.add(texts.get(q));
+    for (String q : in.qrels().queryIds()) {
+      qtexts.add(in.texts().get(q));
     }
     if (qtexts.isEmpty()) {
       throw new IllegalArgumentException(e.qrelsPath() + ": no judged queries to export");
@@ -77,7 +72,7 @@ public final class ExportAnnJob implements StageJob {
 
     List<Row> rows = ctx.spark().read().option("pathGlobFilter", "*.parquet")
         .parquet(ctx.config().paths().embeddingsDir())
-        .select(col("chunk_id").cast("string"), col("vector"))
+        .select(col("chunk_id").cast("string"), col("doc_id").cast("string"), col("vector"))
         .where(col("vector").isNotNull().and(org.apache.spark.sql.functions.size(col("vector")).equalTo(d))
             .and(col("chunk_id").isNotNull()))
         .orderBy("chunk_id").collectAsList();
@@ -86,19 +81,25 @@ public final class ExportAnnJob implements StageJob {
       throw new IllegalArgumentException(ctx.config().paths().embeddingsDir() + ": no " + d
           + "-dimensional embeddings to export (run the embed stage with the same model first)");
     }
+    // ground truth: exact inner-product search over exactly the exported rows (ties by chunk id, as evaluation)
+    int kk = Math.min(k, n);
+    ExactSearch exactSearch = new ExactSearch(qv, kk, Metric.IP);
     float[] base = new float[n * d];
     Map<String, Integer> rowOf = new HashMap<>();
     StringBuilder ids = new StringBuilder();
     for (int i = 0; i < n; i++) {
-      List<Object> v = rows.get(i).getList(1);
+      Row r = rows.get(i);
+      List<Object> v = r.getList(2);
+      float[] x = new float[d];
       for (int t = 0; t < d; t++) {
-        base[i * d + t] = ((Number) v.get(t)).floatValue();
+        x[t] = ((Number) v.get(t)).floatValue();
       }
-      rowOf.put(rows.get(i).getString(0), i);
-      ids.append(rows.get(i).getString(0)).append('\n');
+      System.arraycopy(x, 0, base, i * d, d);
+      exactSearch.offer(r.getString(0), r.getString(1), x);
+      rowOf.put(r.getString(0), i);
+      ids.append(r.getString(0)).append('\n');
     }
-    int kk = Math.min(k, n);
-    List<List<ChunkHit>> exact = EvaluateJob.exactSearch(ctx, qv, kk, Metric.IP);
+    List<List<ChunkHit>> exact = exactSearch.results();
     int[] gt = new int[qv.length * kk];
     for (int q = 0; q < qv.length; q++) {
       for (int j = 0; j < kk; j++) {

@@ -129,6 +129,11 @@ public final class SparkQuantizerTrainer {
       long sampleSize = n <= cap ? n : sampleKeyed.count();
       JavaRDD<float[]> sample = sampleKeyed.values();
       LOG.info("quantizer {}: sample {} of {} vectors (cap {})", spec, sampleSize, n, cap);
+      // OPQ and PQ train on the sample vectors with the subCap smallest keys (FAISS's cap for each PQ sub-quantizer):
+      // one key bound serves both (OPQ requires a PQ encoding, so a Flat spec never needs it)
+      long subCap = (long) params.maxPointsPerCentroid() * spec.ksub();
+      boolean subsampled = !spec.isFlat() && sampleSize > subCap;
+      long subKmax = subsampled ? smallestKeyBound(sampleKeyed, sampleSize, subCap) : Long.MAX_VALUE;
       TreeMap<String, Double> metrics = new TreeMap<>();
       tStep = lap(times, "sample", tStep);
 
@@ -136,10 +141,9 @@ public final class SparkQuantizerTrainer {
       float[] rotation = null;
       JavaPairRDD<Long, float[]> xtKeyed = sampleKeyed;
       if (spec.hasOpq()) {
-        long opqCap = (long) params.maxPointsPerCentroid() * spec.ksub();
         JavaRDD<float[]> opqSample = sample;
-        if (sampleSize > opqCap) {
-          JavaPairRDD<Long, float[]> sub = smallestKeys(sampleKeyed, sampleSize, opqCap)
+        if (subsampled) {
+          JavaPairRDD<Long, float[]> sub = sampleKeyed.filter(t -> t._1() <= subKmax)
               .persist(StorageLevel.MEMORY_AND_DISK());
           toRelease.add(sub);
           opqSample = sub.values();
@@ -180,17 +184,13 @@ public final class SparkQuantizerTrainer {
         return a;
       })[0] / sampleSize;
       metrics.put("ivf.mse", ivfMse);
-      long pqCap = (long) params.maxPointsPerCentroid() * spec.ksub();
       JavaPairRDD<Long, float[]> pqSet = residualsKeyed;
       long pqSize = sampleSize;
-      long[] pqKmax = {Long.MAX_VALUE};
-      if (!spec.isFlat() && sampleSize > pqCap) {
-        long kmax = smallestKeyBound(residualsKeyed, sampleSize, pqCap);
-        pqKmax[0] = kmax;
-        pqSet = residualsKeyed.filter(t -> t._1() <= kmax).persist(StorageLevel.MEMORY_AND_DISK());
+      if (subsampled) {
+        pqSet = residualsKeyed.filter(t -> t._1() <= subKmax).persist(StorageLevel.MEMORY_AND_DISK());
         toRelease.add(pqSet);
         pqSize = pqSet.count();
-        LOG.info("quantizer {}: PQ trained on {} of {} sample vectors (cap {})", spec, pqSize, sampleSize, pqCap);
+        LOG.info("quantizer {}: PQ trained on {} of {} sample vectors (cap {})", spec, pqSize, sampleSize, subCap);
       }
       if (!spec.isFlat()) {
         codebooks = trainPq(pqSet.values(), d, spec.pqM(), spec.ksub(), seed);
@@ -203,8 +203,7 @@ public final class SparkQuantizerTrainer {
       toRelease.add(bm);
       // pq.mse over the PQ training set (the whole sample when it is within the cap): the encoding job reports the
       // error over all vectors, so a second full pass here would only repeat it
-      JavaRDD<float[]> mseSet = pqSet == residualsKeyed ? sample
-          : sampleKeyed.filter(t -> t._1() <= pqKmax[0]).values();
+      JavaRDD<float[]> mseSet = subsampled ? sampleKeyed.filter(t -> t._1() <= subKmax).values() : sample;
       double pqMse = orderedAggregate(mseSet, () -> new double[1], (acc, x) -> {
         acc[0] += bm.value().encodeVector(x).squaredError();
         return acc;
