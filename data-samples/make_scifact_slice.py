@@ -4,8 +4,11 @@
 The slice keeps whole BEIR files' formats and is deterministic (fixed seed):
   * QUERIES test queries (first by query id order after a seeded shuffle) whose judged documents are all kept;
   * every document judged for those queries, plus seeded random distractor documents up to DOCS in total;
-  * queries.jsonl holds only the kept test queries (text only, metadata dropped: it is never retrieval input);
-  * qrels/test.tsv holds their judgments, in BEIR's header + TSV format.
+  * queries.jsonl holds the kept test queries, then the kept train queries (text only, metadata dropped: it is never
+    retrieval input);
+  * qrels/test.tsv holds the test queries' judgments, in BEIR's header + TSV format;
+  * qrels/train.tsv holds the judgments of every SciFact *train* query whose judged documents all happen to be in
+    the slice (no document is added for them): the training split `quarry tune` chooses the fusion on.
 
 Usage: python3 data-samples/make_scifact_slice.py [../shared/data/beir/scifact] [data-samples/scifact]
 """
@@ -53,20 +56,33 @@ def main():
         for d in order:  # keep the source order
             if d in kept_d:
                 out.write(corpus[d] if corpus[d].endswith("\n") else corpus[d] + "\n")
-    with open(os.path.join(src, "queries.jsonl"), encoding="utf-8") as f, \
-            open(os.path.join(dst, "queries.jsonl"), "w", encoding="utf-8", newline="\n") as out:
-        keep = set(kept_q)
+    train = {}
+    with open(os.path.join(src, "qrels", "train.tsv"), encoding="utf-8") as f:
+        next(f)  # header
+        for line in f:
+            qid, did, score = line.rstrip("\r\n").split("\t")
+            train.setdefault(qid, []).append((did, int(score)))
+    kept_t = sorted((q for q, js in train.items() if all(d in kept_d for d, _ in js)), key=int)
+    texts = {}
+    with open(os.path.join(src, "queries.jsonl"), encoding="utf-8") as f:
         for line in f:
             q = json.loads(line)
-            if q["_id"] in keep:
-                out.write(json.dumps({"_id": q["_id"], "text": q["text"], "metadata": {}}) + "\n")
+            texts[q["_id"]] = q["text"]
+    with open(os.path.join(dst, "queries.jsonl"), "w", encoding="utf-8", newline="\n") as out:
+        for q in kept_q + kept_t:
+            out.write(json.dumps({"_id": q, "text": texts[q], "metadata": {}}) + "\n")
+    with open(os.path.join(dst, "qrels", "train.tsv"), "w", encoding="utf-8", newline="\n") as out:
+        out.write("query-id\tcorpus-id\tscore\n")
+        for q in kept_t:
+            for d, s in train[q]:
+                out.write(f"{q}\t{d}\t{s}\n")
     with open(os.path.join(dst, "qrels", "test.tsv"), "w", encoding="utf-8", newline="\n") as out:
         out.write("query-id\tcorpus-id\tscore\n")
         for q in kept_q:
             for d, s in qrels[q]:
                 out.write(f"{q}\t{d}\t{s}\n")
     print(f"{len(kept_d)} documents ({len(judged)} judged), {len(kept_q)} test queries, "
-          f"{sum(len(qrels[q]) for q in kept_q)} judgments -> {dst}")
+          f"{sum(len(qrels[q]) for q in kept_q)} judgments, {len(kept_t)} train queries -> {dst}")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ import picocli.CommandLine.Option;
       QuarryCli.Train.class,
       QuarryCli.Build.class,
       QuarryCli.Evaluate.class,
+      QuarryCli.Tune.class,
       QuarryCli.Pipeline.class,
       QuarryCli.Publish.class,
       QuarryCli.BenchEmbed.class,
@@ -201,12 +202,22 @@ public final class QuarryCli {
     }
   }
 
-  @Command(name = "pipeline", description = "Run chunk, embed, train, build and evaluate in order.")
+  @Command(name = "tune", description = "Choose the hybrid fusion, candidate depth and nprobe on training qrels "
+      + "(tuning.qrels) and write them into the index version's manifest.")
+  static final class Tune extends StageCommand {
+    @Override
+    List<StageJob> stages() {
+      return List.of(new io.quarry.jobs.eval.TuneJob(false));
+    }
+  }
+
+  @Command(name = "pipeline", description = "Run chunk, embed, train, build, tune (when tuning.qrels is set) and "
+      + "evaluate in order.")
   static final class Pipeline extends StageCommand {
     @Override
     List<StageJob> stages() {
       return List.of(new ChunkJob(), new EmbedJob(), new TrainQuantizerJob(), new BuildSegmentsJob(),
-          new EvaluateJob());
+          new io.quarry.jobs.eval.TuneJob(true), new EvaluateJob());
     }
   }
 

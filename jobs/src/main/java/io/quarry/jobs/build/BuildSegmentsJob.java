@@ -173,7 +173,7 @@ public final class BuildSegmentsJob implements StageJob {
           model.metric().name().toLowerCase(Locale.ROOT), dim, model.nlist(), model.codeSize(), cfg.sharding(),
           cfg.rescore(), embModel, new IndexManifest.Bm25(cfg.bm25K1(), cfg.bm25B(), "lucene-english-porter"),
           new IndexManifest.FileEntry("quantizer.bin", quantBytes.length, quantSha), shardEntries, total, docs,
-          ctx.configHash(), config, "quarry " + implVersion());
+          ctx.configHash(), config, "quarry " + implVersion(), null);
       byte[] mbytes = manifest.toJson();
       try (var out = ctx.create(PublishedIndex.child(versionDir, IndexManifest.FILE_NAME))) {
         out.write(mbytes); // last: the version exists for readers from here on

@@ -93,16 +93,36 @@ public final class PublishedIndex {
     return v.manifest();
   }
 
+  /**
+   * Replaces {@code manifest.json} of {@code version} (e.g. with the search defaults {@code quarry tune} chose):
+   * atomic rename on a local filesystem, one overwriting PUT on object stores. Only the manifest's {@code search}
+   * field may differ: the version's files and their checksums must stay as they are.
+   *
+   * @throws IllegalArgumentException if anything but {@code search} differs from the stored manifest
+   */
+  public static void rewriteManifest(JobContext ctx, IndexManifest updated) throws IOException {
+    String p = child(child(ctx.config().paths().indexDir(), updated.version()), IndexManifest.FILE_NAME);
+    IndexManifest stored = IndexManifest.parse(ctx.readString(p), p);
+    if (!stored.withSearch(null).equals(updated.withSearch(null))) {
+      throw new IllegalArgumentException(p + ": only the search defaults of a built version may change");
+    }
+    writeAtomically(ctx, p, updated.toJson());
+  }
+
   /** Points {@code <index>/CURRENT} at {@code version} (atomic replace). */
   static void publish(JobContext ctx, String version) throws IOException {
     String p = child(ctx.config().paths().indexDir(), IndexManifest.CURRENT);
-    byte[] bytes = (version + "\n").getBytes(StandardCharsets.UTF_8);
+    writeAtomically(ctx, p, (version + "\n").getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Writes a small file: temp file + atomic rename locally, one overwriting PUT elsewhere. */
+  private static void writeAtomically(JobContext ctx, String p, byte[] bytes) throws IOException {
     FileSystem fs = ctx.fs(p);
     org.apache.hadoop.fs.Path hp = new org.apache.hadoop.fs.Path(p);
     Path local = fs instanceof LocalFileSystem lfs ? lfs.pathToFile(hp).toPath()
         : fs instanceof RawLocalFileSystem rfs ? rfs.pathToFile(hp).toPath() : null;
     if (local != null) {
-      Path tmp = local.resolveSibling(IndexManifest.CURRENT + ".tmp-" + ProcessHandle.current().pid());
+      Path tmp = local.resolveSibling(local.getFileName() + ".tmp-" + ProcessHandle.current().pid());
       Files.write(tmp, bytes);
       Files.move(tmp, local, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } else {

@@ -69,7 +69,7 @@ public final class EmbedBenchmark implements StageJob {
     PathsConfig bp = new PathsConfig(p.work(), chunksDir, child(benchDir, "embeddings"), p.quantizer(), p.index(),
         p.eval(), p.quarantine());
     QuarryConfig bc = new QuarryConfig(cfg.schemaVersion(), bp, cfg.input(), cfg.chunking(), cfg.embedding(),
-        cfg.quantizer(), cfg.segments(), cfg.evaluation(), cfg.spark());
+        cfg.quantizer(), cfg.segments(), cfg.evaluation(), cfg.tuning(), cfg.spark());
     JobContext bctx = new JobContext(ctx.spark(), bc, ctx.configJson(), ctx.configHash());
 
     int slots = ctx.spark().sparkContext().defaultParallelism();

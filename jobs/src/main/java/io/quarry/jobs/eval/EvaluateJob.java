@@ -190,15 +190,26 @@ public final class EvaluateJob implements StageJob {
       List<EvalReport.SweepPoint> sweeps = se.sweeps(qrels, metrics, exact);
       notes.addAll(se.notes());
       int lossK = lossCutoff(metrics);
+      List<StageRun> before = switch (finalStage) {
+        case "hybrid" -> java.util.Arrays.asList(runs.get("bm25"), runs.get("rescore"));
+        case "cross-encoder" -> java.util.Arrays.asList(runs.containsKey("hybrid") ? runs.get("hybrid")
+            : runs.get("rescore"));
+        case "rescore" -> java.util.Arrays.asList(runs.get("dense-ivfpq"));
+        default -> List.of();
+      };
       LossAttribution.Summary loss = se.lossAttribution(qrels, lossK, runs.get(finalStage), exact,
-          runs.get("bm25"), runs.get("dense-ivfpq"),
-          runs.containsKey("hybrid") ? runs.get("hybrid") : runs.get("dense-ivfpq"));
+          runs.get("bm25"), runs.get("dense-ivfpq"), before);
 
       Map<String, Object> params = new LinkedHashMap<>();
       params.put("k", e.k());
       params.put("nprobe", e.nprobe());
       params.put("candidates", e.candidates());
-      params.put("rrfK", e.rrfK());
+      if (runs.containsKey("hybrid")) {
+        params.put("fusion", runs.get("hybrid").description());
+      }
+      if (version != null && version.manifest().search() != null) {
+        params.put("tuned", version.manifest().search());
+      }
       params.put("metric", metric.name().toLowerCase(Locale.ROOT));
       params.put("annRecallK", e.annRecallK());
       if (crossEncoder != null) {
@@ -327,10 +338,15 @@ public final class EvaluateJob implements StageJob {
      * @throws EvalInputException naming the file: missing, malformed, or judged queries absent from the queries file
      */
     static Inputs read(JobContext ctx, EvaluationConfig e) throws IOException {
-      byte[] qBytes = readBytes(ctx, e.queries());
-      byte[] rBytes = readBytes(ctx, e.qrelsPath());
-      Map<String, String> texts = Queries.read(e.format(), e.queries(), reader(qBytes));
-      Qrels qrels = Qrels.read(e.format(), e.qrelsPath(), reader(rBytes));
+      return read(ctx, e.format(), e.queries(), e.qrelsPath());
+    }
+
+    /** Reads and parses a queries file and a qrels file of {@code format} (beir, trec). */
+    static Inputs read(JobContext ctx, String format, String queriesPath, String qrelsPath) throws IOException {
+      byte[] qBytes = readBytes(ctx, queriesPath);
+      byte[] rBytes = readBytes(ctx, qrelsPath);
+      Map<String, String> texts = Queries.read(format, queriesPath, reader(qBytes));
+      Qrels qrels = Qrels.read(format, qrelsPath, reader(rBytes));
       List<String> missing = new ArrayList<>();
       for (String qid : qrels.queryIds()) {
         if (!texts.containsKey(qid)) {
@@ -338,7 +354,7 @@ public final class EvaluateJob implements StageJob {
         }
       }
       if (!missing.isEmpty()) {
-        throw new EvalInputException(e.qrelsPath(), 0, missing.size() + " judged queries are not in " + e.queries()
+        throw new EvalInputException(qrelsPath, 0, missing.size() + " judged queries are not in " + queriesPath
             + ", e.g. " + missing.subList(0, Math.min(5, missing.size())));
       }
       return new Inputs(qBytes, rBytes, texts, qrels);

@@ -8,6 +8,7 @@ import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TrainingInfo;
 import io.quarry.core.search.HybridSearcher;
+import io.quarry.core.search.SearchOptions;
 import io.quarry.core.segment.ChunkTableFile;
 import io.quarry.core.segment.CorruptSegmentException;
 import io.quarry.core.segment.IndexManifest;
@@ -161,20 +162,20 @@ class BuildSegmentsJobTest {
       HybridSearcher hs = new HybridSearcher(v, q -> vectors.get(q), bm25, null);
       // dense + exact re-score: a chunk's own (unit) vector is its best match
       for (String cid : List.of("d3#1", "d17#0", "d39#2")) {
-        HybridSearcher.Result r = hs.search(new HybridSearcher.Request(cid, 5, HybridSearcher.Mode.DENSE, 4, 120,
-            120, 120, false, 60, true));
+        HybridSearcher.Result r = hs.search(new HybridSearcher.Request(cid, SearchOptions.builder().k(5)
+            .mode(SearchOptions.Mode.DENSE).nprobe(4).depth(120).rescoreDepth(120).build()));
         assertThat(r.hits().get(0).chunkId()).isEqualTo(cid);
-        assertThat(r.hits().get(0).exactScore()).isCloseTo(1f, org.assertj.core.api.Assertions.within(1e-5f));
+        assertThat(r.hits().get(0).stageScore(HybridSearcher.EXACT)).isCloseTo(1f, org.assertj.core.api.Assertions.within(1e-5f));
       }
       HybridSearcher lex = new HybridSearcher(v, null, bm25, null);
-      HybridSearcher.Result r = lex.search(new HybridSearcher.Request("unique7x2 documents", 3,
-          HybridSearcher.Mode.BM25, 4, 10, 10, 0, false, 60, true));
+      HybridSearcher.Result r = lex.search(new HybridSearcher.Request("unique7x2 documents", SearchOptions.builder()
+          .k(3).mode(SearchOptions.Mode.BM25).depth(10).rescoreDepth(0).build()));
       HybridSearcher.Hit top = r.hits().get(0);
       assertThat(top.chunkId()).isEqualTo("d7#2");
       assertThat(top.docId()).isEqualTo("d7");
       assertThat(top.startChar()).isEqualTo(200);
       assertThat(top.text()).contains("unique7x2");
-      assertThat(top.bm25Rank()).isEqualTo(1);
+      assertThat(top.stages().get(HybridSearcher.BM25).rank()).isEqualTo(1);
     }
 
     // a re-run never touches the published version: new version id, same bytes for Quarry's own files
@@ -225,8 +226,8 @@ class BuildSegmentsJobTest {
     assertThat(new HybridSearcher(v, null, null, null).dense().route(q, 1)).hasSize(1);
     assertThat(new HybridSearcher(v, null, null, null).dense().route(q, 4)).hasSize(2);
     HybridSearcher hs = new HybridSearcher(v, x -> vectors.get(x), null, null);
-    HybridSearcher.Result r = hs.search(new HybridSearcher.Request("d5#0", 3, HybridSearcher.Mode.DENSE, 4, 120, 120,
-        120, false, 60, false));
+    HybridSearcher.Result r = hs.search(new HybridSearcher.Request("d5#0", SearchOptions.builder().k(3)
+        .mode(SearchOptions.Mode.DENSE).nprobe(4).depth(120).rescoreDepth(120).withText(false).build()));
     assertThat(r.hits().get(0).chunkId()).isEqualTo("d5#0");
     // a retry of the same build (same config, quantizer, model) reuses the complete version without rewriting it
     byte[] manifestBefore = Files.readAllBytes(work.resolve("index/ivf-test/manifest.json"));

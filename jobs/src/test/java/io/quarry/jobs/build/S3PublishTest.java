@@ -91,8 +91,9 @@ class S3PublishTest {
       IndexVersion v = IndexVersion.open(local, true);
       try (Bm25Index bm25 = Bm25Index.open(local, v.manifest())) {
         HybridSearcher hs = new HybridSearcher(v, vectors::get, bm25, null);
-        assertThat(hs.search(new HybridSearcher.Request("d12#1", 3, HybridSearcher.Mode.DENSE, 4, 50, 50, 50, false,
-            60, true)).hits().get(0).chunkId()).isEqualTo("d12#1");
+        assertThat(hs.search(new HybridSearcher.Request("d12#1", io.quarry.core.search.SearchOptions.builder().k(3)
+            .mode(io.quarry.core.search.SearchOptions.Mode.DENSE).nprobe(4).depth(50).rescoreDepth(50).build()))
+            .hits().get(0).chunkId()).isEqualTo("d12#1");
       }
 
       // a build that fails (model.json disagrees with the quantizer) leaves the published version alone

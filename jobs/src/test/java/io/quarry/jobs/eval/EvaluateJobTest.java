@@ -10,6 +10,10 @@ import io.quarry.core.config.ConfigLoader;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.core.eval.EvalInputException;
 import io.quarry.core.eval.EvalReport;
+import io.quarry.core.eval.FusionTuner;
+import io.quarry.core.search.FusionSpec;
+import io.quarry.core.segment.IndexManifest;
+import io.quarry.core.segment.IndexVersion;
 import io.quarry.core.eval.Evaluation;
 import io.quarry.core.eval.Qrels;
 import io.quarry.core.eval.ScoredDoc;
@@ -163,7 +167,7 @@ class EvaluateJobTest {
     List<String> o = new ArrayList<>(List.of("paths.work=" + work, "spark.master=local[2]",
         "evaluation.queries=" + work.resolve("queries.jsonl"), "evaluation.qrels=" + work.resolve("qrels.tsv"),
         "quantizer.spec=IVF4,PQ32x8", "segments.shards=2", "evaluation.nprobe=2", "evaluation.candidates=200",
-        "evaluation.sweepNprobe=[1,4]", "evaluation.sweepCandidates=[100,200]", "evaluation.sweepRrfK=[10,60]"));
+        "evaluation.sweepNprobe=[1,4]", "evaluation.sweepCandidates=[100,200]"));
     o.addAll(List.of(sets));
     QuarryConfig c = ConfigLoader.load(List.of(), o);
     return new JobContext(spark, c, ConfigLoader.toJson(c), ConfigLoader.hash(c));
@@ -176,8 +180,10 @@ class EvaluateJobTest {
     assertThat(s.get("report")).isEqualTo(out + "/report.md");
     EvalReport r = EvalReport.fromJson("metrics.json", Files.readString(out.resolve("metrics.json")));
     assertThat(r.stages()).extracting(EvalReport.StageResult::name)
-        .containsExactly("bm25", "dense-exact", "dense-ivfpq", "hybrid", "rescore");
-    assertThat(r.finalStage()).isEqualTo("rescore");
+        .containsExactly("bm25", "dense-exact", "dense-ivfpq", "rescore", "hybrid");
+    assertThat(r.finalStage()).isEqualTo("hybrid");
+    // untuned version: the built-in default fusion, after exact re-scoring of the union of both candidate lists
+    assertThat(r.stage("hybrid").description()).contains("fused " + FusionSpec.DEFAULT).doesNotContain("tuned");
     assertThat(r.notes()).anyMatch(n -> n.contains("cross-encoder skipped"));
     assertThat(r.dataset().queryCount()).isEqualTo(40);
     assertThat(r.indexSpec()).isEqualTo("IVF4,PQ32x8");
@@ -201,7 +207,7 @@ class EvaluateJobTest {
     EvalReport.StageResult ann = r.stage("dense-ivfpq");
     assertThat(ann.annRecall()).isBetween(0.2, 1.0);
     assertThat(r.stage("dense-exact").annRecall()).isNull();
-    assertThat(Files.readString(out.resolve("run.trec"))).isEqualTo(Files.readString(out.resolve("runs/rescore.trec")));
+    assertThat(Files.readString(out.resolve("run.trec"))).isEqualTo(Files.readString(out.resolve("runs/hybrid.trec")));
 
     // sweeps: nprobe = nlist scans everything, so ANN recall cannot be lower than at nprobe 1
     List<EvalReport.SweepPoint> np = r.sweeps().stream().filter(p -> p.parameter().equals("nprobe")).toList();
@@ -210,7 +216,6 @@ class EvaluateJobTest {
     assertThat(np.get(0).bytesPerVector()).isEqualTo(32 + 4);
     assertThat(r.sweeps().stream().filter(p -> p.parameter().equals("candidates")).findFirst().orElseThrow()
         .bytesPerVector()).isGreaterThan(32 + 4 + 384 * 4 - 1);
-    assertThat(r.sweeps()).filteredOn(p -> p.parameter().equals("rrfK")).hasSize(2);
 
     // loss attribution accounts for every relevant document missing from the final top 10
     var loss = r.loss();
@@ -222,7 +227,7 @@ class EvaluateJobTest {
     assertThat(Files.readString(out.resolve("report.html"))).contains("id=\"chart-metrics\"><svg")
         .contains("id=\"chart-nprobe\"><svg").contains("id=\"chart-loss\"><svg");
     String md = Files.readString(out.resolve("report.md"));
-    assertThat(md).contains("| rescore **(final)** |").contains("nDCG@10").contains("Loss attribution")
+    assertThat(md).contains("| hybrid **(final)** |").contains("nDCG@10").contains("Loss attribution")
         .contains(r.configHash());
     List<Row> pq = spark.read().parquet(out.resolve("per_query.parquet").toString()).collectAsList();
     assertThat(pq).hasSize(5 * 40);
@@ -244,11 +249,68 @@ class EvaluateJobTest {
   }
 
   @Test
+  void tuneChoosesTheFusionOnTrainingQrelsAndTheEvaluationUsesIt() throws Exception {
+    // training split: the first half of the judged queries (the evaluation's test qrels stay untouched)
+    List<String> qids = new ArrayList<>(judged.keySet());
+    StringBuilder train = new StringBuilder("query-id\tcorpus-id\tscore\n");
+    for (String q : qids.subList(0, qids.size() / 2)) {
+      judged.get(q).forEach((d, g) -> train.append(q).append('\t').append(d).append('\t').append(g).append('\n'));
+    }
+    Path trainQrels = work.resolve("qrels-train.tsv");
+    Files.writeString(trainQrels, train.toString());
+    String version = Files.readString(work.resolve("index/CURRENT")).trim();
+    Path manifest = work.resolve("index").resolve(version).resolve("manifest.json");
+    byte[] before = Files.readAllBytes(manifest);
+    try {
+      // never on the evaluation's own qrels
+      assertThatThrownBy(() -> new TuneJob(false).run(ctx("tuning.qrels=" + work.resolve("qrels.tsv"))))
+          .hasMessageContaining("never on the test set");
+      assertThatThrownBy(() -> new TuneJob(false).run(ctx())).hasMessageContaining("tuning.qrels is not set");
+      assertThat(new TuneJob(true).run(ctx()).get("skipped")).isNotNull();
+
+      JobSummary s = new TuneJob(false).run(ctx("tuning.qrels=" + trainQrels, "tuning.depths=[20,50]",
+          "tuning.nprobes=[1,4]", "tuning.alphas=[0.0,0.5,1.0]", "tuning.rrfKs=[10,60]", "tuning.latencyQueries=5"));
+      assertThat(s.get("queries")).isEqualTo(20);
+      // 2 nprobe x 2 depths x (2 rrf + 2x3 wrrf + 3x3 convex) points
+      assertThat(s.get("points")).isEqualTo(2 * 2 * (2 + 6 + 9));
+      IndexManifest m = IndexManifest.parse(Files.readAllBytes(manifest), "manifest");
+      assertThat(m.search()).isNotNull();
+      assertThat(m.search().tunedOn()).contains("qrels-train.tsv").contains("20 queries");
+      assertThat(m.search().objective()).isEqualTo("nDCG@10");
+      FusionSpec chosen = FusionSpec.parse(m.search().fusion());
+      // only the search field changed: the version still validates with every checksum
+      assertThat(m.withSearch(null)).isEqualTo(IndexManifest.parse(before, "before"));
+      IndexVersion.open(manifest.getParent(), true);
+      FusionTuner.Result tr = TuneJob.read(manifest.getParent());
+      assertThat(tr.chosen().fusion()).isEqualTo(chosen.toString());
+      assertThat(tr.curve()).isNotEmpty();
+      // the chosen point is the best smoothed one within the (empty) budget
+      double best = tr.points().stream().mapToDouble(FusionTuner.Point::smoothed).max().orElseThrow();
+      assertThat(tr.chosen().smoothed()).isEqualTo(best);
+
+      new EvaluateJob().run(ctx("evaluation.runId=tuned", "evaluation.stages=[hybrid]", "evaluation.sweepNprobe=[]",
+          "evaluation.sweepCandidates=[]"));
+      EvalReport r = EvalReport.fromJson("metrics.json",
+          Files.readString(work.resolve("eval/tuned/metrics.json")));
+      assertThat(r.stage("hybrid").description()).contains("fused " + chosen).contains("(tuned)")
+          .contains("top " + m.search().denseDepth());
+      // an explicit evaluation.fusion overrides the tuned one
+      new EvaluateJob().run(ctx("evaluation.runId=explicit", "evaluation.stages=[hybrid]",
+          "evaluation.fusion=rrf:k=60", "evaluation.sweepNprobe=[]", "evaluation.sweepCandidates=[]"));
+      assertThat(EvalReport.fromJson("m", Files.readString(work.resolve("eval/explicit/metrics.json")))
+          .stage("hybrid").description()).contains("fused rrf:k=60").doesNotContain("tuned");
+    } finally {
+      Files.write(manifest, before);
+      Files.deleteIfExists(manifest.resolveSibling(TuneJob.FILE_NAME));
+    }
+  }
+
+  @Test
   void crossEncoderStageReranksTheTopChunksWithTheConfiguredModel() throws Exception {
     Path ce = TinyOnnx.writeCrossEncoder(tmp.resolve("ce"));
     new EvaluateJob().run(ctx("evaluation.runId=ce", "evaluation.crossEncoder=" + ce,
         "evaluation.crossEncoderDepth=20", "evaluation.stages=[rescore,cross-encoder]", "evaluation.sweepNprobe=[]",
-        "evaluation.sweepCandidates=[]", "evaluation.sweepRrfK=[]"));
+        "evaluation.sweepCandidates=[]"));
     Path out = work.resolve("eval/ce");
     EvalReport r = EvalReport.fromJson("metrics.json", Files.readString(out.resolve("metrics.json")));
     assertThat(r.stages()).extracting(EvalReport.StageResult::name).containsExactly("rescore", "cross-encoder");

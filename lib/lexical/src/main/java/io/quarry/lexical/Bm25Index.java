@@ -60,6 +60,27 @@ public final class Bm25Index implements LexicalSearcher {
   }
 
   @Override
+  public float[] score(String query, List<ScoredChunk> chunks) throws IOException {
+    float[] out = new float[chunks.size()];
+    java.util.Map<Integer, List<Integer>> byShard = new java.util.TreeMap<>();
+    for (int i = 0; i < chunks.size(); i++) {
+      byShard.computeIfAbsent(chunks.get(i).shard(), x -> new ArrayList<>()).add(i);
+    }
+    for (java.util.Map.Entry<Integer, List<Integer>> e : byShard.entrySet()) {
+      List<Integer> pos = e.getValue();
+      int[] ids = new int[pos.size()];
+      for (int j = 0; j < ids.length; j++) {
+        ids[j] = chunks.get(pos.get(j)).id();
+      }
+      float[] s = shards.get(e.getKey()).score(query, ids);
+      for (int j = 0; j < ids.length; j++) {
+        out[pos.get(j)] = s[j];
+      }
+    }
+    return out;
+  }
+
+  @Override
   public String text(int shard, int id) throws IOException {
     return shards.get(shard).text(id);
   }

@@ -19,6 +19,11 @@ import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.NumericDocValues;
+import org.apache.lucene.index.ReaderUtil;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.search.ScoreMode;
+import org.apache.lucene.search.Scorer;
+import org.apache.lucene.search.Weight;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
@@ -133,6 +138,52 @@ public final class Bm25Shard implements Closeable {
     TopDocs top = searcher.search(q, n);
     for (ScoreDoc sd : top.scoreDocs) {
       out.add(new ScoredChunk(shard, lidOfDoc[sd.doc], sd.score));
+    }
+    return out;
+  }
+
+  /**
+   * BM25 scores of given chunks of this shard for {@code text}, whether or not they are in its top-n: each chunk is
+   * scored by the same Lucene {@link Weight} a search uses (a chunk matching no query term scores 0).
+   *
+   * @param ids shard-local ids, any order
+   * @return one score per id, in the order of {@code ids}
+   * @throws IOException on an index read error
+   */
+  public float[] score(String text, int[] ids) throws IOException {
+    float[] out = new float[ids.length];
+    Query q = query(text);
+    if (q == null || ids.length == 0) {
+      return out;
+    }
+    Weight w = searcher.createWeight(searcher.rewrite(q), ScoreMode.COMPLETE, 1f);
+    Integer[] order = new Integer[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      order[i] = i;
+    }
+    java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> docOfLid[ids[i]]));
+    List<LeafReaderContext> leaves = reader.leaves();
+    int leafIdx = -1;
+    Scorer scorer = null;
+    for (int i : order) {
+      int doc = docOfLid[ids[i]];
+      int li = ReaderUtil.subIndex(doc, leaves);
+      if (li != leafIdx) {
+        leafIdx = li;
+        scorer = w.scorer(leaves.get(li));
+      }
+      if (scorer == null) {
+        continue;
+      }
+      int target = doc - leaves.get(li).docBase;
+      DocIdSetIterator it = scorer.iterator();
+      int cur = it.docID();
+      if (cur < target) {
+        cur = it.advance(target);
+      }
+      if (cur == target) {
+        out[i] = scorer.score();
+      }
     }
     return out;
   }

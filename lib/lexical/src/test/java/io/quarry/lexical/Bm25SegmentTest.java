@@ -57,6 +57,32 @@ class Bm25SegmentTest {
   }
 
   @Test
+  void restrictedScoringEqualsSearchScoresAndIsZeroWithoutAMatchingTerm() throws Exception {
+    List<ShardEntry> es = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      es.add(e("d" + i + "#0", "", (i % 3 == 0 ? "apple " : "") + (i % 5 == 0 ? "banana banana " : "") + "filler "
+          + "word" + i));
+    }
+    Bm25SegmentWriter.write(tmp, es, 0.9, 0.4);
+    try (Bm25Shard s = new Bm25Shard(tmp, 0, 30, 0.9, 0.4)) {
+      List<ScoredChunk> all = s.search("apple banana", 30);
+      int[] ids = new int[30];
+      for (int i = 0; i < 30; i++) {
+        ids[i] = 29 - i; // any order
+      }
+      float[] scores = s.score("apple banana", ids);
+      for (ScoredChunk h : all) {
+        int at = 29 - h.id();
+        assertThat(scores[at]).isCloseTo(h.score(), org.assertj.core.api.Assertions.within(1e-5f * h.score()));
+      }
+      // chunks with no query term score 0 (e.g. d1: neither apple nor banana)
+      assertThat(scores[29 - 1]).isZero();
+      assertThat(all).extracting(ScoredChunk::id).doesNotContain(1);
+      assertThat(s.score("the of", new int[] {0, 1})).containsExactly(0f, 0f);
+    }
+  }
+
+  @Test
   void countMismatchIsCorruption() throws Exception {
     Bm25SegmentWriter.write(tmp, List.of(e("a#0", "", "x")), 0.9, 0.4);
     assertThatThrownBy(() -> new Bm25Shard(tmp, 0, 2, 0.9, 0.4)).isInstanceOf(CorruptSegmentException.class)

@@ -5,8 +5,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quarry.core.search.FusionSpec;
 import io.quarry.core.search.HybridSearcher;
-import io.quarry.core.search.Rrf;
+import io.quarry.core.search.SearchOptions;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
@@ -16,20 +17,22 @@ import java.util.Set;
  * values are a {@link BadRequest} with a message naming the field) and the response body.
  *
  * <p>Request: {@code {"query": str (required, 1..maxQueryChars chars), "k": int 1..maxK (10), "mode":
- * "bm25"|"dense"|"hybrid" ("hybrid"), "nprobe": int 1..maxNprobe (16), "bm25Depth" / "denseDepth": int k..maxDepth
- * (100), "rescoreDepth": int 0..maxDepth (100), "rerank": bool (false), "rerankDepth": int
- * 1..maxDepth (max(rescoreDepth, k)), "rrfK": int 1..1000 (60), "withText": bool
- * (true)}}.
+ * "bm25"|"dense"|"hybrid" ("hybrid"), "nprobe": int 1..maxNprobe, "bm25Depth" / "denseDepth": int k..maxDepth,
+ * "fusion": str (e.g. "rrf:k=60", "wrrf:k=60,alpha=0.7", "convex:tmm,alpha=0.6"), "rescoreDepth": int
+ * 0..maxDepth (100; dense mode), "rerank": bool (false), "rerankDepth": int 1..maxDepth (max(rescoreDepth, k)),
+ * "withText": bool (true)}}. {@code nprobe}, the depths and {@code fusion} default to the index version's tuned
+ * setting ({@code quarry tune}), else 16, max(100, k) and {@code convex:tmm,alpha=0.6}.
  *
- * <p>Response: {@code {"version", "mode", "k", "tookMs", "stagesMs": {stage: ms}, "hits": [{"rank", "docId",
- * "chunkId", "ordinal", "startChar", "endChar", "score", "text", "scores": {"bm25", "dense", "rrf", "exact",
- * "rerank"}, "ranks": {...}}]}}; per-stage entries are present only for stages that ranked the hit.
+ * <p>Response: {@code {"version", "mode", "k", "fusion", "nprobe", "tookMs", "stagesMs": {stage: ms}, "hits":
+ * [{"rank", "docId", "chunkId", "ordinal", "startChar", "endChar", "score", "text", "scores": {"bm25", "dense",
+ * "exact", "fusion", "rerank"}, "ranks": {...}}]}}; per-stage entries are present only for stages that ranked the
+ * hit ({@code dense} is the ADC score, {@code exact} the re-scored one).
  */
 public final class SearchApi {
   static final ObjectMapper JSON = new ObjectMapper();
 
   static final Set<String> FIELDS = Set.of("query", "k", "mode", "nprobe", "bm25Depth", "denseDepth", "rescoreDepth",
-      "rerank", "rerankDepth", "rrfK", "withText");
+      "rerank", "rerankDepth", "fusion", "withText");
 
   /**
    * Request bounds.
@@ -92,32 +95,48 @@ public final class SearchApi {
     if (query.length() > limits.maxQueryChars()) {
       throw new BadRequest("field 'query' is " + query.length() + " chars; the limit is " + limits.maxQueryChars());
     }
-    HybridSearcher.Mode mode;
+    SearchOptions.Mode mode;
     JsonNode m = n.get("mode");
     if (m == null) {
-      mode = HybridSearcher.Mode.HYBRID;
+      mode = SearchOptions.Mode.HYBRID;
     } else if (!m.isTextual()) {
       throw new BadRequest("field 'mode' must be a string: bm25, dense or hybrid");
     } else {
       try {
-        mode = HybridSearcher.Mode.parse(m.asText());
+        mode = SearchOptions.Mode.parse(m.asText());
       } catch (IllegalArgumentException e) {
         throw new BadRequest("field 'mode' must be bm25, dense or hybrid");
       }
     }
     int k = integer(n, "k", 10, 1, limits.maxK());
-    int nprobe = integer(n, "nprobe", 16, 1, limits.maxNprobe());
-    int defDepth = Math.max(100, k);
-    int bm25Depth = integer(n, "bm25Depth", Math.min(defDepth, limits.maxDepth()), k, limits.maxDepth());
-    int denseDepth = integer(n, "denseDepth", Math.min(defDepth, limits.maxDepth()), k, limits.maxDepth());
-    int rescoreDepth = integer(n, "rescoreDepth", Math.min(defDepth, limits.maxDepth()), 0, limits.maxDepth());
-    int rrfK = integer(n, "rrfK", Rrf.DEFAULT_K, 1, 1000);
+    Integer nprobe = optionalInteger(n, "nprobe", 1, limits.maxNprobe());
+    Integer bm25Depth = optionalInteger(n, "bm25Depth", k, limits.maxDepth());
+    Integer denseDepth = optionalInteger(n, "denseDepth", k, limits.maxDepth());
+    int defDepth = Math.min(Math.max(SearchOptions.DEFAULT_DEPTH, k), limits.maxDepth());
+    int rescoreDepth = integer(n, "rescoreDepth", defDepth, 0, limits.maxDepth());
+    FusionSpec fusion = null;
+    JsonNode f = n.get("fusion");
+    if (f != null) {
+      if (!f.isTextual()) {
+        throw new BadRequest("field 'fusion' must be a string such as rrf:k=60 or convex:tmm,alpha=0.6");
+      }
+      try {
+        fusion = FusionSpec.parse(f.asText());
+      } catch (IllegalArgumentException e) {
+        throw new BadRequest("field 'fusion': " + e.getMessage());
+      }
+    }
     boolean rerank = bool(n, "rerank", false);
     int rerankDepth = integer(n, "rerankDepth", Math.min(Math.max(rescoreDepth, k), limits.maxDepth()), 1,
         limits.maxDepth());
     boolean withText = bool(n, "withText", true);
-    return new HybridSearcher.Request(query, k, mode, nprobe, denseDepth, bm25Depth, rescoreDepth, rerank,
-        rerankDepth, rrfK, withText);
+    return new HybridSearcher.Request(query, SearchOptions.builder().k(k).mode(mode).nprobe(nprobe)
+        .bm25Depth(bm25Depth).denseDepth(denseDepth).rescoreDepth(rescoreDepth).fusion(fusion).rerank(rerank)
+        .rerankDepth(rerankDepth).withText(withText).build());
+  }
+
+  private static Integer optionalInteger(JsonNode n, String field, int min, int max) throws BadRequest {
+    return n.get(field) == null ? null : integer(n, field, min, min, max);
   }
 
   private static int integer(JsonNode n, String field, int def, int min, int max) throws BadRequest {
@@ -150,9 +169,16 @@ public final class SearchApi {
   public static ObjectNode response(String version, HybridSearcher.Request r, HybridSearcher.Result res,
       long tookNanos) {
     ObjectNode o = JSON.createObjectNode();
+    SearchOptions used = res.options();
     o.put("version", version);
-    o.put("mode", r.mode().name().toLowerCase(java.util.Locale.ROOT));
-    o.put("k", r.k());
+    o.put("mode", used.mode().label());
+    o.put("k", used.k());
+    if (used.mode() == SearchOptions.Mode.HYBRID) {
+      o.put("fusion", used.fusion().toString());
+    }
+    if (used.mode() != SearchOptions.Mode.BM25) {
+      o.put("nprobe", used.nprobe());
+    }
     o.put("tookMs", tookNanos / 1e6);
     ObjectNode st = o.putObject("stagesMs");
     for (Map.Entry<String, Long> e : res.stageNanos().entrySet()) {
@@ -174,20 +200,12 @@ public final class SearchApi {
       }
       ObjectNode s = x.putObject("scores");
       ObjectNode rk = x.putObject("ranks");
-      put(s, rk, "bm25", h.bm25Score(), h.bm25Rank());
-      put(s, rk, "dense", h.denseScore(), h.denseRank());
-      put(s, rk, "rrf", h.rrfScore(), h.rrfRank());
-      put(s, rk, "exact", h.exactScore(), h.exactRank());
-      put(s, rk, "rerank", h.rerankScore(), h.rerankRank());
+      for (Map.Entry<String, HybridSearcher.StageScore> e : h.stages().entrySet()) {
+        s.put(e.getKey(), e.getValue().score());
+        rk.put(e.getKey(), e.getValue().rank());
+      }
     }
     return o;
-  }
-
-  private static void put(ObjectNode s, ObjectNode r, String name, Float score, Integer rank) {
-    if (score != null) {
-      s.put(name, score);
-      r.put(name, rank);
-    }
   }
 
   /** {@code {"error": message}}. */

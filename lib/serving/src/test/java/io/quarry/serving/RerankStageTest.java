@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import io.quarry.core.search.HybridSearcher;
+import io.quarry.core.search.SearchOptions;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.embed.OnnxCrossEncoder;
 import io.quarry.embed.TinyOnnx;
@@ -25,30 +26,30 @@ class RerankStageTest {
         Bm25Index bm25 = Bm25Index.open(v, iv.manifest())) {
       var emb = TestIndexes.embedder();
       HybridSearcher hs = new HybridSearcher(iv, q -> emb.embedQueries(List.of(q))[0], bm25, ce);
-      HybridSearcher.Result r = hs.search(new HybridSearcher.Request("cancer cells", 5,
-          HybridSearcher.Mode.HYBRID, 4, 20, 20, 10, true, 60, true));
+      SearchOptions base = SearchOptions.builder().k(5).nprobe(4).depth(20).rescoreDepth(10).rerank(true).build();
+      HybridSearcher.Result r = hs.search(new HybridSearcher.Request("cancer cells", base));
       assertThat(r.hits()).hasSize(5);
       assertThat(r.stageNanos()).containsKey("rerank");
       for (int i = 0; i < 5; i++) {
         HybridSearcher.Hit h = r.hits().get(i);
-        assertThat(h.rerankRank()).isEqualTo(i + 1);
-        assertThat(h.score()).isEqualTo(h.rerankScore());
-        assertThat(h.rerankScore()).isCloseTo(ce.score("cancer cells", List.of(h.text()))[0], within(1e-3f));
+        assertThat(h.stages().get(HybridSearcher.RERANK).rank()).isEqualTo(i + 1);
+        assertThat(h.score()).isEqualTo(h.stageScore(HybridSearcher.RERANK));
+        assertThat(h.stageScore(HybridSearcher.RERANK)).isCloseTo(ce.score("cancer cells", List.of(h.text()))[0], within(1e-3f));
       }
 
-      // rerankDepth 3: only the re-scored top 3 are cross-encoded, the rest follow in re-scored order
-      HybridSearcher.Result r3 = hs.search(new HybridSearcher.Request("cancer cells", 8,
-          HybridSearcher.Mode.HYBRID, 4, 20, 20, 10, true, 3, 60, true));
+      // rerankDepth 3: only the fused top 3 are cross-encoded, the rest follow in fused order
+      HybridSearcher.Result r3 = hs.search(new HybridSearcher.Request("cancer cells",
+          base.toBuilder().k(8).rerankDepth(3).build()));
       for (int i = 0; i < 8; i++) {
         HybridSearcher.Hit h = r3.hits().get(i);
         if (i > 0) { // one scale down the list: the exact-scored tail is placed below the cross-encoded top
           assertThat(h.score()).isLessThanOrEqualTo(r3.hits().get(i - 1).score());
         }
         if (i < 3) {
-          assertThat(h.rerankRank()).isEqualTo(i + 1);
+          assertThat(h.stages().get(HybridSearcher.RERANK).rank()).isEqualTo(i + 1);
         } else {
-          assertThat(h.rerankScore()).isNull();
-          assertThat(h.exactRank()).isNotNull();
+          assertThat(h.stageScore(HybridSearcher.RERANK)).isNull();
+          assertThat(h.stages()).containsKeys(HybridSearcher.FUSION, HybridSearcher.EXACT, HybridSearcher.BM25);
         }
       }
     }

@@ -3,7 +3,9 @@ package io.quarry.serving;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.quarry.core.search.FusionSpec;
 import io.quarry.core.search.HybridSearcher;
+import io.quarry.core.search.SearchOptions;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -18,15 +20,20 @@ class SearchApiTest {
   void defaultsAndExplicitValues() throws Exception {
     HybridSearcher.Request r = parse("{\"query\":\"stem cells\"}");
     assertThat(r.k()).isEqualTo(10);
-    assertThat(r.mode()).isEqualTo(HybridSearcher.Mode.HYBRID);
-    assertThat(r.rrfK()).isEqualTo(60);
-    assertThat(r.bm25Depth()).isEqualTo(100);
+    assertThat(r.mode()).isEqualTo(SearchOptions.Mode.HYBRID);
+    // tunable fields unset: the index version's tuned defaults (else the built-in ones) apply at search time
+    assertThat(r.options().fusion()).isNull();
+    assertThat(r.options().nprobe()).isNull();
+    assertThat(r.options().bm25Depth()).isNull();
     r = parse("{\"query\":\"q\",\"k\":5,\"mode\":\"BM25\",\"nprobe\":8,\"bm25Depth\":50,\"denseDepth\":60,"
-        + "\"rescoreDepth\":0,\"rerank\":false,\"rrfK\":10,\"withText\":false}");
+        + "\"rescoreDepth\":0,\"rerank\":false,\"fusion\":\"wrrf:k=10,alpha=0.7\",\"withText\":false}");
     assertThat(r.k()).isEqualTo(5);
-    assertThat(r.mode()).isEqualTo(HybridSearcher.Mode.BM25);
-    assertThat(r.rescoreDepth()).isZero();
-    assertThat(r.withText()).isFalse();
+    assertThat(r.mode()).isEqualTo(SearchOptions.Mode.BM25);
+    assertThat(r.options().rescoreDepth()).isZero();
+    assertThat(r.options().withText()).isFalse();
+    assertThat(r.options().nprobe()).isEqualTo(8);
+    assertThat(r.options().bm25Depth()).isEqualTo(50);
+    assertThat(r.options().fusion()).isEqualTo(FusionSpec.wrrf(10, 0.7));
   }
 
   @Test
@@ -42,6 +49,10 @@ class SearchApiTest {
     assertThatThrownBy(() -> parse("{\"query\":\"q\",\"nprobe\":65}")).hasMessageContaining("nprobe");
     assertThatThrownBy(() -> parse("{\"query\":\"q\",\"mode\":\"sql\"}")).hasMessageContaining("'mode'");
     assertThatThrownBy(() -> parse("{\"query\":\"q\",\"rerank\":\"yes\"}")).hasMessageContaining("'rerank'");
+    assertThatThrownBy(() -> parse("{\"query\":\"q\",\"fusion\":\"convex:tmm,alpha=2\"}"))
+        .hasMessageContaining("'fusion'").hasMessageContaining("alpha");
+    assertThatThrownBy(() -> parse("{\"query\":\"q\",\"fusion\":\"borda\"}")).hasMessageContaining("'fusion'");
+    assertThatThrownBy(() -> parse("{\"query\":\"q\",\"rrfK\":60}")).hasMessageContaining("unknown field 'rrfK'");
     assertThatThrownBy(() -> parse("{\"query\":12}")).hasMessageContaining("'query' is required");
     assertThatThrownBy(() -> parse("{}")).hasMessageContaining("'query' is required");
     assertThatThrownBy(() -> parse("{\"query\":\"   \"}")).hasMessageContaining("blank");

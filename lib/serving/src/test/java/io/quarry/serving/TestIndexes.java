@@ -105,7 +105,7 @@ final class TestIndexes {
         q.codeSize(), "hash", rescore, new IndexManifest.Model(emb.modelId(), emb.modelSha256(), d),
         new IndexManifest.Bm25(0.9, 0.4, "lucene-english-porter"),
         new IndexManifest.FileEntry("quantizer.bin", qb.length, Checksums.sha256(qb)), ms, n, n, "test",
-        config, "quarry test");
+        config, "quarry test", null);
     Files.write(vdir.resolve(IndexManifest.FILE_NAME), m.toJson());
     return vdir;
   }

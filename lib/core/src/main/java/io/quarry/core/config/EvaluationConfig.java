@@ -15,18 +15,21 @@ import java.util.Set;
  * @param k depth of every run (documents per query)
  * @param nprobe IVF lists probed per query
  * @param candidates chunk candidates taken from each first stage (dense, BM25) before fusion/aggregation
- * @param rrfK RRF constant of the hybrid stage (Cormack et al. 2009: 60)
+ * @param fusion fusion of the {@code hybrid} stage: {@code auto} (the index version's tuned setting — fusion, nprobe
+ *     and depths, see {@code quarry tune} — else {@link io.quarry.core.search.FusionSpec#DEFAULT} at {@code nprobe}
+ *     and {@code candidates}), or a fusion spec ({@code rrf:k=60}, {@code wrrf:k=60,alpha=0.7},
+ *     {@code convex:tmm,alpha=0.6}) used at {@code nprobe} and {@code candidates}
  * @param metrics metrics reported, Quarry or trec_eval names (e.g. {@code nDCG@10}, {@code ndcg_cut_10})
- * @param stages stages evaluated, in order: {@code bm25}, {@code dense-exact}, {@code dense-ivfpq}, {@code hybrid},
- *     {@code rescore}, {@code cross-encoder}; a stage the index cannot run is skipped with a note
+ * @param stages stages evaluated, in order: {@code bm25}, {@code dense-exact}, {@code dense-ivfpq}, {@code rescore}
+ *     (IVF-PQ + exact re-scoring), {@code hybrid} (BM25 ∪ IVF-PQ candidates, exact scores fused), {@code
+ *     cross-encoder}; a stage the index cannot run is skipped with a note
  * @param crossEncoder directory (any Hadoop path) with a cross-encoder's {@code model.onnx} and {@code
  *     tokenizer.json} for the {@code cross-encoder} stage; blank: no cross-encoder, the stage is skipped with a note
  * @param crossEncoderDepth chunks (the top of the re-scored list) the cross-encoder scores per query
  * @param crossEncoderMaxLength tokens per (query, passage) pair given to the cross-encoder, special tokens included
  * @param annRecallK k of the ANN recall@k of the dense IVF-PQ stage against exact search (chunks)
  * @param sweepNprobe nprobe values swept on the dense IVF-PQ stage (empty: no sweep)
- * @param sweepCandidates candidate depths swept on the hybrid stage (empty: no sweep)
- * @param sweepRrfK RRF k values swept on the hybrid stage (empty: no sweep)
+ * @param sweepCandidates candidate depths swept on the final stage (empty: no sweep)
  * @param lossExamples examples of lost relevant documents listed per loss cause in the report
  * @param gate metric name to tolerated absolute drop against a baseline ({@code quarry compare})
  * @param permutations permutations of the paired randomization test
@@ -41,7 +44,7 @@ public record EvaluationConfig(
     int k,
     int nprobe,
     int candidates,
-    int rrfK,
+    String fusion,
     List<String> metrics,
     List<String> stages,
     String crossEncoder,
@@ -50,7 +53,6 @@ public record EvaluationConfig(
     int annRecallK,
     List<Integer> sweepNprobe,
     List<Integer> sweepCandidates,
-    List<Integer> sweepRrfK,
     int lossExamples,
     Map<String, Double> gate,
     int permutations,
@@ -59,14 +61,18 @@ public record EvaluationConfig(
 
   public static final Set<String> FORMATS = Set.of("beir", "trec");
   public static final List<String> STAGES =
-      List.of("bm25", "dense-exact", "dense-ivfpq", "hybrid", "rescore", "cross-encoder");
+      List.of("bm25", "dense-exact", "dense-ivfpq", "rescore", "hybrid", "cross-encoder");
+
+  /** Whether the hybrid stage takes its fusion (and operating point) from the index version. */
+  public boolean fusionFromIndex() {
+    return fusion == null || fusion.isBlank() || "auto".equalsIgnoreCase(fusion.trim());
+  }
 
   public EvaluationConfig {
     metrics = metrics == null ? List.of() : List.copyOf(metrics);
     stages = stages == null ? List.of() : List.copyOf(stages);
     sweepNprobe = sweepNprobe == null ? List.of() : List.copyOf(sweepNprobe);
     sweepCandidates = sweepCandidates == null ? List.of() : List.copyOf(sweepCandidates);
-    sweepRrfK = sweepRrfK == null ? List.of() : List.copyOf(sweepRrfK);
     gate = gate == null ? Map.of() : Map.copyOf(gate);
   }
 
@@ -93,7 +99,13 @@ public record EvaluationConfig(
     v.positive(k, path + ".k");
     v.positive(nprobe, path + ".nprobe");
     v.check(candidates >= k, path + ".candidates", "must be >= k (" + k + "), got " + candidates);
-    v.positive(rrfK, path + ".rrfK");
+    if (!fusionFromIndex()) {
+      try {
+        io.quarry.core.search.FusionSpec.parse(fusion);
+      } catch (IllegalArgumentException ex) {
+        v.check(false, path + ".fusion", "must be auto or a fusion spec: " + ex.getMessage());
+      }
+    }
     v.check(!metrics.isEmpty(), path + ".metrics", "must list at least one metric");
     for (String m : metrics) {
       v.check(m.matches("(?i)(ndcg|recall|p|precision|mrr|map|success)(@\\d+)?|(ndcg_cut|recall|p|map_cut|success)"
@@ -109,7 +121,6 @@ public record EvaluationConfig(
     v.positive(annRecallK, path + ".annRecallK");
     sweepNprobe.forEach(x -> v.positive(x, path + ".sweepNprobe"));
     sweepCandidates.forEach(x -> v.positive(x, path + ".sweepCandidates"));
-    sweepRrfK.forEach(x -> v.positive(x, path + ".sweepRrfK"));
     v.check(lossExamples >= 0, path + ".lossExamples", "must be >= 0, got " + lossExamples);
     gate.forEach((m, tol) -> v.check(tol != null && tol >= 0, path + ".gate." + m, "tolerance must be >= 0"));
     v.positive(permutations, path + ".permutations");

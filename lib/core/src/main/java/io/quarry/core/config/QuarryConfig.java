@@ -15,6 +15,7 @@ public record QuarryConfig(
     QuantizerConfig quantizer,
     SegmentsConfig segments,
     EvaluationConfig evaluation,
+    TuningConfig tuning,
     SparkConfig spark) {
 
   public static final int SCHEMA_VERSION = 1;
@@ -35,6 +36,7 @@ public record QuarryConfig(
     quantizer.validate("quantizer", v);
     segments.validate("segments", v);
     evaluation.validate("evaluation", v);
+    tuning.validate("tuning", v);
     spark.validate("spark", v);
     v.check(chunking.maxTokens() <= embedding.maxSeqLength(), "chunking.maxTokens",
         "must be <= embedding.maxSeqLength (" + embedding.maxSeqLength() + "), got " + chunking.maxTokens());

@@ -9,8 +9,8 @@ import java.util.Set;
 
 /**
  * Loss attribution: for each judged-relevant document missing from the final top-k of a query, the first pipeline
- * stage that lost it. The pipeline is BM25 ∥ dense IVF-PQ → RRF fusion → exact re-scoring (→ cross-encoder); the
- * causes, checked in this order:
+ * stage that lost it. The pipeline is BM25 ∥ dense IVF-PQ → candidates (union) with exact dense and BM25 scores →
+ * fusion (→ cross-encoder); the causes, checked in this order:
  *
  * <ol>
  *   <li>{@link Cause#NOT_IN_PROBED_LISTS}: no chunk of the document lies in the IVF lists probed for the query, and
@@ -18,8 +18,9 @@ import java.util.Set;
  *   <li>{@link Cause#OUTRANKED_AFTER_PQ}: a chunk was in a probed list, but its ADC (PQ-approximated) score did not
  *       reach the dense candidates, and BM25 did not retrieve it. If even exact search over the float vectors misses
  *       it, the loss is the embedding's ({@link Cause#MISSED_BY_EMBEDDING_AND_BM25}), not PQ's;
- *   <li>{@link Cause#DROPPED_BY_FUSION}: a first stage retrieved it, but it is not among the fused candidates that go
- *       to re-scoring;
+ *   <li>{@link Cause#DROPPED_BY_FUSION}: a first stage retrieved it and one of the fused signals (BM25, exact dense)
+ *       had it in its top k, but the fused ranking put it below k (or, with {@code fused} given, it is not among
+ *       the candidates passed on);
  *   <li>{@link Cause#PUSHED_DOWN_BY_RESCORING}: in the top k before re-scoring (exact or cross-encoder), below k
  *       after it;
  *   <li>{@link Cause#RANKED_BELOW_K}: among the candidates, but ranked below k before re-scoring and after it (or
@@ -37,7 +38,7 @@ public final class LossAttribution {
     NOT_IN_PROBED_LISTS("not in the probed IVF lists"),
     MISSED_BY_EMBEDDING_AND_BM25("missed by exact dense search and BM25"),
     OUTRANKED_AFTER_PQ("outranked after PQ approximation"),
-    DROPPED_BY_FUSION("dropped by fusion"),
+    DROPPED_BY_FUSION("pushed below k by fusion"),
     PUSHED_DOWN_BY_RESCORING("pushed down by re-scoring"),
     RANKED_BELOW_K("ranked below k");
 
@@ -118,7 +119,10 @@ public final class LossAttribution {
       return Cause.DROPPED_BY_FUSION;
     }
     boolean wasInTopK = t.fusedTopK() != null && t.fusedTopK().contains(doc);
-    return t.rescored() && wasInTopK ? Cause.PUSHED_DOWN_BY_RESCORING : Cause.RANKED_BELOW_K;
+    if (!wasInTopK) {
+      return Cause.RANKED_BELOW_K;
+    }
+    return t.rescored() ? Cause.PUSHED_DOWN_BY_RESCORING : Cause.DROPPED_BY_FUSION;
   }
 
   /**

@@ -1,9 +1,10 @@
 package io.quarry.core.eval;
 
 import io.quarry.core.config.EvaluationConfig;
+import io.quarry.core.search.FusionSpec;
 import io.quarry.core.search.HybridSearcher;
-import io.quarry.core.search.HybridSearcher.Mode;
-import io.quarry.core.search.HybridSearcher.Request;
+import io.quarry.core.search.SearchOptions;
+import io.quarry.core.search.SearchOptions.Mode;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.core.segment.RescoreVectorsFile;
@@ -21,7 +22,7 @@ import java.util.Set;
 /**
  * Runs every configured retrieval stage over the labeled queries through {@link HybridSearcher}, the same search
  * code the serving jar uses, and measures it: per-stage runs and metrics, ANN recall of the dense IVF-PQ stage
- * against exact search, sweeps (nprobe, candidate depth, RRF k) with latency and bytes per vector, and loss
+ * against exact search, sweeps (nprobe, candidate depth) with latency and bytes per vector, and loss
  * attribution of the final stage.
  *
  * <p>Stages, each run with {@code candidates} chunks per first stage, then aggregated to the top-{@code k}
@@ -31,11 +32,12 @@ import java.util.Set;
  *   <li>{@code bm25}: BM25 alone;
  *   <li>{@code dense-exact}: exact search over the float embeddings (computed by the caller, e.g. on Spark);
  *   <li>{@code dense-ivfpq}: IVF-PQ ADC at {@code nprobe};
- *   <li>{@code hybrid}: RRF of BM25 and dense IVF-PQ;
- *   <li>{@code rescore}: hybrid (dense alone when the index has no BM25 part) + exact re-scoring of the fused
- *       candidates with the stored vectors;
- *   <li>{@code cross-encoder}: rescore + cross-encoder over the top {@code crossEncoderDepth} chunks, when one is
- *       configured.
+ *   <li>{@code rescore}: IVF-PQ ADC + exact re-scoring of its candidates with the stored vectors (dense alone);
+ *   <li>{@code hybrid}: the union of the BM25 and the IVF-PQ candidates, each with its exact dense and its BM25
+ *       score, fused ({@link FusionSpec}; the index version's tuned setting unless {@code evaluation.fusion} names
+ *       one);
+ *   <li>{@code cross-encoder}: hybrid (rescore without a BM25 part) + cross-encoder over the top
+ *       {@code crossEncoderDepth} chunks, when one is configured.
  * </ul>
  *
  * Latencies are wall times of {@link HybridSearcher#search} per query on this thread, in ms, query embedding
@@ -116,46 +118,68 @@ public final class StageEvaluator {
     return searcher.version().manifest().bm25() != null;
   }
 
-  /** The request of {@code stage} for query text {@code q}, with the given parameters. */
-  Request request(String stage, String q, int nprobe, int depth, int rrfK) {
-    int c = depth;
+  /**
+   * The options of {@code stage} at the given nprobe and depth (chunks per first stage); {@code fusion} null means
+   * the evaluation config's rule ({@link EvaluationConfig#fusionFromIndex}).
+   */
+  SearchOptions options(String stage, int nprobe, int depth, FusionSpec fusion) {
+    SearchOptions.Builder b = SearchOptions.builder().k(depth).withText(false).nprobe(nprobe).depth(depth)
+        .rescoreDepth(0);
     return switch (stage) {
-      case "bm25" -> new Request(q, c, Mode.BM25, nprobe, c, c, 0, false, rrfK, false);
-      case "dense-ivfpq" -> new Request(q, c, Mode.DENSE, nprobe, c, c, 0, false, rrfK, false);
-      case "hybrid" -> new Request(q, c, Mode.HYBRID, nprobe, c, c, 0, false, rrfK, false);
-      case "rescore" -> new Request(q, c, hasBm25() ? Mode.HYBRID : Mode.DENSE, nprobe, c, c, c, false, rrfK, false);
-      case "cross-encoder" -> new Request(q, c, hasBm25() ? Mode.HYBRID : Mode.DENSE, nprobe, c, c, c, true,
-          cfg.crossEncoderDepth(), rrfK, false);
+      case "bm25" -> b.mode(Mode.BM25).build();
+      case "dense-ivfpq" -> b.mode(Mode.DENSE).build();
+      case "rescore" -> b.mode(Mode.DENSE).rescoreDepth(depth).build();
+      case "hybrid" -> hybrid(b, fusion).build();
+      case "cross-encoder" -> (hasBm25() ? hybrid(b, fusion) : b.mode(Mode.DENSE).rescoreDepth(depth))
+          .rerank(true).rerankDepth(cfg.crossEncoderDepth()).build();
       default -> throw new IllegalArgumentException("not a searcher stage: " + stage);
     };
   }
 
-  String describe(String stage, int nprobe, int depth, int rrfK) {
+  private SearchOptions.Builder hybrid(SearchOptions.Builder b, FusionSpec fusion) {
+    b.mode(Mode.HYBRID);
+    if (fusion != null) {
+      return b.fusion(fusion);
+    }
+    if (!cfg.fusionFromIndex()) {
+      return b.fusion(FusionSpec.parse(cfg.fusion()));
+    }
+    if (searcher.version().manifest().search() != null) {
+      // the tuned operating point: fusion, nprobe and depths from the manifest
+      return b.nprobe(null).depth(null).fusion(null);
+    }
+    return b.fusion(null);
+  }
+
+  String describe(String stage, SearchOptions o) {
     return switch (stage) {
-      case "bm25" -> "BM25, top " + depth + " chunks";
-      case "dense-ivfpq" -> "IVF-PQ ADC, nprobe " + nprobe + ", top " + depth + " chunks";
-      case "hybrid" -> "RRF (k " + rrfK + ") of BM25 and IVF-PQ (nprobe " + nprobe + "), " + depth + " chunks each";
-      case "rescore" -> (hasBm25() ? "hybrid" : "IVF-PQ") + " + exact re-scoring (" + searcher.version().manifest()
-          .rescore() + ") of the top " + depth + " candidates";
-      case "cross-encoder" -> describe("rescore", nprobe, depth, rrfK) + " + cross-encoder over the top "
-          + cfg.crossEncoderDepth();
+      case "bm25" -> "BM25, top " + o.bm25Depth() + " chunks";
+      case "dense-ivfpq" -> "IVF-PQ ADC, nprobe " + o.nprobe() + ", top " + o.denseDepth() + " chunks";
+      case "rescore" -> "IVF-PQ ADC (nprobe " + o.nprobe() + ", top " + o.denseDepth() + ") + exact re-scoring ("
+          + searcher.version().manifest().rescore() + ")";
+      case "hybrid" -> "BM25 top " + o.bm25Depth() + " ∪ IVF-PQ top " + o.denseDepth() + " (nprobe " + o.nprobe()
+          + "), exact dense + BM25 score of every candidate, fused " + o.fusion()
+          + (searcher.version().manifest().search() != null && cfg.fusionFromIndex() ? " (tuned)" : "");
+      case "cross-encoder" -> (hasBm25() ? describe("hybrid", o) : describe("rescore", o))
+          + " + cross-encoder over the top " + cfg.crossEncoderDepth();
       default -> stage;
     };
   }
 
   /** Runs a searcher stage at the configured parameters. */
   public StageRun run(String stage) throws IOException {
-    return run(stage, cfg.nprobe(), cfg.candidates(), cfg.rrfK());
+    return run(stage, cfg.nprobe(), cfg.candidates(), null);
   }
 
-  /** Runs a searcher stage with explicit parameters. */
-  public StageRun run(String stage, int nprobe, int depth, int rrfK) throws IOException {
+  /** Runs a searcher stage with explicit parameters ({@code fusion} null: the configured rule). */
+  public StageRun run(String stage, int nprobe, int depth, FusionSpec fusion) throws IOException {
     List<List<ChunkHit>> hits = new ArrayList<>(queries.size());
     double[] lat = new double[queries.size()];
+    SearchOptions o = options(stage, nprobe, depth, fusion);
+    SearchOptions used = searcher.resolve(o);
     for (int i = 0; i < queries.size(); i++) {
-      Request r = request(stage, queries.get(i).text(), nprobe, depth, rrfK);
       long t0 = System.nanoTime();
-      HybridSearcher.Result res = searcher.search(r);
+      HybridSearcher.Result res = searcher.search(new HybridSearcher.Request(queries.get(i).text(), o));
       lat[i] = (System.nanoTime() - t0) / 1e6;
       List<ChunkHit> h = new ArrayList<>(res.hits().size());
       for (HybridSearcher.Hit x : res.hits()) {
@@ -163,7 +187,7 @@ public final class StageEvaluator {
       }
       hits.add(h);
     }
-    return fromHits(stage, describe(stage, nprobe, depth, rrfK), hits, lat);
+    return fromHits(stage, describe(stage, used), hits, lat);
   }
 
   /** Percentile {@code p} in [0, 100] of {@code values} (nearest rank), or null if values is null or empty. */
@@ -190,7 +214,7 @@ public final class StageEvaluator {
   public double bytesPerVector(String stage) {
     IndexManifest m = searcher.version().manifest();
     double b = m.codeSize() + 4;
-    if (stage.equals("rescore") || stage.equals("cross-encoder")) {
+    if (stage.equals("rescore") || stage.equals("hybrid") || stage.equals("cross-encoder")) {
       long bytes = 0;
       for (IndexManifest.Shard s : m.shards()) {
         for (IndexManifest.FileEntry f : s.files()) {
@@ -205,8 +229,9 @@ public final class StageEvaluator {
   }
 
   /**
-   * Sweeps: nprobe on {@code dense-ivfpq} (with ANN recall against {@code exact} when given), candidate depth on
-   * the final pipeline stage ({@code rescore} if it can run, else {@code hybrid}), RRF k on {@code hybrid}.
+   * Sweeps: nprobe on {@code dense-ivfpq} (with ANN recall against {@code exact} when given) and candidate depth on
+   * the final pipeline stage ({@code hybrid} if it can run, else {@code rescore}, else {@code dense-ivfpq}). The
+   * fusion curve is the tuning's ({@code quarry tune}, on training qrels), not swept here on the evaluated queries.
    */
   public List<EvalReport.SweepPoint> sweeps(Qrels qrels, List<MetricSpec> metrics, StageRun exact)
       throws IOException {
@@ -221,26 +246,22 @@ public final class StageEvaluator {
       if (!seen.add(v)) {
         continue;
       }
-      StageRun r = run("dense-ivfpq", v, cfg.candidates(), cfg.rrfK());
+      StageRun r = run("dense-ivfpq", v, cfg.candidates(), null);
       out.add(point(r, "nprobe", v, qrels, metrics, exact == null ? null : annRecall(r, exact, cfg.annRecallK()),
           bytesPerVector("dense-ivfpq")));
     }
-    boolean bm25 = hasBm25();
-    String depthStage = !"none".equals(searcher.version().manifest().rescore()) ? "rescore" : bm25 ? "hybrid"
-        : "dense-ivfpq";
+    boolean rescore = !"none".equals(searcher.version().manifest().rescore());
+    String depthStage = hasBm25() ? "hybrid" : rescore ? "rescore" : "dense-ivfpq";
     for (int c : cfg.sweepCandidates()) {
-      StageRun r = run(depthStage, cfg.nprobe(), c, cfg.rrfK());
+      StageRun r = run(depthStage, cfg.nprobe(), c, depthStage.equals("hybrid") ? fusionUsed() : null);
       out.add(point(r, "candidates", c, qrels, metrics, null, bytesPerVector(depthStage)));
     }
-    if (bm25) {
-      for (int rk : cfg.sweepRrfK()) {
-        StageRun r = run("hybrid", cfg.nprobe(), cfg.candidates(), rk);
-        out.add(point(r, "rrfK", rk, qrels, metrics, null, bytesPerVector("hybrid")));
-      }
-    } else if (!cfg.sweepRrfK().isEmpty()) {
-      notes.add("RRF k sweep skipped: index version has no BM25 part");
-    }
     return out;
+  }
+
+  /** The fusion the hybrid stage uses under the configured rule. */
+  FusionSpec fusionUsed() {
+    return searcher.resolve(options("hybrid", cfg.nprobe(), cfg.candidates(), null)).fusion();
   }
 
   private static EvalReport.SweepPoint point(StageRun r, String param, int value, Qrels qrels,
@@ -253,33 +274,39 @@ public final class StageEvaluator {
   /**
    * Loss attribution of {@code finalRun} at cutoff {@code k}, from the stage runs at hand (any may be null).
    *
-   * @param fused the run whose candidates go to re-scoring ({@code hybrid}, or {@code dense-ivfpq} without BM25), or
-   *     null
+   * @param before the runs whose top-k the final stage re-ranked: for {@code hybrid} the single signals it fused
+   *     ({@code bm25}, {@code rescore}); for {@code cross-encoder} the stage below it; for {@code rescore} the
+   *     IVF-PQ run
    */
   public LossAttribution.Summary lossAttribution(Qrels qrels, int k, StageRun finalRun, StageRun exact,
-      StageRun bm25, StageRun ann, StageRun fused) {
+      StageRun bm25, StageRun ann, List<StageRun> before) {
     List<LossAttribution.QueryTrace> traces = new ArrayList<>();
-    boolean rescored = finalRun.name().equals("rescore") || finalRun.name().equals("cross-encoder");
+    boolean rescored = !finalRun.name().equals("hybrid");
     for (int i = 0; i < queries.size(); i++) {
       Query q = queries.get(i);
-      Set<String> fin = new HashSet<>();
-      List<ScoredDoc> top = finalRun.docs().get(q.qid());
-      for (int j = 0; j < Math.min(k, top.size()); j++) {
-        fin.add(top.get(j).docId());
-      }
-      Set<String> fusedTop = null;
-      if (rescored && fused != null) {
-        fusedTop = new HashSet<>();
-        List<ScoredDoc> ft = fused.docs().get(q.qid());
-        for (int j = 0; j < Math.min(k, ft.size()); j++) {
-          fusedTop.add(ft.get(j).docId());
+      Set<String> fin = topDocs(finalRun, q.qid(), k);
+      Set<String> beforeTop = null;
+      for (StageRun b : before) {
+        if (b != null) {
+          if (beforeTop == null) {
+            beforeTop = new HashSet<>();
+          }
+          beforeTop.addAll(topDocs(b, q.qid(), k));
         }
       }
       traces.add(new LossAttribution.QueryTrace(q.qid(), searcher == null ? null : probedDocs(q.vector()),
-          docSet(exact, i), docSet(bm25, i), docSet(ann, i), rescored ? docSet(fused, i) : null, fusedTop, rescored,
-          fin));
+          docSet(exact, i), docSet(bm25, i), docSet(ann, i), null, beforeTop, rescored, fin));
     }
     return LossAttribution.summarize(traces, qrels, k, cfg.lossExamples());
+  }
+
+  private static Set<String> topDocs(StageRun r, String qid, int k) {
+    Set<String> out = new HashSet<>();
+    List<ScoredDoc> top = r.docs().get(qid);
+    for (int j = 0; j < Math.min(k, top.size()); j++) {
+      out.add(top.get(j).docId());
+    }
+    return out;
   }
 
   private static Set<String> docSet(StageRun r, int i) {

@@ -56,6 +56,20 @@ public final class IvfPqSearcher {
     return scan(xt, k, model.probe(xt, nprobe), lists);
   }
 
+  /**
+   * Top-{@code k} search over {@code lists} for a query whose coarse assignment was computed once beforehand (the
+   * same assignment serves every shard of an index version).
+   *
+   * @param xt the pre-transformed query ({@link QuantizerModel#preTransform})
+   * @param probes the lists to scan ({@link QuantizerModel#probe} of {@code xt}); lists a shard does not own are
+   *     empty there
+   * @throws IllegalArgumentException on a lists mismatch
+   */
+  public List<Neighbor> search(float[] xt, int[] probes, int k, InvertedLists lists) {
+    checkLists(lists);
+    return scan(xt, k, probes, lists);
+  }
+
   /** Exhaustive ADC: scans every list in list-id order. Same arguments as {@link #search}. */
   public List<Neighbor> searchExhaustive(float[] query, int k, InvertedLists lists) {
     checkLists(lists);

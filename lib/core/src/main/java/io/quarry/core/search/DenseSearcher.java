@@ -2,35 +2,56 @@ package io.quarry.core.search;
 
 import io.quarry.core.quant.IvfPqSearcher;
 import io.quarry.core.quant.Neighbor;
+import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.segment.IndexVersion;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * IVF-PQ ADC search over every shard of an index version ({@link IvfPqSearcher} per shard, Jégou et al., TPAMI
- * 2011), merged into a global top-{@code n}. With {@code ivf} sharding a shard is searched only if it owns at least
- * one of the query's {@code nprobe} probed lists (a shard's lists outside its range are empty, so the answer is the
- * same as searching all shards). Thread-safe.
+ * 2011), merged into a global top-{@code n}. The query's coarse assignment (OPQ rotation and the {@code nprobe}
+ * nearest lists) is computed once per query ({@link #assign}) and handed to every shard. With {@code ivf} sharding a
+ * shard is searched only if it owns at least one probed list (a shard's lists outside its range are empty, so the
+ * answer is the same as searching all shards). Thread-safe.
  */
 public final class DenseSearcher {
   private final IndexVersion version;
   private final IvfPqSearcher searcher;
+
+  /**
+   * A query's coarse assignment, shared by all shards.
+   *
+   * @param xt the pre-transformed ({@code R q}) query, {@code dim} floats
+   * @param probes the probed IVF lists, nearest first
+   */
+  public record Assignment(float[] xt, int[] probes) {}
 
   public DenseSearcher(IndexVersion version) {
     this.version = version;
     this.searcher = new IvfPqSearcher(version.quantizer());
   }
 
-  /** Shards searched for a query (ids ascending), given its probed lists. */
-  public List<IndexVersion.Shard> route(float[] query, int nprobe) {
+  /**
+   * Rotates the query and finds its {@code nprobe} nearest lists: once per query.
+   *
+   * @param query raw query vector ({@code dim} floats)
+   * @throws IllegalArgumentException on a dimension mismatch or {@code nprobe < 1}
+   */
+  public Assignment assign(float[] query, int nprobe) {
+    QuantizerModel q = version.quantizer();
+    float[] xt = q.preTransform(query);
+    return new Assignment(xt, q.probe(xt, nprobe));
+  }
+
+  /** Shards searched for an assignment (ids ascending). */
+  public List<IndexVersion.Shard> route(Assignment a) {
     List<IndexVersion.Shard> all = version.shards();
     if (!"ivf".equals(version.manifest().sharding())) {
       return all;
     }
-    int[] probed = version.quantizer().probe(version.quantizer().preTransform(query), nprobe);
     List<IndexVersion.Shard> out = new ArrayList<>();
     for (IndexVersion.Shard s : all) {
-      for (int l : probed) {
+      for (int l : a.probes()) {
         if (l >= s.listFrom() && l < s.listTo()) {
           out.add(s);
           break;
@@ -38,6 +59,27 @@ public final class DenseSearcher {
       }
     }
     return out;
+  }
+
+  /** Shards searched for a raw query at {@code nprobe}. */
+  public List<IndexVersion.Shard> route(float[] query, int nprobe) {
+    return route(assign(query, nprobe));
+  }
+
+  /**
+   * Top-{@code n} chunks by ADC score for an assignment.
+   *
+   * @return hits best first (ties by shard, id)
+   */
+  public List<ScoredChunk> search(Assignment a, int n) {
+    List<ScoredChunk> all = new ArrayList<>();
+    for (IndexVersion.Shard s : route(a)) {
+      for (Neighbor nb : searcher.search(a.xt(), a.probes(), n, s.lists())) {
+        all.add(new ScoredChunk(s.id(), nb.id(), nb.score()));
+      }
+    }
+    all.sort(ScoredChunk.BY_SCORE);
+    return all.size() > n ? new ArrayList<>(all.subList(0, n)) : all;
   }
 
   /**
@@ -50,13 +92,6 @@ public final class DenseSearcher {
    * @throws IllegalArgumentException on a dimension mismatch or {@code nprobe < 1}
    */
   public List<ScoredChunk> search(float[] query, int n, int nprobe) {
-    List<ScoredChunk> all = new ArrayList<>();
-    for (IndexVersion.Shard s : route(query, nprobe)) {
-      for (Neighbor nb : searcher.search(query, n, nprobe, s.lists())) {
-        all.add(new ScoredChunk(s.id(), nb.id(), nb.score()));
-      }
-    }
-    all.sort(ScoredChunk.BY_SCORE);
-    return all.size() > n ? new ArrayList<>(all.subList(0, n)) : all;
+    return search(assign(query, nprobe), n);
   }
 }

@@ -1,50 +1,44 @@
 package io.quarry.core.search;
 
-import io.quarry.core.quant.Metric;
+import io.quarry.core.search.SearchOptions.Mode;
 import io.quarry.core.segment.ChunkTableFile;
+import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.IndexVersion;
-import io.quarry.core.segment.RescoreVectorsFile;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
- * The multi-stage search of Quarry, the one implementation used by both the serving jar and the evaluation job:
+ * The multi-stage search of Quarry, the one implementation used by the serving jar, the evaluation and the tuning.
+ * A pipeline of stage objects over one {@link QueryContext} (embedding and coarse assignment computed once per
+ * query):
  *
- * <ol>
- *   <li>BM25 top-{@code bm25Depth} ({@link LexicalSearcher}) and/or IVF-PQ ADC top-{@code denseDepth}
- *       ({@link DenseSearcher});
- *   <li>in {@code hybrid} mode, reciprocal rank fusion of the two ({@link Rrf}, Cormack et al. 2009, k = 60);
- *   <li>exact re-scoring of the top-{@code rescoreDepth} candidates with the stored vectors (float32 or sq8) in
- *       {@code dense} and {@code hybrid} modes (skipped when the version stores no vectors or the depth is 0);
- *   <li>optionally a cross-encoder ({@link Reranker}) over the top-{@code rerankDepth} of the previous stage;
- * </ol>
+ * <ul>
+ *   <li>{@code bm25} mode: BM25 top-{@code bm25Depth} ({@link Retriever#bm25});
+ *   <li>{@code dense} mode: ADC top-{@code denseDepth} ({@link Retriever#adc}), then exact re-scoring of the top
+ *       {@code rescoreDepth} with the stored vectors ({@link ExactRescorer}; skipped when the version stores none);
+ *   <li>{@code hybrid} mode: the union of the BM25 and the ADC candidates ({@link Candidates}); every candidate gets
+ *       its exact dense score and its BM25 score (Lucene, restricted to the candidates the BM25 top-n missed), then
+ *       the two are fused ({@link FusionSpec}: RRF, weighted RRF or a convex combination of normalized scores);
+ *   <li>then, on request, a cross-encoder ({@link Reranker}) over the top {@code rerankDepth}.
+ * </ul>
  *
- * then the top {@code k} with chunk metadata, per-stage scores and 1-based ranks. Candidates below a re-scored depth
- * keep their previous order after the re-scored ones. Thread-safe if the encoder, lexical searcher and reranker are.
+ * The top {@code k} are returned with chunk metadata and per-stage scores and ranks keyed by stage name
+ * ({@value #BM25}, {@value #DENSE} (ADC), {@value #EXACT}, {@value #FUSION}, {@value #RERANK}). Candidates below a
+ * re-scored depth keep their previous order after the re-scored ones. Thread-safe if the encoder, lexical searcher and
+ * reranker are.
  */
 public final class HybridSearcher {
+  /** Stage names: keys of {@link Hit#stages()} and of the stage timings. */
+  public static final String BM25 = "bm25";
 
-  /** Which first stages run. */
-  public enum Mode {
-    BM25,
-    DENSE,
-    HYBRID;
-
-    /** Parses {@code bm25}, {@code dense}, {@code hybrid} (case-insensitive). */
-    public static Mode parse(String s) {
-      return switch (s.toLowerCase(Locale.ROOT)) {
-        case "bm25" -> BM25;
-        case "dense" -> DENSE;
-        case "hybrid" -> HYBRID;
-        default -> throw new IllegalArgumentException("mode must be bm25, dense or hybrid, got '" + s + "'");
-      };
-    }
-  }
+  public static final String DENSE = "dense";
+  public static final String EXACT = "exact";
+  public static final String FUSION = "fusion";
+  public static final String RERANK = "rerank";
 
   /** Embeds a query with the index's model. */
   @FunctionalInterface
@@ -60,80 +54,68 @@ public final class HybridSearcher {
   }
 
   /**
-   * One search request.
+   * One search request: the query text and its options.
    *
-   * @param query free text
-   * @param k hits returned
-   * @param mode first stages
-   * @param nprobe IVF lists probed
-   * @param denseDepth ADC candidates
-   * @param bm25Depth BM25 candidates
-   * @param rescoreDepth candidates exactly re-scored
-   * @param rerank run the cross-encoder
-   * @param rerankDepth candidates (the top of the previous stage) scored by the cross-encoder when {@code rerank};
-   *     the rest keep their order after them
-   * @param rrfK RRF constant
-   * @param withText fetch the stored chunk text of the returned hits
+   * @throws IllegalArgumentException if the query is null
    */
-  public record Request(String query, int k, Mode mode, int nprobe, int denseDepth, int bm25Depth, int rescoreDepth,
-      boolean rerank, int rerankDepth, int rrfK, boolean withText) {
-
-    /** A request whose cross-encoder (if {@code rerank}) scores the top {@code max(rescoreDepth, k)} candidates. */
-    public Request(String query, int k, Mode mode, int nprobe, int denseDepth, int bm25Depth, int rescoreDepth,
-        boolean rerank, int rrfK, boolean withText) {
-      this(query, k, mode, nprobe, denseDepth, bm25Depth, rescoreDepth, rerank, Math.max(rescoreDepth, k), rrfK,
-          withText);
-    }
-
-    /** Checks the ranges. @throws IllegalArgumentException naming the field */
+  public record Request(String query, SearchOptions options) {
     public Request {
       if (query == null) {
         throw new IllegalArgumentException("query is required");
       }
-      if (k < 1) {
-        throw new IllegalArgumentException("k must be >= 1, got " + k);
-      }
-      if (nprobe < 1) {
-        throw new IllegalArgumentException("nprobe must be >= 1, got " + nprobe);
-      }
-      if (denseDepth < k && mode == Mode.DENSE || bm25Depth < k && mode == Mode.BM25) {
-        throw new IllegalArgumentException("candidate depth must be >= k (" + k + ")");
-      }
-      if (denseDepth < 1 || bm25Depth < 1 || rescoreDepth < 0 || rrfK < 1) {
-        throw new IllegalArgumentException("denseDepth and bm25Depth must be >= 1, rescoreDepth >= 0, rrfK >= 1");
-      }
-      if (rerank && rerankDepth < 1) {
-        throw new IllegalArgumentException("rerankDepth must be >= 1, got " + rerankDepth);
+      if (options == null) {
+        throw new IllegalArgumentException("options are required");
       }
     }
 
-    /** Defaults: hybrid, nprobe 16, depths 100, re-score the top 100, no cross-encoder, RRF k 60, with text. */
+    /** Default options (hybrid, index-tuned parameters) with {@code k} hits. */
     public static Request of(String query, int k) {
-      int d = Math.max(100, k);
-      return new Request(query, k, Mode.HYBRID, 16, d, d, d, false, Rrf.DEFAULT_K, true);
+      return new Request(query, SearchOptions.builder().k(k).build());
+    }
+
+    public int k() {
+      return options.k();
+    }
+
+    public Mode mode() {
+      return options.mode();
+    }
+  }
+
+  /** A stage's score of a hit and its 1-based rank in that stage's ranking. */
+  public record StageScore(float score, int rank) {}
+
+  /**
+   * One hit.
+   *
+   * @param score the ranking score: the last stage's score for hits that stage scored; hits below a re-scoring
+   *     or cross-encoder depth carry their previous score shifted below the last re-scored one, so scores never
+   *     increase down the list (their unshifted stage scores are in {@code stages})
+   * @param stages stage name to the hit's score and rank there, for the stages that ranked it, in execution order
+   */
+  public record Hit(int shard, int id, String chunkId, String docId, int ordinal, int startChar, int endChar,
+      String text, float score, Map<String, StageScore> stages) {
+    /** The score of a stage, or null if that stage did not rank this hit. */
+    public Float stageScore(String stage) {
+      StageScore s = stages.get(stage);
+      return s == null ? null : s.score();
     }
   }
 
   /**
-   * One hit. Stage scores and ranks (1-based) are null for stages that did not see the chunk or did not run.
-   *
-   * @param score the ranking score: the last stage's score for hits that stage scored; hits below a re-scoring
-   *     or cross-encoder depth carry their previous score shifted below the last re-scored one, so scores never
-   *     increase down the list (their unshifted stage scores are in the per-stage fields)
+   * Hits best first, wall time per stage in nanoseconds (stage name → ns, in execution order), and the options
+   * actually used (tunable fields resolved).
    */
-  public record Hit(int shard, int id, String chunkId, String docId, int ordinal, int startChar, int endChar,
-      String text, float score, Float bm25Score, Integer bm25Rank, Float denseScore, Integer denseRank,
-      Float rrfScore, Integer rrfRank, Float exactScore, Integer exactRank, Float rerankScore, Integer rerankRank) {}
-
-  /** Hits best first, and wall time per stage in nanoseconds (stage name → ns, in execution order). */
-  public record Result(List<Hit> hits, Map<String, Long> stageNanos) {}
+  public record Result(List<Hit> hits, Map<String, Long> stageNanos, SearchOptions options) {}
 
   private final IndexVersion version;
   private final DenseSearcher dense;
   private final QueryEncoder encoder;
   private final LexicalSearcher lexical;
+  private final Retriever bm25Retriever;
+  private final Retriever adcRetriever;
+  private final ExactRescorer rescorer;
   private final Reranker reranker;
-  private final Metric metric;
 
   /**
    * @param version the opened index version
@@ -146,8 +128,10 @@ public final class HybridSearcher {
     this.dense = new DenseSearcher(version);
     this.encoder = encoder;
     this.lexical = lexical;
+    this.bm25Retriever = lexical == null ? null : Retriever.bm25(lexical);
+    this.adcRetriever = Retriever.adc(dense);
+    this.rescorer = "none".equals(version.manifest().rescore()) ? null : new ExactRescorer(version);
     this.reranker = reranker;
-    this.metric = Metric.parse(version.manifest().metric());
   }
 
   public IndexVersion version() {
@@ -163,6 +147,35 @@ public final class HybridSearcher {
     return reranker != null;
   }
 
+  /** Whether the version stores re-scoring vectors. */
+  public boolean canRescore() {
+    return rescorer != null;
+  }
+
+  /**
+   * The options with every unset tunable field filled: the index version's tuned defaults ({@code quarry tune}), else
+   * the built-in ones.
+   */
+  public SearchOptions resolve(SearchOptions o) {
+    IndexManifest.SearchDefaults t = version.manifest().search();
+    int depthDefault = Math.max(SearchOptions.DEFAULT_DEPTH, o.k());
+    SearchOptions.Builder b = o.toBuilder();
+    if (o.nprobe() == null) {
+      b.nprobe(t != null && t.nprobe() != null ? t.nprobe() : SearchOptions.DEFAULT_NPROBE);
+    }
+    if (o.bm25Depth() == null) {
+      b.bm25Depth(Math.max(o.k(), t != null && t.bm25Depth() != null ? t.bm25Depth() : depthDefault));
+    }
+    if (o.denseDepth() == null) {
+      b.denseDepth(Math.max(o.k(), t != null && t.denseDepth() != null ? t.denseDepth() : depthDefault));
+    }
+    if (o.fusion() == null) {
+      b.fusion(t != null && t.fusion() != null ? FusionSpec.parse(t.fusion()) : FusionSpec.DEFAULT);
+    }
+    b.rerankDepth(o.rerankDepth());
+    return b.build();
+  }
+
   /**
    * Runs the stages for one request.
    *
@@ -171,103 +184,134 @@ public final class HybridSearcher {
    * @throws IOException on index read or model errors
    */
   public Result search(Request r) throws IOException {
-    Map<String, Long> nanos = new LinkedHashMap<>();
-    boolean useBm25 = r.mode() != Mode.DENSE;
-    boolean useDense = r.mode() != Mode.BM25;
-    if (useBm25 && lexical == null) {
-      throw new IllegalArgumentException("this index version has no BM25 part; use mode dense");
-    }
-    if (useDense && encoder == null) {
-      throw new IllegalArgumentException("no query encoder configured; use mode bm25");
-    }
-    if (r.rerank() && reranker == null) {
+    SearchOptions o = resolve(r.options());
+    Trace t = new Trace();
+    QueryContext q = new QueryContext(r.query(), encoder);
+    if (o.rerank() && reranker == null) {
       throw new IllegalArgumentException("no cross-encoder configured; set rerank false");
     }
-    Map<Long, Float[]> scores = new HashMap<>(); // key -> [bm25, dense, rrf, exact, rerank]
-    Map<Long, Integer[]> ranks = new HashMap<>();
-    List<ScoredChunk> bm25 = List.of();
-    List<ScoredChunk> ann = List.of();
-    float[] q = null;
-    long t = System.nanoTime();
-    if (useBm25) {
-      bm25 = lexical.search(r.query(), r.bm25Depth());
-      t = lap(nanos, "bm25", t);
-      record(bm25, 0, scores, ranks);
-    }
-    if (useDense) {
-      q = encoder.encode(r.query());
-      t = lap(nanos, "embed", t);
-      ann = dense.search(q, r.denseDepth(), r.nprobe());
-      t = lap(nanos, "dense", t);
-      record(ann, 1, scores, ranks);
-    }
-    List<ScoredChunk> cands;
-    if (r.mode() == Mode.HYBRID) {
-      cands = Rrf.fuse(List.of(bm25, ann), r.rrfK());
-      t = lap(nanos, "fusion", t);
-      record(cands, 2, scores, ranks);
-    } else {
-      cands = useDense ? ann : bm25;
-    }
-    int lastStage = r.mode() == Mode.HYBRID ? 2 : useDense ? 1 : 0;
-    if (useDense && r.rescoreDepth() > 0 && "none".equals(version.manifest().rescore()) == false) {
-      cands = rescore(q, cands, r.rescoreDepth());
-      t = lap(nanos, "rescore", t);
-      record(cands.subList(0, Math.min(r.rescoreDepth(), cands.size())), 3, scores, ranks);
-      lastStage = 3;
-    }
-    if (r.rerank()) {
-      int depth = Math.min(r.rerankDepth(), cands.size());
-      List<String> passages = new ArrayList<>(depth);
-      for (int i = 0; i < depth; i++) {
-        passages.add(text(cands.get(i)));
+    List<ScoredChunk> ranking;
+    switch (o.mode()) {
+      case BM25 -> {
+        ranking = requireBm25().retrieve(q, o.bm25Depth(), o.nprobe());
+        t.lap(BM25);
+        t.record(BM25, ranking);
       }
-      float[] s = reranker.score(r.query(), passages);
-      List<ScoredChunk> top = new ArrayList<>(depth);
-      for (int i = 0; i < depth; i++) {
-        top.add(new ScoredChunk(cands.get(i).shard(), cands.get(i).id(), s[i]));
+      case DENSE -> {
+        ranking = ann(q, o, t);
+        if (rescorer != null && o.rescoreDepth() > 0) {
+          List<ScoredChunk> top = rescorer.rescore(q, ranking, o.rescoreDepth());
+          ranking = appendBelow(top, ranking.subList(top.size(), ranking.size()));
+          t.lap(EXACT);
+          t.record(EXACT, top);
+        }
       }
-      top.sort(ScoredChunk.BY_SCORE);
-      record(top, 4, scores, ranks);
-      cands = appendBelow(top, cands.subList(depth, cands.size()));
-      t = lap(nanos, "rerank", t);
-      lastStage = 4;
+      case HYBRID -> {
+        Candidates c = candidates(q, o, t);
+        ranking = c.fuse(o.fusion());
+        t.lap(FUSION);
+        t.record(FUSION, ranking);
+      }
+      default -> throw new IllegalStateException(o.mode().name());
     }
-    List<Hit> hits = new ArrayList<>(Math.min(r.k(), cands.size()));
-    for (int i = 0; i < Math.min(r.k(), cands.size()); i++) {
-      ScoredChunk c = cands.get(i);
-      Float[] s = scores.get(c.key());
-      Integer[] rk = ranks.get(c.key());
+    if (o.rerank()) {
+      ranking = rerank(q, ranking, o.rerankDepth(), t);
+    }
+    List<Hit> hits = new ArrayList<>(Math.min(o.k(), ranking.size()));
+    for (int i = 0; i < Math.min(o.k(), ranking.size()); i++) {
+      ScoredChunk c = ranking.get(i);
       ChunkTableFile.Row row = version.shards().get(c.shard()).table().row(c.id());
-      float fin = s[lastStage] != null ? s[lastStage] : c.score();
       hits.add(new Hit(c.shard(), c.id(), row.chunkId(), row.docId(), row.ordinal(), row.startChar(), row.endChar(),
-          r.withText() ? text(c) : null, fin, s[0], rk[0], s[1], rk[1], s[2], rk[2], s[3], rk[3], s[4], rk[4]));
+          o.withText() ? text(c) : null, c.score(), t.stagesOf(c.key())));
     }
-    lap(nanos, "fetch", t);
-    return new Result(hits, nanos);
+    t.lap("fetch");
+    return new Result(hits, t.nanos, o);
+  }
+
+  /**
+   * The hybrid candidates of a query with both exact scores filled, not yet fused: what {@code hybrid} mode fuses,
+   * and what tuning fuses many times with different {@link FusionSpec}s.
+   *
+   * @param o options; the tunable fields are resolved first
+   * @throws IllegalArgumentException without a BM25 part or a query encoder
+   */
+  public Candidates candidates(String query, SearchOptions o) throws IOException {
+    return candidates(new QueryContext(query, encoder), resolve(o), new Trace());
+  }
+
+  private Candidates candidates(QueryContext q, SearchOptions o, Trace t) throws IOException {
+    List<ScoredChunk> bm25 = requireBm25().retrieve(q, o.bm25Depth(), o.nprobe());
+    t.lap(BM25);
+    List<ScoredChunk> ann = ann(q, o, t);
+    Candidates c = Candidates.union(ann, bm25, rescorer == null ? -1f : rescorer.theoreticalMin());
+    if (rescorer != null) {
+      rescorer.scoreAll(q, c);
+      t.lap(EXACT);
+    }
+    // BM25 for the candidates the BM25 top-n did not return: same Lucene weight, restricted to these chunks.
+    List<ScoredChunk> missing = new ArrayList<>();
+    List<Integer> at = new ArrayList<>();
+    for (int i = 0; i < c.size(); i++) {
+      if (Float.isNaN(c.bm25(i))) {
+        missing.add(new ScoredChunk(c.shard(i), c.id(i), 0f));
+        at.add(i);
+      }
+    }
+    if (!missing.isEmpty()) {
+      float[] s = lexical.score(q.text(), missing);
+      for (int j = 0; j < s.length; j++) {
+        c.setBm25(at.get(j), s[j]);
+      }
+    }
+    t.lap(BM25);
+    t.record(BM25, c.rankByBm25());
+    if (rescorer != null) {
+      t.record(EXACT, c.rankByDense());
+    }
+    return c;
+  }
+
+  private List<ScoredChunk> ann(QueryContext q, SearchOptions o, Trace t) throws IOException {
+    q.vector();
+    t.lap("embed");
+    List<ScoredChunk> ann = adcRetriever.retrieve(q, o.denseDepth(), o.nprobe());
+    t.lap(DENSE);
+    t.record(DENSE, ann);
+    return ann;
+  }
+
+  private Retriever requireBm25() {
+    if (bm25Retriever == null) {
+      throw new IllegalArgumentException("this index version has no BM25 part; use mode dense");
+    }
+    return bm25Retriever;
+  }
+
+  private List<ScoredChunk> rerank(QueryContext q, List<ScoredChunk> cands, int depthWanted, Trace t)
+      throws IOException {
+    int depth = Math.min(depthWanted, cands.size());
+    List<String> passages = new ArrayList<>(depth);
+    for (int i = 0; i < depth; i++) {
+      passages.add(text(cands.get(i)));
+    }
+    float[] s = reranker.score(q.text(), passages);
+    List<ScoredChunk> top = new ArrayList<>(depth);
+    for (int i = 0; i < depth; i++) {
+      top.add(new ScoredChunk(cands.get(i).shard(), cands.get(i).id(), s[i]));
+    }
+    top.sort(ScoredChunk.BY_SCORE);
+    t.record(RERANK, top);
+    t.lap(RERANK);
+    return appendBelow(top, cands.subList(depth, cands.size()));
   }
 
   private String text(ScoredChunk c) throws IOException {
     return lexical == null ? null : lexical.text(c.shard(), c.id());
   }
 
-  /** Exact scores of the top-{@code depth} candidates with the stored vectors; the rest keep their order. */
-  List<ScoredChunk> rescore(float[] q, List<ScoredChunk> cands, int depth) {
-    int n = Math.min(depth, cands.size());
-    float[] scratch = new float[version.manifest().dim()];
-    List<ScoredChunk> top = new ArrayList<>(n);
-    for (int i = 0; i < n; i++) {
-      ScoredChunk c = cands.get(i);
-      RescoreVectorsFile v = version.shards().get(c.shard()).vectors();
-      top.add(new ScoredChunk(c.shard(), c.id(), v.score(metric, q, c.id(), scratch)));
-    }
-    top.sort(ScoredChunk.BY_SCORE);
-    return appendBelow(top, cands.subList(n, cands.size()));
-  }
-
   /**
    * {@code top} followed by {@code tail} (both sorted by descending score, on possibly different scales: e.g. exact
-   * inner products then RRF scores, or cross-encoder logits then exact scores), with the tail's scores shifted by
+   * inner products then ADC scores, or cross-encoder logits then fused scores), with the tail's scores shifted by
    * one constant when needed so that every tail score is below the last top score: the list's scores never increase,
    * so anything that re-sorts hits by score (a TREC run, a per-document max) keeps this order. The stage scores
    * recorded per hit are not shifted.
@@ -289,18 +333,28 @@ public final class HybridSearcher {
     return out;
   }
 
-  private static void record(List<ScoredChunk> ranking, int stage, Map<Long, Float[]> scores,
-      Map<Long, Integer[]> ranks) {
-    for (int i = 0; i < ranking.size(); i++) {
-      ScoredChunk c = ranking.get(i);
-      scores.computeIfAbsent(c.key(), x -> new Float[5])[stage] = c.score();
-      ranks.computeIfAbsent(c.key(), x -> new Integer[5])[stage] = i + 1;
-    }
-  }
+  /** Per-request stage scores, ranks and timings. */
+  private static final class Trace {
+    final Map<Long, Map<String, StageScore>> stages = new HashMap<>();
+    final Map<String, Long> nanos = new LinkedHashMap<>();
+    long t = System.nanoTime();
 
-  private static long lap(Map<String, Long> nanos, String stage, long t0) {
-    long t1 = System.nanoTime();
-    nanos.merge(stage, t1 - t0, Long::sum);
-    return t1;
+    void record(String stage, List<ScoredChunk> ranking) {
+      for (int i = 0; i < ranking.size(); i++) {
+        ScoredChunk c = ranking.get(i);
+        stages.computeIfAbsent(c.key(), x -> new LinkedHashMap<>()).put(stage, new StageScore(c.score(), i + 1));
+      }
+    }
+
+    void lap(String stage) {
+      long t1 = System.nanoTime();
+      nanos.merge(stage, t1 - t, Long::sum);
+      t = t1;
+    }
+
+    Map<String, StageScore> stagesOf(long key) {
+      Map<String, StageScore> m = stages.get(key);
+      return m == null ? Map.of() : m;
+    }
   }
 }

@@ -1,8 +1,12 @@
 /**
- * Query-time search over an index version: {@link io.quarry.core.search.DenseSearcher} (IVF-PQ ADC across shards,
- * Jégou et al., TPAMI 2011), {@link io.quarry.core.search.Rrf} (reciprocal rank fusion, Cormack et al., SIGIR 2009)
- * and {@link io.quarry.core.search.HybridSearcher}, the one multi-stage search used by the serving jar and the
- * evaluation job. The lexical stage is the {@link io.quarry.core.search.LexicalSearcher} interface, implemented with
- * Lucene in {@code lib/lexical}.
+ * Query-time search over an index version, as a pipeline of stage objects behind small interfaces:
+ * {@link io.quarry.core.search.Retriever} (BM25 through {@link io.quarry.core.search.LexicalSearcher}, implemented
+ * with Lucene in {@code lib/lexical}; IVF-PQ ADC across shards through {@link io.quarry.core.search.DenseSearcher},
+ * Jégou et al., TPAMI 2011), {@link io.quarry.core.search.ExactRescorer} (stored vectors),
+ * {@link io.quarry.core.search.Candidates} + {@link io.quarry.core.search.FusionSpec} (RRF, weighted RRF, convex
+ * combination of normalized scores; Bruch et al., ACM TOIS 2023) and the cross-encoder
+ * ({@link io.quarry.core.search.HybridSearcher.Reranker}). {@link io.quarry.core.search.HybridSearcher} runs them for
+ * the serving jar, the evaluation and the tuning alike; {@link io.quarry.core.search.SearchOptions} is the one typed
+ * options object they share.
  */
 package io.quarry.core.search;

@@ -34,6 +34,8 @@ import java.util.List;
  * @param configHash SHA-256 of the resolved config
  * @param config the resolved config (JSON)
  * @param createdBy producer and its version
+ * @param search the search defaults chosen by {@code quarry tune} on training qrels (null: untuned; serving and
+ *     evaluation then use the built-in defaults); the only field written after the build, outside the file list
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record IndexManifest(
@@ -54,7 +56,9 @@ public record IndexManifest(
     long docs,
     String configHash,
     JsonNode config,
-    String createdBy) {
+    String createdBy,
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    SearchDefaults search) {
 
   /** The only manifest format version this code reads and writes. */
   public static final int FORMAT_VERSION = 1;
@@ -94,6 +98,28 @@ public record IndexManifest(
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Shard(int id, String dir, long chunks, long docs, int listFrom, int listTo, List<FileEntry> files)
       implements java.io.Serializable {}
+
+  /**
+   * Search parameters tuned for this version ({@code quarry tune}), used when a request or the evaluation config does
+   * not set them.
+   *
+   * @param fusion fusion spec text ({@link io.quarry.core.search.FusionSpec#parse})
+   * @param nprobe IVF lists probed
+   * @param bm25Depth BM25 candidates per query
+   * @param denseDepth ADC candidates per query
+   * @param tunedOn the training qrels the choice was made on (path) and the number of queries, for provenance
+   * @param objective the metric maximized, e.g. {@code nDCG@10}
+   * @param value its mean over the training queries at the chosen setting
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record SearchDefaults(String fusion, Integer nprobe, Integer bm25Depth, Integer denseDepth, String tunedOn,
+      String objective, Double value) implements java.io.Serializable {}
+
+  /** This manifest with {@code search} replaced. */
+  public IndexManifest withSearch(SearchDefaults s) {
+    return new IndexManifest(formatVersion, version, indexSpec, metric, dim, nlist, codeSize, sharding, rescore, model,
+        bm25, quantizer, shards, chunks, docs, configHash, config, createdBy, s);
+  }
 
   /** Directory name of shard {@code id}: {@code shard-00042}. */
   public static String shardDir(int id) {

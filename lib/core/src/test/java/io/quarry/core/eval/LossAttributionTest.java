@@ -43,7 +43,20 @@ class LossAttributionTest {
     assertThat(s.relevant()).isEqualTo(7);
     assertThat(s.found()).isEqualTo(1);
     assertThat(s.counts().values()).containsExactly(1, 1, 1, 1, 1, 1);
-    assertThat(s.examples().get("dropped by fusion")).containsExactly("q1/d");
+    assertThat(s.examples().get("pushed below k by fusion")).containsExactly("q1/d");
+  }
+
+  @Test
+  void aFusionThatPushesASingleSignalsTopKDocumentBelowKIsCharged() {
+    // final stage = fusion (rescored false): e was in a fused signal's top k, f in none
+    LossAttribution.QueryTrace t = new LossAttribution.QueryTrace("q", null, null, Set.of("e"), Set.of("e", "f"),
+        null, Set.of("e"), false, Set.of());
+    Map<String, LossAttribution.Cause> byDoc = new LinkedHashMap<>();
+    for (LossAttribution.Loss l : LossAttribution.attribute(t, new LinkedHashMap<>(Map.of("e", 1, "f", 1)))) {
+      byDoc.put(l.docId(), l.cause());
+    }
+    assertThat(byDoc).containsEntry("e", LossAttribution.Cause.DROPPED_BY_FUSION)
+        .containsEntry("f", LossAttribution.Cause.RANKED_BELOW_K);
   }
 
   @Test

@@ -82,7 +82,7 @@ class DenseSearcherTest {
     }
     IndexManifest m = new IndexManifest(1, "t", q.spec().toString(), "ip", D, q.nlist(), q.codeSize(), sharding,
         rescore, new IndexManifest.Model("m", "s", D), null,
-        new IndexManifest.FileEntry("quantizer.bin", qb.length, Checksums.sha256(qb)), ms, N, N / 3, "h", null, "t");
+        new IndexManifest.FileEntry("quantizer.bin", qb.length, Checksums.sha256(qb)), ms, N, N / 3, "h", null, "t", null);
     Files.write(dir.resolve(IndexManifest.FILE_NAME), m.toJson());
     return IndexVersion.open(dir, true);
   }
@@ -130,8 +130,8 @@ class DenseSearcherTest {
     for (String rescore : List.of("float32", "sq8")) {
       IndexVersion v = write(tmp.resolve(rescore), q, x, 2, "hash", rescore);
       HybridSearcher hs = new HybridSearcher(v, s -> java.util.Arrays.copyOfRange(x, 7 * D, 8 * D), null, null);
-      HybridSearcher.Result r = hs.search(new HybridSearcher.Request("c0007", 10, HybridSearcher.Mode.DENSE, NLIST,
-          50, 50, 50, false, 60, false));
+      HybridSearcher.Result r = hs.search(new HybridSearcher.Request("c0007", SearchOptions.builder().k(10)
+          .mode(SearchOptions.Mode.DENSE).nprobe(NLIST).depth(50).rescoreDepth(50).withText(false).build()));
       assertThat(r.hits().get(0).chunkId()).isEqualTo("c0007");
       for (HybridSearcher.Hit h : r.hits()) {
         int i = Integer.parseInt(h.chunkId().substring(1));
@@ -139,11 +139,11 @@ class DenseSearcherTest {
         for (int j = 0; j < D; j++) {
           dot += x[7 * D + j] * x[i * D + j];
         }
-        assertThat(h.exactScore()).isCloseTo(dot, within("float32".equals(rescore) ? 1e-5f : 0.02f));
-        assertThat(h.score()).isEqualTo(h.exactScore());
+        assertThat(h.stageScore(HybridSearcher.EXACT)).isCloseTo(dot, within("float32".equals(rescore) ? 1e-5f : 0.02f));
+        assertThat(h.score()).isEqualTo(h.stageScore(HybridSearcher.EXACT));
       }
       for (int i = 1; i < r.hits().size(); i++) {
-        assertThat(r.hits().get(i).exactScore()).isLessThanOrEqualTo(r.hits().get(i - 1).exactScore());
+        assertThat(r.hits().get(i).stageScore(HybridSearcher.EXACT)).isLessThanOrEqualTo(r.hits().get(i - 1).stageScore(HybridSearcher.EXACT));
       }
     }
   }

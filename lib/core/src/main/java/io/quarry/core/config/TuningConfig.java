@@ -1,0 +1,89 @@
+package io.quarry.core.config;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * {@code quarry tune}: the grid searched on a <em>training</em> split of labeled queries to choose the hybrid
+ * search's operating point (fusion × nprobe × candidate depth), written into the index version's manifest. Never
+ * point it at the test qrels the evaluation reports.
+ *
+ * @param queries queries file ({@code ""}: {@code evaluation.queries})
+ * @param qrels training (or dev) qrels; {@code ""}: no tuning ({@code tune} fails, {@code pipeline} skips it and the
+ *     built-in default fusion is used)
+ * @param format {@code beir} or {@code trec} ({@code ""}: {@code evaluation.format})
+ * @param objective the metric maximized, e.g. {@code nDCG@10}
+ * @param strategies fusion strategies tried: {@code rrf}, {@code wrrf}, {@code convex}
+ * @param normalizations normalizations tried with {@code convex}: {@code minmax}, {@code zscore}, {@code tmm}
+ * @param alphas dense weights tried with {@code wrrf} and {@code convex}, each in [0, 1], ascending
+ * @param rrfKs RRF constants tried with {@code rrf} and {@code wrrf}, ascending
+ * @param depths candidate chunks per first stage tried, ascending
+ * @param nprobes IVF lists probed tried, ascending
+ * @param maxP50Ms latency budget: only settings whose median hybrid search latency (one thread, query embedding
+ *     excluded) is at most this many ms are chosen; 0: no budget
+ * @param maxBytesPerQuery budget on the index bytes a query reads (probed PQ codes and ids + re-scoring vectors of
+ *     the candidates); 0: no budget
+ * @param latencyQueries queries timed per (nprobe, depth) for the latency budget
+ * @param write write the choice into the version's manifest ({@code false}: report only)
+ */
+public record TuningConfig(
+    String queries,
+    String qrels,
+    String format,
+    String objective,
+    List<String> strategies,
+    List<String> normalizations,
+    List<Double> alphas,
+    List<Integer> rrfKs,
+    List<Integer> depths,
+    List<Integer> nprobes,
+    double maxP50Ms,
+    long maxBytesPerQuery,
+    int latencyQueries,
+    boolean write)
+    implements ConfigSection {
+
+  public static final Set<String> STRATEGIES = Set.of("rrf", "wrrf", "convex");
+  public static final Set<String> NORMALIZATIONS = Set.of("minmax", "zscore", "tmm");
+
+  public TuningConfig {
+    strategies = strategies == null ? List.of() : List.copyOf(strategies);
+    normalizations = normalizations == null ? List.of() : List.copyOf(normalizations);
+    alphas = alphas == null ? List.of() : List.copyOf(alphas);
+    rrfKs = rrfKs == null ? List.of() : List.copyOf(rrfKs);
+    depths = depths == null ? List.of() : List.copyOf(depths);
+    nprobes = nprobes == null ? List.of() : List.copyOf(nprobes);
+  }
+
+  /** Whether training qrels are configured. */
+  public boolean enabled() {
+    return qrels != null && !qrels.isBlank();
+  }
+
+  @Override
+  public void validate(String path, Violations v) {
+    v.check(format == null || format.isBlank() || EvaluationConfig.FORMATS.contains(format), path + ".format",
+        "must be empty or one of " + EvaluationConfig.FORMATS + ", got '" + format + "'");
+    v.check(objective != null && objective.matches("(?i)(ndcg|recall|mrr|map|p|success)(@\\d+)?"),
+        path + ".objective", "must be a metric such as nDCG@10, got '" + objective + "'");
+    v.check(!strategies.isEmpty(), path + ".strategies", "must list at least one of " + STRATEGIES);
+    strategies.forEach(s -> v.check(STRATEGIES.contains(s), path + ".strategies", "unknown strategy '" + s + "'"));
+    normalizations.forEach(s -> v.check(NORMALIZATIONS.contains(s), path + ".normalizations",
+        "unknown normalization '" + s + "'"));
+    v.check(!strategies.contains("convex") || !normalizations.isEmpty(), path + ".normalizations",
+        "must list at least one of " + NORMALIZATIONS + " when strategies has convex");
+    v.check(strategies.stream().noneMatch(s -> s.equals("convex") || s.equals("wrrf")) || !alphas.isEmpty(),
+        path + ".alphas", "must list at least one alpha for wrrf/convex");
+    alphas.forEach(a -> v.check(a != null && a >= 0 && a <= 1, path + ".alphas", "must be in [0, 1], got " + a));
+    v.check(strategies.stream().noneMatch(s -> s.equals("rrf") || s.equals("wrrf")) || !rrfKs.isEmpty(),
+        path + ".rrfKs", "must list at least one k for rrf/wrrf");
+    rrfKs.forEach(k -> v.positive(k, path + ".rrfKs"));
+    v.check(!depths.isEmpty(), path + ".depths", "must list at least one depth");
+    depths.forEach(d -> v.positive(d, path + ".depths"));
+    v.check(!nprobes.isEmpty(), path + ".nprobes", "must list at least one nprobe");
+    nprobes.forEach(n -> v.positive(n, path + ".nprobes"));
+    v.check(maxP50Ms >= 0, path + ".maxP50Ms", "must be >= 0 (0: no budget), got " + maxP50Ms);
+    v.check(maxBytesPerQuery >= 0, path + ".maxBytesPerQuery", "must be >= 0 (0: no budget)");
+    v.positive(latencyQueries, path + ".latencyQueries");
+  }
+}
