@@ -126,7 +126,7 @@ public final class SearchServer implements AutoCloseable {
           return t;
         }, new ThreadPoolExecutor.AbortPolicy());
     metrics.bindIndex(holder);
-    metrics.bindQueue(() -> searchPool.getQueue().size());
+    metrics.bindQueue(this::queuedSearches);
     this.scrape = new PrometheusScrapeHandler(metrics.registry());
 
     // Jetty's own threads only parse requests, answer health/ready/metrics and hand searches over: a small pool.
@@ -173,6 +173,11 @@ public final class SearchServer implements AutoCloseable {
 
   public Metrics metrics() {
     return metrics;
+  }
+
+  /** Searches waiting for a search thread. */
+  public int queuedSearches() {
+    return searchPool.getQueue().size();
   }
 
   /** Routes requests; runs on Jetty's threads and never blocks on a search or on a request body. */
