@@ -10,14 +10,20 @@ import java.nio.file.Path;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Holds the index version being served and reloads it when {@code CURRENT} changes. A version that fails to load
- * (missing, incomplete, corrupt, wrong embedding model) never replaces the one being served: the previous version
- * keeps answering and {@link #status()} reports not-ready with the reason until a good version is published.
+ * Holds the index version being served and reloads it when {@code CURRENT} changes.
+ *
+ * <p>Semantics (what load balancers and probes see, docs/operations.md): the server is <em>ready</em> as long as a
+ * valid version serves. A version that fails to load (missing, incomplete, corrupt, wrong embedding model) never
+ * replaces the one being served, and does not make the server unready: the previous version keeps answering, and the
+ * failure is reported by {@link #status()} ({@code /health} detail), one ERROR log line per failed version, and the
+ * reload metrics ({@link #reloadFailures()}, {@link #lastSuccessfulReloadMillis()}). A version that failed is not
+ * retried until {@code CURRENT} names another one (then, it may name it again).
  */
 public final class IndexHolder implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(IndexHolder.class);
@@ -29,25 +35,44 @@ public final class IndexHolder implements Closeable {
   }
 
   /**
-   * Readiness.
+   * What the server reports about its index. Messages are safe to show to clients: local filesystem paths are
+   * reduced to paths relative to the index root ({@link IndexSource#redact}).
    *
-   * @param ready a version is loaded and the last reload attempt succeeded
+   * @param ready a valid version is loaded and serves
    * @param version the version being served, or null
    * @param reason why not ready (null when ready)
+   * @param lastReloadError the error of the last reload attempt when it failed and {@code CURRENT} still names the
+   *     failed version (or cannot be read); null once the served version is {@code CURRENT}'s again
+   * @param failedVersion the version of {@code lastReloadError}, or null (e.g. {@code CURRENT} unreadable)
+   * @param reloadFailures failed reload attempts since start
    */
-  public record Status(boolean ready, String version, String reason) {}
+  public record Status(boolean ready, String version, String reason, String lastReloadError, String failedVersion,
+      long reloadFailures) {
+    /** Ready, serving {@code version}, no reload failure pending. */
+    public static Status serving(String version, long reloadFailures) {
+      return new Status(true, version, null, null, null, reloadFailures);
+    }
+  }
 
   private final IndexSource source;
   private final EncoderFactory encoders;
   private final HybridSearcher.Reranker reranker;
   private final boolean verify;
   private final AtomicReference<LoadedIndex> current = new AtomicReference<>();
+  private final AtomicLong reloadFailures = new AtomicLong();
   private volatile String lastError = "no index version loaded yet";
   private volatile String lastFailedVersion;
+  private volatile boolean failing;
+  private volatile long lastSuccessMillis;
+  private volatile long loadedAtMillis;
   private ScheduledExecutorService poller;
 
   /**
-   * @param verify verify every file's SHA-256 and CRC32 when loading a version
+   * @param source where versions come from
+   * @param encoders query encoders per version
+   * @param reranker optional cross-encoder, or null
+   * @param verify verify every file's size and SHA-256 against the manifest and every segment file's CRC32 before a
+   *     version is served (reads every byte once); the format checks and the IVF id checks run either way
    */
   public IndexHolder(IndexSource source, EncoderFactory encoders, HybridSearcher.Reranker reranker, boolean verify) {
     this.source = source;
@@ -58,7 +83,7 @@ public final class IndexHolder implements Closeable {
 
   /**
    * Checks {@code CURRENT} and loads it if it names a version other than the one served. Never throws: failures
-   * are logged and reported by {@link #status()}.
+   * are logged, counted and reported by {@link #status()}.
    *
    * @return true if a new version was loaded
    */
@@ -67,33 +92,54 @@ public final class IndexHolder implements Closeable {
     try {
       v = source.currentVersion();
     } catch (IOException | RuntimeException e) {
-      lastError = e.getMessage();
+      fail(null, "cannot read CURRENT: " + e.getMessage(), e);
       return false;
     }
     LoadedIndex cur = current.get();
     if (cur != null && cur.version().manifest().version().equals(v)) {
-      lastError = null;
+      inSync();
       return false;
     }
     if (v.equals(lastFailedVersion)) {
-      return false; // already reported; wait for CURRENT to change
+      return false; // already reported and counted; wait for CURRENT to change
     }
     try {
       LoadedIndex next = load(v);
       LoadedIndex old = current.getAndSet(next);
-      lastError = null;
-      lastFailedVersion = null;
+      loadedAtMillis = System.currentTimeMillis();
+      inSync();
       LOG.info("serving index version {} from {}", v, source.describe());
       if (old != null) {
         old.release();
       }
       return true;
     } catch (IOException | RuntimeException e) {
-      lastFailedVersion = v;
-      lastError = "index version " + v + " not loaded: " + e.getMessage();
-      LOG.error(lastError + (current.get() != null ? " (still serving " + current.get().version().manifest().version()
-          + ")" : ""));
+      fail(v, "index version " + v + " not loaded: " + e.getMessage(), e);
       return false;
+    }
+  }
+
+  private void inSync() {
+    lastError = null;
+    lastFailedVersion = null;
+    failing = false;
+    lastSuccessMillis = System.currentTimeMillis();
+  }
+
+  private void fail(String version, String message, Exception e) {
+    reloadFailures.incrementAndGet();
+    String shown = source.redact(message);
+    boolean repeated = shown.equals(lastError);
+    lastError = shown;
+    lastFailedVersion = version;
+    failing = true;
+    LoadedIndex cur = current.get();
+    String tail = cur != null ? " (still serving " + cur.version().manifest().version() + ")" : " (nothing to serve)";
+    if (!repeated) { // a CURRENT that stays unreadable is counted on every poll but logged once
+      LOG.error("{}{}", message, tail);
+    }
+    if (e instanceof RuntimeException) {
+      LOG.debug("reload failure", e);
     }
   }
 
@@ -140,10 +186,42 @@ public final class IndexHolder implements Closeable {
     }
   }
 
+  /** Readiness and the last reload failure, if one is pending. */
   public Status status() {
     LoadedIndex li = current.get();
     String err = lastError;
-    return new Status(li != null && err == null, li == null ? null : li.version().manifest().version(), err);
+    boolean pending = failing;
+    String version = li == null ? null : li.version().manifest().version();
+    return new Status(li != null, version, li == null ? (err == null ? "no index version loaded yet" : err) : null,
+        pending ? err : null, pending ? lastFailedVersion : null, reloadFailures.get());
+  }
+
+  /** Failed reload attempts since start (a failed version counts once; an unreadable CURRENT on every poll). */
+  public long reloadFailures() {
+    return reloadFailures.get();
+  }
+
+  /**
+   * Wall-clock time (epoch milliseconds) of the last successful reload check: {@code CURRENT} was read and the
+   * version it names is the one served (just loaded, or already serving); 0 if there never was one.
+   */
+  public long lastSuccessfulReloadMillis() {
+    return lastSuccessMillis;
+  }
+
+  /** Wall-clock time (epoch milliseconds) the served version was loaded; 0 if none. */
+  public long loadedAtMillis() {
+    return current.get() == null ? 0 : loadedAtMillis;
+  }
+
+  /** True while the last reload attempt failed and {@code CURRENT} still names a version that is not served. */
+  public boolean reloadFailing() {
+    return failing;
+  }
+
+  /** The source's location, as shown in logs (not to clients). */
+  public String describeSource() {
+    return source.describe();
   }
 
   @Override

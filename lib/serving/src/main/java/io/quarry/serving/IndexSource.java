@@ -22,8 +22,16 @@ public interface IndexSource {
    */
   Path fetch(String version) throws IOException;
 
-  /** Human-readable location for logs and /ready. */
+  /** Human-readable location for logs (may hold local paths; never sent to clients). */
   String describe();
+
+  /**
+   * A message made safe to show to HTTP clients: local paths under this source's directories become paths relative
+   * to them, and any other absolute path is cut to its last component ({@link ClientMessages#redact}).
+   */
+  default String redact(String message) {
+    return ClientMessages.redact(message);
+  }
 
   /** Checks a version id read from {@code CURRENT}. */
   static String checkVersionId(String v, String where) throws IOException {

@@ -38,6 +38,11 @@ public final class LocalIndexSource implements IndexSource {
   }
 
   @Override
+  public String redact(String message) {
+    return ClientMessages.redact(message, root);
+  }
+
+  @Override
   public String describe() {
     return root.toString();
   }

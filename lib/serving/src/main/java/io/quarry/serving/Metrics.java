@@ -1,79 +1,133 @@
 package io.quarry.serving;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
-import java.util.concurrent.atomic.DoubleAdder;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.Collector;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.InfoSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import io.prometheus.metrics.model.snapshots.Unit;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.function.IntSupplier;
 
 /**
- * Server metrics in the Prometheus text exposition format (version 0.0.4): request and error counters by endpoint
- * and status, and latency histograms (seconds) per search stage and for whole requests. Lock-free.
+ * The server's metrics, kept in a Prometheus Java client registry of its own (one per server, so several servers in
+ * one JVM do not collide) and exposed by {@code GET /metrics} through the client's exposition code:
+ *
+ * <ul>
+ *   <li>{@code quarry_requests_total{endpoint,code}}, {@code quarry_request_errors_total} (4xx and 5xx);
+ *   <li>{@code quarry_search_stage_seconds{stage}}: latency histogram per search stage, {@code total} = whole request;
+ *   <li>{@code quarry_index_version_info{version}} (1 for the served version), {@code quarry_reload_failures_total},
+ *       {@code quarry_reload_failing} (1 while {@code CURRENT} names a version that could not be loaded),
+ *       {@code quarry_last_successful_reload_timestamp_seconds}, {@code quarry_seconds_since_last_successful_reload},
+ *       {@code quarry_index_loaded_timestamp_seconds};
+ *   <li>{@code quarry_search_queue_depth}: searches waiting for a search thread;
+ *   <li>the client's JVM metrics ({@code jvm_memory_*}, {@code jvm_gc_*}, {@code jvm_threads_*}, …).
+ * </ul>
+ *
+ * Thread-safe.
  */
 public final class Metrics {
   /** Histogram bucket upper bounds in seconds. */
   static final double[] BUCKETS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
-  private final Map<String, AtomicLong> requests = new ConcurrentHashMap<>();
-  private final Map<String, Histogram> latency = new ConcurrentHashMap<>();
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final Counter requests;
+  private final Counter errors;
+  private final Histogram stages;
 
-  static final class Histogram {
-    final AtomicLongArray counts = new AtomicLongArray(BUCKETS.length + 1);
-    final DoubleAdder sum = new DoubleAdder();
+  /** A registry with the request metrics and the JVM metrics. */
+  public Metrics() {
+    requests = Counter.builder().name("quarry_requests").help("HTTP requests by endpoint and status code.")
+        .labelNames("endpoint", "code").register(registry);
+    errors = Counter.builder().name("quarry_request_errors").help("HTTP requests answered with a 4xx or 5xx status.")
+        .register(registry);
+    stages = Histogram.builder().name("quarry_search_stage_seconds")
+        .help("Search latency per stage in seconds (total = whole request).").unit(Unit.SECONDS)
+        .labelNames("stage").classicOnly().classicUpperBounds(BUCKETS).register(registry);
+    JvmMetrics.builder().register(registry);
+  }
 
-    void observe(double seconds) {
-      int i = 0;
-      while (i < BUCKETS.length && seconds > BUCKETS[i]) {
-        i++;
-      }
-      counts.incrementAndGet(i);
-      sum.add(seconds);
-    }
+  /** The registry (for the scrape handler and tests). */
+  public PrometheusRegistry registry() {
+    return registry;
   }
 
   /** Counts one request to {@code endpoint} answered with HTTP {@code status}. */
   public void request(String endpoint, int status) {
-    requests.computeIfAbsent(endpoint + "\u0000" + status, k -> new AtomicLong()).incrementAndGet();
+    requests.labelValues(endpoint, Integer.toString(status)).inc();
+    if (status >= 400) {
+      errors.inc();
+    }
   }
 
   /** Records {@code nanos} of stage {@code stage} ({@code total} for whole search requests). */
   public void stage(String stage, long nanos) {
-    latency.computeIfAbsent(stage, k -> new Histogram()).observe(nanos / 1e9);
+    stages.labelValues(stage).observe(nanos / 1e9);
   }
 
-  /** The exposition text. */
+  /** Registers the index metrics, read from {@code holder} at scrape time. */
+  void bindIndex(IndexHolder holder) {
+    registry.register(new Collector() {
+      @Override
+      public MetricSnapshot collect() {
+        InfoSnapshot.Builder b = InfoSnapshot.builder().name("quarry_index_version")
+            .help("The index version being served (value 1).");
+        String v = holder.status().version();
+        if (v != null) {
+          b.dataPoint(InfoSnapshot.InfoDataPointSnapshot.builder().labels(Labels.of("version", v)).build());
+        }
+        return b.build();
+      }
+
+      @Override
+      public String getPrometheusName() {
+        return "quarry_index_version";
+      }
+    });
+    CounterWithCallback.builder().name("quarry_reload_failures")
+        .help("Failed index reload attempts (a failed version counts once, an unreadable CURRENT on every poll).")
+        .callback(c -> c.call(holder.reloadFailures())).register(registry);
+    GaugeWithCallback.builder().name("quarry_reload_failing")
+        .help("1 while CURRENT names a version that could not be loaded (the previous one keeps serving), else 0.")
+        .callback(c -> c.call(holder.reloadFailing() ? 1 : 0)).register(registry);
+    GaugeWithCallback.builder().name("quarry_last_successful_reload_timestamp_seconds")
+        .help("When CURRENT was last read and found served (loaded or already serving), Unix time; 0 if never.")
+        .callback(c -> c.call(holder.lastSuccessfulReloadMillis() / 1000.0)).register(registry);
+    GaugeWithCallback.builder().name("quarry_seconds_since_last_successful_reload")
+        .help("Seconds since CURRENT was last read and found served; grows while reloads fail; -1 if never.")
+        .callback(c -> {
+          long t = holder.lastSuccessfulReloadMillis();
+          c.call(t == 0 ? -1 : (System.currentTimeMillis() - t) / 1000.0);
+        }).register(registry);
+    GaugeWithCallback.builder().name("quarry_index_loaded_timestamp_seconds")
+        .help("When the served index version was loaded, Unix time; 0 if none.")
+        .callback(c -> c.call(holder.loadedAtMillis() / 1000.0)).register(registry);
+  }
+
+  /** Registers {@code quarry_search_queue_depth}. */
+  void bindQueue(IntSupplier depth) {
+    GaugeWithCallback.builder().name("quarry_search_queue_depth")
+        .help("Search requests waiting for a search thread.")
+        .callback(c -> c.call(depth.getAsInt())).register(registry);
+  }
+
+  /** The Prometheus text exposition (format 0.0.4) of every metric, for tests and tools. */
   public String render() {
-    StringBuilder sb = new StringBuilder();
-    sb.append("# HELP quarry_requests_total HTTP requests by endpoint and status code.\n");
-    sb.append("# TYPE quarry_requests_total counter\n");
-    long errors = 0;
-    for (Map.Entry<String, AtomicLong> e : new java.util.TreeMap<>(requests).entrySet()) {
-      String[] p = e.getKey().split("\u0000");
-      sb.append("quarry_requests_total{endpoint=\"").append(p[0]).append("\",code=\"").append(p[1]).append("\"} ")
-          .append(e.getValue().get()).append('\n');
-      if (Integer.parseInt(p[1]) >= 400) {
-        errors += e.getValue().get();
-      }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try {
+      PrometheusTextFormatWriter.create().write(out, registry.scrape());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
-    sb.append("# HELP quarry_request_errors_total HTTP requests answered with a 4xx or 5xx status.\n");
-    sb.append("# TYPE quarry_request_errors_total counter\n");
-    sb.append("quarry_request_errors_total ").append(errors).append('\n');
-    sb.append("# HELP quarry_search_stage_seconds Search latency per stage (total = whole request).\n");
-    sb.append("# TYPE quarry_search_stage_seconds histogram\n");
-    for (Map.Entry<String, Histogram> e : new java.util.TreeMap<>(latency).entrySet()) {
-      Histogram h = e.getValue();
-      long cum = 0;
-      for (int i = 0; i <= BUCKETS.length; i++) {
-        cum += h.counts.get(i);
-        String le = i == BUCKETS.length ? "+Inf" : Double.toString(BUCKETS[i]);
-        sb.append("quarry_search_stage_seconds_bucket{stage=\"").append(e.getKey()).append("\",le=\"").append(le)
-            .append("\"} ").append(cum).append('\n');
-      }
-      sb.append("quarry_search_stage_seconds_sum{stage=\"").append(e.getKey()).append("\"} ").append(h.sum.sum())
-          .append('\n');
-      sb.append("quarry_search_stage_seconds_count{stage=\"").append(e.getKey()).append("\"} ").append(cum)
-          .append('\n');
-    }
-    return sb.toString();
+    return out.toString(StandardCharsets.UTF_8);
   }
 }

@@ -147,6 +147,11 @@ public final class S3IndexSource implements IndexSource {
   }
 
   @Override
+  public String redact(String message) {
+    return ClientMessages.redact(message, cache);
+  }
+
+  @Override
   public String describe() {
     return "s3://" + bucket + "/" + prefix + " (cache " + cache + ")";
   }

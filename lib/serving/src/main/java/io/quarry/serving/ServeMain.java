@@ -25,8 +25,25 @@ public final class ServeMain implements Callable<Integer> {
   @Option(names = "--port", defaultValue = "8080", description = "Port (default ${DEFAULT-VALUE}; 0 = any free).")
   int port;
 
-  @Option(names = "--threads", defaultValue = "8", description = "HTTP worker threads (default ${DEFAULT-VALUE}).")
+  @Option(names = "--threads", defaultValue = "8", description = "Search threads (default ${DEFAULT-VALUE}); "
+      + "health, readiness and metrics are answered on separate HTTP threads.")
   int threads;
+
+  @Option(names = "--queue", defaultValue = "64", description = "Searches waiting for a search thread before new "
+      + "ones are refused with 503 (default ${DEFAULT-VALUE}).")
+  int queue;
+
+  @Option(names = "--idle-timeout-ms", defaultValue = "5000", description = "A connection with no bytes read or "
+      + "written for this long is closed, e.g. a stalled request body (milliseconds, default ${DEFAULT-VALUE}).")
+  long idleTimeoutMs;
+
+  @Option(names = "--max-connections", defaultValue = "1024", description = "Open connections at most "
+      + "(default ${DEFAULT-VALUE}).")
+  int maxConnections;
+
+  @Option(names = "--max-body-bytes", defaultValue = "16384", description = "Largest request body; larger ones "
+      + "get 413 (default ${DEFAULT-VALUE}).")
+  int maxBodyBytes;
 
   @Option(names = "--cache", defaultValue = "${java.io.tmpdir}/quarry-serving-cache",
       description = "Local cache for versions downloaded from S3 (default ${DEFAULT-VALUE}).")
@@ -42,8 +59,10 @@ public final class ServeMain implements Callable<Integer> {
   @Option(names = "--reload-seconds", defaultValue = "10", description = "How often CURRENT is checked.")
   int reloadSeconds;
 
-  @Option(names = "--no-verify", negatable = true, defaultValue = "true", fallbackValue = "true",
-      description = "Verify SHA-256 and CRC32 of every file when loading a version (default on).")
+  @Option(names = "--verify", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Verify every file of a version (size + SHA-256 from the manifest, CRC32 of segment files) "
+          + "before serving it; on by default, --no-verify skips it (IVF list ids are checked either way, corrupt "
+          + "PQ code bytes are then not detected).")
   boolean verify;
 
   @Option(names = "--model-path", description = "For custom embedding models: local directory with model.onnx "
@@ -77,14 +96,16 @@ public final class ServeMain implements Callable<Integer> {
     IndexHolder holder = new IndexHolder(source, new ModelEncoders(modelPath, 1), reranker, verify);
     holder.refresh();
     holder.startPolling(reloadSeconds * 1000L);
-    SearchApi.Limits limits = new SearchApi.Limits(maxQueryChars, maxK, maxDepth, 1024, 16384);
-    SearchServer server = new SearchServer(host, port, threads, holder, limits);
+    SearchApi.Limits limits = new SearchApi.Limits(maxQueryChars, maxK, maxDepth, 1024, maxBodyBytes);
+    SearchServer server = new SearchServer(host, port, holder, limits,
+        new SearchServer.Options(threads, queue, idleTimeoutMs, maxConnections, 10_000));
     IndexHolder.Status s = holder.status();
     System.out.println("quarry-serve: http://" + host + ":" + server.port() + "  index " + source.describe()
-        + "  " + (s.ready() ? "serving " + s.version() : "NOT READY: " + s.reason()));
+        + "  " + (s.ready() ? "serving " + s.version() : "NOT READY: " + s.reason())
+        + (verify ? "" : "  (--no-verify: file checksums not checked)"));
     CountDownLatch done = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      server.close();
+      server.close(); // graceful: in-flight requests finish first
       holder.close();
       done.countDown();
     }));

@@ -38,7 +38,7 @@ class S3IndexSourceTest {
           li.release();
         }
 
-        // v2 on S3 has a tampered object: the download fails naming it, v1 keeps serving
+        // v2 on S3 has a tampered object: the download fails naming it, v1 keeps serving and stays ready
         Path v2 = TestIndexes.write(built, "v2", 60, 2, "float32");
         s3.upload("idx", "prod/index/v2/", v2);
         byte[] table = Files.readAllBytes(v2.resolve("shard-00000/chunks.tbl"));
@@ -46,9 +46,10 @@ class S3IndexSourceTest {
         s3.put("idx", "prod/index/v2/shard-00000/chunks.tbl", table);
         s3.put("idx", "prod/index/CURRENT", "v2\n".getBytes(StandardCharsets.UTF_8));
         assertThat(holder.refresh()).isFalse();
-        assertThat(holder.status().ready()).isFalse();
+        assertThat(holder.status().ready()).isTrue(); // still serving v1: stays in rotation
         assertThat(holder.status().version()).isEqualTo("v1");
-        assertThat(holder.status().reason()).contains("s3://idx/prod/index/v2/shard-00000/chunks.tbl");
+        assertThat(holder.status().failedVersion()).isEqualTo("v2");
+        assertThat(holder.status().lastReloadError()).contains("s3://idx/prod/index/v2/shard-00000/chunks.tbl");
         assertThat(Files.exists(cache.resolve("v2"))).isFalse();
       }
     }

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Starts the server on a real index built from {@code data-samples/scifact} (bundled bge-small-en-v1.5-q) and talks
  * to it over HTTP: search in every mode, bad requests, readiness, metrics, reload on CURRENT change while requests
- * are in flight, and a corrupt version that must not replace the one being served.
+ * are in flight, and a corrupt version that must not replace the one being served nor take the server out of
+ * rotation (ready stays 200; the failure shows in /health and /metrics).
  */
 class ServingEndToEndTest {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -95,7 +96,10 @@ class ServingEndToEndTest {
     assertThat(post("not json").statusCode()).isEqualTo(400);
     assertThat(post("{\"query\":\"" + "y".repeat(20000) + "\"}").statusCode()).isEqualTo(413);
     assertThat(get("/search").statusCode()).isEqualTo(405);
-    assertThat(get("/../etc/passwd").statusCode()).isEqualTo(404);
+    HttpResponse<String> escape = get("/../etc/passwd"); // Jetty refuses the ambiguous path before routing
+    assertThat(escape.statusCode()).isEqualTo(400);
+    assertThat(JSON.readTree(escape.body()).has("error")).isTrue();
+    assertThat(get("/nothing-here").statusCode()).isEqualTo(404);
     assertThat(get("/health").statusCode()).isEqualTo(200);
   }
 
@@ -108,7 +112,9 @@ class ServingEndToEndTest {
     assertThat(m.body()).contains("# TYPE quarry_search_stage_seconds histogram")
         .contains("quarry_search_stage_seconds_bucket{stage=\"bm25\",le=\"+Inf\"}")
         .contains("quarry_search_stage_seconds_count{stage=\"total\"}")
-        .contains("quarry_requests_total{endpoint=\"search\",code=\"200\"}");
+        .contains("quarry_requests_total{code=\"200\",endpoint=\"search\"}")
+        .contains("quarry_index_version_info{version=").contains("quarry_seconds_since_last_successful_reload ")
+        .contains("jvm_memory_used_bytes").contains("jvm_threads_current").contains("jvm_gc_collection_seconds");
   }
 
   @Test
@@ -134,11 +140,11 @@ class ServingEndToEndTest {
       TestIndexes.write(root, "v2", N, 3, "sq8");
       TestIndexes.publish(root, "v2");
       assertThat(holder.refresh()).isTrue();
-      assertThat(holder.status()).isEqualTo(new IndexHolder.Status(true, "v2", null));
+      assertThat(holder.status()).isEqualTo(IndexHolder.Status.serving("v2", 0));
       JsonNode j = JSON.readTree(post("{\"query\":\"cells\",\"k\":3}").body());
       assertThat(j.get("version").asText()).isEqualTo("v2");
 
-      // a corrupt version: refused, v2 keeps serving, /ready says why
+      // a corrupt version: refused, v2 keeps serving and stays ready; /health and /metrics report the failure
       Path bad = TestIndexes.write(root, "v3", N, 2, "float32");
       Path victim = bad.resolve("shard-00001/lists.ivf");
       try (RandomAccessFile raf = new RandomAccessFile(victim.toFile(), "rw")) {
@@ -150,20 +156,38 @@ class ServingEndToEndTest {
       TestIndexes.publish(root, "v3");
       assertThat(holder.refresh()).isFalse();
       HttpResponse<String> ready = get("/ready");
-      assertThat(ready.statusCode()).isEqualTo(503);
-      assertThat(ready.body()).contains("v3").contains("lists.ivf").contains("\"version\":\"v2\"");
+      assertThat(ready.statusCode()).isEqualTo(200);
+      assertThat(ready.body()).contains("\"version\":\"v2\"").contains("lastReloadError");
+      JsonNode health = JSON.readTree(get("/health").body());
+      assertThat(health.get("status").asText()).isEqualTo("degraded");
+      assertThat(health.get("failedVersion").asText()).isEqualTo("v3");
+      assertThat(health.get("lastReloadError").asText()).contains("v3/shard-00001/lists.ivf")
+          .doesNotContain(root.toAbsolutePath().toString());
+      assertThat(health.get("reloadFailures").asLong()).isEqualTo(1);
+      String metrics = get("/metrics").body();
+      assertThat(metrics).contains("quarry_index_version_info{version=\"v2\"} 1")
+          .contains("quarry_reload_failures_total 1").contains("quarry_reload_failing 1");
       assertThat(JSON.readTree(post("{\"query\":\"cells\",\"k\":3}").body()).get("version").asText())
           .isEqualTo("v2");
+      assertThat(holder.refresh()).isFalse(); // the same failed version is not retried nor counted again
+      assertThat(holder.status().reloadFailures()).isEqualTo(1);
 
       // a missing version: same
       TestIndexes.publish(root, "v9");
       assertThat(holder.refresh()).isFalse();
-      assertThat(get("/ready").body()).contains("v9");
+      assertThat(get("/ready").statusCode()).isEqualTo(200);
+      assertThat(get("/health").body()).contains("v9");
 
       // back to a good one
       TestIndexes.publish(root, "v1");
       assertThat(holder.refresh()).isTrue();
       assertThat(get("/ready").statusCode()).isEqualTo(200);
+      health = JSON.readTree(get("/health").body());
+      assertThat(health.get("status").asText()).isEqualTo("ok");
+      assertThat(health.has("lastReloadError")).isFalse();
+      assertThat(get("/metrics").body()).contains("quarry_index_version_info{version=\"v1\"} 1")
+          .doesNotContain("version=\"v2\"").contains("quarry_reload_failing 0")
+          .contains("quarry_reload_failures_total 2");
     } finally {
       stop.set(true);
       for (Thread th : clients) {

@@ -15,7 +15,10 @@ import java.util.List;
  *
  * <p>Opening verifies, in order: the manifest (format version, required fields), every listed file's size and
  * SHA-256 (when {@code verify}), each segment file's header and CRC32 footer, and that the shards agree with the
- * manifest (nlist, codeSize, dim, entry counts). Any failure is a {@link CorruptSegmentException} naming the file.
+ * manifest (nlist, codeSize, dim, entry counts), and — always, verified or not — that every shard's IVF list ids are
+ * in range and unique ({@link IvfListsFile#validateIds}). Any failure is a {@link CorruptSegmentException} naming the
+ * file. Without {@code verify}, corrupt PQ code bytes are not detected (every byte value is a legal code): the SHA-256
+ * and CRC32 checks are the defence against them.
  */
 public final class IndexVersion {
   private final Path dir;
@@ -90,6 +93,12 @@ public final class IndexVersion {
       if (lists.nlist() != m.nlist() || lists.codeSize() != m.codeSize() || lists.entries() != s.chunks()) {
         throw new CorruptSegmentException(lf.toString(), "nlist " + lists.nlist() + ", codeSize "
             + lists.codeSize() + ", entries " + lists.entries() + " disagree with the manifest");
+      }
+      // ids are checked on every load, with or without checksum verification (cheap, and a bad id would otherwise
+      // fail or corrupt searches); PQ code bytes are covered by the checksums (verify) and the padding-bit check
+      lists.validateIds(lf.toString(), s.chunks(), s.listFrom(), s.listTo());
+      if (!q.spec().isFlat()) {
+        lists.validatePqPadding(lf.toString(), q.m(), q.nbits());
       }
       ChunkTableFile table = ChunkTableFile.open(sd.resolve(ChunkTableFile.FILE_NAME), s.id(), verify);
       if (table.size() != s.chunks()) {

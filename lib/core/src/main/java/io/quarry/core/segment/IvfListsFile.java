@@ -137,6 +137,78 @@ public final class IvfListsFile implements InvertedLists {
     return new IvfListsFile(nlist, codeSize, offsets, ids, codes);
   }
 
+  /**
+   * Checks the ids of every list against the shard: each id in {@code [0, chunks)}, each exactly once in the file,
+   * ascending inside a list, and lists outside the shard's {@code [listFrom, listTo)} empty. Always run on load (one
+   * pass over {@code 4 × n} bytes, a bitset of {@code chunks} bits): a corrupt id would otherwise surface as a failed or
+   * wrong search. PQ code bytes cannot be checked this way (every byte value is a legal sub-code for 8-bit PQ); the
+   * file's CRC32 and the manifest's SHA-256 are what detects their corruption.
+   *
+   * @param fileName the file as named in errors
+   * @param chunks entries the shard holds (chunk table rows)
+   * @param listFrom first list the shard owns
+   * @param listTo one past the last list the shard owns
+   * @throws CorruptSegmentException naming the file, the list and the entry on the first violation
+   */
+  public void validateIds(String fileName, long chunks, int listFrom, int listTo) throws CorruptSegmentException {
+    if (entries() != chunks) {
+      throw new CorruptSegmentException(fileName, entries() + " entries, the shard has " + chunks + " chunks");
+    }
+    java.util.BitSet seen = new java.util.BitSet((int) Math.min(chunks, Integer.MAX_VALUE));
+    for (int l = 0; l < nlist; l++) {
+      int size = size(l);
+      if (size > 0 && (l < listFrom || l >= listTo)) {
+        throw new CorruptSegmentException(fileName, "list " + l + " holds " + size + " entries but the shard owns "
+            + "lists [" + listFrom + ", " + listTo + ")");
+      }
+      IntBuffer ib = ids(l);
+      int prev = -1;
+      for (int i = 0; i < size; i++) {
+        int id = ib.get(i);
+        if (id < 0 || id >= chunks) {
+          throw new CorruptSegmentException(fileName, "list " + l + " entry " + i + ": id " + id + " not in [0, "
+              + chunks + ")");
+        }
+        if (id <= prev) {
+          throw new CorruptSegmentException(fileName, "list " + l + " entry " + i + ": id " + id
+              + " not ascending (previous " + prev + ")");
+        }
+        if (seen.get(id)) {
+          throw new CorruptSegmentException(fileName, "list " + l + " entry " + i + ": id " + id
+              + " appears twice");
+        }
+        seen.set(id);
+        prev = id;
+      }
+    }
+  }
+
+  /**
+   * Checks what can be checked in PQ codes without their checksum: when {@code m × nbits} is not a multiple of 8,
+   * the unused high bits of each code's last byte must be zero (as {@link io.quarry.core.quant.PqCodes} writes
+   * them). For byte-aligned codes (e.g. PQ48x8, PQ16x4) every byte value is legal and nothing is checked here.
+   *
+   * @param fileName the file as named in errors
+   * @param m PQ sub-quantizers
+   * @param nbits bits per sub-code
+   * @throws CorruptSegmentException naming the file and entry on the first code with non-zero padding bits
+   */
+  public void validatePqPadding(String fileName, int m, int nbits) throws CorruptSegmentException {
+    int usedBits = m * nbits;
+    int pad = codeSize * 8 - usedBits;
+    if (pad <= 0 || pad >= 8) {
+      return;
+    }
+    int mask = (0xFF << (8 - pad)) & 0xFF;
+    long n = entries();
+    for (long i = 0; i < n; i++) {
+      int last = codes.get((int) (i * codeSize + codeSize - 1)) & 0xFF;
+      if ((last & mask) != 0) {
+        throw new CorruptSegmentException(fileName, "entry " + i + ": PQ code has non-zero padding bits");
+      }
+    }
+  }
+
   @Override
   public int nlist() {
     return nlist;
