@@ -105,11 +105,27 @@ public final class QuarryCli {
       return Files.readString(p, StandardCharsets.UTF_8);
     }
     org.apache.hadoop.fs.Path hp = new org.apache.hadoop.fs.Path(file);
-    try (var in = hp.getFileSystem(new Configuration()).open(hp)) {
+    try (var in = hp.getFileSystem(hadoopConf()).open(hp)) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (java.io.FileNotFoundException e) {
       throw new ConfigException(List.of(file + ": config file not found"));
     }
+  }
+
+  /**
+   * The Hadoop configuration for reading config files before any stage runs: the active Spark session's (when there
+   * is one) overlaid with the {@code spark.hadoop.*} properties of a fresh {@link SparkConf} (what spark-submit's
+   * {@code --conf} and {@code spark-defaults.conf} set, as system properties), prefix removed: the same S3A endpoint,
+   * credentials provider, etc. that the Spark session gets.
+   */
+  public static Configuration hadoopConf() {
+    Configuration c = SparkSession.getActiveSession().isDefined()
+        ? new Configuration(SparkSession.getActiveSession().get().sparkContext().hadoopConfiguration())
+        : new Configuration();
+    for (scala.Tuple2<String, String> kv : new SparkConf().getAllWithPrefix("spark.hadoop.")) {
+      c.set(kv._1(), kv._2());
+    }
+    return c;
   }
 
   /** Opens (or joins) the Spark session: spark-submit's settings win; the config fills in what is unset. */

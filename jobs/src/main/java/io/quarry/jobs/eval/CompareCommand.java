@@ -67,7 +67,7 @@ public final class CompareCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Configuration hconf = new Configuration();
+    Configuration hconf = io.quarry.jobs.QuarryCli.hadoopConf();
     List<ConfigLoader.Source> sources = new ArrayList<>();
     for (String f : configFiles) {
       sources.add(new ConfigLoader.Source(f, read(hconf, f)));

@@ -4,13 +4,26 @@ import io.quarry.core.eval.EvalReport;
 import io.quarry.core.eval.LossAttribution;
 import java.awt.BasicStroke;
 import java.awt.Color;
+import java.awt.Dimension;
 import java.awt.Font;
 import java.awt.Rectangle;
+import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import javax.xml.parsers.DocumentBuilderFactory;
+import javax.xml.parsers.ParserConfigurationException;
+import javax.xml.transform.OutputKeys;
+import javax.xml.transform.Transformer;
+import javax.xml.transform.TransformerException;
+import javax.xml.transform.TransformerFactory;
+import javax.xml.transform.dom.DOMSource;
+import javax.xml.transform.stream.StreamResult;
+import org.apache.batik.svggen.SVGGeneratorContext;
+import org.apache.batik.svggen.SVGGraphics2D;
+import org.apache.batik.svggen.SVGIDGenerator;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.StandardChartTheme;
@@ -22,23 +35,28 @@ import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.category.BarRenderer;
 import org.jfree.chart.renderer.category.StandardBarPainter;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.chart.text.TextUtils;
 import org.jfree.data.category.DefaultCategoryDataset;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
-import org.jfree.svg.SVGGraphics2D;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
 
 /**
  * Renders an {@link EvalReport} as one self-contained {@code report.html}: summary, per-stage metric table and bar
  * chart, sweep curves (quality against the swept parameter, against per-query latency and against bytes per
- * vector), loss attribution chart and examples, notes. Charts are drawn with JFreeChart onto JFreeSVG's
- * {@link SVGGraphics2D} and inlined as {@code <svg>} elements, each inside a {@code <figure class="chart">} with an
+ * vector), loss attribution chart and examples, notes. Charts are drawn with JFreeChart onto Apache Batik's
+ * {@link SVGGraphics2D} (text kept as {@code <text>}) and inlined as {@code <svg>} elements, each inside a {@code <figure class="chart">} with an
  * id ({@code chart-metrics}, {@code chart-nprobe}, {@code chart-latency}, {@code chart-bytes},
  * {@code chart-candidates}, {@code chart-rrfk}, {@code chart-loss}); there is no script and no external resource.
- * Output is deterministic for a given report (SVG definition ids are fixed per chart).
+ * Output is deterministic for a given report: SVG definition ids (clip paths) are numbered per chart and prefixed
+ * with the chart's id, so the charts of one page never share an id.
  *
  * <p>Needs a headless-capable JDK ({@code java.awt.headless=true} is set if unset): fonts come from the JDK.
  */
 public final class HtmlReport {
+  private static final String SVG_NS = "http://www.w3.org/2000/svg";
   private static final int W = 720;
   private static final int H = 360;
   private static final String[] HEADLINE = {"nDCG@10", "Recall@100", "MRR@10"};
@@ -51,6 +69,9 @@ public final class HtmlReport {
       System.setProperty("java.awt.headless", "true");
     }
     ChartFactory.setChartTheme(StandardChartTheme.createJFreeTheme());
+    // rotated labels (the vertical axis titles) through drawString, so they stay <text> in the SVG instead of the
+    // workaround's TextLayout glyph outlines
+    TextUtils.setUseDrawRotatedStringWorkaround(false);
     StringBuilder h = new StringBuilder(64 * 1024);
     h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
         .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
@@ -282,11 +303,57 @@ public final class HtmlReport {
   }
 
   private static void figure(StringBuilder h, String id, String caption, JFreeChart chart) {
-    SVGGraphics2D g = new SVGGraphics2D(W, H);
-    g.setDefsKeyPrefix(id.replace('-', '_'));
-    chart.draw(g, new Rectangle(0, 0, W, H));
-    h.append("<figure class=\"chart\" id=\"").append(id).append("\">").append(g.getSVGElement(id + "-svg"))
+    h.append("<figure class=\"chart\" id=\"").append(id).append("\">").append(svg(id, chart))
         .append("<figcaption>").append(esc(caption)).append("</figcaption></figure>\n");
+  }
+
+  /** The chart as one {@code <svg id="<id>-svg">} element (no XML declaration), scalable through its viewBox. */
+  static String svg(String id, JFreeChart chart) {
+    Document doc;
+    try {
+      doc = DocumentBuilderFactory.newInstance().newDocumentBuilder().getDOMImplementation()
+          .createDocument(SVG_NS, "svg", null);
+    } catch (ParserConfigurationException e) {
+      throw new IllegalStateException("no XML DOM implementation", e);
+    }
+    SVGGeneratorContext ctx = SVGGeneratorContext.createDefault(doc);
+    ctx.setComment(null);
+    ctx.setEmbeddedFontsOn(false);
+    ctx.setPrecision(3);
+    String prefix = id.replace('-', '_') + "_";
+    ctx.setIDGenerator(new SVGIDGenerator() {
+      @Override
+      public String generateID(String p) {
+        return super.generateID(prefix + p);
+      }
+    });
+    SVGGraphics2D g = new SVGGraphics2D(ctx, false);
+    g.setSVGCanvasSize(new Dimension(W, H));
+    chart.draw(g, new Rectangle(0, 0, W, H));
+    Element root = g.getRoot();
+    // Batik's one fixed id (the "genericDefs" element) made unique to the chart too
+    NodeList all = root.getElementsByTagName("*");
+    for (int i = 0; i < all.getLength(); i++) {
+      Element e = (Element) all.item(i);
+      if (e.hasAttribute("id") && !e.getAttribute("id").startsWith(prefix)) {
+        e.setAttribute("id", prefix + e.getAttribute("id"));
+      }
+    }
+    root.setAttribute("id", id + "-svg");
+    root.setAttribute("viewBox", "0 0 " + W + " " + H);
+    g.dispose();
+    // serialized without XML declaration or doctype: the element goes inside an HTML document
+    StringWriter w = new StringWriter(32 * 1024);
+    try {
+      Transformer t = TransformerFactory.newInstance().newTransformer();
+      t.setOutputProperty(OutputKeys.OMIT_XML_DECLARATION, "yes");
+      t.setOutputProperty(OutputKeys.METHOD, "xml");
+      t.setOutputProperty(OutputKeys.ENCODING, "UTF-8");
+      t.transform(new DOMSource(root), new StreamResult(w));
+    } catch (TransformerException e) {
+      throw new IllegalStateException("cannot serialize the SVG of " + id, e);
+    }
+    return w.toString();
   }
 
   static String f4(Double v) {

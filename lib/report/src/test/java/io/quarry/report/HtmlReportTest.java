@@ -9,9 +9,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -77,6 +79,22 @@ class HtmlReportTest {
     assertThat(html).doesNotContain("BM25 <top").contains("BM25 &lt;top 1000&gt;").contains("q0/d&lt;1&gt;");
     assertThat(html).doesNotContain("http://cdn").doesNotContain("<script").doesNotContain("<link");
     assertThat(html).contains("rescore (final)");
+    assertThat(html).doesNotContain("<?xml");
+    // text stays text (axis labels, legend), not outlines
+    assertThat(html).containsPattern("<text[^>]*>mean over judged queries</text").containsPattern("<text[^>]*>nDCG@10<");
+    // ids are unique in the page and every url(#…) reference (clip paths) resolves within it
+    Set<String> ids = new HashSet<>();
+    Matcher id = Pattern.compile(" id=\"([^\"]+)\"").matcher(html);
+    while (id.find()) {
+      assertThat(ids.add(id.group(1))).as("duplicate id %s", id.group(1)).isTrue();
+    }
+    Matcher ref = Pattern.compile("url\\(#([^)]+)\\)").matcher(html);
+    int refs = 0;
+    while (ref.find()) {
+      refs++;
+      assertThat(ids).contains(ref.group(1));
+    }
+    assertThat(refs).isPositive();
     assertThat(HtmlReport.render(sample())).isEqualTo(html); // deterministic
   }
 
