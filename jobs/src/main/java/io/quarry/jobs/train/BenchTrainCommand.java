@@ -60,6 +60,27 @@ public final class BenchTrainCommand implements Callable<Integer> {
 
   @Option(names = "--opq-iterations") int opqIterations = 4;
 
+  @Option(names = "--ivf-solver", description = "MLlib KMeans solver of the IVF fit: auto, row or block "
+      + "(default: MLlib's).")
+  String ivfSolver;
+
+  @Option(names = "--faiss", paramLabel = "DIR", description = "Also compare with FAISS: write the generated base "
+      + "vectors, --queries query vectors, Quarry's top-10 at --nprobe and its step times to DIR, then run "
+      + "lib/bench/scripts/faiss_train_bench.py with --faiss-python on the same files (one (N, spec) per DIR).")
+  java.nio.file.Path faissDir;
+
+  @Option(names = "--faiss-python", description = "Python with faiss-cpu and numpy (default: ${DEFAULT-VALUE}).")
+  String faissPython = "/tmp/faissvenv/bin/python";
+
+  @Option(names = "--faiss-threads", description = "FAISS OpenMP threads (default: ${DEFAULT-VALUE}).")
+  int faissThreads = 2;
+
+  @Option(names = "--queries", description = "Query vectors for --faiss recall (default: ${DEFAULT-VALUE}).")
+  int queries = 1000;
+
+  @Option(names = "--nprobe", description = "nprobe of the --faiss recall (default: ${DEFAULT-VALUE}).")
+  int nprobe = 16;
+
   @Override
   public Integer call() {
     SparkSession spark = SparkSession.builder().master(master).appName("quarry-bench-train")
@@ -118,14 +139,15 @@ public final class BenchTrainCommand implements Callable<Integer> {
     double gen = (System.nanoTime() - t0) / 1e9;
     QuantizerTrainer.Params params = new QuantizerTrainer.Params(seed, maxIter, tol, maxPointsPerCentroid,
         opqIterations);
-    SparkQuantizerTrainer.Result r = new SparkQuantizerTrainer(spark, spec, Metric.IP, params).train(data, d, n);
+    SparkQuantizerTrainer.Result r = new SparkQuantizerTrainer(spark, spec, Metric.IP, params)
+        .withIvfSolver(ivfSolver).train(data, d, n);
     long t1 = System.nanoTime();
     Broadcast<QuantizerModel> bm = jsc.broadcast(r.model());
-    int nlist = r.model().nlist();
-    JavaRDD<float[]> values = data.values();
-    EncodingStats stats = SparkQuantizerTrainer.orderedAggregate(values, () -> new EncodingStats(nlist),
-        (acc, v) -> acc.add(bm.value().encodeVector(v)), EncodingStats::merge);
+    EncodingStats stats = SparkQuantizerTrainer.encodingStats(data.values(), bm);
     double enc = (System.nanoTime() - t1) / 1e9;
+    if (faissDir != null) {
+      FaissComparison.run(this, data, r, bc.value(), n, spec, gen, enc);
+    }
     data.unpersist(true);
     bm.destroy();
     bc.destroy();
