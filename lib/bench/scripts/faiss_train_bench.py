@@ -110,7 +110,8 @@ def main():
     f_train = t["opq"] + t["ivf"] + t["pq"]
     print(f"\nQuarry (Spark {q['master']}) vs FAISS {faiss.__version__} ({os.environ.get('FAISS_THREADS', '2')} "
           f"threads): {q['spec']}, N = {n}, d = {d}, {xq.shape[0]} queries, nprobe {q['nprobe']}, maxIter {niter}, "
-          f"maxPointsPerCentroid {mppc}, opqIterations {q['opqIterations']}\n")
+          f"maxPointsPerCentroid {mppc}, opqIterations {q['opqIterations']}, Quarry IVF init {q.get('ivfInit')} "
+          f"solver {q.get('ivfSolver')}\n")
     print("| step | Quarry s | FAISS s | ratio |")
     print("|---|---:|---:|---:|")
     rows = [("sample", qs.get("sample", 0.0), 0.0), ("opq", qs.get("opq", 0.0), t["opq"]),

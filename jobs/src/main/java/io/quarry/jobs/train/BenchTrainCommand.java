@@ -64,6 +64,13 @@ public final class BenchTrainCommand implements Callable<Integer> {
       + "(default: MLlib's).")
   String ivfSolver;
 
+  @Option(names = "--ivf-init", description = "IVF k-means initialisation: k-means|| (the train stage's) or random "
+      + "(FAISS's) (default: ${DEFAULT-VALUE}).")
+  String ivfInit = "k-means||";
+
+  @Option(names = "--ivf-init-steps", description = "k-means|| rounds (default: ${DEFAULT-VALUE}).")
+  int ivfInitSteps = 2;
+
   @Option(names = "--faiss", paramLabel = "DIR", description = "Also compare with FAISS: write the generated base "
       + "vectors, --queries query vectors, Quarry's top-10 at --nprobe and its step times to DIR, then run "
       + "lib/bench/scripts/faiss_train_bench.py with --faiss-python on the same files (one (N, spec) per DIR).")
@@ -99,8 +106,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
     }
     System.out.println();
     System.out.printf(Locale.ROOT, "Synthetic clustered unit vectors: d=%d, %d clusters, seed %d, master %s, maxIter %d,"
-        + " opqIterations %d, maxPointsPerCentroid %d%n%n", d, clusters, seed, master, maxIter, opqIterations,
-        maxPointsPerCentroid);
+        + " opqIterations %d, maxPointsPerCentroid %d, IVF init %s (%d steps), IVF solver %s%n%n", d, clusters, seed,
+        master, maxIter, opqIterations, maxPointsPerCentroid, ivfInit, ivfInitSteps,
+        ivfSolver == null ? "MLlib default" : ivfSolver);
     System.out.println("| N | spec | sample | PQ sample | generate s | sample s | OPQ s | IVF s | PQ s | metrics s | encode s | "
         + "total s | MSE | peak heap MiB |");
     System.out.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -140,7 +148,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
     QuantizerTrainer.Params params = new QuantizerTrainer.Params(seed, maxIter, tol, maxPointsPerCentroid,
         opqIterations);
     SparkQuantizerTrainer.Result r = new SparkQuantizerTrainer(spark, spec, Metric.IP, params)
-        .withIvfSolver(ivfSolver).train(data, d, n);
+        .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(ivfInit, ivfInitSteps, ivfSolver)).train(data, d, n);
     long t1 = System.nanoTime();
     Broadcast<QuantizerModel> bm = jsc.broadcast(r.model());
     EncodingStats stats = SparkQuantizerTrainer.encodingStats(data.values(), bm);

@@ -102,8 +102,9 @@ final class FaissComparison {
       StringBuilder json = new StringBuilder();
       json.append(String.format(Locale.ROOT, "{\"spec\": \"%s\", \"n\": %d, \"d\": %d, \"seed\": %d, \"maxIter\": %d, "
           + "\"maxPointsPerCentroid\": %d, \"opqIterations\": %d, \"nprobe\": %d, \"master\": \"%s\", "
-          + "\"sampleSize\": %d, \"pqSampleSize\": %d, \"seconds\": {", spec, n, d, cmd.seed, cmd.maxIter,
-          cmd.maxPointsPerCentroid, cmd.opqIterations, cmd.nprobe, cmd.master, r.sampleSize(), r.pqSampleSize()));
+          + "\"sampleSize\": %d, \"pqSampleSize\": %d, \"ivfInit\": \"%s\", \"ivfSolver\": \"%s\", \"seconds\": {",
+          spec, n, d, cmd.seed, cmd.maxIter, cmd.maxPointsPerCentroid, cmd.opqIterations, cmd.nprobe, cmd.master,
+          r.sampleSize(), r.pqSampleSize(), cmd.ivfInit, cmd.ivfSolver == null ? "default" : cmd.ivfSolver));
       List<String> parts = new ArrayList<>();
       st.forEach((k, v) -> parts.add(String.format(Locale.ROOT, "\"%s\": %.3f", k, v)));
       parts.add(String.format(Locale.ROOT, "\"encode\": %.3f", encodeSeconds));

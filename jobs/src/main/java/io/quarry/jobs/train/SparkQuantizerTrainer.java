@@ -57,8 +57,8 @@ import scala.Tuple2;
  *   <li><b>OPQ</b> (only with {@code OPQ<M>}): PQ initialised as in step 4 (from {@code R = I}); then per iteration
  *       one ordered aggregation of the d × d cross-covariance {@code Σ x ŷᵀ} ({@link OpqStats}), the SVD/Procrustes
  *       update on the driver, and 4 Lloyd passes, each serving all M sub-quantizers at once ({@link PqLloydStats}).
- *   <li><b>IVF</b>: MLlib {@code KMeans(k = nlist, k-means||, maxIter, tol, seed)} on the rotated sample (solver
- *       MLlib's default unless {@link #withIvfSolver} sets {@code row} or {@code block}).
+ *   <li><b>IVF</b>: MLlib {@code KMeans(k = nlist, k-means||, maxIter, tol, seed)} on the rotated sample; {@link
+ *       #withIvfOptions} can choose random initialisation (FAISS's), the k-means|| rounds and MLlib's solver.
  *   <li><b>Residual PQ</b>: one pass sums the IVF error over the sample; the residuals {@code R x − c_assign(x)} of
  *       the PQ training vectors are cached; every sub-codebook starts from the {@code ksub} training vectors with
  *       the smallest keys (seeded random initialisation, as FAISS's PQ k-means), then up to {@code maxIter} Lloyd
@@ -99,14 +99,40 @@ public final class SparkQuantizerTrainer {
     this.params = params;
   }
 
-  private String ivfSolver;
-
   /**
-   * Sets MLlib {@code KMeans.solver} for the IVF fit: {@code row}, {@code block} or {@code auto}; null (the default)
-   * leaves MLlib's default. Returns this.
+   * How MLlib fits the IVF coarse quantizer (the PQ and OPQ do not use MLlib).
+   *
+   * @param initMode {@code k-means||} (Bahmani et al. 2012; MLlib's default, the train stage's) or {@code random}
+   *     (nlist seeded random sample vectors, FAISS's k-means initialisation: no initialisation passes over the
+   *     sample, which at 1M × IVF4096 cost about as much as 8 Lloyd iterations)
+   * @param initSteps k-means|| rounds (MLlib default 2)
+   * @param solver MLlib {@code KMeans.solver}: {@code auto}, {@code row} or {@code block} (level-3 BLAS over
+   *     blocks of rows); null keeps MLlib's default ({@code auto})
    */
-  public SparkQuantizerTrainer withIvfSolver(String solver) {
-    this.ivfSolver = solver;
+  public record IvfOptions(String initMode, int initSteps, String solver) implements java.io.Serializable {
+    public IvfOptions {
+      if (!"k-means||".equals(initMode) && !"random".equals(initMode)) {
+        throw new IllegalArgumentException("IVF init mode must be k-means|| or random, got " + initMode);
+      }
+      if (initSteps < 1) {
+        throw new IllegalArgumentException("IVF k-means|| initSteps must be >= 1, got " + initSteps);
+      }
+      if (solver != null && !List.of("auto", "row", "block").contains(solver)) {
+        throw new IllegalArgumentException("IVF solver must be auto, row or block, got " + solver);
+      }
+    }
+
+    /** What the train stage uses: k-means||, 2 steps, MLlib's default solver. */
+    public static IvfOptions defaults() {
+      return new IvfOptions("k-means||", 2, null);
+    }
+  }
+
+  private IvfOptions ivf = IvfOptions.defaults();
+
+  /** Sets how MLlib fits the IVF centroids (default {@link IvfOptions#defaults()}). Returns this. */
+  public SparkQuantizerTrainer withIvfOptions(IvfOptions options) {
+    this.ivf = java.util.Objects.requireNonNull(options, "options");
     return this;
   }
 
@@ -134,8 +160,12 @@ public final class SparkQuantizerTrainer {
       JavaPairRDD<Long, float[]> keyed =
           vectors.mapToPair(t -> new Tuple2<>(SampleKeys.key(seed, t._1()) >>> 1, t._2()));
       JavaPairRDD<Long, float[]> sampleKeyed = n <= cap ? keyed : smallestKeys(keyed, n, cap);
-      sampleKeyed = sampleKeyed.persist(StorageLevel.MEMORY_AND_DISK());
-      toRelease.add(sampleKeyed);
+      // the whole input is the sample and the caller has cached it: the keys are a cheap hash, so recompute them
+      // rather than cache a second copy of every vector (1.5 GB at 1M × 384)
+      if (!(n <= cap && vectors.getStorageLevel().useMemory())) {
+        sampleKeyed = sampleKeyed.persist(StorageLevel.MEMORY_AND_DISK());
+        toRelease.add(sampleKeyed);
+      }
       long sampleSize = n <= cap ? n : sampleKeyed.count();
       JavaRDD<float[]> sample = sampleKeyed.values();
       LOG.info("quantizer {}: sample {} of {} vectors (cap {})", spec, sampleSize, n, cap);
@@ -479,13 +509,14 @@ public final class SparkQuantizerTrainer {
     Dataset<Row> df = spark.createDataFrame(rows, schema);
     org.apache.spark.ml.clustering.KMeans km = new org.apache.spark.ml.clustering.KMeans()
         .setK(k)
-        .setInitMode("k-means||")
+        .setInitMode(ivf.initMode())
+        .setInitSteps(ivf.initSteps())
         .setMaxIter(params.maxIter())
         .setTol(params.tol())
         .setSeed(seed)
         .setFeaturesCol("features");
-    if (ivfSolver != null) {
-      km.setSolver(ivfSolver);
+    if (ivf.solver() != null) {
+      km.setSolver(ivf.solver());
     }
     KMeansModel model = km.fit(df);
     Vector[] centers = model.clusterCenters();
