@@ -13,9 +13,10 @@ import java.io.Serializable;
  *
  * <p>This is the one implementation of "rotate" in Quarry: encoding, training (OPQ statistics, IVF/PQ on the
  * rotated sample) and search all call {@link #apply(float[], int, float[])} or {@link #apply(float[])}, which run the
- * same kernel, so a vector rotated alone or in a batch gives the same bits. {@code y_k = Σ_j R[k][j] x_j} is
- * accumulated in float in the order of {@link VectorMath#dot}; the batch loop is blocked over vectors and rows of
- * {@code R} so a block of {@code R} stays in cache while it serves a block of vectors.
+ * same kernel, so a vector rotated alone or in a batch gives the same bits. {@code y_k = Σ_j R[k][j] x_j} is the
+ * quantizers' dot product ({@code L2Kernel.dot}/{@code dot4}: float, fixed order); the batch loop is blocked over
+ * vectors and rows of {@code R} (a block of {@code R} stays in cache while it serves a block of vectors) and computes
+ * four vectors per pass over a row of {@code R}.
  *
  * <p>File section ({@code OPQR}, written only for a rotation): {@code int32 d}, {@code float32[d × d]} big-endian.
  */
@@ -105,14 +106,26 @@ public final class VectorTransform implements Serializable {
       }
       return;
     }
+    float[] d4 = new float[4];
     for (int i0 = 0; i0 < n; i0 += VEC_BLOCK) {
       int i1 = Math.min(n, i0 + VEC_BLOCK);
       for (int k0 = 0; k0 < d; k0 += ROW_BLOCK) {
         int k1 = Math.min(d, k0 + ROW_BLOCK);
-        for (int i = i0; i < i1; i++) {
+        int i = i0;
+        for (; i + 3 < i1; i += 4) {
           int xo = i * d;
           for (int k = k0; k < k1; k++) {
-            out[xo + k] = VectorMath.dot(r, k * d, x, xo, d);
+            L2Kernel.dot4(r, k * d, x, xo, xo + d, xo + 2 * d, xo + 3 * d, d, d4);
+            out[xo + k] = d4[0];
+            out[xo + d + k] = d4[1];
+            out[xo + 2 * d + k] = d4[2];
+            out[xo + 3 * d + k] = d4[3];
+          }
+        }
+        for (; i < i1; i++) {
+          int xo = i * d;
+          for (int k = k0; k < k1; k++) {
+            out[xo + k] = L2Kernel.dot(r, k * d, x, xo, d);
           }
         }
       }
