@@ -131,7 +131,6 @@ final class FaissComparison {
   private static void writeVec(DataOutputStream out, float[] v) throws IOException {
     ByteBuffer b = ByteBuffer.allocate(4 + 4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
     b.putInt(v.length);
-    b.asFloatBuffer();
     for (float f : v) {
       b.putFloat(f);
     }
