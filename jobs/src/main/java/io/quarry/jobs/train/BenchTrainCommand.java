@@ -71,6 +71,10 @@ public final class BenchTrainCommand implements Callable<Integer> {
   @Option(names = "--ivf-init-steps", description = "k-means|| rounds (default: ${DEFAULT-VALUE}).")
   int ivfInitSteps = 2;
 
+  @Option(names = "--ivf-init-sample", description = "Initialise the IVF k-means on this many sample vectors, then "
+      + "run Lloyd on the whole sample from there (0: initialise on the whole sample; default: ${DEFAULT-VALUE}).")
+  long ivfInitSample = 0;
+
   @Option(names = "--faiss", paramLabel = "DIR", description = "Also compare with FAISS: write the generated base "
       + "vectors, --queries query vectors, Quarry's top-10 at --nprobe and its step times to DIR, then run "
       + "lib/bench/scripts/faiss_train_bench.py with --faiss-python on the same files (one (N, spec) per DIR).")
@@ -106,9 +110,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
     }
     System.out.println();
     System.out.printf(Locale.ROOT, "Synthetic clustered unit vectors: d=%d, %d clusters, seed %d, master %s, maxIter %d,"
-        + " opqIterations %d, maxPointsPerCentroid %d, IVF init %s (%d steps), IVF solver %s%n%n", d, clusters, seed,
-        master, maxIter, opqIterations, maxPointsPerCentroid, ivfInit, ivfInitSteps,
-        ivfSolver == null ? "MLlib default" : ivfSolver);
+        + " opqIterations %d, maxPointsPerCentroid %d, IVF init %s (%d steps, init sample %s), IVF solver %s%n%n", d,
+        clusters, seed, master, maxIter, opqIterations, maxPointsPerCentroid, ivfInit, ivfInitSteps,
+        ivfInitSample == 0 ? "whole sample" : Long.toString(ivfInitSample), ivfSolver == null ? "MLlib default" : ivfSolver);
     System.out.println("| N | spec | sample | PQ sample | generate s | sample s | OPQ s | IVF s | PQ s | metrics s | encode s | "
         + "total s | MSE | peak heap MiB |");
     System.out.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -148,7 +152,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
     QuantizerTrainer.Params params = new QuantizerTrainer.Params(seed, maxIter, tol, maxPointsPerCentroid,
         opqIterations);
     SparkQuantizerTrainer.Result r = new SparkQuantizerTrainer(spark, spec, Metric.IP, params)
-        .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(ivfInit, ivfInitSteps, ivfSolver)).train(data, d, n);
+        .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(ivfInit, ivfInitSteps, ivfSolver,
+            ivfInitSample)).train(data, d, n);
     long t1 = System.nanoTime();
     Broadcast<QuantizerModel> bm = jsc.broadcast(r.model());
     EncodingStats stats = SparkQuantizerTrainer.encodingStats(data.values(), bm);

@@ -104,7 +104,8 @@ final class FaissComparison {
           + "\"maxPointsPerCentroid\": %d, \"opqIterations\": %d, \"nprobe\": %d, \"master\": \"%s\", "
           + "\"sampleSize\": %d, \"pqSampleSize\": %d, \"ivfInit\": \"%s\", \"ivfSolver\": \"%s\", \"seconds\": {",
           spec, n, d, cmd.seed, cmd.maxIter, cmd.maxPointsPerCentroid, cmd.opqIterations, cmd.nprobe, cmd.master,
-          r.sampleSize(), r.pqSampleSize(), cmd.ivfInit, cmd.ivfSolver == null ? "default" : cmd.ivfSolver));
+          r.sampleSize(), r.pqSampleSize(), cmd.ivfInit + (cmd.ivfInitSample > 0 ? " on " + cmd.ivfInitSample : ""),
+          cmd.ivfSolver == null ? "default" : cmd.ivfSolver));
       List<String> parts = new ArrayList<>();
       st.forEach((k, v) -> parts.add(String.format(Locale.ROOT, "\"%s\": %.3f", k, v)));
       parts.add(String.format(Locale.ROOT, "\"encode\": %.3f", encodeSeconds));

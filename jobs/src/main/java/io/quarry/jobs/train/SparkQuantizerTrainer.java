@@ -108,8 +108,13 @@ public final class SparkQuantizerTrainer {
    * @param initSteps k-means|| rounds (MLlib default 2)
    * @param solver MLlib {@code KMeans.solver}: {@code auto}, {@code row} or {@code block} (level-3 BLAS over
    *     blocks of rows); null keeps MLlib's default ({@code auto})
+   * @param initSample when {@code > 0} and smaller than the sample (and ≥ nlist): initialise on the {@code
+   *     initSample} sample vectors with the smallest keys (the init mode plus one Lloyd iteration there), then run
+   *     the Lloyd iterations on the whole sample from that model (MLlib RDD {@code KMeans.setInitialModel}, row
+   *     solver); 0 initialises on the whole sample
    */
-  public record IvfOptions(String initMode, int initSteps, String solver) implements java.io.Serializable {
+  public record IvfOptions(String initMode, int initSteps, String solver, long initSample)
+      implements java.io.Serializable {
     public IvfOptions {
       if (!"k-means||".equals(initMode) && !"random".equals(initMode)) {
         throw new IllegalArgumentException("IVF init mode must be k-means|| or random, got " + initMode);
@@ -120,11 +125,14 @@ public final class SparkQuantizerTrainer {
       if (solver != null && !List.of("auto", "row", "block").contains(solver)) {
         throw new IllegalArgumentException("IVF solver must be auto, row or block, got " + solver);
       }
+      if (initSample < 0) {
+        throw new IllegalArgumentException("IVF initSample must be >= 0, got " + initSample);
+      }
     }
 
-    /** What the train stage uses: k-means||, 2 steps, MLlib's default solver. */
+    /** What the train stage uses: k-means|| over the whole sample, 2 steps, MLlib's default solver. */
     public static IvfOptions defaults() {
-      return new IvfOptions("k-means||", 2, null);
+      return new IvfOptions("k-means||", 2, null, 0);
     }
   }
 
@@ -203,8 +211,18 @@ public final class SparkQuantizerTrainer {
 
       // ---- 3. IVF
       int nlist = spec.effectiveNlist();
-      CoarseQuantizer coarse = spec.hasIvf()
-          ? CoarseQuantizer.ivf(fitKMeans(xt, d, nlist, seed, "IVF"), nlist, d) : CoarseQuantizer.single(d);
+      CoarseQuantizer coarse = CoarseQuantizer.single(d);
+      if (spec.hasIvf()) {
+        float[] c;
+        if (ivf.initSample() > 0 && ivf.initSample() < sampleSize && ivf.initSample() >= nlist) {
+          long initBound = smallestKeyBound(xtKeyed, sampleSize, ivf.initSample());
+          float[] init = fitKMeans(xtKeyed.filter(t -> t._1() <= initBound).values(), d, nlist, seed, "IVF init", 1);
+          c = lloyd(xt, init, d, nlist, seed);
+        } else {
+          c = fitKMeans(xt, d, nlist, seed, "IVF", params.maxIter());
+        }
+        coarse = CoarseQuantizer.ivf(c, nlist, d);
+      }
       tStep = lap(times, "ivf", tStep);
 
       // ---- 4. residual PQ: one pass sums the IVF error over the whole sample; the residuals of the at most
@@ -494,10 +512,48 @@ public final class SparkQuantizerTrainer {
   }
 
   /**
+   * Lloyd iterations (maxIter, tol as MLlib's epsilon, seed) of MLlib's RDD {@code KMeans} on {@code data} from the
+   * {@code k × dim} centres {@code init}; returns {@code k × dim} centres.
+   */
+  float[] lloyd(JavaRDD<float[]> data, float[] init, int dim, int k, long seed) {
+    org.apache.spark.mllib.linalg.Vector[] c0 = new org.apache.spark.mllib.linalg.Vector[k];
+    for (int c = 0; c < k; c++) {
+      double[] v = new double[dim];
+      for (int i = 0; i < dim; i++) {
+        v[i] = init[c * dim + i];
+      }
+      c0[c] = org.apache.spark.mllib.linalg.Vectors.dense(v);
+    }
+    JavaRDD<org.apache.spark.mllib.linalg.Vector> rdd = data.map(v -> {
+      double[] dd = new double[v.length];
+      for (int i = 0; i < v.length; i++) {
+        dd[i] = v[i];
+      }
+      return org.apache.spark.mllib.linalg.Vectors.dense(dd);
+    });
+    org.apache.spark.mllib.clustering.KMeansModel m = new org.apache.spark.mllib.clustering.KMeans()
+        .setK(k)
+        .setMaxIterations(params.maxIter())
+        .setEpsilon(params.tol())
+        .setSeed(seed)
+        .setInitialModel(new org.apache.spark.mllib.clustering.KMeansModel(c0))
+        .run(rdd.rdd());
+    org.apache.spark.mllib.linalg.Vector[] centers = m.clusterCenters();
+    float[] out = new float[k * dim];
+    for (int c = 0; c < k; c++) {
+      org.apache.spark.mllib.linalg.Vector v = centers[c % centers.length];
+      for (int i = 0; i < dim; i++) {
+        out[c * dim + i] = (float) v.apply(i);
+      }
+    }
+    return out;
+  }
+
+  /**
    * One MLlib {@code KMeans} fit (k-means|| init, maxIter, tol, seed). Returns {@code k × dim} centres; when MLlib
    * returns fewer (too few distinct points), they are repeated cyclically and a warning is logged.
    */
-  float[] fitKMeans(JavaRDD<float[]> data, int dim, int k, long seed, String what) {
+  float[] fitKMeans(JavaRDD<float[]> data, int dim, int k, long seed, String what, int maxIter) {
     StructType schema = new StructType().add("features", SQLDataTypes.VectorType(), false);
     JavaRDD<Row> rows = data.map(v -> {
       double[] dd = new double[v.length];
@@ -511,7 +567,7 @@ public final class SparkQuantizerTrainer {
         .setK(k)
         .setInitMode(ivf.initMode())
         .setInitSteps(ivf.initSteps())
-        .setMaxIter(params.maxIter())
+        .setMaxIter(maxIter)
         .setTol(params.tol())
         .setSeed(seed)
         .setFeaturesCol("features");
