@@ -302,10 +302,21 @@ public final class BuildSegmentsJob implements StageJob {
     return base;
   }
 
-  /** Validates and encodes one partition of joined rows. */
+  /** Rows encoded together by {@link #encodePartition} ({@link QuantizerModel#encodeBatch}). */
+  static final int ENCODE_BATCH = QuantizerModel.ENCODE_BLOCK;
+
+  /** A valid row waiting for its batch to be encoded; {@code slot} is its place in the partition's output. */
+  private record Pending(int slot, Row row, String chunkId, String docId, float[] x) {}
+
+  /**
+   * Validates and encodes one partition of joined rows. Valid rows are encoded in batches of {@link #ENCODE_BATCH}
+   * ({@link QuantizerModel#encodeBatch}: blocked rotation, assignment and PQ, the same lists and codes as one vector
+   * at a time); the output keeps the input order.
+   */
   static Iterator<Encoded> encodePartition(Iterator<Row> rows, byte[] quantBytes, int dim) throws IOException {
     QuantizerModel model = QuantizerModel.fromBytes(quantBytes, "quantizer.bin");
     List<Encoded> out = new ArrayList<>();
+    List<Pending> pending = new ArrayList<>(ENCODE_BATCH);
     while (rows.hasNext()) {
       Row r = rows.next();
       String chunkId = r.getAs("chunk_id");
@@ -341,13 +352,36 @@ public final class BuildSegmentsJob implements StageJob {
         out.add(new Encoded(null, chunkId, docId, "non_finite_vector"));
         continue;
       }
-      QuantizerModel.Encoded e = model.encodeVector(x);
-      String title = r.getAs("title");
-      ShardEntry entry = new ShardEntry(chunkId, docId, ((Number) r.getAs("ordinal")).intValue(),
-          ((Number) r.getAs("start_char")).intValue(), ((Number) r.getAs("end_char")).intValue(),
-          title == null ? "" : title, text, e.list(), e.code(), x);
-      out.add(new Encoded(entry, chunkId, docId, null));
+      pending.add(new Pending(out.size(), r, chunkId, docId, x));
+      out.add(null);
+      if (pending.size() == ENCODE_BATCH) {
+        flush(model, pending, out);
+      }
     }
+    flush(model, pending, out);
     return out.iterator();
+  }
+
+  private static void flush(QuantizerModel model, List<Pending> pending, List<Encoded> out) {
+    int n = pending.size();
+    if (n == 0) {
+      return;
+    }
+    int dim = model.dim();
+    float[] xs = new float[n * dim];
+    for (int i = 0; i < n; i++) {
+      System.arraycopy(pending.get(i).x(), 0, xs, i * dim, dim);
+    }
+    QuantizerModel.EncodedBatch b = model.encodeBatch(xs, n);
+    for (int i = 0; i < n; i++) {
+      Pending p = pending.get(i);
+      Row r = p.row();
+      String title = r.getAs("title");
+      ShardEntry entry = new ShardEntry(p.chunkId(), p.docId(), ((Number) r.getAs("ordinal")).intValue(),
+          ((Number) r.getAs("start_char")).intValue(), ((Number) r.getAs("end_char")).intValue(),
+          title == null ? "" : title, r.getAs("text"), b.lists()[i], b.code(i), p.x());
+      out.set(p.slot(), new Encoded(entry, p.chunkId(), p.docId(), null));
+    }
+    pending.clear();
   }
 }

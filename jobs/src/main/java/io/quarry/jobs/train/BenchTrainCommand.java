@@ -60,6 +60,38 @@ public final class BenchTrainCommand implements Callable<Integer> {
 
   @Option(names = "--opq-iterations") int opqIterations = 4;
 
+  @Option(names = "--ivf-solver", description = "MLlib KMeans solver of the IVF fit: auto, row or block "
+      + "(default: MLlib's).")
+  String ivfSolver;
+
+  @Option(names = "--ivf-init", description = "IVF k-means initialisation: k-means|| (the train stage's) or random "
+      + "(FAISS's) (default: ${DEFAULT-VALUE}).")
+  String ivfInit = "k-means||";
+
+  @Option(names = "--ivf-init-steps", description = "k-means|| rounds (default: ${DEFAULT-VALUE}).")
+  int ivfInitSteps = 2;
+
+  @Option(names = "--ivf-init-sample", description = "Initialise the IVF k-means on this many sample vectors, then "
+      + "run Lloyd on the whole sample from there (0: initialise on the whole sample; default: ${DEFAULT-VALUE}).")
+  long ivfInitSample = 0;
+
+  @Option(names = "--faiss", paramLabel = "DIR", description = "Also compare with FAISS: write the generated base "
+      + "vectors, --queries query vectors, Quarry's top-10 at --nprobe and its step times to DIR, then run "
+      + "lib/bench/scripts/faiss_train_bench.py with --faiss-python on the same files (one (N, spec) per DIR).")
+  java.nio.file.Path faissDir;
+
+  @Option(names = "--faiss-python", description = "Python with faiss-cpu and numpy (default: ${DEFAULT-VALUE}).")
+  String faissPython = "/tmp/faissvenv/bin/python";
+
+  @Option(names = "--faiss-threads", description = "FAISS OpenMP threads (default: ${DEFAULT-VALUE}).")
+  int faissThreads = 2;
+
+  @Option(names = "--queries", description = "Query vectors for --faiss recall (default: ${DEFAULT-VALUE}).")
+  int queries = 1000;
+
+  @Option(names = "--nprobe", description = "nprobe of the --faiss recall (default: ${DEFAULT-VALUE}).")
+  int nprobe = 16;
+
   @Override
   public Integer call() {
     SparkSession spark = SparkSession.builder().master(master).appName("quarry-bench-train")
@@ -78,8 +110,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
     }
     System.out.println();
     System.out.printf(Locale.ROOT, "Synthetic clustered unit vectors: d=%d, %d clusters, seed %d, master %s, maxIter %d,"
-        + " opqIterations %d, maxPointsPerCentroid %d%n%n", d, clusters, seed, master, maxIter, opqIterations,
-        maxPointsPerCentroid);
+        + " opqIterations %d, maxPointsPerCentroid %d, IVF init %s (%d steps, init sample %s), IVF solver %s%n%n", d,
+        clusters, seed, master, maxIter, opqIterations, maxPointsPerCentroid, ivfInit, ivfInitSteps,
+        ivfInitSample == 0 ? "whole sample" : Long.toString(ivfInitSample), ivfSolver == null ? "MLlib default" : ivfSolver);
     System.out.println("| N | spec | sample | PQ sample | generate s | sample s | OPQ s | IVF s | PQ s | metrics s | encode s | "
         + "total s | MSE | peak heap MiB |");
     System.out.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -118,14 +151,16 @@ public final class BenchTrainCommand implements Callable<Integer> {
     double gen = (System.nanoTime() - t0) / 1e9;
     QuantizerTrainer.Params params = new QuantizerTrainer.Params(seed, maxIter, tol, maxPointsPerCentroid,
         opqIterations);
-    SparkQuantizerTrainer.Result r = new SparkQuantizerTrainer(spark, spec, Metric.IP, params).train(data, d, n);
+    SparkQuantizerTrainer.Result r = new SparkQuantizerTrainer(spark, spec, Metric.IP, params)
+        .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(ivfInit, ivfInitSteps, ivfSolver,
+            ivfInitSample)).train(data, d, n);
     long t1 = System.nanoTime();
     Broadcast<QuantizerModel> bm = jsc.broadcast(r.model());
-    int nlist = r.model().nlist();
-    JavaRDD<float[]> values = data.values();
-    EncodingStats stats = SparkQuantizerTrainer.orderedAggregate(values, () -> new EncodingStats(nlist),
-        (acc, v) -> acc.add(bm.value().encodeVector(v)), EncodingStats::merge);
+    EncodingStats stats = SparkQuantizerTrainer.encodingStats(data.values(), bm);
     double enc = (System.nanoTime() - t1) / 1e9;
+    if (faissDir != null) {
+      FaissComparison.run(this, data, r, bc.value(), n, spec, gen, enc);
+    }
     data.unpersist(true);
     bm.destroy();
     bc.destroy();

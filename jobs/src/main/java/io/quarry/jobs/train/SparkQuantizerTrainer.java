@@ -1,23 +1,23 @@
 package io.quarry.jobs.train;
 
+import io.quarry.core.quant.CoarseQuantizer;
+import io.quarry.core.quant.EncodingStats;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.KMeans;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.OpqStats;
 import io.quarry.core.quant.PqLloydStats;
 import io.quarry.core.quant.Procrustes;
+import io.quarry.core.quant.ProductQuantizer;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.QuantizerTrainer;
 import io.quarry.core.quant.SampleKeys;
 import io.quarry.core.quant.TrainingInfo;
 import io.quarry.core.quant.VectorMath;
+import io.quarry.core.quant.VectorTransform;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -37,9 +37,11 @@ import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 
 /**
- * Trains a {@link QuantizerModel} on Spark: MLlib {@code KMeans} (k-means||) for the IVF coarse quantizer and the
- * residual PQ sub-quantizers; OPQ (Ge et al., CVPR 2013, non-parametric) with distributed aggregations. The math lives
- * in {@code io.quarry.core.quant}; this class only moves data.
+ * Trains a {@link QuantizerModel} on Spark: MLlib {@code KMeans} (k-means||) for the IVF coarse quantizer; the PQ
+ * codebooks and OPQ (Ge et al., CVPR 2013, non-parametric) with distributed aggregations that serve all M
+ * sub-quantizers in one pass. The math lives in {@code io.quarry.core.quant}; this class only moves data. Every
+ * per-vector step runs on batches of {@link #BATCH} rows of a partition ({@link #mapBatches}, {@link
+ * #orderedBatchAggregate}) with the components' blocked kernels.
  *
  * <p>Steps and passes:
  *
@@ -47,22 +49,22 @@ import scala.Tuple2;
  *   <li><b>Sample</b> (2 passes): every vector gets the key {@link SampleKeys#key}(seed, id); the vectors with the
  *       {@code cap = maxPointsPerCentroid × max(nlist, ksub)} smallest keys are kept (the FAISS cap applied to the
  *       largest k-means): which vectors is independent of partitioning, and they stay in input order and
- *       partitioning so that MLlib's seeded k-means|| sees the same partitions on every run. The sample stays distributed (cached); nothing but
- *       centroids, codebooks and d × d matrices reaches the driver. Fewer vectors than {@code max(nlist, ksub)} is an
- *       error, fewer than 39 per centroid a warning.
- *   <li><b>OPQ</b> (only with {@code OPQ<M>}), on the first {@code maxPointsPerCentroid × ksub} sample vectors (by
- *       key): PQ codebooks initialised by MLlib k-means per sub-space; then per iteration one ordered aggregation
- *       pass accumulating the d × d cross-covariance {@code Σ x ŷᵀ} ({@link OpqStats}), the SVD/Procrustes update on
- *       the driver, and 4 Lloyd passes, each serving all M sub-quantizers at once ({@link PqLloydStats}).
- *   <li><b>IVF</b>: MLlib {@code KMeans(k = nlist, k-means||, maxIter, tol, seed)} on the rotated sample.
- *   <li><b>Residual PQ</b>: one pass computes the residual {@code R x − c_assign(x)} of every sample vector, caches
- *       it and sums the IVF error; the PQ is trained on the residuals of the {@code maxPointsPerCentroid × ksub}
- *       sample vectors with the smallest keys (the cap FAISS's k-means applies to each PQ sub-quantizer; with
- *       {@code nlist > ksub} the IVF sample is larger than the PQ needs); then the M MLlib k-means fits (k = 2^nbits,
- *       seed + 1 + m) each read their {@code d/M}-dimensional slice of that cached residual set, up to {@link #PQ_FIT_PARALLELISM} fits running as concurrent Spark jobs. Choice:
- *       MLlib k-means cannot train M independent codebooks in one fit, so instead of M passes over the source data,
- *       one pass materialises the residuals and the M fits run over the in-memory cache (the fits are small —
- *       {@code dsub}-dimensional — so the scheduling latency dominates and concurrency hides it).
+ *       partitioning so that MLlib's seeded k-means|| sees the same partitions on every run. The sample stays
+ *       distributed (cached); nothing but centroids, codebooks, {@code ksub} initial vectors and d × d matrices
+ *       reaches the driver. Fewer vectors than {@code max(nlist, ksub)} is an error, fewer than 39 per centroid a
+ *       warning. OPQ and PQ train on the {@code maxPointsPerCentroid × ksub} sample vectors with the smallest keys
+ *       (FAISS's cap for each PQ sub-quantizer), cached once.
+ *   <li><b>OPQ</b> (only with {@code OPQ<M>}): PQ initialised as in step 4 (from {@code R = I}); then per iteration
+ *       one ordered aggregation of the d × d cross-covariance {@code Σ x ŷᵀ} ({@link OpqStats}), the SVD/Procrustes
+ *       update on the driver, and 4 Lloyd passes, each serving all M sub-quantizers at once ({@link PqLloydStats}).
+ *   <li><b>IVF</b>: MLlib {@code KMeans(k = nlist, k-means||, maxIter, tol, seed)} on the rotated sample; {@link
+ *       #withIvfOptions} can choose random initialisation (FAISS's), the k-means|| rounds and MLlib's solver.
+ *   <li><b>Residual PQ</b>: one pass sums the IVF error over the sample; the residuals {@code R x − c_assign(x)} of
+ *       the PQ training vectors are cached; every sub-codebook starts from the {@code ksub} training vectors with
+ *       the smallest keys (seeded random initialisation, as FAISS's PQ k-means), then up to {@code maxIter} Lloyd
+ *       passes (tol as k-means), each one ordered aggregation of {@link PqLloydStats} updating all M codebooks. So
+ *       the PQ costs {@code ≤ maxIter} Spark jobs in all, where M MLlib fits (before issue 12) cost {@code M × (k-means||
+ *       init + maxIter)} jobs.
  * </ol>
  *
  * <p>MLlib may return fewer than k centres when the data has fewer distinct points than k; the missing centres are
@@ -71,9 +73,6 @@ import scala.Tuple2;
  */
 public final class SparkQuantizerTrainer {
   private static final Logger LOG = LoggerFactory.getLogger(SparkQuantizerTrainer.class);
-
-  /** Concurrent MLlib fits for the M residual sub-quantizers. */
-  public static final int PQ_FIT_PARALLELISM = 4;
 
   private final SparkSession spark;
   private final IndexSpec spec;
@@ -101,6 +100,51 @@ public final class SparkQuantizerTrainer {
   }
 
   /**
+   * How MLlib fits the IVF coarse quantizer (the PQ and OPQ do not use MLlib).
+   *
+   * @param initMode {@code k-means||} (Bahmani et al. 2012; MLlib's default, the train stage's) or {@code random}
+   *     (nlist seeded random sample vectors, FAISS's k-means initialisation: no initialisation passes over the
+   *     sample, which at 1M × IVF4096 cost about as much as 8 Lloyd iterations)
+   * @param initSteps k-means|| rounds (MLlib default 2)
+   * @param solver MLlib {@code KMeans.solver}: {@code auto}, {@code row} or {@code block} (level-3 BLAS over
+   *     blocks of rows); null keeps MLlib's default ({@code auto})
+   * @param initSample when {@code > 0} and smaller than the sample (and ≥ nlist): initialise on the {@code
+   *     initSample} sample vectors with the smallest keys (the init mode plus one Lloyd iteration there), then run
+   *     the Lloyd iterations on the whole sample from that model (MLlib RDD {@code KMeans.setInitialModel}, row
+   *     solver); 0 initialises on the whole sample
+   */
+  public record IvfOptions(String initMode, int initSteps, String solver, long initSample)
+      implements java.io.Serializable {
+    public IvfOptions {
+      if (!"k-means||".equals(initMode) && !"random".equals(initMode)) {
+        throw new IllegalArgumentException("IVF init mode must be k-means|| or random, got " + initMode);
+      }
+      if (initSteps < 1) {
+        throw new IllegalArgumentException("IVF k-means|| initSteps must be >= 1, got " + initSteps);
+      }
+      if (solver != null && !List.of("auto", "row", "block").contains(solver)) {
+        throw new IllegalArgumentException("IVF solver must be auto, row or block, got " + solver);
+      }
+      if (initSample < 0) {
+        throw new IllegalArgumentException("IVF initSample must be >= 0, got " + initSample);
+      }
+    }
+
+    /** What the train stage uses: k-means|| over the whole sample, 2 steps, MLlib's default solver. */
+    public static IvfOptions defaults() {
+      return new IvfOptions("k-means||", 2, null, 0);
+    }
+  }
+
+  private IvfOptions ivf = IvfOptions.defaults();
+
+  /** Sets how MLlib fits the IVF centroids (default {@link IvfOptions#defaults()}). Returns this. */
+  public SparkQuantizerTrainer withIvfOptions(IvfOptions options) {
+    this.ivf = java.util.Objects.requireNonNull(options, "options");
+    return this;
+  }
+
+  /**
    * Trains on {@code (id, vector)} pairs. Vectors must be valid (dimension {@code d}, finite); see {@link
    * TrainQuantizerJob} for the validation and quarantine of the input.
    *
@@ -124,8 +168,12 @@ public final class SparkQuantizerTrainer {
       JavaPairRDD<Long, float[]> keyed =
           vectors.mapToPair(t -> new Tuple2<>(SampleKeys.key(seed, t._1()) >>> 1, t._2()));
       JavaPairRDD<Long, float[]> sampleKeyed = n <= cap ? keyed : smallestKeys(keyed, n, cap);
-      sampleKeyed = sampleKeyed.persist(StorageLevel.MEMORY_AND_DISK());
-      toRelease.add(sampleKeyed);
+      // the whole input is the sample and the caller has cached it: the keys are a cheap hash, so recompute them
+      // rather than cache a second copy of every vector (1.5 GB at 1M × 384)
+      if (!(n <= cap && vectors.getStorageLevel().useMemory())) {
+        sampleKeyed = sampleKeyed.persist(StorageLevel.MEMORY_AND_DISK());
+        toRelease.add(sampleKeyed);
+      }
       long sampleSize = n <= cap ? n : sampleKeyed.count();
       JavaRDD<float[]> sample = sampleKeyed.values();
       LOG.info("quantizer {}: sample {} of {} vectors (cap {})", spec, sampleSize, n, cap);
@@ -138,20 +186,23 @@ public final class SparkQuantizerTrainer {
       tStep = lap(times, "sample", tStep);
 
       // ---- 2. OPQ
-      float[] rotation = null;
+      VectorTransform transform = VectorTransform.identity(d);
       JavaPairRDD<Long, float[]> xtKeyed = sampleKeyed;
+      JavaPairRDD<Long, float[]> subKeyed = sampleKeyed;
+      if (subsampled) {
+        subKeyed = sampleKeyed.filter(t -> t._1() <= subKmax).persist(StorageLevel.MEMORY_AND_DISK());
+        toRelease.add(subKeyed);
+      }
+      long subSize = subsampled ? subKeyed.count() : sampleSize;
       if (spec.hasOpq()) {
-        JavaRDD<float[]> opqSample = sample;
-        if (subsampled) {
-          JavaPairRDD<Long, float[]> sub = sampleKeyed.filter(t -> t._1() <= subKmax)
-              .persist(StorageLevel.MEMORY_AND_DISK());
-          toRelease.add(sub);
-          opqSample = sub.values();
-        }
-        rotation = trainOpq(jsc, opqSample, d, spec.opqM(), spec.ksub(), metrics);
-        Broadcast<float[]> br = jsc.broadcast(rotation);
+        transform = trainOpq(jsc, subKeyed, subSize, d, spec.opqM(), spec.nbits(), metrics);
+        Broadcast<VectorTransform> br = jsc.broadcast(transform);
         toRelease.add(br);
-        xtKeyed = sampleKeyed.mapValues(x -> rotate(br.value(), x)).persist(StorageLevel.MEMORY_AND_DISK());
+        xtKeyed = mapBatches(sampleKeyed, d, (x, rows) -> {
+          float[] y = new float[rows * d];
+          br.value().apply(x, rows, y);
+          return y;
+        }).persist(StorageLevel.MEMORY_AND_DISK());
         toRelease.add(xtKeyed);
         xtKeyed.count(); // materialise the rotated sample inside the OPQ step's time
       }
@@ -160,57 +211,52 @@ public final class SparkQuantizerTrainer {
 
       // ---- 3. IVF
       int nlist = spec.effectiveNlist();
-      float[] centroids = new float[d];
+      CoarseQuantizer coarse = CoarseQuantizer.single(d);
       if (spec.hasIvf()) {
-        centroids = fitKMeans(xt, d, nlist, seed, "IVF");
+        float[] c;
+        if (ivf.initSample() > 0 && ivf.initSample() < sampleSize && ivf.initSample() >= nlist) {
+          long initBound = smallestKeyBound(xtKeyed, sampleSize, ivf.initSample());
+          float[] init = fitKMeans(xtKeyed.filter(t -> t._1() <= initBound).values(), d, nlist, seed, "IVF init", 1);
+          c = lloyd(xt, init, d, nlist, seed);
+        } else {
+          c = fitKMeans(xt, d, nlist, seed, "IVF", params.maxIter());
+        }
+        coarse = CoarseQuantizer.ivf(c, nlist, d);
       }
       tStep = lap(times, "ivf", tStep);
 
-      // ---- 4. residual PQ: one pass for residuals (and the IVF error over the whole sample); the M fits run over
-      //      the cached residuals of at most maxPointsPerCentroid × ksub sample vectors (the smallest keys), the cap
-      //      FAISS's PQ k-means applies to each sub-quantizer
-      float[] codebooks = null;
-      float[] cent = centroids;
-      Broadcast<float[]> bc = jsc.broadcast(cent);
+      // ---- 4. residual PQ: one pass sums the IVF error over the whole sample; the residuals of the at most
+      //      maxPointsPerCentroid × ksub sample vectors with the smallest keys (FAISS's cap for each PQ
+      //      sub-quantizer) are cached, and Lloyd passes over that cache update all M codebooks at once
+      Broadcast<CoarseQuantizer> bc = jsc.broadcast(coarse);
       toRelease.add(bc);
-      JavaPairRDD<Long, float[]> residualsKeyed = xtKeyed.mapValues(v -> residual(v, bc.value(), nlist))
-          .persist(StorageLevel.MEMORY_AND_DISK());
-      toRelease.add(residualsKeyed);
-      double ivfMse = orderedAggregate(residualsKeyed.values(), () -> new double[1], (acc, r) -> {
-        acc[0] += VectorMath.dot(r, r);
+      double ivfMse = orderedBatchAggregate(xt, d, () -> new double[1], (acc, x, rows) -> {
+        float[] r = residuals(bc.value(), x, rows);
+        acc[0] += VectorMath.dot(r, 0, r, 0, rows * d);
         return acc;
-      }, (a, b) -> {
-        a[0] += b[0];
+      }, (a, b2) -> {
+        a[0] += b2[0];
         return a;
       })[0] / sampleSize;
       metrics.put("ivf.mse", ivfMse);
-      JavaPairRDD<Long, float[]> pqSet = residualsKeyed;
-      long pqSize = sampleSize;
-      if (subsampled) {
-        pqSet = residualsKeyed.filter(t -> t._1() <= subKmax).persist(StorageLevel.MEMORY_AND_DISK());
-        toRelease.add(pqSet);
-        pqSize = pqSet.count();
-        LOG.info("quantizer {}: PQ trained on {} of {} sample vectors (cap {})", spec, pqSize, sampleSize, subCap);
-      }
+      ProductQuantizer pq = null;
+      long pqSize = subSize;
       if (!spec.isFlat()) {
-        codebooks = trainPq(pqSet.values(), d, spec.pqM(), spec.ksub(), seed);
+        JavaPairRDD<Long, float[]> pqSet = mapBatches(subsampled ? xtKeyed.filter(t -> t._1() <= subKmax) : xtKeyed,
+            d, (x, rows) -> residuals(bc.value(), x, rows)).persist(StorageLevel.MEMORY_AND_DISK());
+        toRelease.add(pqSet);
+        LOG.info("quantizer {}: PQ trained on {} of {} sample vectors (cap {})", spec, pqSize, sampleSize, subCap);
+        pq = trainPq(jsc, pqSet, pqSize, d, spec.pqM(), spec.nbits(), "PQ");
       }
       tStep = lap(times, "pq", tStep);
       String sparkVersion = spark.version();
-      QuantizerModel model = new QuantizerModel(spec, metric, d, rotation, spec.hasIvf() ? centroids : null,
-          codebooks, new TrainingInfo(sampleSize, seed, sparkVersion, TrainingInfo.currentQuarryVersion(), metrics));
+      QuantizerModel model = new QuantizerModel(spec, metric, transform, coarse, pq, new TrainingInfo(sampleSize,
+          seed, sparkVersion, TrainingInfo.currentQuarryVersion(), metrics, params.maxPointsPerCentroid()));
       Broadcast<QuantizerModel> bm = jsc.broadcast(model);
       toRelease.add(bm);
       // pq.mse over the PQ training set (the whole sample when it is within the cap): the encoding job reports the
       // error over all vectors, so a second full pass here would only repeat it
-      JavaRDD<float[]> mseSet = subsampled ? sampleKeyed.filter(t -> t._1() <= subKmax).values() : sample;
-      double pqMse = orderedAggregate(mseSet, () -> new double[1], (acc, x) -> {
-        acc[0] += bm.value().encodeVector(x).squaredError();
-        return acc;
-      }, (a, b) -> {
-        a[0] += b[0];
-        return a;
-      })[0] / pqSize;
+      double pqMse = encodingStats(subKeyed.values(), bm).mse();
       model = model.withInfo(model.info().withMetric("pq.mse", pqMse));
       lap(times, "metrics", tStep);
       return new Result(model, n, sampleSize, pqSize, times);
@@ -285,47 +331,132 @@ public final class SparkQuantizerTrainer {
     return now;
   }
 
-  static float[] rotate(float[] r, float[] x) {
-    int d = x.length;
-    float[] y = new float[d];
-    for (int i = 0; i < d; i++) {
-      y[i] = VectorMath.dot(r, i * d, x, 0, d);
-    }
-    return y;
+  /** Rows per batch in {@link #mapBatches}, {@link #orderedBatchAggregate} and {@link #encodingStats}. */
+  public static final int BATCH = QuantizerModel.ENCODE_BLOCK;
+
+  /** A function of a batch of {@code rows × d} row-major vectors to {@code rows × d} vectors. */
+  public interface BatchFunction extends java.io.Serializable {
+    float[] apply(float[] x, int rows) throws Exception;
   }
 
-  static float[] residual(float[] x, float[] centroids, int nlist) {
-    int d = x.length;
-    int a = KMeans.nearest(x, 0, centroids, nlist, d);
-    float[] r = new float[d];
-    for (int i = 0; i < d; i++) {
-      r[i] = x[i] - centroids[a * d + i];
+  /** Adds a batch of {@code rows × d} row-major vectors ({@code x} may hold more floats) to an accumulator. */
+  public interface BatchAdd<A> extends java.io.Serializable {
+    A add(A acc, float[] x, int rows) throws Exception;
+  }
+
+  /**
+   * Maps the vectors of each partition in batches of {@link #BATCH} rows (blocked kernels instead of one vector at a
+   * time); keys, order and partitioning are kept.
+   */
+  public static JavaPairRDD<Long, float[]> mapBatches(JavaPairRDD<Long, float[]> rdd, int d, BatchFunction fn) {
+    return rdd.mapPartitionsToPair(it -> {
+      List<Tuple2<Long, float[]>> out = new ArrayList<>();
+      long[] keys = new long[BATCH];
+      float[] x = new float[BATCH * d];
+      int rows = 0;
+      while (it.hasNext() || rows > 0) {
+        if (it.hasNext()) {
+          Tuple2<Long, float[]> t = it.next();
+          keys[rows] = t._1();
+          System.arraycopy(t._2(), 0, x, rows * d, d);
+          rows++;
+        }
+        if (rows == BATCH || (!it.hasNext() && rows > 0)) {
+          float[] y = fn.apply(x, rows);
+          for (int i = 0; i < rows; i++) {
+            out.add(new Tuple2<>(keys[i], java.util.Arrays.copyOfRange(y, i * d, (i + 1) * d)));
+          }
+          rows = 0;
+        }
+      }
+      return out.iterator();
+    }, true);
+  }
+
+  /**
+   * {@link #orderedAggregate} over batches of {@link #BATCH} rows per partition: {@code add} sees {@code rows × d}
+   * row-major blocks, in partition order; partials are merged on the driver in partition order.
+   */
+  public static <A extends java.io.Serializable> A orderedBatchAggregate(JavaRDD<float[]> rdd, int d,
+      org.apache.spark.api.java.function.Function0<A> zero, BatchAdd<A> add,
+      org.apache.spark.api.java.function.Function2<A, A, A> combOp) {
+    List<A> partials = rdd.mapPartitions(it -> {
+      A acc = zero.call();
+      float[] x = new float[BATCH * d];
+      int rows = 0;
+      while (it.hasNext()) {
+        System.arraycopy(it.next(), 0, x, rows * d, d);
+        if (++rows == BATCH) {
+          acc = add.add(acc, x, rows);
+          rows = 0;
+        }
+      }
+      if (rows > 0) {
+        acc = add.add(acc, x, rows);
+      }
+      return List.of(acc).iterator();
+    }).collect();
+    try {
+      A total = zero.call();
+      for (A p : partials) {
+        total = combOp.call(total, p);
+      }
+      return total;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * Encodes every vector with the broadcast model in batches ({@link QuantizerModel#encodeBatch}) and aggregates the
+   * error and list sizes in partition order. The build stage encodes with the same {@code encodeBatch}.
+   */
+  public static EncodingStats encodingStats(JavaRDD<float[]> vectors, Broadcast<QuantizerModel> model) {
+    int d = model.value().dim();
+    int nlist = model.value().nlist();
+    return orderedBatchAggregate(vectors, d, () -> new EncodingStats(nlist),
+        (acc, x, rows) -> acc.addBatch(model.value().encodeBatch(x, rows)), EncodingStats::merge);
+  }
+
+  /** Residuals {@code x_i − c_assign(x_i)} of a batch. */
+  static float[] residuals(CoarseQuantizer coarse, float[] x, int rows) {
+    int[] lists = new int[rows];
+    coarse.assign(x, rows, lists);
+    float[] r = new float[rows * coarse.dim()];
+    coarse.residuals(x, rows, lists, r);
     return r;
   }
 
-  /** Non-parametric OPQ on the (cached) sample; returns the d × d rotation. */
-  private float[] trainOpq(JavaSparkContext jsc, JavaRDD<float[]> x, int d, int m, int ksub,
-      TreeMap<String, Double> metrics) {
-    long seed = params.seed();
-    float[] r = Procrustes.identity(d);
-    float[] codebooks = trainPq(x, d, m, ksub, seed);
+  /**
+   * Non-parametric OPQ on the (cached) sub-sample; returns the rotation. Per iteration: one ordered pass for the
+   * cross-covariance ({@link OpqStats}), Procrustes on the driver, then {@link QuantizerTrainer#OPQ_PQ_ITERATIONS}
+   * Lloyd passes, each updating all M codebooks at once ({@link PqLloydStats}).
+   */
+  private VectorTransform trainOpq(JavaSparkContext jsc, JavaPairRDD<Long, float[]> keyed, long size, int d, int m,
+      int nbits, TreeMap<String, Double> metrics) {
+    JavaRDD<float[]> x = keyed.values();
+    VectorTransform r = VectorTransform.rotation(Procrustes.identity(d), d);
+    ProductQuantizer pq = trainPq(jsc, keyed, size, d, m, nbits, "OPQ's initial PQ");
+    int ksub = 1 << nbits;
     for (int it = 0; it < params.opqIterations(); it++) {
-      Broadcast<float[]> br = jsc.broadcast(r);
-      Broadcast<float[]> bcb = jsc.broadcast(codebooks);
-      OpqStats stats = orderedAggregate(x, () -> new OpqStats(d),
-          (acc, v) -> acc.add(v, br.value(), bcb.value(), m, ksub), OpqStats::merge);
+      Broadcast<VectorTransform> br = jsc.broadcast(r);
+      Broadcast<ProductQuantizer> bpq = jsc.broadcast(pq);
+      OpqStats stats = orderedBatchAggregate(x, d, () -> new OpqStats(d),
+          (acc, v, rows) -> acc.addBatch(v, rows, br.value(), bpq.value()), OpqStats::merge);
       metrics.put(String.format(Locale.ROOT, "opq.mse.iter%02d", it), stats.mse());
       LOG.info("OPQ iteration {}: PQ mse {}", it, stats.mse());
       br.destroy();
-      bcb.destroy();
-      r = Procrustes.rotation(stats.crossCovariance(), d);
-      Broadcast<float[]> br2 = jsc.broadcast(r);
+      bpq.destroy();
+      r = VectorTransform.rotation(Procrustes.rotation(stats.crossCovariance(), d), d);
+      Broadcast<VectorTransform> br2 = jsc.broadcast(r);
       for (int s = 0; s < QuantizerTrainer.OPQ_PQ_ITERATIONS; s++) {
-        Broadcast<float[]> cb = jsc.broadcast(codebooks);
-        PqLloydStats lloyd = orderedAggregate(x, () -> new PqLloydStats(m, ksub, d / m),
-            (acc, v) -> acc.add(rotate(br2.value(), v), cb.value()), PqLloydStats::merge);
-        codebooks = lloyd.codebooks(codebooks);
+        Broadcast<ProductQuantizer> cb = jsc.broadcast(pq);
+        PqLloydStats lloyd = orderedBatchAggregate(x, d, () -> new PqLloydStats(m, ksub, d / m), (acc, v, rows) -> {
+          float[] y = new float[rows * d];
+          br2.value().apply(v, rows, y);
+          return acc.addBatch(y, rows, cb.value());
+        }, PqLloydStats::merge);
+        pq = new ProductQuantizer(m, nbits, d / m, lloyd.codebooks(pq.codebooks()));
         cb.destroy();
       }
       br2.destroy();
@@ -333,36 +464,96 @@ public final class SparkQuantizerTrainer {
     return r;
   }
 
-  /** M MLlib k-means fits over slices of the cached {@code data}; returns {@code M × ksub × dsub} codebooks. */
-  private float[] trainPq(JavaRDD<float[]> data, int d, int m, int ksub, long seed) {
+  /**
+   * Trains the M sub-quantizers together (FAISS's PQ training: random initialisation, then Lloyd): every
+   * sub-codebook starts from the same {@code ksub} data vectors, those with the smallest sample keys (a seeded
+   * random choice; FAISS seeds every sub-quantizer's k-means identically too), then up to {@code maxIter} Lloyd
+   * passes, each one ordered aggregation of {@link PqLloydStats} over the cached data updating all M codebooks, until
+   * the relative decrease of the error is below {@code tol}. Empty codewords keep their value.
+   *
+   * @param keyed sample key → vector ({@code d} floats), cached by the caller
+   * @param size number of vectors in {@code keyed}, ≥ ksub
+   */
+  ProductQuantizer trainPq(JavaSparkContext jsc, JavaPairRDD<Long, float[]> keyed, long size, int d, int m, int nbits,
+      String what) {
+    int ksub = 1 << nbits;
     int dsub = d / m;
+    long bound = smallestKeyBound(keyed, size, ksub);
+    List<Tuple2<Long, float[]>> init = new ArrayList<>(keyed.filter(t -> t._1() <= bound).collect());
+    init.sort(java.util.Comparator.comparing(Tuple2::_1));
     float[] codebooks = new float[m * ksub * dsub];
-    ExecutorService pool = Executors.newFixedThreadPool(Math.min(m, PQ_FIT_PARALLELISM));
-    try {
-      List<Future<float[]>> fits = new ArrayList<>();
+    for (int k = 0; k < ksub; k++) {
+      float[] v = init.get(k)._2();
       for (int j = 0; j < m; j++) {
-        int from = j * dsub;
-        long s = seed + 1 + j;
-        int jj = j;
-        JavaRDD<float[]> slice = data.map(v -> java.util.Arrays.copyOfRange(v, from, from + dsub));
-        fits.add(pool.submit(() -> fitKMeans(slice, dsub, ksub, s, "PQ sub-quantizer " + jj)));
+        System.arraycopy(v, j * dsub, codebooks, (j * ksub + k) * dsub, dsub);
       }
-      for (int j = 0; j < m; j++) {
-        System.arraycopy(fits.get(j).get(), 0, codebooks, j * ksub * dsub, ksub * dsub);
-      }
-    } catch (Exception e) {
-      throw new IllegalStateException("PQ training failed: " + e.getMessage(), e);
-    } finally {
-      pool.shutdownNow();
     }
-    return codebooks;
+    ProductQuantizer pq = new ProductQuantizer(m, nbits, dsub, codebooks);
+    JavaRDD<float[]> x = keyed.values();
+    double prev = Double.POSITIVE_INFINITY;
+    int it = 0;
+    while (it < params.maxIter()) {
+      it++;
+      Broadcast<ProductQuantizer> b = jsc.broadcast(pq);
+      PqLloydStats lloyd = orderedBatchAggregate(x, d, () -> new PqLloydStats(m, ksub, dsub),
+          (acc, v, rows) -> acc.addBatch(v, rows, b.value()), PqLloydStats::merge);
+      b.destroy();
+      pq = new ProductQuantizer(m, nbits, dsub, lloyd.codebooks(pq.codebooks()));
+      double obj = lloyd.mse();
+      boolean converged = it > 1 && prev - obj <= params.tol() * prev;
+      prev = obj;
+      if (converged) {
+        break;
+      }
+    }
+    LOG.info("{}: {} Lloyd passes over {} vectors for {} sub-quantizers (mse {} before the last update)", what, it,
+        size, m, prev);
+    return pq;
+  }
+
+  /**
+   * Lloyd iterations (maxIter, tol as MLlib's epsilon, seed) of MLlib's RDD {@code KMeans} on {@code data} from the
+   * {@code k × dim} centres {@code init}; returns {@code k × dim} centres.
+   */
+  float[] lloyd(JavaRDD<float[]> data, float[] init, int dim, int k, long seed) {
+    org.apache.spark.mllib.linalg.Vector[] c0 = new org.apache.spark.mllib.linalg.Vector[k];
+    for (int c = 0; c < k; c++) {
+      double[] v = new double[dim];
+      for (int i = 0; i < dim; i++) {
+        v[i] = init[c * dim + i];
+      }
+      c0[c] = org.apache.spark.mllib.linalg.Vectors.dense(v);
+    }
+    JavaRDD<org.apache.spark.mllib.linalg.Vector> rdd = data.map(v -> {
+      double[] dd = new double[v.length];
+      for (int i = 0; i < v.length; i++) {
+        dd[i] = v[i];
+      }
+      return org.apache.spark.mllib.linalg.Vectors.dense(dd);
+    });
+    org.apache.spark.mllib.clustering.KMeansModel m = new org.apache.spark.mllib.clustering.KMeans()
+        .setK(k)
+        .setMaxIterations(params.maxIter())
+        .setEpsilon(params.tol())
+        .setSeed(seed)
+        .setInitialModel(new org.apache.spark.mllib.clustering.KMeansModel(c0))
+        .run(rdd.rdd());
+    org.apache.spark.mllib.linalg.Vector[] centers = m.clusterCenters();
+    float[] out = new float[k * dim];
+    for (int c = 0; c < k; c++) {
+      org.apache.spark.mllib.linalg.Vector v = centers[c % centers.length];
+      for (int i = 0; i < dim; i++) {
+        out[c * dim + i] = (float) v.apply(i);
+      }
+    }
+    return out;
   }
 
   /**
    * One MLlib {@code KMeans} fit (k-means|| init, maxIter, tol, seed). Returns {@code k × dim} centres; when MLlib
    * returns fewer (too few distinct points), they are repeated cyclically and a warning is logged.
    */
-  float[] fitKMeans(JavaRDD<float[]> data, int dim, int k, long seed, String what) {
+  float[] fitKMeans(JavaRDD<float[]> data, int dim, int k, long seed, String what, int maxIter) {
     StructType schema = new StructType().add("features", SQLDataTypes.VectorType(), false);
     JavaRDD<Row> rows = data.map(v -> {
       double[] dd = new double[v.length];
@@ -374,11 +565,15 @@ public final class SparkQuantizerTrainer {
     Dataset<Row> df = spark.createDataFrame(rows, schema);
     org.apache.spark.ml.clustering.KMeans km = new org.apache.spark.ml.clustering.KMeans()
         .setK(k)
-        .setInitMode("k-means||")
-        .setMaxIter(params.maxIter())
+        .setInitMode(ivf.initMode())
+        .setInitSteps(ivf.initSteps())
+        .setMaxIter(maxIter)
         .setTol(params.tol())
         .setSeed(seed)
         .setFeaturesCol("features");
+    if (ivf.solver() != null) {
+      km.setSolver(ivf.solver());
+    }
     KMeansModel model = km.fit(df);
     Vector[] centers = model.clusterCenters();
     if (centers.length < k) {

@@ -144,15 +144,14 @@ public final class TrainQuantizerJob implements StageJob {
 
   /**
    * Encodes every vector with the broadcast model inside {@code mapPartitions} and aggregates the error and list
-   * sizes. The build stage encodes with the same {@link QuantizerModel#encodeVector}.
+   * sizes, in batches ({@link SparkQuantizerTrainer#encodingStats}). The build stage encodes with the same {@link
+   * QuantizerModel#encodeBatch}.
    */
   public static EncodingStats encodingStats(JobContext ctx, JavaRDD<float[]> vectors, QuantizerModel model) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
     Broadcast<QuantizerModel> bm = jsc.broadcast(model);
     try {
-      int nlist = model.nlist();
-      return SparkQuantizerTrainer.orderedAggregate(vectors, () -> new EncodingStats(nlist),
-          (s, v) -> s.add(bm.value().encodeVector(v)), EncodingStats::merge);
+      return SparkQuantizerTrainer.encodingStats(vectors, bm);
     } finally {
       bm.destroy();
     }

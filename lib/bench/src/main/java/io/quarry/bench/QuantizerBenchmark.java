@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * JMH benchmarks of the Spark-free quantizer hot paths on seeded synthetic 384-d unit vectors (the shape of
  * bge-small embeddings): encoding one vector ({@link QuantizerModel#encodeVector}: rotation, IVF assignment, PQ
- * codes) and one ADC search ({@link IvfPqSearcher#search}) over 50,000 encoded vectors, for a grid of specs and
+ * codes), encoding a batch of 256 ({@link QuantizerModel#encodeBatch}) and one ADC search ({@link IvfPqSearcher#search}) over 50,000 encoded vectors, for a grid of specs and
  * nprobe. Run: {@code java -cp "lib/bench/target/classes:$(cat lib/bench/target/cp.txt)" org.openjdk.jmh.Main
  * QuantizerBenchmark} (see docs/benchmarks.md).
  */
@@ -50,6 +50,7 @@ public class QuantizerBenchmark {
   ArrayInvertedLists lists;
   IvfPqSearcher searcher;
   float[][] queries;
+  float[] batch;
   int next;
 
   static float[] unitVectors(int n, int d, long seed) {
@@ -86,6 +87,7 @@ public class QuantizerBenchmark {
     lists = ArrayInvertedLists.build(model, x, N);
     searcher = new IvfPqSearcher(model);
     float[] q = unitVectors(256, D, 2);
+    batch = q;
     queries = new float[256][];
     for (int i = 0; i < 256; i++) {
       queries[i] = java.util.Arrays.copyOfRange(q, i * D, (i + 1) * D);
@@ -95,6 +97,15 @@ public class QuantizerBenchmark {
   @Benchmark
   public QuantizerModel.Encoded encode() {
     return model.encodeVector(queries[next++ & 255]);
+  }
+
+  /**
+   * Encoding 256 vectors at once ({@link QuantizerModel#encodeBatch}, the build stage's path); divide by 256 to
+   * compare with {@link #encode}.
+   */
+  @Benchmark
+  public QuantizerModel.EncodedBatch encodeBatch256() {
+    return model.encodeBatch(batch, 256);
   }
 
   @Benchmark

@@ -60,8 +60,9 @@ public final class ArrayInvertedLists implements InvertedLists {
       throw new IllegalArgumentException("expected " + n + " × " + d + " floats, got " + xs.length);
     }
     ArrayInvertedLists lists = new ArrayInvertedLists(model.nlist(), model.codeSize());
+    QuantizerModel.EncodedBatch b = model.encodeBatch(xs, n);
     for (int i = 0; i < n; i++) {
-      lists.add(model, i, Arrays.copyOfRange(xs, i * d, (i + 1) * d));
+      lists.add(b.lists()[i], i, b.codes(), i * model.codeSize());
     }
     return lists;
   }

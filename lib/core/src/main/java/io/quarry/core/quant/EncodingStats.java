@@ -25,6 +25,16 @@ public final class EncodingStats implements Serializable {
     return this;
   }
 
+  /** Counts {@code n} encoded vectors (the same sums, in the same order, as {@link #add} per row). */
+  public EncodingStats addBatch(QuantizerModel.EncodedBatch b) {
+    for (int i = 0; i < b.n(); i++) {
+      listSizes[b.lists()[i]]++;
+      sse += b.squaredErrors()[i];
+      n++;
+    }
+    return this;
+  }
+
   public EncodingStats merge(EncodingStats o) {
     for (int i = 0; i < listSizes.length; i++) {
       listSizes[i] += o.listSizes[i];

@@ -198,6 +198,78 @@ public record IndexSpec(int opqM, int nlist, int pqM, int nbits) implements java
     }
   }
 
+  // ------------------------------------------------------------------------------------------------ the chain
+
+  /**
+   * The vector transform of this spec: the OPQ rotation built from {@code rotation} ({@code d × d}, row-major), or
+   * the identity without OPQ.
+   *
+   * @throws IllegalArgumentException when a rotation is required but missing/mis-shaped, or given without OPQ
+   */
+  public VectorTransform transform(int d, float[] rotation) {
+    validateFor(d);
+    if (!hasOpq()) {
+      if (rotation != null) {
+        throw new IllegalArgumentException("rotation given but spec " + this + " has no OPQ");
+      }
+      return VectorTransform.identity(d);
+    }
+    return VectorTransform.rotation(rotation, d);
+  }
+
+  /**
+   * The coarse quantizer of this spec: IVF over {@code centroids} ({@code nlist × d}), or the single zero centroid
+   * without IVF ({@code centroids} ignored).
+   *
+   * @throws IllegalArgumentException when IVF centroids are missing or mis-shaped
+   */
+  public CoarseQuantizer coarse(int d, float[] centroids) {
+    validateFor(d);
+    return hasIvf() ? CoarseQuantizer.ivf(centroids, nlist, d) : CoarseQuantizer.single(d);
+  }
+
+  /**
+   * The product quantizer of this spec over {@code codebooks} ({@code M × 2^nbits × d/M}), or null for Flat.
+   *
+   * @throws IllegalArgumentException when codebooks are missing/mis-shaped, or given for Flat
+   */
+  public ProductQuantizer productQuantizer(int d, float[] codebooks) {
+    validateFor(d);
+    if (isFlat()) {
+      if (codebooks != null) {
+        throw new IllegalArgumentException("codebooks given but spec " + this + " is Flat");
+      }
+      return null;
+    }
+    return new ProductQuantizer(pqM, nbits, d / pqM, codebooks);
+  }
+
+  /**
+   * Checks that the components form the chain this spec describes: a rotation iff OPQ, {@code nlist} lists (1
+   * without IVF), a product quantizer with this {@code M} and {@code nbits} unless Flat, one dimension throughout.
+   *
+   * @throws IllegalArgumentException naming the first mismatch
+   */
+  public void checkChain(VectorTransform transform, CoarseQuantizer coarse, ProductQuantizer pq) {
+    java.util.Objects.requireNonNull(transform, "transform");
+    java.util.Objects.requireNonNull(coarse, "coarse quantizer");
+    int d = transform.dim();
+    validateFor(d);
+    if (transform.isIdentity() == hasOpq()) {
+      throw new IllegalArgumentException("spec " + this + (hasOpq() ? " needs an OPQ rotation" : " has no OPQ")
+          + ", got " + transform);
+    }
+    if (coarse.dim() != d || coarse.nlist() != effectiveNlist()) {
+      throw new IllegalArgumentException("spec " + this + " at d = " + d + " needs " + effectiveNlist()
+          + " coarse centroids of dimension " + d + ", got " + coarse);
+    }
+    if (isFlat() != (pq == null)
+        || (pq != null && (pq.m() != pqM || pq.nbits() != nbits || pq.dim() != d))) {
+      throw new IllegalArgumentException("spec " + this + " at d = " + d + " needs "
+          + (isFlat() ? "no product quantizer" : "PQ" + pqM + "x" + nbits + " of dimension " + d) + ", got " + pq);
+    }
+  }
+
   /** The canonical FAISS-notation string, e.g. {@code OPQ16,IVF64,PQ16x8}. */
   @Override
   public String toString() {

@@ -26,18 +26,60 @@ import java.util.List;
  */
 public final class IvfPqSearcher {
   private final QuantizerModel model;
-  private final float[] codebooks;
-  private final float[] centroids;
+  private final CoarseQuantizer coarse;
+  private final ProductQuantizer pq;
 
   /** @param model the trained quantizer the lists were encoded with */
   public IvfPqSearcher(QuantizerModel model) {
     this.model = model;
-    this.codebooks = model.codebooks();
-    this.centroids = model.centroids();
+    this.coarse = model.coarse();
+    this.pq = model.pq();
   }
 
   public QuantizerModel model() {
     return model;
+  }
+
+  /**
+   * A query transformed and probed once, to be scanned against any number of shards' {@link InvertedLists}
+   * (the per-query work that does not depend on the lists).
+   *
+   * @param xt the transformed query {@code R q} ({@code d} floats)
+   * @param probes lists to scan, best first ({@link CoarseQuantizer#probe})
+   * @param ipTable the inner-product ADC table ({@code M × ksub}) for {@link Metric#IP} PQ models; null otherwise
+   */
+  public record PreparedQuery(float[] xt, int[] probes, float[] ipTable) {}
+
+  /**
+   * Rotates and probes a raw query once: {@code xt = R q}, the {@code min(nprobe, nlist)} nearest lists, and for
+   * inner-product PQ the ADC table.
+   *
+   * @param query raw query {@code d}-vector
+   * @param nprobe lists to scan, ≥ 1, clamped to {@code nlist}
+   * @throws IllegalArgumentException on a dimension mismatch or {@code nprobe < 1}
+   */
+  public PreparedQuery prepare(float[] query, int nprobe) {
+    float[] xt = model.preTransform(query);
+    return prepared(xt, coarse.probe(xt, nprobe));
+  }
+
+  /** {@link #prepare} scanning every list in list-id order (exhaustive ADC). */
+  public PreparedQuery prepareExhaustive(float[] query) {
+    float[] xt = model.preTransform(query);
+    int[] all = new int[model.nlist()];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = i;
+    }
+    return prepared(xt, all);
+  }
+
+  private PreparedQuery prepared(float[] xt, int[] probes) {
+    float[] table = null;
+    if (pq != null && model.metric() == Metric.IP) {
+      table = new float[pq.m() * pq.ksub()];
+      pq.innerProductTable(xt, table);
+    }
+    return new PreparedQuery(xt, probes, table);
   }
 
   /**
@@ -52,33 +94,25 @@ public final class IvfPqSearcher {
    */
   public List<Neighbor> search(float[] query, int k, int nprobe, InvertedLists lists) {
     checkLists(lists);
-    float[] xt = model.preTransform(query);
-    return scan(xt, k, model.probe(xt, nprobe), lists);
-  }
-
-  /**
-   * Top-{@code k} search over {@code lists} for a query whose coarse assignment was computed once beforehand (the
-   * same assignment serves every shard of an index version).
-   *
-   * @param xt the pre-transformed query ({@link QuantizerModel#preTransform})
-   * @param probes the lists to scan ({@link QuantizerModel#probe} of {@code xt}); lists a shard does not own are
-   *     empty there
-   * @throws IllegalArgumentException on a lists mismatch
-   */
-  public List<Neighbor> search(float[] xt, int[] probes, int k, InvertedLists lists) {
-    checkLists(lists);
-    return scan(xt, k, probes, lists);
+    return search(prepare(query, nprobe), k, lists);
   }
 
   /** Exhaustive ADC: scans every list in list-id order. Same arguments as {@link #search}. */
   public List<Neighbor> searchExhaustive(float[] query, int k, InvertedLists lists) {
     checkLists(lists);
-    float[] xt = model.preTransform(query);
-    int[] all = new int[model.nlist()];
-    for (int i = 0; i < all.length; i++) {
-      all[i] = i;
-    }
-    return scan(xt, k, all, lists);
+    return search(prepareExhaustive(query), k, lists);
+  }
+
+  /**
+   * Top-{@code k} of one shard's lists for a query already transformed and probed by {@link #prepare} (call
+   * {@code prepare} once per query and this once per shard). Same results as {@link #search(float[], int, int,
+   * InvertedLists)} with the same query and nprobe.
+   *
+   * @throws IllegalArgumentException when the lists do not match the model
+   */
+  public List<Neighbor> search(PreparedQuery q, int k, InvertedLists lists) {
+    checkLists(lists);
+    return scan(q, k, lists);
   }
 
   private void checkLists(InvertedLists lists) {
@@ -88,44 +122,32 @@ public final class IvfPqSearcher {
     }
   }
 
-  private List<Neighbor> scan(float[] xt, int k, int[] probes, InvertedLists lists) {
+  private List<Neighbor> scan(PreparedQuery q, int k, InvertedLists lists) {
     TopK top = new TopK(k);
+    float[] xt = q.xt();
     int d = model.dim();
-    if (codebooks == null) {
+    if (pq == null) {
       float[] x = new float[d];
-      for (int list : probes) {
+      for (int list : q.probes()) {
         scanFlat(xt, x, list, lists, top);
       }
       return top.result();
     }
-    int m = model.m();
-    int ksub = model.ksub();
-    int dsub = model.dsub();
-    float[] table = new float[m * ksub];
     if (model.metric() == Metric.IP) {
-      for (int j = 0; j < m; j++) {
-        for (int c = 0; c < ksub; c++) {
-          table[j * ksub + c] = VectorMath.dot(xt, j * dsub, codebooks, (j * ksub + c) * dsub, dsub);
-        }
-      }
-      for (int list : probes) {
-        float base = VectorMath.dot(centroids, list * d, xt, 0, d);
-        scanPq(list, lists, table, base, 1f, top);
+      for (int list : q.probes()) {
+        scanPq(list, lists, q.ipTable(), coarse.dot(xt, list), 1f, top);
       }
     } else {
+      float[] table = new float[pq.m() * pq.ksub()];
       float[] r = new float[d];
-      for (int list : probes) {
+      int[] one = new int[1];
+      for (int list : q.probes()) {
         if (lists.size(list) == 0) {
           continue;
         }
-        for (int i = 0; i < d; i++) {
-          r[i] = xt[i] - centroids[list * d + i];
-        }
-        for (int j = 0; j < m; j++) {
-          for (int c = 0; c < ksub; c++) {
-            table[j * ksub + c] = VectorMath.l2sq(r, j * dsub, codebooks, (j * ksub + c) * dsub, dsub);
-          }
-        }
+        one[0] = list;
+        coarse.residuals(xt, 1, one, r);
+        pq.l2Table(r, table);
         scanPq(list, lists, table, 0f, -1f, top);
       }
     }

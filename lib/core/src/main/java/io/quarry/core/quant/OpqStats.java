@@ -11,6 +11,7 @@ import java.io.Serializable;
  */
 public final class OpqStats implements Serializable {
   private static final long serialVersionUID = 1L;
+  private static final int BLOCK = 1024;
   private final int d;
   private final double[] cross;
   private double sse;
@@ -21,46 +22,45 @@ public final class OpqStats implements Serializable {
     this.cross = new double[d * d];
   }
 
-  /**
-   * Adds one raw vector.
-   *
-   * @param x raw {@code d}-vector
-   * @param rotation current {@code d × d} rotation {@code R}
-   * @param codebooks current PQ codebooks {@code M × ksub × dsub}
-   * @param m sub-quantizers
-   * @param ksub codewords per sub-quantizer
-   */
-  public OpqStats add(float[] x, float[] rotation, float[] codebooks, int m, int ksub) {
-    float[] y = new float[d];
-    for (int i = 0; i < d; i++) {
-      y[i] = VectorMath.dot(rotation, i * d, x, 0, d);
-    }
-    float[] yhat = reconstruct(y, codebooks, m, ksub);
-    sse += VectorMath.l2sq(y, yhat);
-    Procrustes.accumulate(cross, x, yhat);
-    n++;
-    return this;
+  /** {@link #addBatch} of one raw {@code d}-vector. Returns this. */
+  public OpqStats add(float[] x, VectorTransform rotation, ProductQuantizer pq) {
+    return addBatch(x, 1, rotation, pq);
   }
 
-  /** PQ reconstruction (nearest codeword per sub-space, lowest index on ties) of {@code y}. */
-  public static float[] reconstruct(float[] y, float[] codebooks, int m, int ksub) {
-    int d = y.length;
-    int dsub = d / m;
-    float[] out = new float[d];
-    for (int j = 0; j < m; j++) {
-      int base = j * ksub * dsub;
-      int best = 0;
-      float bestD = Float.POSITIVE_INFINITY;
-      for (int k = 0; k < ksub; k++) {
-        float dist = VectorMath.l2sq(y, j * dsub, codebooks, base + k * dsub, dsub);
-        if (dist < bestD) {
-          bestD = dist;
-          best = k;
+  /**
+   * Adds {@code rows} raw vectors: rotates them ({@link VectorTransform#apply(float[], int, float[])}), encodes the
+   * rotation with {@code pq} ({@link ProductQuantizer#subCodes}) and accumulates {@code x ŷᵀ} and the error.
+   *
+   * @param x {@code rows × d} raw vectors, row-major
+   * @param rotation current rotation {@code R}
+   * @param pq current PQ codebooks
+   */
+  public OpqStats addBatch(float[] x, int rows, VectorTransform rotation, ProductQuantizer pq) {
+    int block = Math.min(rows, BLOCK);
+    float[] xb = new float[block * d];
+    float[] y = new float[block * d];
+    int m = pq.m();
+    int[] codes = new int[block * m];
+    float[] xi = new float[d];
+    float[] yhat = new float[d];
+    int dsub = pq.dsub();
+    for (int i0 = 0; i0 < rows; i0 += BLOCK) {
+      int nb = Math.min(BLOCK, rows - i0);
+      System.arraycopy(x, i0 * d, xb, 0, nb * d);
+      rotation.apply(xb, nb, y);
+      pq.subCodes(y, nb, codes);
+      for (int i = 0; i < nb; i++) {
+        java.util.Arrays.fill(yhat, 0f);
+        for (int j = 0; j < m; j++) {
+          pq.addCodeword(j, codes[i * m + j], yhat, j * dsub);
         }
+        sse += VectorMath.l2sq(y, i * d, yhat, 0, d);
+        System.arraycopy(xb, i * d, xi, 0, d);
+        Procrustes.accumulate(cross, xi, yhat);
+        n++;
       }
-      System.arraycopy(codebooks, base + best * dsub, out, j * dsub, dsub);
     }
-    return out;
+    return this;
   }
 
   public OpqStats merge(OpqStats other) {

@@ -31,31 +31,41 @@ public final class PqLloydStats implements Serializable {
     this.counts = new long[m * ksub];
   }
 
+  /** {@link #addBatch} of one vector ({@code M × dsub} floats). Returns this. */
+  public PqLloydStats add(float[] y, ProductQuantizer pq) {
+    return addBatch(y, 1, pq);
+  }
+
   /**
-   * Assigns each sub-vector of {@code y} ({@code M × dsub} floats) to its nearest codeword in {@code codebooks} and
-   * accumulates it. Returns this.
+   * Assigns each sub-vector of the {@code n × d} rows of {@code y} to its nearest codeword of {@code pq} (the same
+   * kernel as encoding: {@link ProductQuantizer#subCodes}) and accumulates it. Returns this.
+   *
+   * @throws IllegalArgumentException when {@code pq}'s shape differs from these statistics'
    */
-  public PqLloydStats add(float[] y, float[] codebooks) {
-    for (int j = 0; j < m; j++) {
-      int base = j * ksub * dsub;
-      int off = j * dsub;
-      int best = 0;
-      float bestD = Float.POSITIVE_INFINITY;
-      for (int k = 0; k < ksub; k++) {
-        float dist = VectorMath.l2sq(y, off, codebooks, base + k * dsub, dsub);
-        if (dist < bestD) {
-          bestD = dist;
-          best = k;
+  public PqLloydStats addBatch(float[] y, int rows, ProductQuantizer pq) {
+    if (pq.m() != m || pq.ksub() != ksub || pq.dsub() != dsub) {
+      throw new IllegalArgumentException("PqLloydStats: quantizer " + pq + " does not match M=" + m + ", ksub="
+          + ksub + ", dsub=" + dsub);
+    }
+    int d = m * dsub;
+    int[] codes = new int[rows * m];
+    pq.subCodes(y, rows, codes);
+    float[] codeword = new float[dsub];
+    for (int i = 0; i < rows; i++) {
+      for (int j = 0; j < m; j++) {
+        int best = codes[i * m + j];
+        int off = i * d + j * dsub;
+        java.util.Arrays.fill(codeword, 0f);
+        pq.addCodeword(j, best, codeword, 0);
+        sse += VectorMath.l2sq(y, off, codeword, 0, dsub);
+        counts[j * ksub + best]++;
+        int so = (j * ksub + best) * dsub;
+        for (int t = 0; t < dsub; t++) {
+          sums[so + t] += y[off + t];
         }
       }
-      sse += bestD;
-      counts[j * ksub + best]++;
-      int so = base + best * dsub;
-      for (int t = 0; t < dsub; t++) {
-        sums[so + t] += y[off + t];
-      }
+      n++;
     }
-    n++;
     return this;
   }
 

@@ -14,7 +14,8 @@ import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.zip.CRC32;
@@ -22,79 +23,95 @@ import java.util.zip.CheckedInputStream;
 import java.util.zip.CheckedOutputStream;
 
 /**
- * A trained vector quantizer: optional OPQ rotation, IVF coarse centroids and residual PQ codebooks (IVFADC of Jégou
- * et al., "Product Quantization for Nearest Neighbor Search", TPAMI 2011; OPQ of Ge et al., "Optimized Product
- * Quantization for Approximate Nearest Neighbor Search", CVPR 2013). Immutable and thread-safe; {@link Serializable}
- * so Spark can broadcast it.
+ * A trained vector quantizer in FAISS's shape: a chain of a {@link VectorTransform} (the OPQ rotation, identity
+ * without OPQ), a {@link CoarseQuantizer} (IVF centroids; one zero centroid without IVF) and a {@link
+ * ProductQuantizer} of the residuals (absent for {@code Flat}), plus the {@link IndexSpec} that describes the chain,
+ * the metric and the {@link TrainingInfo}. IVFADC of Jégou et al., "Product Quantization for Nearest Neighbor
+ * Search", TPAMI 2011; OPQ of Ge et al., "Optimized Product Quantization for Approximate Nearest Neighbor Search",
+ * CVPR 2013. Immutable and thread-safe; {@link Serializable} so Spark can broadcast it. This class only composes: the
+ * math of each step is in its component, and the per-vector methods ({@link #encodeVector}, {@link #preTransform},
+ * {@link #assign}) run the same kernels as the batch method {@link #encodeBatch}.
  *
- * <p>Shapes (all float32, row-major):
+ * <p>Shapes (all float32, row-major): rotation {@code R} {@code d × d}; centroids {@code nlist × d} in the rotated
+ * space; codebooks {@code M × ksub × dsub} with {@code ksub = 2^nbits}, {@code dsub = d / M}; sub-quantizer {@code m}
+ * covers dimensions {@code [m·dsub, (m+1)·dsub)} of the residual {@code xt − c_list}.
  *
- * <ul>
- *   <li>rotation {@code R}: {@code d × d}, orthogonal; {@link #preTransform} computes {@code xt = R x}; absent
- *       without OPQ;
- *   <li>centroids: {@code nlist × d} in the rotated space; without IVF a single all-zero centroid ({@code nlist() =
- *       1}), so the residual is the vector itself;
- *   <li>codebooks: {@code M × ksub × dsub} with {@code ksub = 2^nbits}, {@code dsub = d / M}; sub-quantizer {@code m}
- *       covers dimensions {@code [m·dsub, (m+1)·dsub)} of the residual {@code xt − c_list}.
- * </ul>
- *
- * <p>Codes: {@link #codeSize()} bytes per vector. PQ codes are the M sub-codes bit-packed least-significant bit first
- * (FAISS {@code PQEncoderGeneric}; with {@code nbits = 8} simply one byte per sub-quantizer). {@code Flat} codes are
- * the rotated vector itself as {@code d} little-endian float32 (not a residual).
- *
- * <p>List assignment ({@link #assign}) picks the centroid at the smallest squared L2 distance (the smallest residual,
- * which is what residual PQ needs) for both metrics; {@link #probe} ranks lists by the same L2 distance to the query.
- * For L2-normalized embeddings (Quarry's embedder output) inner-product and L2 rankings coincide, so the probe order is
- * consistent with the {@link Metric#IP} scores. With {@code nprobe = nlist} every list is scanned and the search is
- * exhaustive ADC whatever the probe order.
+ * <p>Codes: {@link #codeSize()} bytes per vector; PQ codes bit-packed least-significant bit first (FAISS
+ * {@code PQEncoderGeneric}); {@code Flat} codes are the rotated vector itself as {@code d} little-endian float32.
  *
  * <p>File format ({@link #write}, version {@value #FORMAT_VERSION}), big-endian:
  *
  * <pre>
  *   magic        8 bytes  "QRYQUANT"
- *   version      int32    format version (1)
+ *   version      int32    format version (2)
  *   headerLen    int32    bytes of the header
- *   header       UTF-8 JSON object: format, spec, d, metric, nlist, M, nbits, ksub, dsub, codeSize, hasRotation,
- *                sampleSize, seed, sparkVersion, quarryVersion, metrics {name: value}
- *   rotation     float32[d × d]               (only when hasRotation)
- *   centroids    float32[nlist × d]
- *   codebooks    float32[M × ksub × dsub]     (absent for Flat)
+ *   header       UTF-8 JSON object: format, formatVersion, spec, d, metric, nlist, M, nbits, ksub, dsub, codeSize,
+ *                hasRotation, sections [tags in file order], sampleSize, maxPointsPerCentroid, seed, sparkVersion,
+ *                quarryVersion, metrics {name: value}
+ *   sections     in this order, each present only when the spec has the component:
+ *                  tag      4 ASCII bytes
+ *                  length   int64    bytes of the body that follows
+ *                  body     the component's own layout:
+ *                    "OPQR"  VectorTransform:  int32 d, float32[d × d]
+ *                    "IVFC"  CoarseQuantizer:  int32 nlist, int32 d, float32[nlist × d]
+ *                    "PQCB"  ProductQuantizer: int32 M, int32 nbits, int32 dsub, float32[M × ksub × dsub]
  *   footer       int64    CRC32 of every preceding byte
  * </pre>
  *
- * Readers reject an unknown magic, a newer format version, an inconsistent header, a truncated file or a CRC
- * mismatch, with an {@link IOException} naming the source.
+ * A section with an unknown tag is skipped (by its length). Version 1 files (written before issue 12: no section
+ * framing — {@code rotation float32[d × d]} when hasRotation, {@code centroids float32[nlist × d]} always (one zero row
+ * without IVF), {@code codebooks float32[M × ksub × dsub]} unless Flat) are still read, so indexes published before
+ * the change keep serving; {@code src/test/resources/golden/quantizer-v1} pins that. Readers reject an unknown magic,
+ * a newer format version, an inconsistent header or section, a truncated file or a CRC mismatch, with an {@link
+ * IOException} naming the source.
  */
 public final class QuantizerModel implements Serializable {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
 
   /** Magic bytes at the start of a model file. */
   public static final String MAGIC = "QRYQUANT";
 
   /** Current (and newest readable) file format version. */
-  public static final int FORMAT_VERSION = 1;
+  public static final int FORMAT_VERSION = 2;
+
+  /** Rows processed together by {@link #encodeBatch} (bounds its temporaries to a few {@code d}-row blocks). */
+  public static final int ENCODE_BLOCK = 1024;
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final IndexSpec spec;
   private final Metric metric;
   private final int d;
-  private final int nlist;
-  private final int m;
-  private final int nbits;
-  private final int ksub;
-  private final int dsub;
-  private final int codeSize;
-  private final float[] rotation;
-  private final float[] centroids;
-  private final float[] codebooks;
+  private final VectorTransform transform;
+  private final CoarseQuantizer coarse;
+  private final ProductQuantizer pq;
   private final TrainingInfo info;
 
   /**
-   * Assembles a model from trained parts (arrays are copied).
+   * Assembles a model from its components; {@link IndexSpec#checkChain} checks they are the chain the spec
+   * describes.
    *
-   * @param spec the index spec
-   * @param metric the search metric
+   * @param transform the OPQ rotation, or {@link VectorTransform#identity} without OPQ
+   * @param coarse the IVF quantizer, or {@link CoarseQuantizer#single} without IVF
+   * @param pq the product quantizer; null for Flat
+   * @param info provenance and training metrics (null: none)
+   * @throws IllegalArgumentException when a component does not match the spec or {@code d}
+   */
+  public QuantizerModel(IndexSpec spec, Metric metric, VectorTransform transform, CoarseQuantizer coarse,
+      ProductQuantizer pq, TrainingInfo info) {
+    this.spec = java.util.Objects.requireNonNull(spec, "spec");
+    this.metric = java.util.Objects.requireNonNull(metric, "metric");
+    spec.checkChain(transform, coarse, pq);
+    this.d = transform.dim();
+    this.transform = transform;
+    this.coarse = coarse;
+    this.pq = pq;
+    this.info = info == null ? TrainingInfo.of(0, 0) : info;
+  }
+
+  /**
+   * Assembles a model from trained arrays (copied).
+   *
    * @param d vector dimension
    * @param rotation {@code d × d} OPQ rotation, required iff {@code spec.hasOpq()}
    * @param centroids {@code nlist × d} coarse centroids when {@code spec.hasIvf()}; ignored (may be null) otherwise
@@ -102,57 +119,10 @@ public final class QuantizerModel implements Serializable {
    * @param info provenance and training metrics
    * @throws IllegalArgumentException when a shape does not match the spec, or a value is not finite
    */
-  public QuantizerModel(
-      IndexSpec spec,
-      Metric metric,
-      int d,
-      float[] rotation,
-      float[] centroids,
-      float[] codebooks,
-      TrainingInfo info) {
-    spec.validateFor(d);
-    this.spec = spec;
-    this.metric = java.util.Objects.requireNonNull(metric, "metric");
-    this.d = d;
-    this.nlist = spec.effectiveNlist();
-    this.m = spec.pqM();
-    this.nbits = spec.nbits();
-    this.ksub = spec.ksub();
-    this.dsub = m == 0 ? 0 : d / m;
-    this.codeSize = spec.codeSize(d);
-    this.info = info == null ? TrainingInfo.of(0, 0) : info;
-    if (spec.hasOpq()) {
-      this.rotation = checked(rotation, (long) d * d, "rotation (d × d)");
-    } else {
-      if (rotation != null) {
-        throw new IllegalArgumentException("rotation given but spec " + spec + " has no OPQ");
-      }
-      this.rotation = null;
-    }
-    this.centroids = spec.hasIvf() ? checked(centroids, (long) nlist * d, "centroids (nlist × d)") : new float[d];
-    if (spec.isFlat()) {
-      if (codebooks != null) {
-        throw new IllegalArgumentException("codebooks given but spec " + spec + " is Flat");
-      }
-      this.codebooks = null;
-    } else {
-      this.codebooks = checked(codebooks, (long) m * ksub * dsub, "codebooks (M × ksub × dsub)");
-    }
-  }
-
-  private static float[] checked(float[] a, long expected, String what) {
-    if (a == null) {
-      throw new IllegalArgumentException(what + " is missing");
-    }
-    if (a.length != expected) {
-      throw new IllegalArgumentException(what + ": expected " + expected + " floats, got " + a.length);
-    }
-    for (int i = 0; i < a.length; i++) {
-      if (!Float.isFinite(a[i])) {
-        throw new IllegalArgumentException(what + ": non-finite value " + a[i] + " at index " + i);
-      }
-    }
-    return a.clone();
+  public QuantizerModel(IndexSpec spec, Metric metric, int d, float[] rotation, float[] centroids,
+      float[] codebooks, TrainingInfo info) {
+    this(spec, metric, spec.transform(d, rotation), spec.coarse(d, centroids), spec.productQuantizer(d, codebooks),
+        info);
   }
 
   public IndexSpec spec() {
@@ -163,6 +133,21 @@ public final class QuantizerModel implements Serializable {
     return metric;
   }
 
+  /** The vector transform (OPQ rotation or identity). */
+  public VectorTransform transform() {
+    return transform;
+  }
+
+  /** The coarse quantizer (IVF, or the single zero centroid). */
+  public CoarseQuantizer coarse() {
+    return coarse;
+  }
+
+  /** The product quantizer of the residuals, or null for Flat. */
+  public ProductQuantizer pq() {
+    return pq;
+  }
+
   /** Vector dimension {@code d}. */
   public int dim() {
     return d;
@@ -170,32 +155,32 @@ public final class QuantizerModel implements Serializable {
 
   /** Number of inverted lists ({@code nlist}, 1 without IVF). */
   public int nlist() {
-    return nlist;
+    return coarse.nlist();
   }
 
   /** PQ sub-quantizers {@code M} (0 for Flat). */
   public int m() {
-    return m;
+    return pq == null ? 0 : pq.m();
   }
 
   /** Bits per sub-code (0 for Flat). */
   public int nbits() {
-    return nbits;
+    return pq == null ? 0 : pq.nbits();
   }
 
   /** Centroids per sub-quantizer, {@code 2^nbits} (0 for Flat). */
   public int ksub() {
-    return ksub;
+    return pq == null ? 0 : pq.ksub();
   }
 
   /** Dimensions per sub-quantizer, {@code d / M} (0 for Flat). */
   public int dsub() {
-    return dsub;
+    return pq == null ? 0 : pq.dsub();
   }
 
   /** Bytes per code. */
   public int codeSize() {
-    return codeSize;
+    return pq == null ? 4 * d : pq.codeSize();
   }
 
   public TrainingInfo info() {
@@ -204,184 +189,92 @@ public final class QuantizerModel implements Serializable {
 
   /** True when an OPQ rotation is applied by {@link #preTransform}. */
   public boolean hasRotation() {
-    return rotation != null;
+    return !transform.isIdentity();
   }
 
   /** A copy of the {@code d × d} rotation, or null. */
   public float[] rotation() {
-    return rotation == null ? null : rotation.clone();
+    return transform.matrix();
   }
 
   /** A copy of the {@code nlist × d} centroids (one zero row without IVF). */
   public float[] centroids() {
-    return centroids.clone();
+    return coarse.centroids();
   }
 
   /** A copy of the {@code M × ksub × dsub} codebooks, or null for Flat. */
   public float[] codebooks() {
-    return codebooks == null ? null : codebooks.clone();
+    return pq == null ? null : pq.codebooks();
   }
 
-  /** Read-only view of centroid {@code list} is not exposed; this copies row {@code list} ({@code d} floats). */
+  /** A copy of centroid {@code list} ({@code d} floats). */
   public float[] centroid(int list) {
-    checkList(list);
-    return Arrays.copyOfRange(centroids, list * d, (list + 1) * d);
+    return coarse.centroid(list);
   }
 
   /** Returns the model with different training info (used by trainers to attach metrics). */
   public QuantizerModel withInfo(TrainingInfo newInfo) {
-    return new QuantizerModel(spec, metric, d, rotation, spec.hasIvf() ? centroids : null, codebooks, newInfo);
+    return new QuantizerModel(spec, metric, transform, coarse, pq, newInfo);
   }
 
-  // ------------------------------------------------------------------------------------------------ transform
+  // ------------------------------------------------------------------------------------------------ per vector
 
-  /**
-   * Applies the OPQ rotation: {@code xt = R x}. Without OPQ returns a copy of {@code x}.
-   *
-   * @param x a {@code d}-vector
-   * @throws IllegalArgumentException when {@code x.length != d}
-   */
+  /** {@link VectorTransform#apply(float[])}: {@code xt = R x} (a copy without OPQ). */
   public float[] preTransform(float[] x) {
-    checkDim(x);
-    if (rotation == null) {
-      return x.clone();
-    }
-    float[] y = new float[d];
-    for (int i = 0; i < d; i++) {
-      y[i] = VectorMath.dot(rotation, i * d, x, 0, d);
-    }
-    return y;
+    return transform.apply(x);
   }
 
-  // ------------------------------------------------------------------------------------------------ coarse
-
-  /** Squared L2 distance between {@code xt} and centroid {@code list}. */
+  /** {@link CoarseQuantizer#distance}. */
   public float centroidDistance(float[] xt, int list) {
-    return VectorMath.l2sq(xt, 0, centroids, list * d, d);
+    return coarse.distance(xt, list);
   }
 
-  /** Inner product of {@code xt} and centroid {@code list}. */
+  /** {@link CoarseQuantizer#dot}. */
   public float centroidDot(float[] xt, int list) {
-    return VectorMath.dot(centroids, list * d, xt, 0, d);
+    return coarse.dot(xt, list);
   }
 
-  /**
-   * The list of {@code xt}: the centroid at the smallest squared L2 distance (lowest list id on ties).
-   *
-   * @param xt a pre-transformed {@code d}-vector
-   */
+  /** {@link CoarseQuantizer#assign(float[])}. */
   public int assign(float[] xt) {
-    checkDim(xt);
-    int best = 0;
-    float bestD = Float.POSITIVE_INFINITY;
-    for (int l = 0; l < nlist; l++) {
-      float dist = VectorMath.l2sq(xt, 0, centroids, l * d, d);
-      if (dist < bestD) {
-        bestD = dist;
-        best = l;
-      }
-    }
-    return best;
+    return coarse.assign(xt);
   }
 
-  /**
-   * The {@code min(nprobe, nlist)} lists to scan for query {@code xt}, best (nearest centroid in L2) first, ties by
-   * lower list id.
-   *
-   * @param xt a pre-transformed query {@code d}-vector
-   * @param nprobe lists to return, ≥ 1
-   * @throws IllegalArgumentException when {@code nprobe < 1} or the dimension is wrong
-   */
+  /** {@link CoarseQuantizer#probe}. */
   public int[] probe(float[] xt, int nprobe) {
-    checkDim(xt);
-    if (nprobe < 1) {
-      throw new IllegalArgumentException("nprobe must be >= 1, got " + nprobe);
-    }
-    int n = Math.min(nprobe, nlist);
-    float[] dist = new float[nlist];
-    for (int l = 0; l < nlist; l++) {
-      dist[l] = VectorMath.l2sq(xt, 0, centroids, l * d, d);
-    }
-    if (n == 1) {
-      int best = 0;
-      for (int l = 1; l < nlist; l++) {
-        if (dist[l] < dist[best]) {
-          best = l;
-        }
-      }
-      return new int[] {best};
-    }
-    Integer[] order = new Integer[nlist];
-    for (int l = 0; l < nlist; l++) {
-      order[l] = l;
-    }
-    Arrays.sort(order, (a, b) -> {
-      int c = Float.compare(dist[a], dist[b]);
-      return c != 0 ? c : Integer.compare(a, b);
-    });
-    int[] out = new int[n];
-    for (int i = 0; i < n; i++) {
-      out[i] = order[i];
-    }
-    return out;
+    return coarse.probe(xt, nprobe);
   }
-
-  // ------------------------------------------------------------------------------------------------ encode
 
   /**
    * Encodes {@code xt} (already pre-transformed) for list {@code list}: PQ codes of the residual {@code xt −
-   * c_list} (nearest sub-centroid per sub-quantizer, lowest index on ties), or the raw floats for Flat.
+   * c_list}, or the raw floats for Flat.
    *
-   * @param xt pre-transformed {@code d}-vector
-   * @param list the list the vector is stored in (normally {@link #assign})
    * @param out destination; {@code codeSize()} bytes are written at {@code offset}
    * @throws IllegalArgumentException on a wrong dimension or list id
    * @throws IndexOutOfBoundsException when {@code out} is too short
    */
   public void encode(float[] xt, int list, byte[] out, int offset) {
     checkDim(xt);
-    checkList(list);
-    java.util.Objects.checkFromIndexSize(offset, codeSize, out.length);
-    if (codebooks == null) {
-      ByteBuffer.wrap(out, offset, codeSize).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(xt);
-      return;
-    }
-    float[] r = new float[d];
-    int cbase = list * d;
-    for (int i = 0; i < d; i++) {
-      r[i] = xt[i] - centroids[cbase + i];
-    }
-    if (nbits == 8) {
-      for (int j = 0; j < m; j++) {
-        out[offset + j] = (byte) nearestSub(j, r);
-      }
-    } else {
-      Arrays.fill(out, offset, offset + codeSize, (byte) 0);
-      for (int j = 0; j < m; j++) {
-        PqCodes.put(out, offset, j, nbits, nearestSub(j, r));
-      }
-    }
+    coarse.checkList(list);
+    java.util.Objects.checkFromIndexSize(offset, codeSize(), out.length);
+    byte[] code = new byte[codeSize()];
+    encodeRows(xt, 1, new int[] {list}, code);
+    System.arraycopy(code, 0, out, offset, code.length);
   }
 
-  /** Index of the codeword of sub-quantizer {@code j} nearest to dimensions of sub-space {@code j} of {@code r}. */
-  int nearestSub(int j, float[] r) {
-    int best = 0;
-    float bestD = Float.POSITIVE_INFINITY;
-    int base = j * ksub * dsub;
-    int off = j * dsub;
-    for (int k = 0; k < ksub; k++) {
-      float dist = VectorMath.l2sq(r, off, codebooks, base + k * dsub, dsub);
-      if (dist < bestD) {
-        bestD = dist;
-        best = k;
-      }
+  /** Codes of {@code n} transformed rows whose lists are known (the one encode path; {@code xt} is not modified). */
+  private void encodeRows(float[] xt, int n, int[] lists, byte[] codes) {
+    if (pq == null) {
+      ByteBuffer.wrap(codes, 0, n * 4 * d).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(xt, 0, n * d);
+      return;
     }
-    return best;
+    float[] r = new float[n * d];
+    coarse.residuals(xt, n, lists, r);
+    pq.encode(r, n, codes);
   }
 
   /** Sub-code {@code j} of the code at {@code offset}. */
   public int subCode(byte[] code, int offset, int j) {
-    return nbits == 8 ? code[offset + j] & 0xFF : PqCodes.get(code, offset, j, nbits);
+    return pq.subCode(code, offset, j);
   }
 
   /**
@@ -391,39 +284,75 @@ public final class QuantizerModel implements Serializable {
    * @return a new {@code d}-vector in the rotated space
    */
   public float[] decode(int list, byte[] code, int offset) {
-    checkList(list);
-    java.util.Objects.checkFromIndexSize(offset, codeSize, code.length);
+    coarse.checkList(list);
+    java.util.Objects.checkFromIndexSize(offset, codeSize(), code.length);
     float[] y = new float[d];
-    if (codebooks == null) {
-      ByteBuffer.wrap(code, offset, codeSize).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(y);
-      return y;
-    }
-    System.arraycopy(centroids, list * d, y, 0, d);
-    for (int j = 0; j < m; j++) {
-      int k = subCode(code, offset, j);
-      int base = (j * ksub + k) * dsub;
-      for (int t = 0; t < dsub; t++) {
-        y[j * dsub + t] += codebooks[base + t];
-      }
-    }
+    decodeInto(list, code, offset, y, 0);
     return y;
   }
 
+  private void decodeInto(int list, byte[] code, int offset, float[] y, int yo) {
+    if (pq == null) {
+      ByteBuffer.wrap(code, offset, codeSize()).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(y, yo, d);
+      return;
+    }
+    coarse.addCentroid(list, y, yo);
+    pq.addReconstruction(code, offset, y, yo);
+  }
+
   /**
-   * Encodes a raw (not yet rotated) vector: rotation, list assignment and code in one call. This is what the build
-   * stage calls per vector inside Spark's {@code mapPartitions} with a broadcast model.
+   * Encodes one raw (not yet rotated) vector: {@link #encodeBatch} with {@code n = 1}.
    *
    * @param x a raw {@code d}-vector
    * @return its list, code and squared quantization error {@code ||R x − decode||²} (rotation-invariant, so also
    *     the error in the original space)
    */
   public Encoded encodeVector(float[] x) {
-    float[] xt = preTransform(x);
-    int list = assign(xt);
-    byte[] code = new byte[codeSize];
-    encode(xt, list, code, 0);
-    float[] rec = decode(list, code, 0);
-    return new Encoded(list, code, VectorMath.l2sq(xt, 0, rec, 0, d));
+    checkDim(x);
+    EncodedBatch b = encodeBatch(x, 1);
+    return new Encoded(b.lists()[0], b.codes(), b.squaredErrors()[0]);
+  }
+
+  /**
+   * Encodes {@code n} raw vectors: rotation, list assignment and PQ codes, each step over blocks of {@value
+   * #ENCODE_BLOCK} rows (blocked kernels, not one vector at a time). Row {@code i} gets exactly what {@link
+   * #encodeVector} gives for it (same list, code and error). Used by the build stage and the trainer's encoding pass
+   * inside {@code mapPartitions}.
+   *
+   * @param x {@code n × d} raw vectors, row-major (at least {@code n·d} floats)
+   * @param n number of vectors, ≥ 0
+   * @return lists, {@code n × codeSize} codes and squared errors
+   * @throws IllegalArgumentException when {@code x} is shorter than {@code n × d}
+   */
+  public EncodedBatch encodeBatch(float[] x, int n) {
+    if (n < 0 || x.length < (long) n * d) {
+      throw new IllegalArgumentException("expected " + n + " × " + d + " floats, got " + x.length);
+    }
+    int cs = codeSize();
+    int[] lists = new int[n];
+    byte[] codes = new byte[n * cs];
+    float[] err = new float[n];
+    int block = Math.min(n, ENCODE_BLOCK);
+    float[] xb = new float[block * d];
+    float[] xt = new float[block * d];
+    int[] lb = new int[block];
+    byte[] cb = new byte[block * cs];
+    float[] rec = new float[d];
+    for (int i0 = 0; i0 < n; i0 += ENCODE_BLOCK) {
+      int nb = Math.min(ENCODE_BLOCK, n - i0);
+      System.arraycopy(x, i0 * d, xb, 0, nb * d);
+      transform.apply(xb, nb, xt);
+      coarse.assign(xt, nb, lb);
+      encodeRows(xt, nb, lb, cb);
+      System.arraycopy(lb, 0, lists, i0, nb);
+      System.arraycopy(cb, 0, codes, i0 * cs, nb * cs);
+      for (int i = 0; i < nb; i++) {
+        java.util.Arrays.fill(rec, 0f);
+        decodeInto(lb[i], cb, i * cs, rec, 0);
+        err[i0 + i] = VectorMath.l2sq(xt, i * d, rec, 0, d);
+      }
+    }
+    return new EncodedBatch(n, lists, codes, err);
   }
 
   /**
@@ -435,21 +364,45 @@ public final class QuantizerModel implements Serializable {
    */
   public record Encoded(int list, byte[] code, float squaredError) implements Serializable {}
 
+  /**
+   * {@code n} encoded vectors.
+   *
+   * @param n vectors
+   * @param lists {@code n} list ids
+   * @param codes {@code n × codeSize} bytes, row {@code i} at {@code i·codeSize}
+   * @param squaredErrors {@code n} squared reconstruction errors
+   */
+  public record EncodedBatch(int n, int[] lists, byte[] codes, float[] squaredErrors) implements Serializable {
+    /** A copy of the code of row {@code i}. */
+    public byte[] code(int i) {
+      int cs = codes.length / Math.max(n, 1);
+      return java.util.Arrays.copyOfRange(codes, i * cs, (i + 1) * cs);
+    }
+  }
+
   private void checkDim(float[] x) {
     if (x.length != d) {
       throw new IllegalArgumentException("vector has dimension " + x.length + ", the quantizer expects " + d);
     }
   }
 
-  private void checkList(int list) {
-    if (list < 0 || list >= nlist) {
-      throw new IllegalArgumentException("list id " + list + " out of range [0, " + nlist + ")");
-    }
-  }
-
   // ------------------------------------------------------------------------------------------------ I/O
 
-  /** Writes the model in the format described in the class javadoc. Does not close {@code out}. */
+  private List<String> sections() {
+    List<String> s = new ArrayList<>(3);
+    if (!transform.isIdentity()) {
+      s.add(VectorTransform.SECTION);
+    }
+    if (spec.hasIvf()) {
+      s.add(CoarseQuantizer.SECTION);
+    }
+    if (pq != null) {
+      s.add(ProductQuantizer.SECTION);
+    }
+    return s;
+  }
+
+  /** Writes the model in the format described in the class javadoc (version 2). Does not close {@code out}. */
   public void write(OutputStream out) throws IOException {
     CheckedOutputStream checked = new CheckedOutputStream(out, new CRC32());
     DataOutputStream data = new DataOutputStream(checked);
@@ -458,12 +411,18 @@ public final class QuantizerModel implements Serializable {
     byte[] header = JSON.writeValueAsBytes(headerJson());
     data.writeInt(header.length);
     data.write(header);
-    if (rotation != null) {
-      writeFloats(data, rotation);
-    }
-    writeFloats(data, centroids);
-    if (codebooks != null) {
-      writeFloats(data, codebooks);
+    for (String tag : sections()) {
+      ByteArrayOutputStream body = new ByteArrayOutputStream();
+      DataOutputStream b = new DataOutputStream(body);
+      switch (tag) {
+        case VectorTransform.SECTION -> transform.writeSection(b);
+        case CoarseQuantizer.SECTION -> coarse.writeSection(b);
+        default -> pq.writeSection(b);
+      }
+      b.flush();
+      data.write(tag.getBytes(StandardCharsets.US_ASCII));
+      data.writeLong(body.size());
+      body.writeTo(data);
     }
     data.flush();
     long crc = checked.getChecksum().getValue();
@@ -479,14 +438,16 @@ public final class QuantizerModel implements Serializable {
     h.put("spec", spec.toString());
     h.put("d", d);
     h.put("metric", metric.name().toLowerCase(java.util.Locale.ROOT));
-    h.put("nlist", nlist);
-    h.put("M", m);
-    h.put("nbits", nbits);
-    h.put("ksub", ksub);
-    h.put("dsub", dsub);
-    h.put("codeSize", codeSize);
-    h.put("hasRotation", rotation != null);
+    h.put("nlist", nlist());
+    h.put("M", m());
+    h.put("nbits", nbits());
+    h.put("ksub", ksub());
+    h.put("dsub", dsub());
+    h.put("codeSize", codeSize());
+    h.put("hasRotation", hasRotation());
+    sections().forEach(h.putArray("sections")::add);
     h.put("sampleSize", info.sampleSize());
+    h.put("maxPointsPerCentroid", info.maxPointsPerCentroid());
     h.put("seed", info.seed());
     h.put("sparkVersion", info.sparkVersion());
     h.put("quarryVersion", info.quarryVersion());
@@ -506,38 +467,12 @@ public final class QuantizerModel implements Serializable {
     return bos.toByteArray();
   }
 
-  private static void writeFloats(DataOutputStream out, float[] a) throws IOException {
-    ByteBuffer buf = ByteBuffer.allocate(4 * 8192).order(ByteOrder.BIG_ENDIAN);
-    for (int i = 0; i < a.length; ) {
-      buf.clear();
-      int n = Math.min(8192, a.length - i);
-      buf.asFloatBuffer().put(a, i, n);
-      out.write(buf.array(), 0, 4 * n);
-      i += n;
-    }
-  }
-
-  private static float[] readFloats(DataInputStream in, long n, String source, String what) throws IOException {
-    if (n > Integer.MAX_VALUE) {
-      throw new IOException(source + ": " + what + " too large (" + n + " floats)");
-    }
-    float[] a = new float[(int) n];
-    byte[] buf = new byte[4 * 8192];
-    for (int i = 0; i < a.length; ) {
-      int k = Math.min(8192, a.length - i);
-      in.readFully(buf, 0, 4 * k);
-      ByteBuffer.wrap(buf, 0, 4 * k).order(ByteOrder.BIG_ENDIAN).asFloatBuffer().get(a, i, k);
-      i += k;
-    }
-    return a;
-  }
-
   /**
-   * Reads a model written by {@link #write}. Does not close {@code in}.
+   * Reads a model written by {@link #write} (format version 2) or by the version-1 writer. Does not close {@code in}.
    *
    * @param sourceName the file name or URI, used in error messages
    * @throws IOException naming {@code sourceName} when the input is not a model file, has a newer format version,
-   *     is truncated, has an inconsistent header or fails the CRC32 check
+   *     is truncated, has an inconsistent header or section or fails the CRC32 check
    */
   public static QuantizerModel read(InputStream in, String sourceName) throws IOException {
     CheckedInputStream checked = new CheckedInputStream(in, new CRC32());
@@ -580,12 +515,47 @@ public final class QuantizerModel implements Serializable {
       if (hasRotation != spec.hasOpq()) {
         throw new IOException(sourceName + ": header hasRotation=" + hasRotation + " contradicts spec " + spec);
       }
-      int nlist = spec.effectiveNlist();
-      float[] rotation = hasRotation ? readFloats(data, (long) d * d, sourceName, "rotation") : null;
-      float[] centroids = readFloats(data, (long) nlist * d, sourceName, "centroids");
-      float[] codebooks = spec.isFlat()
-          ? null
-          : readFloats(data, (long) spec.pqM() * spec.ksub() * (d / spec.pqM()), sourceName, "codebooks");
+      VectorTransform transform;
+      CoarseQuantizer coarse;
+      ProductQuantizer pq;
+      try {
+        if (version == 1) {
+          int nlist = spec.effectiveNlist();
+          float[] rotation = hasRotation ? Checks.readFloats(data, (long) d * d, sourceName, "rotation") : null;
+          float[] centroids = Checks.readFloats(data, (long) nlist * d, sourceName, "centroids");
+          float[] codebooks = spec.isFlat() ? null
+              : Checks.readFloats(data, (long) spec.pqM() * spec.ksub() * (d / spec.pqM()), sourceName, "codebooks");
+          transform = spec.transform(d, rotation);
+          coarse = spec.coarse(d, centroids);
+          pq = spec.productQuantizer(d, codebooks);
+        } else {
+          transform = VectorTransform.identity(d);
+          coarse = CoarseQuantizer.single(d);
+          pq = null;
+          for (String tag : expectedSections(spec)) {
+            String found = readTag(data, sourceName);
+            long len = data.readLong();
+            while (!found.equals(tag) && !isKnown(found)) { // a newer writer's extra section: skip it
+              data.skipNBytes(len);
+              found = readTag(data, sourceName);
+              len = data.readLong();
+            }
+            if (!found.equals(tag)) {
+              throw new IOException(sourceName + ": expected section " + tag + " for spec " + spec + ", found "
+                  + found);
+            }
+            switch (tag) {
+              case VectorTransform.SECTION -> transform = VectorTransform.readSection(data, d, sourceName);
+              case CoarseQuantizer.SECTION ->
+                  coarse = CoarseQuantizer.readSection(data, spec.effectiveNlist(), d, sourceName);
+              default -> pq = ProductQuantizer.readSection(data, spec.pqM(), spec.nbits(), d / spec.pqM(),
+                  sourceName);
+            }
+          }
+        }
+      } catch (IllegalArgumentException e) {
+        throw new IOException(sourceName + ": invalid model: " + e.getMessage(), e);
+      }
       long expected = checked.getChecksum().getValue();
       long stored = new DataInputStream(in).readLong();
       if (stored != expected) {
@@ -599,15 +569,40 @@ public final class QuantizerModel implements Serializable {
       }
       TrainingInfo info = new TrainingInfo(
           h.path("sampleSize").asLong(), h.path("seed").asLong(), h.path("sparkVersion").asText("none"),
-          h.path("quarryVersion").asText("dev"), metrics);
+          h.path("quarryVersion").asText("dev"), metrics, h.path("maxPointsPerCentroid").asInt(0));
       try {
-        return new QuantizerModel(spec, metric, d, rotation, spec.hasIvf() ? centroids : null, codebooks, info);
+        return new QuantizerModel(spec, metric, transform, coarse, pq, info);
       } catch (IllegalArgumentException e) {
         throw new IOException(sourceName + ": invalid model: " + e.getMessage(), e);
       }
     } catch (EOFException e) {
       throw new IOException(sourceName + ": truncated quantizer file", e);
     }
+  }
+
+  private static List<String> expectedSections(IndexSpec spec) {
+    List<String> s = new ArrayList<>(3);
+    if (spec.hasOpq()) {
+      s.add(VectorTransform.SECTION);
+    }
+    if (spec.hasIvf()) {
+      s.add(CoarseQuantizer.SECTION);
+    }
+    if (!spec.isFlat()) {
+      s.add(ProductQuantizer.SECTION);
+    }
+    return s;
+  }
+
+  private static boolean isKnown(String tag) {
+    return tag.equals(VectorTransform.SECTION) || tag.equals(CoarseQuantizer.SECTION)
+        || tag.equals(ProductQuantizer.SECTION);
+  }
+
+  private static String readTag(DataInputStream in, String source) throws IOException {
+    byte[] t = new byte[4];
+    in.readFully(t);
+    return new String(t, StandardCharsets.US_ASCII);
   }
 
   private static JsonNode required(JsonNode h, String field, String source) throws IOException {
@@ -625,6 +620,6 @@ public final class QuantizerModel implements Serializable {
 
   @Override
   public String toString() {
-    return "QuantizerModel[" + spec + ", d=" + d + ", metric=" + metric + ", codeSize=" + codeSize + "]";
+    return "QuantizerModel[" + spec + ", d=" + d + ", metric=" + metric + ", codeSize=" + codeSize() + "]";
   }
 }

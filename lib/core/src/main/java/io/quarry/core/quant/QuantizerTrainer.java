@@ -117,42 +117,47 @@ public final class QuantizerTrainer {
     float[] sample = rows.length == n ? x : KMeans.copyRows(x, d, rows);
     TreeMap<String, Double> metrics = new TreeMap<>();
 
-    float[] rotation = null;
+    VectorTransform transform = VectorTransform.identity(d);
     float[] xt = sample;
     if (spec.hasOpq()) {
-      rotation = trainOpq(sample, ns, d, spec.opqM(), 1 << spec.nbits(), p, metrics);
-      xt = rotateAll(sample, ns, d, rotation);
+      transform = VectorTransform.rotation(trainOpq(sample, ns, d, spec.opqM(), 1 << spec.nbits(), p, metrics), d);
+      xt = new float[ns * d];
+      transform.apply(sample, ns, xt);
     }
     int nlist = spec.effectiveNlist();
-    float[] centroids = new float[d];
+    CoarseQuantizer coarse = CoarseQuantizer.single(d);
     if (spec.hasIvf()) {
-      centroids = KMeans.train(xt, ns, d, nlist, p.maxIter(), p.tol(), p.seed()).centroids();
+      coarse = CoarseQuantizer.ivf(KMeans.train(xt, ns, d, nlist, p.maxIter(), p.tol(), p.seed()).centroids(),
+          nlist, d);
     }
+    int[] lists = new int[ns];
+    coarse.assign(xt, ns, lists);
     float[] residuals = new float[ns * d];
+    coarse.residuals(xt, ns, lists, residuals);
     double ivfSse = 0;
     for (int i = 0; i < ns; i++) {
-      int a = KMeans.nearest(xt, i * d, centroids, nlist, d);
-      for (int t = 0; t < d; t++) {
-        residuals[i * d + t] = xt[i * d + t] - centroids[a * d + t];
-      }
-      ivfSse += VectorMath.l2sq(residuals, i * d, new float[d], 0, d);
+      ivfSse += VectorMath.dot(residuals, i * d, residuals, i * d, d);
     }
     metrics.put("ivf.mse", ivfSse / ns);
-    float[] codebooks = null;
+    ProductQuantizer pq = null;
     // PQ training rows: all of the sample within FAISS's per-sub-quantizer cap, else a seeded subset
     int[] pqRows = spec.isFlat() ? KMeans.range(ns)
         : sampleRows(ns, (long) p.maxPointsPerCentroid() * spec.ksub(), p.seed() + 1);
     if (!spec.isFlat()) {
       float[] pqResiduals = pqRows.length == ns ? residuals : KMeans.copyRows(residuals, d, pqRows);
-      codebooks = trainPq(pqResiduals, pqRows.length, d, spec.pqM(), spec.ksub(), p.maxIter(), p.tol(), p.seed());
+      pq = new ProductQuantizer(spec.pqM(), spec.nbits(), d / spec.pqM(),
+          trainPq(pqResiduals, pqRows.length, d, spec.pqM(), spec.ksub(), p.maxIter(), p.tol(), p.seed()));
     }
-    QuantizerModel model = new QuantizerModel(spec, metric, d, rotation, spec.hasIvf() ? centroids : null, codebooks,
-        new TrainingInfo(ns, p.seed(), "none", TrainingInfo.currentQuarryVersion(), metrics));
-    double err = 0;
-    for (int i : pqRows) {
-      err += model.encodeVector(Arrays.copyOfRange(sample, i * d, (i + 1) * d)).squaredError();
+    QuantizerModel model = new QuantizerModel(spec, metric, transform, coarse, pq,
+        new TrainingInfo(ns, p.seed(), "none", TrainingInfo.currentQuarryVersion(), metrics,
+            p.maxPointsPerCentroid()));
+    float[] pqSample = pqRows.length == ns ? sample : KMeans.copyRows(sample, d, pqRows);
+    float[] err = model.encodeBatch(pqSample, pqRows.length).squaredErrors();
+    double sse = 0;
+    for (float e : err) {
+      sse += e;
     }
-    return model.withInfo(model.info().withMetric("pq.mse", err / pqRows.length));
+    return model.withInfo(model.info().withMetric("pq.mse", sse / pqRows.length));
   }
 
   /**
@@ -178,41 +183,22 @@ public final class QuantizerTrainer {
    * @return the {@code d × d} rotation
    */
   public static float[] trainOpq(float[] x, int n, int d, int m, int ksub, Params p, java.util.Map<String, Double> metrics) {
-    float[] r = Procrustes.identity(d);
-    float[] codebooks = trainPq(x, n, d, m, ksub, p.maxIter(), p.tol(), p.seed());
-    float[] y = x;
-    for (int it = 0; it < p.opqIterations(); it++) {
-      OpqStats stats = new OpqStats(d);
-      float[] xi = new float[d];
-      for (int i = 0; i < n; i++) {
-        System.arraycopy(x, i * d, xi, 0, d);
-        stats.add(xi, r, codebooks, m, ksub);
-      }
-      metrics.put(String.format(java.util.Locale.ROOT, "opq.mse.iter%02d", it), stats.mse());
-      r = Procrustes.rotation(stats.crossCovariance(), d);
-      y = rotateAll(x, n, d, r);
-      for (int s = 0; s < OPQ_PQ_ITERATIONS; s++) {
-        PqLloydStats lloyd = new PqLloydStats(m, ksub, d / m);
-        float[] yi = new float[d];
-        for (int i = 0; i < n; i++) {
-          System.arraycopy(y, i * d, yi, 0, d);
-          lloyd.add(yi, codebooks);
-        }
-        codebooks = lloyd.codebooks(codebooks);
-      }
-    }
-    return r;
-  }
-
-  /** {@code R x_i} for every row. */
-  public static float[] rotateAll(float[] x, int n, int d, float[] r) {
+    VectorTransform r = VectorTransform.rotation(Procrustes.identity(d), d);
+    int nbits = Integer.numberOfTrailingZeros(ksub);
+    ProductQuantizer pq = new ProductQuantizer(m, nbits, d / m,
+        trainPq(x, n, d, m, ksub, p.maxIter(), p.tol(), p.seed()));
     float[] y = new float[n * d];
-    for (int i = 0; i < n; i++) {
-      for (int k = 0; k < d; k++) {
-        y[i * d + k] = VectorMath.dot(r, k * d, x, i * d, d);
+    for (int it = 0; it < p.opqIterations(); it++) {
+      OpqStats stats = new OpqStats(d).addBatch(x, n, r, pq);
+      metrics.put(String.format(java.util.Locale.ROOT, "opq.mse.iter%02d", it), stats.mse());
+      r = VectorTransform.rotation(Procrustes.rotation(stats.crossCovariance(), d), d);
+      r.apply(x, n, y);
+      for (int s = 0; s < OPQ_PQ_ITERATIONS; s++) {
+        PqLloydStats lloyd = new PqLloydStats(m, ksub, d / m).addBatch(y, n, pq);
+        pq = new ProductQuantizer(m, nbits, d / m, lloyd.codebooks(pq.codebooks()));
       }
     }
-    return y;
+    return r.matrix();
   }
 
   /** Up to {@code cap} distinct row indices out of {@code n}, chosen with {@code seed}, in increasing order. */

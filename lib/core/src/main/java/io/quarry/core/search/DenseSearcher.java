@@ -2,7 +2,6 @@ package io.quarry.core.search;
 
 import io.quarry.core.quant.IvfPqSearcher;
 import io.quarry.core.quant.Neighbor;
-import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.segment.IndexVersion;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,33 +17,24 @@ public final class DenseSearcher {
   private final IndexVersion version;
   private final IvfPqSearcher searcher;
 
-  /**
-   * A query's coarse assignment, shared by all shards.
-   *
-   * @param xt the pre-transformed ({@code R q}) query, {@code dim} floats
-   * @param probes the probed IVF lists, nearest first
-   */
-  public record Assignment(float[] xt, int[] probes) {}
-
   public DenseSearcher(IndexVersion version) {
     this.version = version;
     this.searcher = new IvfPqSearcher(version.quantizer());
   }
 
   /**
-   * Rotates the query and finds its {@code nprobe} nearest lists: once per query.
+   * Rotates the query, finds its {@code nprobe} nearest lists and (inner product) its ADC table: once per query,
+   * for every shard.
    *
    * @param query raw query vector ({@code dim} floats)
    * @throws IllegalArgumentException on a dimension mismatch or {@code nprobe < 1}
    */
-  public Assignment assign(float[] query, int nprobe) {
-    QuantizerModel q = version.quantizer();
-    float[] xt = q.preTransform(query);
-    return new Assignment(xt, q.probe(xt, nprobe));
+  public IvfPqSearcher.PreparedQuery assign(float[] query, int nprobe) {
+    return searcher.prepare(query, nprobe);
   }
 
   /** Shards searched for an assignment (ids ascending). */
-  public List<IndexVersion.Shard> route(Assignment a) {
+  public List<IndexVersion.Shard> route(IvfPqSearcher.PreparedQuery a) {
     List<IndexVersion.Shard> all = version.shards();
     if (!"ivf".equals(version.manifest().sharding())) {
       return all;
@@ -71,10 +61,10 @@ public final class DenseSearcher {
    *
    * @return hits best first (ties by shard, id)
    */
-  public List<ScoredChunk> search(Assignment a, int n) {
+  public List<ScoredChunk> search(IvfPqSearcher.PreparedQuery a, int n) {
     List<ScoredChunk> all = new ArrayList<>();
     for (IndexVersion.Shard s : route(a)) {
-      for (Neighbor nb : searcher.search(a.xt(), a.probes(), n, s.lists())) {
+      for (Neighbor nb : searcher.search(a, n, s.lists())) {
         all.add(new ScoredChunk(s.id(), nb.id(), nb.score()));
       }
     }

@@ -1,0 +1,140 @@
+package io.quarry.jobs.train;
+
+import io.quarry.core.quant.ArrayInvertedLists;
+import io.quarry.core.quant.IndexSpec;
+import io.quarry.core.quant.IvfPqSearcher;
+import io.quarry.core.quant.Neighbor;
+import io.quarry.core.quant.QuantizerModel;
+import io.quarry.core.quant.VecsFormat;
+import java.io.BufferedOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.api.java.JavaPairRDD;
+import scala.Tuple2;
+
+/**
+ * {@code bench-train --faiss DIR}: writes what the FAISS companion script ({@code
+ * lib/bench/scripts/faiss_train_bench.py}) needs to train and search the same vectors, then runs it:
+ *
+ * <ul>
+ *   <li>{@code base.fvecs}: the N generated vectors in id order (streamed from the executors partition by
+ *       partition; the driver holds one partition at a time);
+ *   <li>{@code query.fvecs}: {@code --queries} more vectors of the same generator (ids N, N+1, …), not in the base;
+ *   <li>{@code quarry-knn.ivecs}: Quarry's top 10 base ids per query at {@code --nprobe} (inverted lists of the
+ *       trained model over the whole base, {@link IvfPqSearcher});
+ *   <li>{@code quarry.json}: spec, N, d, seed, training parameters and Quarry's per-step seconds.
+ * </ul>
+ *
+ * The script computes the exact ground truth (FAISS flat inner product), trains FAISS with the same spec, sample cap
+ * and iterations, and prints per-step times, the time ratio and 1-recall@1/@10 for both.
+ */
+final class FaissComparison {
+  private FaissComparison() {}
+
+  static void run(BenchTrainCommand cmd, JavaPairRDD<String, float[]> data, SparkQuantizerTrainer.Result r,
+      float[] centres, long n, IndexSpec spec, double genSeconds, double encodeSeconds) {
+    try {
+      Path dir = cmd.faissDir;
+      Files.createDirectories(dir);
+      int d = cmd.d;
+      QuantizerModel model = r.model();
+      if (n > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException("--faiss: N must fit an int");
+      }
+      ArrayInvertedLists lists = new ArrayInvertedLists(model.nlist(), model.codeSize());
+      try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(
+          Files.newOutputStream(dir.resolve("base.fvecs")), 1 << 20))) {
+        // partitions hold ids [n·p/np, n·(p+1)/np) in order, so streaming them in partition order is id order
+        Iterator<Tuple2<String, float[]>> it = data.toLocalIterator();
+        float[] batch = new float[QuantizerModel.ENCODE_BLOCK * d];
+        int rows = 0;
+        int next = 0;
+        while (it.hasNext() || rows > 0) {
+          if (it.hasNext()) {
+            Tuple2<String, float[]> t = it.next();
+            if (Long.parseLong(t._1()) != next + rows) {
+              throw new IllegalStateException("--faiss: vectors not in id order at " + t._1());
+            }
+            writeVec(out, t._2());
+            System.arraycopy(t._2(), 0, batch, rows * d, d);
+            rows++;
+          }
+          if (rows == QuantizerModel.ENCODE_BLOCK || (!it.hasNext() && rows > 0)) {
+            QuantizerModel.EncodedBatch b = model.encodeBatch(batch, rows);
+            for (int i = 0; i < rows; i++) {
+              lists.add(b.lists()[i], next + i, b.codes(), i * model.codeSize());
+            }
+            next += rows;
+            rows = 0;
+          }
+        }
+      }
+      int nq = cmd.queries;
+      float[] xq = new float[nq * d];
+      for (int q = 0; q < nq; q++) {
+        System.arraycopy(BenchTrainCommand.vector(centres, cmd.clusters, d, cmd.seed, n + q), 0, xq, q * d, d);
+      }
+      VecsFormat.writeFvecs(dir.resolve("query.fvecs"), xq, nq, d);
+      IvfPqSearcher searcher = new IvfPqSearcher(model);
+      int[] knn = new int[nq * 10];
+      java.util.Arrays.fill(knn, -1);
+      long t0 = System.nanoTime();
+      for (int q = 0; q < nq; q++) {
+        List<Neighbor> hits = searcher.search(java.util.Arrays.copyOfRange(xq, q * d, (q + 1) * d), 10, cmd.nprobe,
+            lists);
+        for (int i = 0; i < hits.size(); i++) {
+          knn[q * 10 + i] = hits.get(i).id();
+        }
+      }
+      double searchSeconds = (System.nanoTime() - t0) / 1e9;
+      VecsFormat.writeIvecs(dir.resolve("quarry-knn.ivecs"), knn, nq, 10);
+      Map<String, Double> st = r.stepSeconds();
+      StringBuilder json = new StringBuilder();
+      json.append(String.format(Locale.ROOT, "{\"spec\": \"%s\", \"n\": %d, \"d\": %d, \"seed\": %d, \"maxIter\": %d, "
+          + "\"maxPointsPerCentroid\": %d, \"opqIterations\": %d, \"nprobe\": %d, \"master\": \"%s\", "
+          + "\"sampleSize\": %d, \"pqSampleSize\": %d, \"ivfInit\": \"%s\", \"ivfSolver\": \"%s\", \"seconds\": {",
+          spec, n, d, cmd.seed, cmd.maxIter, cmd.maxPointsPerCentroid, cmd.opqIterations, cmd.nprobe, cmd.master,
+          r.sampleSize(), r.pqSampleSize(), cmd.ivfInit + (cmd.ivfInitSample > 0 ? " on " + cmd.ivfInitSample : ""),
+          cmd.ivfSolver == null ? "default" : cmd.ivfSolver));
+      List<String> parts = new ArrayList<>();
+      st.forEach((k, v) -> parts.add(String.format(Locale.ROOT, "\"%s\": %.3f", k, v)));
+      parts.add(String.format(Locale.ROOT, "\"encode\": %.3f", encodeSeconds));
+      parts.add(String.format(Locale.ROOT, "\"search\": %.3f", searchSeconds));
+      json.append(String.join(", ", parts)).append("}}\n");
+      Files.writeString(dir.resolve("quarry.json"), json.toString());
+      Path script = Path.of("lib/bench/scripts/faiss_train_bench.py");
+      ProcessBuilder pb = new ProcessBuilder(cmd.faissPython, script.toString(), dir.toString())
+          .inheritIO();
+      pb.environment().put("FAISS_THREADS", Integer.toString(cmd.faissThreads));
+      pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+      int rc = pb.start().waitFor();
+      if (rc != 0) {
+        System.err.println("faiss_train_bench.py exited with " + rc + "; the files are in " + dir);
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void writeVec(DataOutputStream out, float[] v) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(4 + 4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+    b.putInt(v.length);
+    for (float f : v) {
+      b.putFloat(f);
+    }
+    out.write(b.array());
+  }
+}

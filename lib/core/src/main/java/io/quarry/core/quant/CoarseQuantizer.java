@@ -1,0 +1,211 @@
+package io.quarry.core.quant;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.Arrays;
+
+/**
+ * The IVF coarse quantizer (Jégou et al., "Product Quantization for Nearest Neighbor Search", TPAMI 2011, IVFADC):
+ * {@code nlist × d} centroids (row-major, in the transformed space), list assignment and probing. Without IVF it is a
+ * single all-zero centroid ({@code nlist = 1}), so the residual is the vector itself. Immutable, thread-safe,
+ * {@link Serializable}.
+ *
+ * <p>Both {@link #assign} and {@link #probe} rank centroids by squared L2 distance computed as {@code ||c||² − 2
+ * x·c} (precomputed norms; {@link L2Kernel}, the same kernel as the product quantizer), lowest list id on ties, for
+ * both metrics: the smallest residual is what residual PQ needs, and for L2-normalized embeddings the L2 order equals
+ * the inner-product order. The batch {@link #assign(float[], int, int[])} gives exactly the lists of the per-vector
+ * call.
+ *
+ * <p>File section ({@code IVFC}, written only with IVF): {@code int32 nlist}, {@code int32 d}, {@code float32[nlist ×
+ * d]} big-endian.
+ */
+public final class CoarseQuantizer implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** Section tag in {@code quantizer.bin} version 2. */
+  static final String SECTION = "IVFC";
+
+  private final int nlist;
+  private final int d;
+  private final float[] centroids;
+  private final float[] norms;
+
+  private CoarseQuantizer(int nlist, int d, float[] centroids) {
+    this.nlist = nlist;
+    this.d = d;
+    this.centroids = centroids;
+    this.norms = L2Kernel.norms(centroids, 0, nlist, d);
+  }
+
+  /**
+   * IVF centroids.
+   *
+   * @param centroids {@code nlist × d} row-major (copied)
+   * @throws IllegalArgumentException on a wrong length, {@code nlist < 1}, {@code d < 1} or a non-finite value
+   */
+  public static CoarseQuantizer ivf(float[] centroids, int nlist, int d) {
+    if (nlist < 1 || d < 1) {
+      throw new IllegalArgumentException("coarse quantizer: nlist and d must be >= 1 (nlist=" + nlist + ", d=" + d
+          + ")");
+    }
+    return new CoarseQuantizer(nlist, d, Checks.finite(centroids, (long) nlist * d, "centroids (nlist × d)"));
+  }
+
+  /** No IVF: one zero centroid, every vector in list 0. */
+  public static CoarseQuantizer single(int d) {
+    return new CoarseQuantizer(1, d, new float[d]);
+  }
+
+  /** Number of lists. */
+  public int nlist() {
+    return nlist;
+  }
+
+  /** Dimension {@code d}. */
+  public int dim() {
+    return d;
+  }
+
+  /** A copy of the {@code nlist × d} centroids. */
+  public float[] centroids() {
+    return centroids.clone();
+  }
+
+  /** A copy of centroid {@code list} ({@code d} floats). */
+  public float[] centroid(int list) {
+    checkList(list);
+    return Arrays.copyOfRange(centroids, list * d, (list + 1) * d);
+  }
+
+  /** Inner product {@code <xt, c_list>} (the per-list base of inner-product ADC). */
+  public float dot(float[] xt, int list) {
+    checkList(list);
+    return VectorMath.dot(centroids, list * d, xt, 0, d);
+  }
+
+  /** Exact squared L2 distance {@code ||xt − c_list||²}. */
+  public float distance(float[] xt, int list) {
+    checkList(list);
+    return VectorMath.l2sq(xt, 0, centroids, list * d, d);
+  }
+
+  /**
+   * The list of one transformed vector: nearest centroid in L2, lowest id on ties.
+   *
+   * @throws IllegalArgumentException when {@code xt.length != d}
+   */
+  public int assign(float[] xt) {
+    checkDim(xt);
+    int[] out = new int[1];
+    assign(xt, 1, out);
+    return out[0];
+  }
+
+  /**
+   * Lists of {@code n} transformed vectors, blocked; equal to calling {@link #assign(float[])} per vector.
+   *
+   * @param xt {@code n × d} row-major
+   * @param lists destination, {@code n} ints
+   */
+  public void assign(float[] xt, int n, int[] lists) {
+    if (xt.length < (long) n * d || lists.length < n) {
+      throw new IllegalArgumentException("expected " + n + " × " + d + " floats and " + n + " list slots");
+    }
+    if (nlist == 1) {
+      Arrays.fill(lists, 0, n, 0);
+      return;
+    }
+    L2Kernel.nearest(xt, 0, d, n, centroids, 0, norms, 0, nlist, d, lists, 0, 1);
+  }
+
+  /**
+   * The {@code min(nprobe, nlist)} lists to scan for a transformed query, nearest centroid first, ties by lower id;
+   * {@code probe(xt, 1)[0] == assign(xt)}.
+   *
+   * @throws IllegalArgumentException when {@code nprobe < 1} or the dimension is wrong
+   */
+  public int[] probe(float[] xt, int nprobe) {
+    checkDim(xt);
+    if (nprobe < 1) {
+      throw new IllegalArgumentException("nprobe must be >= 1, got " + nprobe);
+    }
+    int n = Math.min(nprobe, nlist);
+    if (n == 1) {
+      return new int[] {assign(xt)};
+    }
+    float[] dist = new float[nlist];
+    L2Kernel.distances(xt, 0, centroids, norms, nlist, d, dist);
+    Integer[] order = new Integer[nlist];
+    for (int l = 0; l < nlist; l++) {
+      order[l] = l;
+    }
+    Arrays.sort(order, (a, b) -> {
+      int c = Float.compare(dist[a], dist[b]);
+      return c != 0 ? c : Integer.compare(a, b);
+    });
+    int[] out = new int[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = order[i];
+    }
+    return out;
+  }
+
+  /**
+   * Residuals {@code r_i = xt_i − c_{lists[i]}} of {@code n} vectors.
+   *
+   * @param xt {@code n × d}; @param lists their lists; @param out {@code n × d} destination (may be {@code xt})
+   */
+  public void residuals(float[] xt, int n, int[] lists, float[] out) {
+    for (int i = 0; i < n; i++) {
+      int xo = i * d;
+      int co = lists[i] * d;
+      for (int t = 0; t < d; t++) {
+        out[xo + t] = xt[xo + t] - centroids[co + t];
+      }
+    }
+  }
+
+  /** Adds centroid {@code list} to {@code out[oo, oo+d)}. */
+  void addCentroid(int list, float[] out, int oo) {
+    int co = list * d;
+    for (int t = 0; t < d; t++) {
+      out[oo + t] += centroids[co + t];
+    }
+  }
+
+  void checkList(int list) {
+    if (list < 0 || list >= nlist) {
+      throw new IllegalArgumentException("list id " + list + " out of range [0, " + nlist + ")");
+    }
+  }
+
+  private void checkDim(float[] x) {
+    if (x.length != d) {
+      throw new IllegalArgumentException("vector has dimension " + x.length + ", the quantizer expects " + d);
+    }
+  }
+
+  void writeSection(DataOutputStream out) throws IOException {
+    out.writeInt(nlist);
+    out.writeInt(d);
+    Checks.writeFloats(out, centroids);
+  }
+
+  static CoarseQuantizer readSection(DataInputStream in, int expectedNlist, int expectedD, String source)
+      throws IOException {
+    int nl = in.readInt();
+    int dd = in.readInt();
+    if (nl != expectedNlist || dd != expectedD) {
+      throw new IOException(source + ": IVFC section is " + nl + " × " + dd + ", header says " + expectedNlist
+          + " × " + expectedD);
+    }
+    return ivf(Checks.readFloats(in, (long) nl * dd, source, "centroids"), nl, dd);
+  }
+
+  @Override
+  public String toString() {
+    return "CoarseQuantizer[nlist=" + nlist + ", d=" + d + "]";
+  }
+}
