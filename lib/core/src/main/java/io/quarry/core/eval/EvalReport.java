@@ -27,6 +27,9 @@ import java.util.Map;
  * @param sweeps parameter sweeps (may be empty)
  * @param loss loss attribution of the final stage ({@code null} if not computed)
  * @param notes human-readable remarks (skipped stages and why)
+ * @param gain the final stage against the best single-signal stage, with paired significance tests (null when the
+ *     final stage is a single signal)
+ * @param tuning the hybrid operating point the index version was tuned to, with its curve (null if untuned)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record EvalReport(
@@ -42,7 +45,48 @@ public record EvalReport(
     String finalStage,
     List<SweepPoint> sweeps,
     LossAttribution.Summary loss,
-    List<String> notes) {
+    List<String> notes,
+    FinalGain gain,
+    Tuning tuning) {
+
+  /** A report without gain and tuning sections. */
+  public EvalReport(int schemaVersion, String runId, String configHash, String modelId, String indexVersion,
+      String indexSpec, Dataset dataset, Map<String, Object> parameters, List<StageResult> stages, String finalStage,
+      List<SweepPoint> sweeps, LossAttribution.Summary loss, List<String> notes) {
+    this(schemaVersion, runId, configHash, modelId, indexVersion, indexSpec, dataset, parameters, stages, finalStage,
+        sweeps, loss, notes, null, null);
+  }
+
+  /**
+   * The final stage's gain over the best single-signal stage ({@code bm25}, {@code dense-exact}, {@code rescore}) on
+   * {@code metric}, per query paired.
+   *
+   * @param finalStage the final stage
+   * @param baseline the best single-signal stage on {@code metric}
+   * @param metric e.g. {@code nDCG@10}
+   * @param finalValue mean of the final stage
+   * @param baselineValue mean of the baseline
+   * @param delta {@code finalValue − baselineValue}
+   * @param pRandomization two-sided p of the paired randomization test ({@code permutations} sign flips)
+   * @param pTTest two-sided p of the paired t-test
+   * @param improved / worse queries where the final stage is better / worse
+   */
+  public record FinalGain(String finalStage, String baseline, String metric, double finalValue, double baselineValue,
+      double delta, double pRandomization, double pTTest, int improved, int worse) {}
+
+  /**
+   * The tuning the evaluated version carries ({@code quarry tune}, on training qrels).
+   *
+   * @param tunedOn training qrels and query count
+   * @param objective the metric maximized
+   * @param chosen the chosen fusion, nprobe and depth
+   * @param value the objective at the chosen point on the training queries
+   * @param curve objective over α (or RRF k) at the chosen strategy, normalization, nprobe and depth
+   * @param flatRange the α (or k) span within 0.005 of the curve's best
+   * @param singleStages the objective of BM25 and exact dense alone on the same training candidates
+   */
+  public record Tuning(String tunedOn, String objective, String chosen, double value, Map<String, Double> curve,
+      String flatRange, Map<String, Double> singleStages) {}
 
   public static final int SCHEMA_VERSION = 1;
 
