@@ -1,7 +1,9 @@
 package io.quarry.jobs.chunk;
 
 import io.quarry.jobs.SerializableConf;
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.substring;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.first;
 import static org.apache.spark.sql.functions.lit;
@@ -11,6 +13,7 @@ import static org.apache.spark.sql.functions.row_number;
 import io.quarry.core.config.InputConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.core.ingest.DocumentValidator;
+import io.quarry.core.ingest.ParseResult;
 import io.quarry.embed.HfTokenizer;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
@@ -101,7 +104,8 @@ public final class ChunkJob implements StageJob {
       Dataset<Row> docs = good.filter(col("rn").equalTo(1)).select("doc_id", "title", "text");
       Dataset<Row> dups = good.filter(col("rn").gt(1)).select(lit("duplicate_id").as("reason"), col("source"),
           col("doc_id"), concat(lit("duplicate of the record at "), col("first_source")).as("detail"),
-          lit(null).cast(DataTypes.StringType).as("raw"));
+          // the duplicate's own record (its raw line; the start of its text for inputs without raw lines)
+          coalesce(col("raw"), substring(col("text"), 1, ParseResult.Quarantined.MAX_RAW_CHARS)).as("raw"));
       Dataset<Row> bad = records.filter(not(col("ok"))).select("reason", "source", "doc_id", "detail", "raw")
           .unionByName(dups);
 
