@@ -167,7 +167,9 @@ public class ChunkJobTest {
         "{\"_id\": \"zw\", \"text\": \"\u200b\u200c\u2060\"}",
         "{\"_id\": \"doc 1\", \"text\": \"An id with a space.\"}",
         "{\"_id\": \"bom\", \"title\": \"Dup\", \"text\": \"Same id as line 1.\"}",
-        "{\"_id\": \"ok-1\", \"text\": \"Plain good document.\"}");
+        "{\"_id\": \"ok-1\", \"text\": \"Plain good document.\"}",
+        // only combining marks: valid text, but the uncased model's normalizer strips them all (no token)
+        "{\"_id\": \"marks\", \"text\": \"\u0301\u0302\u0303\"}");
     Files.writeString(dir.resolve("a.jsonl"), String.join("\n", lines) + "\n");
     // bz2 cut inside its block header: fails in InputFiles.open ("unexpected end of stream")
     java.io.ByteArrayOutputStream bz = new java.io.ByteArrayOutputStream();
@@ -184,12 +186,13 @@ public class ChunkJobTest {
 
     JobContext c = ctx(tmp.resolve("w"), "input.corpus=" + dir, "input.maxDocChars=2000");
     JobSummary s = new ChunkJob().run(c);
-    assertThat(s.get("records")).isEqualTo(11L);
+    assertThat(s.get("records")).isEqualTo(12L);
     assertThat(s.get("documents")).isEqualTo(4L);
-    assertThat(s.get("quarantined")).isEqualTo(7L);
+    assertThat(s.get("quarantined")).isEqualTo(8L);
     assertThat((Long) s.get("documents") + (Long) s.get("quarantined")).isEqualTo(s.get("records"));
     assertThat(s.get("quarantined.trailing_data")).isEqualTo(2L);
-    for (String reason : List.of("invalid_unicode", "empty_text", "invalid_id", "duplicate_id", "unreadable")) {
+    for (String reason : List.of("invalid_unicode", "empty_text", "invalid_id", "duplicate_id", "unreadable",
+        "no_tokens")) {
       assertThat(s.get("quarantined." + reason)).as(reason).isEqualTo(1L);
     }
     Map<String, List<Row>> byReason = new HashMap<>();
@@ -212,6 +215,10 @@ public class ChunkJobTest {
     Row dup = byReason.get("duplicate_id").get(0);
     assertThat((String) dup.getAs("source")).endsWith("a.jsonl:7");
     assertThat((String) dup.getAs("raw")).contains("Same id as line 1.");
+    Row marks = byReason.get("no_tokens").get(0);
+    assertThat((String) marks.getAs("source")).endsWith("a.jsonl:9");
+    assertThat((String) marks.getAs("doc_id")).isEqualTo("marks");
+    assertThat((String) marks.getAs("raw")).contains("marks");
     Row unreadable = byReason.get("unreadable").get(0);
     assertThat((String) unreadable.getAs("source")).endsWith("b.jsonl.bz2");
     assertThat((String) unreadable.getAs("detail")).contains("b.jsonl.bz2");
@@ -219,7 +226,7 @@ public class ChunkJobTest {
         .orderBy("chunk_id").collectAsList();
     assertThat(chunks).extracting(r -> (String) r.getAs("doc_id")).containsExactly("bom", "ok-1", "z1", "z2");
     assertThat((String) chunks.get(0).getAs("text")).isEqualTo("Starts with a byte order mark."); // line 1 won
-    assertConforms(Path.of(c.config().paths().quarantineDir() + "/chunk"), QuarantineRecord.getClassSchema(), 7);
+    assertConforms(Path.of(c.config().paths().quarantineDir() + "/chunk"), QuarantineRecord.getClassSchema(), 8);
   }
 
   @Test

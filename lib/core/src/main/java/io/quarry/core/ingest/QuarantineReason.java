@@ -32,6 +32,11 @@ public enum QuarantineReason {
   INVALID_ID,
   /** The text is longer than {@code input.maxDocChars}, or the raw record is too large to read. */
   OVERSIZE,
+  /**
+   * A valid document for which the embedding model's tokenizer produced no token at all (e.g. only combining marks
+   * that an uncased model's normalizer strips): it would have no chunk, so it could never be retrieved.
+   */
+  NO_TOKENS,
   /** A file or row that could not be read at all (corrupt compressed stream, unreadable Parquet row). */
   UNREADABLE;
 
