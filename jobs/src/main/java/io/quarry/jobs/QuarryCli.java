@@ -87,12 +87,14 @@ public final class QuarryCli {
         + "(highest precedence).", paramLabel = "KEY=VALUE")
     List<String> overrides = new ArrayList<>();
 
-    QuarryConfig load() throws Exception {
+    QuarryConfig load(String... extraOverrides) throws Exception {
       List<ConfigLoader.Source> sources = new ArrayList<>();
       for (String f : configFiles) {
         sources.add(new ConfigLoader.Source(f, readText(f)));
       }
-      return ConfigLoader.load(sources, overrides);
+      List<String> all = new ArrayList<>(overrides);
+      all.addAll(List.of(extraOverrides));
+      return ConfigLoader.load(sources, all);
     }
   }
 
@@ -126,6 +128,43 @@ public final class QuarryCli {
       c.set(kv._1(), kv._2());
     }
     return c;
+  }
+
+  /**
+   * A Hadoop configuration for reading files before Spark starts: {@link #hadoopConf()} plus the config's
+   * {@code spark.conf} entries {@code spark.hadoop.*} (prefix removed), as Spark would set them.
+   */
+  static Configuration hadoopConf(QuarryConfig config) {
+    Configuration conf = hadoopConf();
+    config.spark().conf().forEach((k, v) -> {
+      if (k.startsWith("spark.hadoop.")) {
+        conf.set(k.substring("spark.hadoop.".length()), v);
+      }
+    });
+    return conf;
+  }
+
+  /**
+   * The checks of {@code validate-config} beyond the config itself: the evaluation's queries and qrels exist and
+   * parse, and the baseline (if any) is a readable evaluation.
+   *
+   * @throws ConfigException listing every problem
+   */
+  static io.quarry.core.eval.EvalReport checkInputs(QuarryConfig config, Configuration hconf, String baseline) {
+    List<String> problems = new ArrayList<>(EvaluateJob.checkInputs(hconf, config.evaluation()));
+    problems.addAll(EvaluateJob.checkTuningInputs(hconf, config));
+    io.quarry.core.eval.EvalReport base = null;
+    if (baseline != null) {
+      try {
+        base = io.quarry.jobs.eval.CompareCommand.readBaseline(hconf, config, baseline);
+      } catch (Exception e) {
+        problems.add("--baseline: " + e.getMessage());
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+    return base;
   }
 
   /** Opens (or joins) the Spark session: spark-submit's settings win; the config fills in what is unset. */
@@ -228,12 +267,48 @@ public final class QuarryCli {
   }
 
   @Command(name = "pipeline", description = "Run chunk, embed, train, build, tune (when tuning.qrels is set) and "
-      + "evaluate in order.")
-  static final class Pipeline extends StageCommand {
+      + "evaluate in order, then (with "
+      + "segments.publish) point CURRENT at the new version: only after the evaluation succeeded and, with --baseline, "
+      + "the gate passed (exit 3 otherwise, CURRENT unchanged).")
+  static final class Pipeline implements Callable<Integer> {
+    @CommandLine.Mixin ConfigOptions opts = new ConfigOptions();
+
+    @Option(names = "--baseline", paramLabel = "RUN_ID|METRICS_JSON", description = "Gate the new evaluation against "
+        + "this one as quarry compare does (evaluation.gate); CURRENT moves only when it passes.")
+    String baseline;
+
     @Override
-    List<StageJob> stages() {
-      return List.of(new ChunkJob(), new EmbedJob(), new TrainQuantizerJob(), new BuildSegmentsJob(),
-          new io.quarry.jobs.eval.TuneJob(true), new EvaluateJob());
+    public Integer call() throws Exception {
+      QuarryConfig config = opts.load();
+      // Evaluation inputs and the baseline are checked before any work, and the baseline is held in memory: the
+      // new evaluation may replace it (same run id).
+      io.quarry.core.eval.EvalReport base = checkInputs(config, hadoopConf(config), baseline);
+      String json = ConfigLoader.toJson(config);
+      String hash = ConfigLoader.hash(config);
+      // build without publishing (as the Airflow DAG does); CURRENT moves at the end, after evaluation and gate
+      QuarryConfig building = opts.load("segments.publish=false");
+      SparkSession spark = openSpark(config, "quarry-pipeline");
+      try {
+        JobContext ctx = new JobContext(spark, building, json, hash);
+        JobSummary built = null;
+        for (StageJob stage : List.of(new ChunkJob(), new EmbedJob(), new TrainQuantizerJob(),
+            new BuildSegmentsJob())) {
+          long t0 = System.nanoTime();
+          LOG.info("stage {} starting (config {})", stage.name(), hash.substring(0, 12));
+          built = stage.run(ctx);
+          built.put("wallSeconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
+          System.out.println(built.toJson());
+        }
+        String version = (String) built.get("version");
+        QuarryConfig evaluating = opts.load("segments.publish=false", "segments.version=" + version);
+        // tune the new version on the training qrels (skipped without tuning.qrels) before it is evaluated
+        JobSummary tuned = new io.quarry.jobs.eval.TuneJob(true).run(new JobContext(spark, evaluating, json, hash));
+        System.out.println(tuned.toJson());
+        return io.quarry.jobs.eval.GatedPublish.run(new JobContext(spark, evaluating, json, hash), version,
+            config.segments().publish(), base);
+      } finally {
+        spark.stop();
+      }
     }
   }
 
@@ -277,13 +352,15 @@ public final class QuarryCli {
     }
   }
 
-  @Command(name = "validate-config", description = "Load and validate the config, print it resolved, run nothing.")
+  @Command(name = "validate-config", description = "Load and validate the config, parse the evaluation's queries and "
+      + "qrels, print the config resolved, run nothing.")
   static final class Validate implements Callable<Integer> {
     @CommandLine.Mixin ConfigOptions opts = new ConfigOptions();
 
     @Override
     public Integer call() throws Exception {
       QuarryConfig config = opts.load();
+      checkInputs(config, hadoopConf(config), null);
       System.out.println(ConfigLoader.toJson(config));
       return 0;
     }

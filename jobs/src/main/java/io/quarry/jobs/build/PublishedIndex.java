@@ -110,7 +110,7 @@ public final class PublishedIndex {
   }
 
   /** Points {@code <index>/CURRENT} at {@code version} (atomic replace). */
-  static void publish(JobContext ctx, String version) throws IOException {
+  public static void publish(JobContext ctx, String version) throws IOException {
     String p = child(ctx.config().paths().indexDir(), IndexManifest.CURRENT);
     writeAtomically(ctx, p, (version + "\n").getBytes(StandardCharsets.UTF_8));
   }

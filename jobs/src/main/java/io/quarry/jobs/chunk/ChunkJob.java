@@ -1,7 +1,9 @@
 package io.quarry.jobs.chunk;
 
 import io.quarry.jobs.SerializableConf;
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.substring;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.first;
 import static org.apache.spark.sql.functions.lit;
@@ -11,6 +13,8 @@ import static org.apache.spark.sql.functions.row_number;
 import io.quarry.core.config.InputConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.core.ingest.DocumentValidator;
+import io.quarry.core.ingest.ParseResult;
+import io.quarry.core.ingest.QuarantineReason;
 import io.quarry.embed.HfTokenizer;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
@@ -101,7 +105,8 @@ public final class ChunkJob implements StageJob {
       Dataset<Row> docs = good.filter(col("rn").equalTo(1)).select("doc_id", "title", "text");
       Dataset<Row> dups = good.filter(col("rn").gt(1)).select(lit("duplicate_id").as("reason"), col("source"),
           col("doc_id"), concat(lit("duplicate of the record at "), col("first_source")).as("detail"),
-          lit(null).cast(DataTypes.StringType).as("raw"));
+          // the duplicate's own record (its raw line; the start of its text for inputs without raw lines)
+          coalesce(col("raw"), substring(col("text"), 1, ParseResult.Quarantined.MAX_RAW_CHARS)).as("raw"));
       Dataset<Row> bad = records.filter(not(col("ok"))).select("reason", "source", "doc_id", "detail", "raw")
           .unionByName(dups);
 
@@ -136,11 +141,25 @@ public final class ChunkJob implements StageJob {
       }
       Row st = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(out).selectExpr("count(*)", "coalesce(sum(n_tokens), 0)",
           "coalesce(max(n_tokens), 0)", "count(distinct doc_id)").first();
-      if (st.getLong(3) < nDocs) {
-        LOG.warn("chunk: {} valid documents have no token at all (e.g. only zero-width characters): no chunk",
-            nDocs - st.getLong(3));
+      long noTokens = nDocs - st.getLong(3);
+      if (noTokens > 0) {
+        // valid documents the tokenizer turned into nothing: quarantined with their id and location, not dropped
+        Dataset<Row> chunked = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(out)
+            .select("doc_id").distinct();
+        Dataset<Row> lost = good.filter(col("rn").equalTo(1)).join(chunked,
+                good.col("doc_id").equalTo(chunked.col("doc_id")), "left_anti")
+            .select(lit(QuarantineReason.NO_TOKENS.code()).as("reason"), col("source"), col("doc_id"),
+                lit("the embedding model's tokenizer produced no token (e.g. only combining marks): no chunk")
+                    .as("detail"),
+                coalesce(col("raw"), substring(col("text"), 1, ParseResult.Quarantined.MAX_RAW_CHARS)).as("raw"));
+        ctx.spark().createDataFrame(lost.orderBy("source").javaRDD(), QUARANTINE_SCHEMA)
+            .coalesce(1).write().mode("append").parquet(qdir);
+        reasons.merge(QuarantineReason.NO_TOKENS.code(), noTokens, Long::sum);
+        summary.put("quarantined", nBad + noTokens)
+            .put("quarantined." + QuarantineReason.NO_TOKENS.code(), noTokens);
+        LOG.warn("chunk: quarantined {} valid documents without any token under {}", noTokens, qdir);
       }
-      summary.put("documentsWithoutTokens", nDocs - st.getLong(3));
+      summary.put("documentsWithoutTokens", noTokens);
       summary.put("documents", st.getLong(3)).put("chunks", st.getLong(0)).put("tokens", st.getLong(1))
           .put("maxChunkTokens", st.getInt(2)).put("output", out);
       double secs = (System.nanoTime() - t0) / 1e9;

@@ -28,8 +28,16 @@ final class IngestRows {
       .add("raw", DataTypes.StringType, true);
 
   static Row of(ParseResult r, String file, long line) {
+    return of(r, file, line, null);
+  }
+
+  /**
+   * @param raw for a document: its raw record excerpt (kept for the quarantine record of a later duplicate of its
+   *     id), or null; ignored for a quarantined record, which carries its own
+   */
+  static Row of(ParseResult r, String file, long line, String raw) {
     if (r instanceof Document d) {
-      return RowFactory.create(true, d.id(), d.title(), d.text(), d.source(), file, line, null, null, null);
+      return RowFactory.create(true, d.id(), d.title(), d.text(), d.source(), file, line, null, null, raw);
     }
     ParseResult.Quarantined q = (ParseResult.Quarantined) r;
     return RowFactory.create(false, q.docId(), null, null, q.source(), file, line, q.reason().code(),

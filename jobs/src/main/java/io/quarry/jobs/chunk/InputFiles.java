@@ -19,8 +19,8 @@ import org.apache.hadoop.io.compress.CompressionCodecFactory;
  * Lists and opens the files of an input on any Hadoop filesystem ({@code file://}, {@code s3a://}, bare local
  * paths). A corpus path may be a file or a directory (searched recursively; names starting with {@code _} or
  * {@code .} are skipped, as Hadoop and Spark do). Files are returned sorted by path so that reading order, and so
- * the choice among duplicate ids, is deterministic. Compressed files ({@code .gz}, {@code .bz2}, and any codec
- * Hadoop knows by suffix) are decompressed transparently.
+ * the choice among duplicate ids, is deterministic. Compressed files ({@code .gz}, {@code .bz2}, {@code .zst}/
+ * {@code .zstd} via zstd-jni, and any other codec Hadoop knows by suffix) are decompressed transparently.
  */
 public final class InputFiles {
   private InputFiles() {}
@@ -74,13 +74,29 @@ public final class InputFiles {
     return false;
   }
 
-  /** Opens a file, decompressing by suffix ({@code .gz}, {@code .bz2}, ...). */
+  /**
+   * Opens a file, decompressing by suffix: {@code .zst}/{@code .zstd} with zstd-jni (Hadoop's own zstd codec needs
+   * a native libhadoop that is usually absent), others ({@code .gz}, {@code .bz2}, ...) with Hadoop's codecs.
+   *
+   * @throws IOException when the file cannot be opened or its compressed stream does not start correctly (e.g. a
+   *     truncated {@code .bz2}); any other failure of a codec (a runtime exception, a missing native library) is
+   *     rethrown as an IOException naming the file, so that callers quarantine the file instead of failing
+   */
   public static InputStream open(String file, Configuration conf) throws IOException {
     Path p = new Path(file);
     FileSystem fs = p.getFileSystem(conf);
     InputStream raw = fs.open(p);
-    CompressionCodec codec = new CompressionCodecFactory(conf).getCodec(p);
-    return codec == null ? raw : codec.createInputStream(raw);
+    try {
+      String name = p.getName().toLowerCase(java.util.Locale.ROOT);
+      if (name.endsWith(".zst") || name.endsWith(".zstd")) {
+        return new com.github.luben.zstd.ZstdInputStream(raw);
+      }
+      CompressionCodec codec = new CompressionCodecFactory(conf).getCodec(p);
+      return codec == null ? raw : codec.createInputStream(raw);
+    } catch (IOException | RuntimeException | LinkageError e) {
+      raw.close();
+      throw new IOException(file + ": cannot open or decompress: " + e, e);
+    }
   }
 
   /** {@code file} relative to {@code root} (the document id of a directory input's file). */

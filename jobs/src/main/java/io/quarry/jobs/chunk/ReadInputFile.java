@@ -3,6 +3,7 @@ package io.quarry.jobs.chunk;
 import io.quarry.jobs.SerializableConf;
 import io.quarry.core.config.InputConfig;
 import io.quarry.core.ingest.ByteLineReader;
+import io.quarry.core.ingest.Document;
 import io.quarry.core.ingest.JsonDocumentParser;
 import io.quarry.core.ingest.ParseResult;
 import io.quarry.core.ingest.QuarantineReason;
@@ -18,9 +19,11 @@ import org.apache.spark.sql.Row;
 
 /**
  * Executor side of ingest: reads the input file with index {@code i} of the (sorted) file list into
- * {@link IngestRows}, lazily, one line (JSONL) or one file (text formats) at a time. A read error in the middle of
- * a file (corrupt compressed stream) becomes one {@code unreadable} quarantine record at the line reached; the rest
- * of that file is skipped and the job goes on.
+ * {@link IngestRows}, lazily, one line (JSONL) or one file (text formats) at a time. A file that cannot be opened
+ * or decompressed at all (a truncated {@code .bz2}, a codec error) becomes one {@code unreadable} quarantine record
+ * whose source is the file; a read error in the middle of a file becomes one {@code unreadable} record at the line
+ * reached and the rest of that file is skipped. Either way the job goes on. Documents keep their raw line (cut to
+ * {@link ParseResult.Quarantined#MAX_RAW_CHARS}) so that a later duplicate of their id is quarantined with it.
  */
 final class ReadInputFile implements FlatMapFunction<Integer, Row> {
   private static final long serialVersionUID = 1L;
@@ -50,7 +53,7 @@ final class ReadInputFile implements FlatMapFunction<Integer, Row> {
     try (InputStream in = InputFiles.open(file, conf.get())) {
       byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, input.maxDocChars() * 4 + 2048));
       return IngestRows.of(p.parse(bytes, id, file), file, 1);
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       return IngestRows.of(new ParseResult.Quarantined(QuarantineReason.UNREADABLE, file, id, e.toString(), null),
           file, 1);
     }
@@ -65,13 +68,22 @@ final class ReadInputFile implements FlatMapFunction<Integer, Row> {
     private Row next;
     private boolean done;
 
-    JsonLines(String file) throws IOException {
+    JsonLines(String file) {
       this.file = file;
       this.parser = "beir".equals(input.format())
           ? JsonDocumentParser.beir(input.maxDocChars())
           : new JsonDocumentParser(input.idField(), input.titleField(), input.textField(), input.maxDocChars());
-      this.in = InputFiles.open(file, conf.get());
-      this.reader = new ByteLineReader(in,
+      InputStream opened = null;
+      try {
+        opened = InputFiles.open(file, conf.get());
+      } catch (IOException | RuntimeException e) {
+        // the whole file is one quarantine record, located at the file itself (line 0 sorts it first)
+        next = IngestRows.of(new ParseResult.Quarantined(QuarantineReason.UNREADABLE, file, null,
+            "cannot open, file skipped: " + e.getMessage(), null), file, 0);
+        done = true;
+      }
+      this.in = opened;
+      this.reader = opened == null ? null : new ByteLineReader(opened,
           (int) Math.min(Integer.MAX_VALUE - 16, JsonDocumentParser.maxRecordChars(input.maxDocChars())));
     }
 
@@ -87,7 +99,7 @@ final class ReadInputFile implements FlatMapFunction<Integer, Row> {
       byte[] line;
       try {
         line = reader.next();
-      } catch (IOException e) {
+      } catch (IOException | RuntimeException e) { // codecs throw runtime exceptions on some corrupt streams
         next = IngestRows.of(new ParseResult.Quarantined(QuarantineReason.UNREADABLE,
             file + ":" + (reader.lineNumber() + 1), null, "read error, rest of file skipped: " + e, null),
             file, reader.lineNumber() + 1);
@@ -109,7 +121,9 @@ final class ReadInputFile implements FlatMapFunction<Integer, Row> {
       if (isBlank(line)) {
         return;
       }
-      next = IngestRows.of(parser.parse(line, source), file, reader.lineNumber());
+      ParseResult r = parser.parse(line, source);
+      next = r instanceof Document
+          ? IngestRows.of(r, file, reader.lineNumber(), excerpt(line)) : IngestRows.of(r, file, reader.lineNumber());
     }
 
     private void finish() {
@@ -130,6 +144,13 @@ final class ReadInputFile implements FlatMapFunction<Integer, Row> {
       next = null;
       return r;
     }
+  }
+
+  /** The line decoded (already checked to be valid UTF-8 for a document), cut to the quarantine excerpt length. */
+  private static String excerpt(byte[] line) {
+    String s = new String(line, java.nio.charset.StandardCharsets.UTF_8);
+    return s.length() <= ParseResult.Quarantined.MAX_RAW_CHARS ? s
+        : s.substring(0, ParseResult.Quarantined.MAX_RAW_CHARS);
   }
 
   private static boolean isBlank(byte[] line) {

@@ -83,7 +83,7 @@ public final class EmbedJob implements StageJob {
           .javaRDD().mapPartitions(new EmbedPartition(execCfg, cfg.chunking().prependTitle(), groupSize,
               progress.done(), progress.secondary()));
       ctx.spark().createDataFrame(rows, EMBEDDING_SCHEMA).write().mode("overwrite").parquet(out);
-      summary.put("tokens", progress.secondary().value());
+      summary.put("tokens", progress.secondary().value()).put("chunksEmbedded", progress.done().value());
     }
     double embedSecs = (System.nanoTime() - tEmbed) / 1e9;
     long written = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(out).count();

@@ -62,14 +62,14 @@ final class EmbedPartition implements FlatMapFunction<Iterator<Row>, Row> {
             texts.add(Chunk.embeddingText(r.getString(2), r.getString(3), prependTitle));
           }
           int[] nTok = new int[texts.size()];
-          float[][] vecs = embedder.embedPassages(texts, nTok);
+          // the chunk counter moves per ONNX Runtime batch: the driver's progress log sees it via heartbeats
+          float[][] vecs = embedder.embedPassages(texts, nTok, chunks::add);
           List<Row> out = new ArrayList<>(in.size());
           long t = 0;
           for (int i = 0; i < vecs.length; i++) {
             out.add(RowFactory.create(in.get(i).getString(0), in.get(i).getString(1), vecs[i]));
             t += nTok[i];
           }
-          chunks.add(in.size());
           tokens.add(t);
           done += in.size();
           doneTokens += t;

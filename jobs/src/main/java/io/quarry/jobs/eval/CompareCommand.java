@@ -77,9 +77,31 @@ public final class CompareCommand implements Callable<Integer> {
     String cur = current != null ? current
         : EvaluateJob.child(EvaluateJob.child(config.paths().evalDir(), e.runId()), "metrics.json");
     Map<String, Double> gate = gates.isEmpty() ? e.gate() : parseGates(gates);
+    EvalReport b = readBaseline(hconf, config, baseline);
+    return gate(hconf, e, b, cur, stage, gate, out);
+  }
+
+  /**
+   * The baseline evaluation named by {@code baseline}: a run id (its {@code <paths.eval>/<id>/metrics.json}) or a
+   * {@code metrics.json} path.
+   *
+   * @throws EvalInputException naming the file when it is missing or not a metrics.json
+   */
+  public static EvalReport readBaseline(Configuration hconf, QuarryConfig config, String baseline) throws IOException {
     String base = baseline.matches("[A-Za-z0-9._-]+") && !baseline.endsWith(".json")
         ? EvaluateJob.child(EvaluateJob.child(config.paths().evalDir(), baseline), "metrics.json") : baseline;
-    EvalReport b = EvalReport.fromJson(base, read(hconf, base));
+    return EvalReport.fromJson(base, read(hconf, base));
+  }
+
+  /**
+   * Compares the evaluation at {@code cur} with {@code b}, prints the comparison as Markdown and writes
+   * {@code comparison.md}/{@code comparison.json} to {@code out} (null: beside {@code cur}).
+   *
+   * @return 0 when every gated metric is within its tolerance, {@value #EXIT_GATE} otherwise
+   * @throws IOException when {@code cur} cannot be read or the comparison cannot be written
+   */
+  public static int gate(Configuration hconf, EvaluationConfig e, EvalReport b, String cur, String stage,
+      Map<String, Double> gate, String out) throws IOException {
     EvalReport c = EvalReport.fromJson(cur, read(hconf, cur));
     Comparison.Result r = Comparison.compare(b, c, stage, gate, e.permutations(), e.seed());
     String md = Comparison.toMarkdown(r);

@@ -82,6 +82,9 @@ public final class EvaluateJob implements StageJob {
     QuarryConfig c = ctx.config();
     EvaluationConfig e = c.evaluation();
     String out = child(c.paths().evalDir(), e.runId());
+    // Everything is written to a hidden temporary directory beside out and moved into place only when complete:
+    // a failure at any point leaves the previous evaluation of this run id untouched.
+    String tmp = child(c.paths().evalDir(), "." + e.runId() + ".tmp-" + Long.toHexString(System.nanoTime()));
     List<MetricSpec> metrics = Evaluation.parseMetrics(e.metrics());
 
     // Inputs (driver: queries and qrels are small).
@@ -171,21 +174,20 @@ public final class EvaluateJob implements StageJob {
       }
 
       // Metrics and runs.
-      ctx.deleteIfExists(out);
       List<EvalReport.StageResult> results = new ArrayList<>();
       Map<String, Evaluation> evals = new LinkedHashMap<>();
       for (StageRun r : runs.values()) {
         Evaluation ev = Evaluation.of(r.docs(), qrels, metrics);
         evals.put(r.name(), ev);
         String runFile = "runs/" + r.name() + ".trec";
-        writeRun(ctx, child(out, runFile), r, "quarry-" + r.name());
+        writeRun(ctx, child(tmp, runFile), r, "quarry-" + r.name());
         Double ann = r.name().equals("dense-ivfpq") && exact != null
             ? StageEvaluator.annRecall(r, exact, e.annRecallK()) : null;
         results.add(new EvalReport.StageResult(r.name(), r.description(), runFile, ev.queryCount(),
             ev.emptyRankings(), ev.meansByName(), ann, StageEvaluator.percentile(r.latencyMs(), 50),
             StageEvaluator.percentile(r.latencyMs(), 95), ev.perQueryByName()));
       }
-      writeRun(ctx, child(out, "run.trec"), runs.get(finalStage), "quarry-" + finalStage);
+      writeRun(ctx, child(tmp, "run.trec"), runs.get(finalStage), "quarry-" + finalStage);
 
       List<EvalReport.SweepPoint> sweeps = se.sweeps(qrels, metrics, exact);
       notes.addAll(se.notes());
@@ -223,27 +225,61 @@ public final class EvaluateJob implements StageJob {
           new EvalReport.Dataset(e.format(), e.queries(), sha256(qBytes), e.qrelsPath(), sha256(rBytes),
               qrels.queryIds().size(), qrels.size()),
           params, results, finalStage, sweeps, loss, notes);
-      ctx.writeString(child(out, "metrics.json"), report.toJson());
+      ctx.writeString(child(tmp, "metrics.json"), report.toJson());
       String md = MarkdownReport.render(report);
-      ctx.writeString(child(out, "report.md"), md);
-      ctx.writeString(child(out, "report.html"), HtmlReport.render(report));
-      writePerQuery(ctx, child(out, "per_query.parquet"), results, metrics);
+      ctx.writeString(child(tmp, "report.md"), md);
+      ctx.writeString(child(tmp, "report.html"), HtmlReport.render(report));
+      writePerQuery(ctx, child(tmp, "per_query.parquet"), results, metrics);
 
       JobSummary s = new JobSummary(name());
       s.put("queries", qids.size()).put("judgments", qrels.size()).put("stages", new ArrayList<>(runs.keySet()))
           .put("finalStage", finalStage).put("metrics", evals.get(finalStage).meansByName())
           .put("output", out).put("report", child(out, "report.md"));
-      ctx.writeString(child(out, "summary.json"), s.toJson());
+      ctx.writeString(child(tmp, "summary.json"), s.toJson());
+      replaceAtomically(ctx, tmp, out);
       System.out.println("Evaluation report: " + child(out, "report.md") + " and " + child(out, "report.html")
           + "  (metrics: " + child(out, "metrics.json") + ", run: " + child(out, "run.trec") + ")");
       return s;
     } finally {
+      try {
+        ctx.deleteIfExists(tmp); // failed before the swap: the partial output goes, the previous one stays
+      } catch (IOException cleanup) {
+        LOG.warn("evaluate: cannot delete the partial output {}: {}", tmp, cleanup.toString());
+      }
       if (bm25 != null) {
         bm25.close();
       }
       if (crossEncoder != null) {
         crossEncoder.close();
       }
+    }
+  }
+
+  /**
+   * Moves the complete directory {@code tmp} to {@code out}: the previous {@code out}, if any, is first renamed
+   * aside, then {@code tmp} renamed into place, then the previous one deleted. A failed rename puts the previous
+   * one back. Renames are atomic on HDFS and local filesystems; on S3 they are copies, so a reader may briefly see
+   * no {@code out} but never a partial one.
+   *
+   * @throws IOException when a rename fails (the previous output is restored)
+   */
+  static void replaceAtomically(JobContext ctx, String tmp, String out) throws IOException {
+    org.apache.hadoop.fs.FileSystem fs = ctx.fs(out);
+    org.apache.hadoop.fs.Path o = new org.apache.hadoop.fs.Path(out);
+    org.apache.hadoop.fs.Path old = new org.apache.hadoop.fs.Path(o.getParent(),
+        "." + o.getName() + ".old-" + Long.toHexString(System.nanoTime()));
+    boolean hadOld = fs.exists(o);
+    if (hadOld && !fs.rename(o, old)) {
+      throw new IOException("cannot move the previous evaluation " + out + " aside to " + old);
+    }
+    if (!fs.rename(new org.apache.hadoop.fs.Path(tmp), o)) {
+      if (hadOld) {
+        fs.rename(old, o);
+      }
+      throw new IOException("cannot move the new evaluation " + tmp + " to " + out + " (previous one kept)");
+    }
+    if (hadOld) {
+      fs.delete(old, true);
     }
   }
 
@@ -338,15 +374,27 @@ public final class EvaluateJob implements StageJob {
      * @throws EvalInputException naming the file: missing, malformed, or judged queries absent from the queries file
      */
     static Inputs read(JobContext ctx, EvaluationConfig e) throws IOException {
-      return read(ctx, e.format(), e.queries(), e.qrelsPath());
+      return read(ctx.hadoopConf(), e.format(), e.queries(), e.qrelsPath());
     }
 
-    /** Reads and parses a queries file and a qrels file of {@code format} (beir, trec). */
-    static Inputs read(JobContext ctx, String format, String queriesPath, String qrelsPath) throws IOException {
-      byte[] qBytes = readBytes(ctx, queriesPath);
-      byte[] rBytes = readBytes(ctx, qrelsPath);
+    /** {@link #read(JobContext, EvaluationConfig)} without Spark (any Hadoop filesystem of {@code conf}). */
+    static Inputs read(org.apache.hadoop.conf.Configuration conf, EvaluationConfig e) throws IOException {
+      return read(conf, e.format(), e.queries(), e.qrelsPath());
+    }
+
+    /** Reads and parses a queries file and a qrels file of {@code format} (beir, trec) on any Hadoop filesystem. */
+    static Inputs read(org.apache.hadoop.conf.Configuration conf, String format, String queriesPath, String qrelsPath)
+        throws IOException {
+      byte[] qBytes = readBytes(conf, queriesPath);
+      byte[] rBytes = readBytes(conf, qrelsPath);
       Map<String, String> texts = Queries.read(format, queriesPath, reader(qBytes));
       Qrels qrels = Qrels.read(format, qrelsPath, reader(rBytes));
+      checkJudgedQueriesExist(queriesPath, qrelsPath, texts, qrels);
+      return new Inputs(qBytes, rBytes, texts, qrels);
+    }
+
+    private static void checkJudgedQueriesExist(String queriesPath, String qrelsPath, Map<String, String> texts,
+        Qrels qrels) {
       List<String> missing = new ArrayList<>();
       for (String qid : qrels.queryIds()) {
         if (!texts.containsKey(qid)) {
@@ -357,19 +405,73 @@ public final class EvaluateJob implements StageJob {
         throw new EvalInputException(qrelsPath, 0, missing.size() + " judged queries are not in " + queriesPath
             + ", e.g. " + missing.subList(0, Math.min(5, missing.size())));
       }
-      return new Inputs(qBytes, rBytes, texts, qrels);
     }
+  }
+
+  /**
+   * Checks the evaluation inputs before any work (what {@code validate-config} and the first step of
+   * {@code pipeline} do): both files exist and parse, every judged query is in the queries file, and there is at
+   * least one judged query.
+   *
+   * @param conf Hadoop configuration for the files' filesystems
+   * @return every problem found, each prefixed with the config key ({@code evaluation.queries: <file>:<line>: ...});
+   *     empty when the inputs are usable
+   */
+  public static List<String> checkInputs(org.apache.hadoop.conf.Configuration conf, EvaluationConfig e) {
+    return checkPair(conf, "evaluation", e.format(), e.queries(), e.qrelsPath());
+  }
+
+  /**
+   * {@link #checkInputs} for the training split of {@code quarry tune} ({@code tuning.queries}/{@code tuning.qrels},
+   * defaults from {@code evaluation}); empty when no tuning is configured.
+   */
+  public static List<String> checkTuningInputs(org.apache.hadoop.conf.Configuration conf, QuarryConfig c) {
+    io.quarry.core.config.TuningConfig t = c.tuning();
+    if (!t.enabled()) {
+      return List.of();
+    }
+    return checkPair(conf, "tuning", TuneJob.format(c), TuneJob.queriesPath(c), t.qrels());
+  }
+
+  private static List<String> checkPair(org.apache.hadoop.conf.Configuration conf, String section, String format,
+      String queriesPath, String qrelsPath) {
+    List<String> problems = new ArrayList<>();
+    Map<String, String> texts = null;
+    Qrels qrels = null;
+    try {
+      texts = Queries.read(format, queriesPath, reader(readBytes(conf, queriesPath)));
+    } catch (IOException | RuntimeException ex) {
+      problems.add(section + ".queries: " + ex.getMessage());
+    }
+    try {
+      qrels = Qrels.read(format, qrelsPath, reader(readBytes(conf, qrelsPath)));
+    } catch (IOException | RuntimeException ex) {
+      problems.add(section + ".qrels: " + ex.getMessage());
+    }
+    if (texts != null && qrels != null) {
+      try {
+        Inputs.checkJudgedQueriesExist(queriesPath, qrelsPath, texts, qrels);
+      } catch (RuntimeException ex) {
+        problems.add(section + ".qrels: " + ex.getMessage());
+      }
+      if (qrels.queryIds().isEmpty()) {
+        problems.add(section + ".qrels: " + qrelsPath + ": no judged query");
+      }
+    }
+    return problems;
   }
 
   static String child(String parent, String name) {
     return parent.endsWith("/") ? parent + name : parent + "/" + name;
   }
 
-  private static byte[] readBytes(JobContext ctx, String path) throws IOException {
-    if (!ctx.exists(path)) {
+  private static byte[] readBytes(org.apache.hadoop.conf.Configuration conf, String path) throws IOException {
+    org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+    org.apache.hadoop.fs.FileSystem fs = p.getFileSystem(conf);
+    if (!fs.exists(p)) {
       throw new EvalInputException(path, 0, "file not found");
     }
-    try (InputStream in = ctx.open(path)) {
+    try (InputStream in = fs.open(p)) {
       return in.readAllBytes();
     }
   }

@@ -67,9 +67,7 @@ public final class TuneJob implements StageJob {
       throw new IllegalArgumentException("tuning.qrels is the evaluation's qrels (" + t.qrels() + "): tune on a "
           + "training or dev split, never on the test set");
     }
-    String format = t.format() == null || t.format().isBlank() ? e.format() : t.format();
-    String queriesPath = t.queries() == null || t.queries().isBlank() ? e.queries() : t.queries();
-    EvaluateJob.Inputs in = EvaluateJob.Inputs.read(ctx, format, queriesPath, t.qrels());
+    EvaluateJob.Inputs in = EvaluateJob.Inputs.read(ctx.hadoopConf(), format(c), queriesPath(c), t.qrels());
     List<FusionTuner.Query> queries = new ArrayList<>();
     List<String> texts = new ArrayList<>();
     for (String qid : in.qrels().queryIds()) {
@@ -119,6 +117,18 @@ public final class TuneJob implements StageJob {
           .put("points", r.points().size()).put("chosen", r.chosen()).put("curve", r.curve())
           .put("flatRange", r.flatRange()).put("singleStages", r.singleStages()).put("written", t.write());
     }
+  }
+
+  /** The tuning split's format: {@code tuning.format}, else {@code evaluation.format}. */
+  static String format(QuarryConfig c) {
+    String f = c.tuning().format();
+    return f == null || f.isBlank() ? c.evaluation().format() : f;
+  }
+
+  /** The tuning split's queries file: {@code tuning.queries}, else {@code evaluation.queries}. */
+  static String queriesPath(QuarryConfig c) {
+    String q = c.tuning().queries();
+    return q == null || q.isBlank() ? c.evaluation().queries() : q;
   }
 
   /** Reads {@code tuning.json} of a local version directory, or null if the version was not tuned. */

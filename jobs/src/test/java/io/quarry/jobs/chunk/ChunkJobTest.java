@@ -138,6 +138,7 @@ public class ChunkJobTest {
     assertThat((String) byReason.get("empty_text").getAs("source")).endsWith(file + ":5");
     assertThat((String) byReason.get("duplicate_id").getAs("source")).endsWith(file + ":7");
     assertThat((String) byReason.get("duplicate_id").getAs("detail")).endsWith(file + ":1");
+    assertThat((String) byReason.get("duplicate_id").getAs("raw")).contains("Same id as the first line");
     assertThat((String) byReason.get("invalid_utf8").getAs("source")).endsWith(file + ":8");
     assertThat((String) byReason.get("oversize").getAs("source")).endsWith(file + ":10");
     assertThat((String) byReason.get("oversize").getAs("doc_id")).isEqualTo("too-long");
@@ -147,6 +148,85 @@ public class ChunkJobTest {
     assertThat((String) chunks.get(1).getAs("title")).isEqualTo("Ribosome biogenesis"); // line 1 won, not line 7
     assertThat((String) chunks.get(2).getAs("title")).isNull();
     assertConforms(Path.of(qdir), QuarantineRecord.getClassSchema(), 7);
+  }
+
+  /**
+   * Issue 14: every input class that was lost, aborted the job or was misreported. A directory with a JSONL file of
+   * bad lines, a .bz2 truncated inside its header (fails when opened) and a .zst file: every record is either a
+   * document or one quarantine record with its reason and file:line, and the counts add up.
+   */
+  @Test
+  void everyRecordIsIndexedOrQuarantinedWithItsLocation() throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("corpus"));
+    String bom = "\uFEFF";
+    List<String> lines = List.of(
+        bom + "{\"_id\": \"bom\", \"text\": \"Starts with a byte order mark.\"}",
+        "{\"_id\": \"a\", \"text\": \"first\"}{\"_id\": \"b\", \"text\": \"second on the same line\"}",
+        "{\"_id\": \"junk\", \"text\": \"trailing junk\"} oops",
+        "{\"_id\": \"sur\", \"text\": \"lone \\ud800 surrogate\"}",
+        "{\"_id\": \"zw\", \"text\": \"\u200b\u200c\u2060\"}",
+        "{\"_id\": \"doc 1\", \"text\": \"An id with a space.\"}",
+        "{\"_id\": \"bom\", \"title\": \"Dup\", \"text\": \"Same id as line 1.\"}",
+        "{\"_id\": \"ok-1\", \"text\": \"Plain good document.\"}",
+        // only combining marks: valid text, but the uncased model's normalizer strips them all (no token)
+        "{\"_id\": \"marks\", \"text\": \"\u0301\u0302\u0303\"}");
+    Files.writeString(dir.resolve("a.jsonl"), String.join("\n", lines) + "\n");
+    // bz2 cut inside its block header: fails in InputFiles.open ("unexpected end of stream")
+    java.io.ByteArrayOutputStream bz = new java.io.ByteArrayOutputStream();
+    var bzip2 = new org.apache.hadoop.io.compress.BZip2Codec();
+    bzip2.setConf(new Configuration());
+    try (var out = bzip2.createOutputStream(bz)) {
+      out.write("{\"_id\": \"lost\", \"text\": \"never readable\"}\n".repeat(50).getBytes("UTF-8"));
+    }
+    Files.write(dir.resolve("b.jsonl.bz2"), java.util.Arrays.copyOf(bz.toByteArray(), 12));
+    try (var out = new com.github.luben.zstd.ZstdOutputStream(Files.newOutputStream(dir.resolve("c.jsonl.zst")))) {
+      out.write(("{\"_id\": \"z1\", \"text\": \"Read from a zstd file.\"}\n"
+          + "{\"_id\": \"z2\", \"text\": \"Also from the zstd file.\"}\n").getBytes("UTF-8"));
+    }
+
+    JobContext c = ctx(tmp.resolve("w"), "input.corpus=" + dir, "input.maxDocChars=2000");
+    JobSummary s = new ChunkJob().run(c);
+    assertThat(s.get("records")).isEqualTo(12L);
+    assertThat(s.get("documents")).isEqualTo(4L);
+    assertThat(s.get("quarantined")).isEqualTo(8L);
+    assertThat((Long) s.get("documents") + (Long) s.get("quarantined")).isEqualTo(s.get("records"));
+    assertThat(s.get("quarantined.trailing_data")).isEqualTo(2L);
+    for (String reason : List.of("invalid_unicode", "empty_text", "invalid_id", "duplicate_id", "unreadable",
+        "no_tokens")) {
+      assertThat(s.get("quarantined." + reason)).as(reason).isEqualTo(1L);
+    }
+    Map<String, List<Row>> byReason = new HashMap<>();
+    for (Row r : spark.read().parquet(c.config().paths().quarantineDir() + "/chunk").collectAsList()) {
+      byReason.computeIfAbsent(r.getAs("reason"), k -> new ArrayList<>()).add(r);
+    }
+    List<Row> trailing = byReason.get("trailing_data");
+    assertThat(trailing).extracting(r -> (String) r.getAs("source")).anyMatch(x -> x.endsWith("a.jsonl:2"))
+        .anyMatch(x -> x.endsWith("a.jsonl:3"));
+    assertThat(trailing).extracting(r -> (String) r.getAs("raw")).anyMatch(x -> x.contains("second on the same line"));
+    Row sur = byReason.get("invalid_unicode").get(0);
+    assertThat((String) sur.getAs("source")).endsWith("a.jsonl:4");
+    assertThat((String) sur.getAs("doc_id")).isEqualTo("sur");
+    Row zw = byReason.get("empty_text").get(0);
+    assertThat((String) zw.getAs("source")).endsWith("a.jsonl:5");
+    assertThat((String) zw.getAs("doc_id")).isEqualTo("zw");
+    Row id = byReason.get("invalid_id").get(0);
+    assertThat((String) id.getAs("source")).endsWith("a.jsonl:6");
+    assertThat((String) id.getAs("doc_id")).isEqualTo("doc 1");
+    Row dup = byReason.get("duplicate_id").get(0);
+    assertThat((String) dup.getAs("source")).endsWith("a.jsonl:7");
+    assertThat((String) dup.getAs("raw")).contains("Same id as line 1.");
+    Row marks = byReason.get("no_tokens").get(0);
+    assertThat((String) marks.getAs("source")).endsWith("a.jsonl:9");
+    assertThat((String) marks.getAs("doc_id")).isEqualTo("marks");
+    assertThat((String) marks.getAs("raw")).contains("marks");
+    Row unreadable = byReason.get("unreadable").get(0);
+    assertThat((String) unreadable.getAs("source")).endsWith("b.jsonl.bz2");
+    assertThat((String) unreadable.getAs("detail")).contains("b.jsonl.bz2");
+    List<Row> chunks = spark.read().option("pathGlobFilter", "*.parquet").parquet(c.config().paths().chunksDir())
+        .orderBy("chunk_id").collectAsList();
+    assertThat(chunks).extracting(r -> (String) r.getAs("doc_id")).containsExactly("bom", "ok-1", "z1", "z2");
+    assertThat((String) chunks.get(0).getAs("text")).isEqualTo("Starts with a byte order mark."); // line 1 won
+    assertConforms(Path.of(c.config().paths().quarantineDir() + "/chunk"), QuarantineRecord.getClassSchema(), 8);
   }
 
   @Test

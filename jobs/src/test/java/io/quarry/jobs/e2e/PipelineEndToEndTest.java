@@ -73,5 +73,15 @@ class PipelineEndToEndTest {
     String current = Files.readString(index.resolve("CURRENT")).trim();
     assertThat(index.resolve(current).resolve("manifest.json")).exists();
     assertThat(metrics.get("indexVersion").asText()).isEqualTo(current);
+
+    // a baseline that does not exist, or malformed qrels, fail before any work: exit 2, nothing touched
+    long before = Files.walk(work).count();
+    assertThat(QuarryCli.run("pipeline", "--baseline", "no-such-run",
+        "--config", ROOT.resolve("conf/quarry.yaml").toString(), "--set", "paths.work=" + work,
+        "--set", "evaluation.queries=" + ROOT.resolve("data-samples/scifact/queries.jsonl"),
+        "--set", "evaluation.qrels=" + ROOT.resolve("data-samples/scifact/corpus.jsonl"),
+        "--set", "spark.master=local[2]")).isEqualTo(QuarryCli.EXIT_USAGE);
+    assertThat(Files.walk(work).count()).isEqualTo(before);
+    assertThat(Files.readString(index.resolve("CURRENT")).trim()).isEqualTo(current);
   }
 }

@@ -124,6 +124,45 @@ class EmbedJobTest {
         .isEqualTo(ChunkJobTest.partContents(Path.of(a.config().paths().embeddingsDir())));
   }
 
+  /** Set by the test's driver thread once it saw the running task's count; the task (same JVM) waits for it. */
+  static final java.util.concurrent.atomic.AtomicBoolean SEEN = new java.util.concurrent.atomic.AtomicBoolean();
+
+  /**
+   * Issue 14: progress moves while a task runs, not only when it ends. One task adds 5 to the progress counter and
+   * then waits (up to 60 s) until the driver's {@link io.quarry.jobs.chunk.Progress#live()} shows those 5, which it
+   * can only learn from an executor heartbeat since the task has not ended.
+   */
+  @Test
+  void progressSeesUnitsOfARunningTaskFromHeartbeats() throws Exception {
+    SEEN.set(false);
+    org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("progress-test");
+    try (io.quarry.jobs.chunk.Progress p = new io.quarry.jobs.chunk.Progress(spark.sparkContext(), log, "test",
+        "units", 5, null, 1)) {
+      org.apache.spark.util.LongAccumulator acc = p.done();
+      var job = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext())
+          .parallelize(List.of(1), 1).map(x -> {
+            acc.add(5);
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!SEEN.get() && System.nanoTime() < deadline) {
+              Thread.sleep(50);
+            }
+            return x;
+          }).collectAsync();
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (p.live() < 5 && System.nanoTime() < deadline) {
+        Thread.sleep(100);
+      }
+      boolean runningWhenSeen = !job.isDone();
+      long seen = p.live();
+      SEEN.set(true);
+      job.get();
+      assertThat(seen).isEqualTo(5);
+      assertThat(runningWhenSeen).as("seen while the task still ran").isTrue();
+      assertThat(acc.value()).isEqualTo(5L);
+      assertThat(p.live()).isEqualTo(5L); // the finished task counted once
+    }
+  }
+
   @Test
   void missingChunksOrModelFailFast() throws Exception {
     JobContext c = ctx(tmp.resolve("none"));

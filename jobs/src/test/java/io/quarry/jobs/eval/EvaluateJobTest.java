@@ -403,4 +403,131 @@ class EvaluateJobTest {
         .isInstanceOf(EvalInputException.class)
         .hasMessageContaining(bad + ": 1 judged queries are not in").hasMessageContaining("nope-42");
   }
+
+  /** Light settings for the tests below: two stages, no sweeps. */
+  static final String[] QUICK = {"evaluation.stages=[bm25,dense-exact,dense-ivfpq]", "evaluation.sweepNprobe=[]",
+      "evaluation.sweepCandidates=[]", "evaluation.sweepRrfK=[]", "evaluation.permutations=200"};
+
+  static JobContext quick(String... sets) {
+    List<String> o = new ArrayList<>(List.of(QUICK));
+    o.addAll(List.of(sets));
+    return ctx(o.toArray(String[]::new));
+  }
+
+  /** Every file under {@code dir} (relative path to its bytes). */
+  static Map<String, byte[]> snapshot(Path dir) throws Exception {
+    Map<String, byte[]> m = new java.util.TreeMap<>();
+    try (var files = Files.walk(dir)) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        m.put(dir.relativize(f).toString(), Files.readAllBytes(f));
+      }
+    }
+    return m;
+  }
+
+  /**
+   * Embeddings whose document ids a TREC run cannot carry (the ingest stage quarantines such ids; this simulates
+   * anything that still makes writing the runs fail): every chunk again, under the doc id {@code "<id> x"}.
+   */
+  static Path poisonedEmbeddings() {
+    Path dir = tmp.resolve("poisoned-embeddings");
+    if (!Files.exists(dir)) {
+      var e = spark.read().parquet(work.resolve("embeddings").toString());
+      e.union(e.withColumn("doc_id", org.apache.spark.sql.functions.concat(e.col("doc_id"),
+              org.apache.spark.sql.functions.lit(" x")))
+          .withColumn("chunk_id", org.apache.spark.sql.functions.concat(e.col("chunk_id"),
+              org.apache.spark.sql.functions.lit("x"))))
+          .write().parquet(dir.toString());
+    }
+    return dir;
+  }
+
+  @Test
+  void aFailedEvaluationLeavesThePreviousOneIntact() throws Exception {
+    new EvaluateJob().run(quick("evaluation.runId=keep"));
+    Path out = work.resolve("eval/keep");
+    Map<String, byte[]> before = snapshot(out);
+    assertThat(before).containsKeys("metrics.json", "run.trec", "report.md", "report.html", "summary.json",
+        "runs/bm25.trec", "runs/dense-exact.trec");
+
+    assertThatThrownBy(() -> new EvaluateJob().run(quick("evaluation.runId=keep",
+            "paths.embeddings=" + poisonedEmbeddings())))
+        .hasMessageContaining("document id must be non-empty without whitespace");
+    Map<String, byte[]> after = snapshot(out);
+    assertThat(after.keySet()).isEqualTo(before.keySet());
+    before.forEach((f, b) -> assertThat(after.get(f)).as(f).isEqualTo(b));
+    // no partial output left beside it
+    try (var names = Files.list(work.resolve("eval"))) {
+      assertThat(names.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains(".tmp-"));
+    }
+    // a successful re-run replaces it as a whole
+    new EvaluateJob().run(quick("evaluation.runId=keep", "evaluation.stages=[bm25]"));
+    assertThat(out.resolve("runs/dense-exact.trec")).doesNotExist();
+    assertThat(out.resolve("runs/bm25.trec")).exists();
+    try (var names = Files.list(work.resolve("eval"))) {
+      assertThat(names.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".keep"));
+    }
+  }
+
+  @Test
+  void validateConfigParsesQueriesAndQrelsBeforeAnyWork() throws Exception {
+    Path badQrels = tmp.resolve("malformed-qrels.tsv");
+    Files.writeString(badQrels, "query-id\tcorpus-id\tscore\n1\t31715818\n");
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream old = System.err;
+    int rc;
+    System.setErr(new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+    try {
+      rc = io.quarry.jobs.QuarryCli.run("validate-config", "--set", "evaluation.queries=" + tmp.resolve("nope.jsonl"),
+          "--set", "evaluation.qrels=" + badQrels);
+    } finally {
+      System.setErr(old);
+    }
+    String msg = err.toString(StandardCharsets.UTF_8);
+    assertThat(rc).as(msg).isEqualTo(io.quarry.jobs.QuarryCli.EXIT_USAGE);
+    assertThat(msg).contains("evaluation.queries: " + tmp.resolve("nope.jsonl") + ": file not found")
+        .contains("evaluation.qrels: " + badQrels + ":2");
+    // the good inputs pass
+    assertThat(io.quarry.jobs.QuarryCli.run("validate-config", "--set",
+        "evaluation.queries=" + work.resolve("queries.jsonl"), "--set", "evaluation.qrels=" + work.resolve("qrels.tsv")))
+        .isZero();
+  }
+
+  @Test
+  void pipelinePublishesOnlyAfterEvaluationAndGatePass() throws Exception {
+    Path current = work.resolve("index/CURRENT");
+    String published = Files.readString(current);
+    new BuildSegmentsJob().run(ctx("segments.version=gp-1", "segments.publish=false"));
+    assertThat(Files.readString(current)).isEqualTo(published);
+    try {
+      // baseline: this version's own evaluation, but with every per-query value perfect, so the gate must fail
+      new EvaluateJob().run(quick("evaluation.runId=gp-base", "segments.version=gp-1"));
+      com.fasterxml.jackson.databind.node.ObjectNode m = (com.fasterxml.jackson.databind.node.ObjectNode)
+          JSON.readTree(work.resolve("eval/gp-base/metrics.json").toFile());
+      for (JsonNode stage : m.get("stages")) {
+        stage.get("perQuery").forEach(q -> q.fieldNames().forEachRemaining(
+            k -> ((com.fasterxml.jackson.databind.node.ObjectNode) q).put(k, 1.0)));
+        stage.get("metrics").fieldNames().forEachRemaining(
+            k -> ((com.fasterxml.jackson.databind.node.ObjectNode) stage.get("metrics")).put(k, 1.0));
+      }
+      EvalReport perfect = EvalReport.fromJson("perfect", JSON.writeValueAsString(m));
+      EvalReport real = EvalReport.fromJson("real", Files.readString(work.resolve("eval/gp-base/metrics.json")));
+
+      // a failing evaluation: throws, CURRENT unchanged
+      assertThatThrownBy(() -> GatedPublish.run(quick("evaluation.runId=gp", "segments.version=gp-1",
+          "paths.embeddings=" + poisonedEmbeddings()), "gp-1", true, real))
+          .hasMessageContaining("document id must be non-empty without whitespace");
+      assertThat(Files.readString(current)).isEqualTo(published);
+      // a failing gate: exit 3, CURRENT unchanged
+      assertThat(GatedPublish.run(quick("evaluation.runId=gp", "segments.version=gp-1"), "gp-1", true, perfect))
+          .isEqualTo(CompareCommand.EXIT_GATE);
+      assertThat(Files.readString(current)).isEqualTo(published);
+      assertThat(work.resolve("eval/gp/comparison.json")).exists();
+      // the gate passes against an equal baseline: published
+      assertThat(GatedPublish.run(quick("evaluation.runId=gp", "segments.version=gp-1"), "gp-1", true, real)).isZero();
+      assertThat(Files.readString(current).trim()).isEqualTo("gp-1");
+    } finally {
+      Files.writeString(current, published); // the other tests evaluate the version published by prepare()
+    }
+  }
 }

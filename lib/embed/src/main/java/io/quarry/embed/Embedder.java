@@ -121,10 +121,23 @@ public final class Embedder implements AutoCloseable {
    * truncation) in {@code tokenCounts[i]}.
    */
   public float[][] embedPassages(List<String> texts, int[] tokenCounts) {
-    return embed(texts, model.spec.passagePrefix(), tokenCounts);
+    return embed(texts, model.spec.passagePrefix(), tokenCounts, null);
+  }
+
+  /**
+   * As {@link #embedPassages(List, int[])}, calling {@code afterBatch} with the number of texts of each ONNX
+   * Runtime batch once it is embedded (progress reporting); the batches and the results are the same.
+   */
+  public float[][] embedPassages(List<String> texts, int[] tokenCounts, java.util.function.IntConsumer afterBatch) {
+    return embed(texts, model.spec.passagePrefix(), tokenCounts, afterBatch);
   }
 
   private float[][] embed(List<String> texts, String prefix, int[] tokenCounts) {
+    return embed(texts, prefix, tokenCounts, null);
+  }
+
+  private float[][] embed(List<String> texts, String prefix, int[] tokenCounts,
+      java.util.function.IntConsumer afterBatch) {
     int n = texts.size();
     float[][] out = new float[n][];
     if (n == 0) {
@@ -153,6 +166,9 @@ public final class Embedder implements AutoCloseable {
       float[][] vecs = model.run(batch);
       for (int j = from; j < to; j++) {
         out[order[j]] = vecs[j - from];
+      }
+      if (afterBatch != null) {
+        afterBatch.accept(to - from);
       }
     }
     return out;

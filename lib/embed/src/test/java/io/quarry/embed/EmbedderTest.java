@@ -125,6 +125,18 @@ class EmbedderTest {
   void configKnowsExactlyTheBundledModels() {
     assertThat(EmbeddingConfig.BUNDLED_MODELS)
         .containsExactlyInAnyOrderElementsOf(ModelSpec.BUNDLED.stream().map(ModelSpec::id).toList());
+    // the dimensions validate-config checks index specs against are the models' (those on the test classpath)
+    int checked = 0;
+    for (ModelSpec m : ModelSpec.BUNDLED) {
+      if (ModelSpec.class.getClassLoader().getResource(m.onnxResource()) == null) {
+        continue; // only some bundled models' jars are test dependencies
+      }
+      try (Embedder e = Embedder.open(new EmbeddingConfig(m.id(), "", 4, 128, 1))) {
+        assertThat(e.dim()).as(m.id()).isEqualTo(EmbeddingConfig.BUNDLED_MODEL_DIMS.get(m.id()));
+        checked++;
+      }
+    }
+    assertThat(checked).isPositive();
   }
 
   @Test

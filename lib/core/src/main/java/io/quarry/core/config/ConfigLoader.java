@@ -33,11 +33,15 @@ import java.util.Map;
  *   <li>{@code --set key.path=value} overrides, in the order given (values are parsed as YAML scalars).
  * </ol>
  *
- * <p>Maps merge key by key; any other value replaces the lower layer's. Unknown keys, wrong types and invalid
- * values are all collected and thrown together as one {@link ConfigException} before any work starts.
+ * <p>Maps merge key by key; any other value replaces the lower layer's. A key given twice in one file is an error
+ * (not a silent replacement). Unknown keys, wrong types (every one: a field of the wrong type is reported and
+ * replaced by its default so that the value checks still run) and invalid values are all collected and thrown
+ * together as one {@link ConfigException} before any work starts.
  */
 public final class ConfigLoader {
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+  // Duplicate keys (e.g. a second "quantizer:" section) are an error, not a silent replacement.
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
+          .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION))
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
   private static final ObjectMapper JSON = new ObjectMapper()
@@ -59,13 +63,16 @@ public final class ConfigLoader {
   public static QuarryConfig load(List<Source> files, List<String> overrides) {
     List<String> problems = new ArrayList<>();
     ObjectNode merged = defaults();
+    boolean unparsable = false;
     for (Source f : files) {
       JsonNode node;
       try {
         node = YAML.readTree(f.yaml());
       } catch (JsonProcessingException e) {
-        throw new ConfigException(List.of(f.name() + ": not valid YAML: " + e.getOriginalMessage()
-            + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")")));
+        problems.add(f.name() + ": not valid YAML: " + e.getOriginalMessage()
+            + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+        unparsable = true;
+        continue;
       }
       if (node == null || node.isMissingNode() || node.isNull()) {
         continue;
@@ -87,6 +94,10 @@ public final class ConfigLoader {
     // Unknown keys are reported and dropped, so that the value checks below still run and every problem is
     // reported in one go.
     checkKeys(merged, QuarryConfig.class, "", problems);
+    if (unparsable) {
+      throw new ConfigException(problems); // binding what is left of the layers would report misleading values
+    }
+    checkTypes(merged, defaults(), QuarryConfig.class, "", problems);
     QuarryConfig config;
     try {
       config = YAML.treeToValue(merged, QuarryConfig.class);
@@ -212,6 +223,43 @@ public final class ConfigLoader {
         }
       }
     }
+  }
+
+  /**
+   * Binds every field of {@code type} on its own, so that every wrong type is reported (binding the whole record
+   * stops at the first). A field that does not bind is replaced by its default (or removed), so that the whole
+   * config still binds and its value checks run.
+   */
+  private static void checkTypes(ObjectNode node, JsonNode defaults, Class<?> type, String prefix,
+      List<String> problems) {
+    for (RecordComponent c : type.getRecordComponents()) {
+      JsonNode value = node.get(c.getName());
+      if (value == null) {
+        continue;
+      }
+      String path = prefix.isEmpty() ? c.getName() : prefix + "." + c.getName();
+      JsonNode def = defaults == null ? null : defaults.get(c.getName());
+      if (c.getType().isRecord() && value instanceof ObjectNode o) {
+        checkTypes(o, def, c.getType(), path, problems);
+        continue;
+      }
+      try {
+        YAML.treeToValue(value, YAML.getTypeFactory().constructType(c.getGenericType()));
+      } catch (JsonProcessingException | IllegalArgumentException e) {
+        String msg = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+        problems.add(path + ": wrong type (" + describe(value) + "): " + msg);
+        if (def != null) {
+          node.set(c.getName(), def.deepCopy());
+        } else {
+          node.remove(c.getName());
+        }
+      }
+    }
+  }
+
+  private static String describe(JsonNode v) {
+    String t = v.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+    return v.isValueNode() ? t + " '" + v.asText() + "'" : t;
   }
 
   private static String pathOf(MismatchedInputException e) {

@@ -13,9 +13,23 @@ package io.quarry.core.config;
 public record EmbeddingConfig(String model, String modelPath, int batchSize, int maxSeqLength, int intraOpThreads)
     implements ConfigSection {
 
-  /** Ids of the bundled models ({@code io.quarry.embed.ModelSpec#BUNDLED} holds their files and conventions). */
-  public static final java.util.Set<String> BUNDLED_MODELS = java.util.Set.of("all-minilm-l6-v2",
-      "all-minilm-l6-v2-q", "bge-small-en-v1.5", "bge-small-en-v1.5-q", "e5-small-v2", "e5-small-v2-q");
+  /**
+   * Output dimension of each bundled model, by id ({@code io.quarry.embed.ModelSpec#BUNDLED} holds their files and
+   * conventions; lib/embed's {@code EmbedderTest} checks both lists and the dimensions against the real models).
+   * Lets {@code validate-config} check the index spec against the model before any work.
+   */
+  public static final java.util.Map<String, Integer> BUNDLED_MODEL_DIMS = java.util.Map.of(
+      "all-minilm-l6-v2", 384, "all-minilm-l6-v2-q", 384, "bge-small-en-v1.5", 384, "bge-small-en-v1.5-q", 384,
+      "e5-small-v2", 384, "e5-small-v2-q", 384);
+
+  /** Ids of the bundled models. */
+  public static final java.util.Set<String> BUNDLED_MODELS = BUNDLED_MODEL_DIMS.keySet();
+
+  /** The output dimension of {@link #model()} if it is a bundled model; empty for {@code custom} (known at run time). */
+  public java.util.OptionalInt bundledDim() {
+    Integer d = model == null ? null : BUNDLED_MODEL_DIMS.get(model);
+    return d == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(d);
+  }
 
   @Override
   public void validate(String path, Violations v) {

@@ -40,6 +40,28 @@ public record QuarryConfig(
     spark.validate("spark", v);
     v.check(chunking.maxTokens() <= embedding.maxSeqLength(), "chunking.maxTokens",
         "must be <= embedding.maxSeqLength (" + embedding.maxSeqLength() + "), got " + chunking.maxTokens());
+    // The index spec against the model's dimension (d % M == 0 for PQ and OPQ), known here for bundled models;
+    // a custom model's dimension is checked when training starts.
+    if (quantizer.spec() != null && embedding.bundledDim().isPresent()) {
+      int d = embedding.bundledDim().getAsInt();
+      try {
+        io.quarry.core.quant.IndexSpec.parse(quantizer.spec()).validateFor(d);
+      } catch (IllegalArgumentException e) {
+        // a spec that does not parse is already reported by QuantizerConfig
+        if (!e.getMessage().contains("dimension") && isParsable(quantizer.spec())) {
+          v.add("quantizer.spec", e.getMessage() + " (embedding.model " + embedding.model() + " gives d = " + d + ")");
+        }
+      }
+    }
     v.throwIfAny();
+  }
+
+  private static boolean isParsable(String spec) {
+    try {
+      io.quarry.core.quant.IndexSpec.parse(spec);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
   }
 }

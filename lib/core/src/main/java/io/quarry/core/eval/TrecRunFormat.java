@@ -85,8 +85,16 @@ public final class TrecRunFormat {
     return run;
   }
 
+  /**
+   * Whether {@code s} can be a query or document id in a TREC run or qrels line: non-empty, no whitespace
+   * ({@link Character#isWhitespace}). The ingest stage quarantines documents whose id fails this.
+   */
+  public static boolean isValidToken(String s) {
+    return s != null && !s.isEmpty() && s.chars().noneMatch(Character::isWhitespace);
+  }
+
   private static void checkToken(String s, String what) {
-    if (s == null || s.isEmpty() || s.chars().anyMatch(Character::isWhitespace)) {
+    if (!isValidToken(s)) {
       throw new IllegalArgumentException(what + " must be non-empty without whitespace: '" + s + "'");
     }
   }

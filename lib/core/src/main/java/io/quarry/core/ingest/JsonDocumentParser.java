@@ -1,6 +1,8 @@
 package io.quarry.core.ingest;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.ByteBuffer;
@@ -12,8 +14,11 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Parses one JSON Lines record (a JSON object per line) into a {@link Document}, or says why it is quarantined:
- * {@code invalid_utf8} (strict decoding), {@code malformed_json}, {@code missing_id}, {@code missing_text},
- * {@code empty_text}, {@code oversize}. BEIR's {@code corpus.jsonl} is the case {@code id=_id, title=title,
+ * {@code invalid_utf8} (strict decoding), {@code malformed_json}, {@code trailing_data} (anything but whitespace
+ * after the object, e.g. two objects on one line: the whole line is quarantined, so neither record is lost without
+ * a trace), then the field checks of {@link DocumentValidator} ({@code missing_id}, {@code invalid_id},
+ * {@code invalid_unicode}, {@code missing_text}, {@code empty_text}, {@code oversize}). A leading UTF-8 byte order
+ * mark (U+FEFF, usual on line 1 of files written by Windows tools) is stripped before parsing. BEIR's {@code corpus.jsonl} is the case {@code id=_id, title=title,
  * text=text}. Ids may be JSON strings or integers (BEIR corpora use both); they are kept as strings. Thread-safe.
  */
 public final class JsonDocumentParser {
@@ -62,24 +67,43 @@ public final class JsonDocumentParser {
 
   /** Parses one already-decoded line (see {@link #parse(byte[], String)}). */
   public ParseResult parse(String line, String source) {
+    if (!line.isEmpty() && line.charAt(0) == '\uFEFF') {
+      line = line.substring(1);
+    }
     if (line.length() > maxRecordChars(validator.maxDocChars())) {
       return new ParseResult.Quarantined(QuarantineReason.OVERSIZE, source, null,
           "record has " + line.length() + " chars, far more than input.maxDocChars=" + validator.maxDocChars(),
           line);
     }
     JsonNode node;
-    try {
-      node = JSON.readTree(line);
+    try (JsonParser p = JSON.createParser(line)) {
+      node = JSON.readTree(p);
+      if (node != null && node.isObject()) {
+        JsonToken extra;
+        try {
+          extra = p.nextToken();
+        } catch (JsonProcessingException e) {
+          extra = JsonToken.NOT_AVAILABLE;
+        }
+        if (extra != null) {
+          long col = p.currentTokenLocation().getColumnNr();
+          return new ParseResult.Quarantined(QuarantineReason.TRAILING_DATA, source, idOf(node),
+              (extra == JsonToken.START_OBJECT ? "a second JSON object" : "data") + " after the record's object"
+                  + (extra == JsonToken.NOT_AVAILABLE ? "" : " at column " + col)
+                  + ": one record per line expected, the whole line is quarantined", line);
+        }
+      }
     } catch (JsonProcessingException e) {
       return new ParseResult.Quarantined(QuarantineReason.MALFORMED_JSON, source, null,
           e.getOriginalMessage(), line);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e); // reading a String does not fail
     }
     if (node == null || !node.isObject()) {
       return new ParseResult.Quarantined(QuarantineReason.MALFORMED_JSON, source, null,
           "not a JSON object", line);
     }
-    JsonNode idNode = node.get(idField);
-    String id = idNode != null && (idNode.isTextual() || idNode.isIntegralNumber()) ? idNode.asText() : null;
+    String id = idOf(node);
     if (id == null) {
       return new ParseResult.Quarantined(QuarantineReason.MISSING_ID, source, null,
           "field '" + idField + "' is missing or not a string/integer", line);
@@ -95,6 +119,12 @@ public final class JsonDocumentParser {
       title = t != null && t.isTextual() ? t.asText() : null;
     }
     return validator.validate(id, title, textNode.asText(), source, line);
+  }
+
+  /** The id field as a string (JSON string or integer), or null. */
+  private String idOf(JsonNode node) {
+    JsonNode idNode = node.get(idField);
+    return idNode != null && (idNode.isTextual() || idNode.isIntegralNumber()) ? idNode.asText() : null;
   }
 
   /**

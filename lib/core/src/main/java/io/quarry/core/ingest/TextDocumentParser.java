@@ -7,7 +7,8 @@ import java.util.Locale;
 /**
  * Turns one whole file of a directory input into a {@link Document}: {@code .txt} (text as is, no title),
  * {@code .md}/{@code .markdown} (title = the first {@code # } heading, text as is), {@code .html}/{@code .htm}
- * (via {@link HtmlText}). A {@code .gz}/{@code .bz2} suffix is ignored here (the caller decompresses). The document
+ * (via {@link HtmlText}). A compression suffix ({@code .gz}, {@code .bz2}, {@code .zst}, ...) is ignored here (the
+ * caller decompresses). The document
  * id is the file's path relative to the input directory. Invalid UTF-8, empty or oversize files are quarantined.
  * Thread-safe.
  */
@@ -72,7 +73,7 @@ public final class TextDocumentParser {
 
   static String extension(String fileName) {
     String n = fileName.toLowerCase(Locale.ROOT);
-    for (String z : new String[] {".gz", ".bz2", ".deflate", ".zst", ".lz4", ".snappy"}) {
+    for (String z : new String[] {".gz", ".bz2", ".deflate", ".zst", ".zstd", ".lz4", ".snappy"}) {
       if (n.endsWith(z)) {
         n = n.substring(0, n.length() - z.length());
         break;

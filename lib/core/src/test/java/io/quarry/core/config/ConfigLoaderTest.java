@@ -86,4 +86,52 @@ class ConfigLoaderTest {
     assertThat(ConfigLoader.hash(a)).isEqualTo(ConfigLoader.hash(b)).hasSize(64);
     assertThat(ConfigLoader.hash(c)).isNotEqualTo(ConfigLoader.hash(a));
   }
+
+  @Test
+  void everyWrongTypeIsReportedWithTheValueErrors() {
+    assertThatThrownBy(() -> ConfigLoader.load(List.of(yaml("t.yaml",
+            "quantizer: {maxIter: many, tol: small}\nsegments: {shards: lots, bm25B: 7}\nchunking: {maxTokens: 0}\n")),
+            List.of("evaluation.k=ten")))
+        .isInstanceOf(ConfigException.class)
+        .satisfies(e -> {
+          List<String> v = ((ConfigException) e).violations();
+          assertThat(v).anyMatch(s -> s.startsWith("quantizer.maxIter: wrong type (string 'many')"));
+          assertThat(v).anyMatch(s -> s.startsWith("quantizer.tol: wrong type (string 'small')"));
+          assertThat(v).anyMatch(s -> s.startsWith("segments.shards: wrong type (string 'lots')"));
+          assertThat(v).anyMatch(s -> s.startsWith("evaluation.k: wrong type (string 'ten')"));
+          // the value errors are not hidden by the type errors
+          assertThat(v).contains("segments.bm25B: must be in [0, 1], got 7.0", "chunking.maxTokens: must be > 0, got 0");
+          assertThat(v).hasSize(7);
+        });
+  }
+
+  @Test
+  void aKeyGivenTwiceIsRejectedNotSilentlyReplaced() {
+    assertThatThrownBy(() -> ConfigLoader.load(List.of(
+            yaml("dup.yaml", "quantizer:\n  spec: IVF16,PQ8x8\nchunking: {maxTokens: 100}\nquantizer:\n  seed: 3\n"),
+            yaml("ok.yaml", "segments: {shards: 0}\n")), List.of()))
+        .isInstanceOf(ConfigException.class)
+        .satisfies(e -> assertThat(((ConfigException) e).violations())
+            .anyMatch(s -> s.startsWith("dup.yaml: not valid YAML: Duplicate field 'quantizer'")));
+    assertThatThrownBy(() -> ConfigLoader.load(List.of(yaml("dup2.yaml", "chunking: {maxTokens: 100, maxTokens: 200}")),
+            List.of()))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("Duplicate field 'maxTokens'");
+  }
+
+  @Test
+  void theIndexSpecIsCheckedAgainstTheModelDimension() {
+    for (String spec : List.of("PQ7x8", "OPQ7,IVF16,PQ8x8", "IVF16,PQ5")) {
+      assertThatThrownBy(() -> ConfigLoader.load(List.of(), List.of("quantizer.spec=" + spec,
+              "embedding.model=bge-small-en-v1.5-q")))
+          .as(spec).isInstanceOf(ConfigException.class)
+          .hasMessageContaining("quantizer.spec: index spec")
+          .hasMessageContaining("not divisible")
+          .hasMessageContaining("embedding.model bge-small-en-v1.5-q gives d = 384");
+    }
+    assertThat(ConfigLoader.load(List.of(), List.of("quantizer.spec=OPQ96,IVF16,PQ96x4")).quantizer().spec())
+        .isEqualTo("OPQ96,IVF16,PQ96x4");
+    // a custom model's dimension is unknown until it is loaded: not checked here
+    assertThat(ConfigLoader.load(List.of(), List.of("quantizer.spec=PQ7x8", "embedding.model=custom",
+        "embedding.modelPath=/m")).quantizer().spec()).isEqualTo("PQ7x8");
+  }
 }

@@ -59,4 +59,66 @@ class JsonDocumentParserTest {
     assertThat(p.parse("{\"doc\": \"d\", \"title\": \"ignored\", \"body\": \"b\"}", "f:1"))
         .isEqualTo(new Document("d", null, "b", "f:1"));
   }
+
+  private static ParseResult.Quarantined quarantined(ParseResult r) {
+    assertThat(r).isInstanceOf(ParseResult.Quarantined.class);
+    return (ParseResult.Quarantined) r;
+  }
+
+  @Test
+  void twoObjectsOnOneLineAreQuarantinedWholeAsTrailingData() {
+    String line = "{\"_id\": \"a\", \"text\": \"first\"}{\"_id\": \"b\", \"text\": \"second\"}";
+    ParseResult.Quarantined q = quarantined(parse(line));
+    assertThat(reason(q)).isEqualTo(QuarantineReason.TRAILING_DATA);
+    assertThat(q.docId()).isEqualTo("a");
+    assertThat(q.detail()).contains("second JSON object").contains("column 30");
+    assertThat(q.raw()).isEqualTo(line); // b's text is recoverable from the quarantine record
+  }
+
+  @Test
+  void junkAfterTheObjectIsTrailingDataButTrailingWhitespaceIsFine() {
+    assertThat(reason(parse("{\"_id\": \"a\", \"text\": \"x\"} junk"))).isEqualTo(QuarantineReason.TRAILING_DATA);
+    assertThat(reason(parse("{\"_id\": \"a\", \"text\": \"x\"},"))).isEqualTo(QuarantineReason.TRAILING_DATA);
+    assertThat(reason(parse("{\"_id\": \"a\", \"text\": \"x\"} 7"))).isEqualTo(QuarantineReason.TRAILING_DATA);
+    assertThat(parse("{\"_id\": \"a\", \"text\": \"x\"}  \t")).isEqualTo(new Document("a", null, "x", "corpus.jsonl:7"));
+  }
+
+  @Test
+  void aByteOrderMarkIsStripped() {
+    byte[] bom = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
+    byte[] rec = "{\"_id\": \"a\", \"text\": \"x\"}".getBytes(StandardCharsets.UTF_8);
+    byte[] line = new byte[bom.length + rec.length];
+    System.arraycopy(bom, 0, line, 0, 3);
+    System.arraycopy(rec, 0, line, 3, rec.length);
+    assertThat(beir.parse(line, "corpus.jsonl:7")).isEqualTo(new Document("a", null, "x", "corpus.jsonl:7"));
+  }
+
+  @Test
+  void loneSurrogatesAreInvalidUnicodeWithTheId() {
+    ParseResult.Quarantined q = quarantined(parse("{\"_id\": \"s1\", \"text\": \"bad \\ud800 char\"}"));
+    assertThat(reason(q)).isEqualTo(QuarantineReason.INVALID_UNICODE);
+    assertThat(q.docId()).isEqualTo("s1");
+    assertThat(q.detail()).contains("text").contains("U+D800");
+    assertThat(reason(parse("{\"_id\": \"s2\", \"title\": \"\\udc00\", \"text\": \"ok\"}")))
+        .isEqualTo(QuarantineReason.INVALID_UNICODE);
+    // a proper pair (an emoji) is fine
+    assertThat(parse("{\"_id\": \"s3\", \"text\": \"\\ud83d\\ude00\"}"))
+        .isEqualTo(new Document("s3", null, "\ud83d\ude00", "corpus.jsonl:7"));
+  }
+
+  @Test
+  void zeroWidthOnlyTextIsEmptyTextWithItsId() {
+    ParseResult.Quarantined q = quarantined(parse("{\"_id\": \"zw\", \"text\": \"\u200b\u200c\u200d\ufeff \u2060\"}"));
+    assertThat(reason(q)).isEqualTo(QuarantineReason.EMPTY_TEXT);
+    assertThat(q.docId()).isEqualTo("zw");
+    assertThat(q.detail()).contains("zero-width");
+  }
+
+  @Test
+  void idsATrecRunCannotCarryAreInvalidId() {
+    ParseResult.Quarantined q = quarantined(parse("{\"_id\": \"doc 1\", \"text\": \"x\"}"));
+    assertThat(reason(q)).isEqualTo(QuarantineReason.INVALID_ID);
+    assertThat(q.docId()).isEqualTo("doc 1");
+    assertThat(reason(parse("{\"_id\": \"doc\\t1\", \"text\": \"x\"}"))).isEqualTo(QuarantineReason.INVALID_ID);
+  }
 }
