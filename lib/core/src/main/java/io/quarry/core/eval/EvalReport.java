@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.quarry.core.platform.Platform;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +28,10 @@ import java.util.Map;
  * @param sweeps parameter sweeps (may be empty)
  * @param loss loss attribution of the final stage ({@code null} if not computed)
  * @param notes human-readable remarks (skipped stages and why)
+ * @param passagePlatforms processor kinds and ONNX Runtime version that embedded the chunks (from the index
+ *     manifest or the embeddings' {@code _model.json}); null when unknown (older files; optional when reading)
+ * @param queryPlatform processor kind and ONNX Runtime version that embedded the queries (the evaluating driver);
+ *     null in older files
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record EvalReport(
@@ -42,9 +47,25 @@ public record EvalReport(
     String finalStage,
     List<SweepPoint> sweeps,
     LossAttribution.Summary loss,
-    List<String> notes) {
+    List<String> notes,
+    List<Platform> passagePlatforms,
+    Platform queryPlatform) {
 
   public static final int SCHEMA_VERSION = 1;
+
+  /** A report without recorded platforms. */
+  public EvalReport(int schemaVersion, String runId, String configHash, String modelId, String indexVersion,
+      String indexSpec, Dataset dataset, Map<String, Object> parameters, List<StageResult> stages, String finalStage,
+      List<SweepPoint> sweeps, LossAttribution.Summary loss, List<String> notes) {
+    this(schemaVersion, runId, configHash, modelId, indexVersion, indexSpec, dataset, parameters, stages, finalStage,
+        sweeps, loss, notes, null, null);
+  }
+
+  /** This report with the platforms that embedded its chunks and queries. */
+  public EvalReport withPlatforms(List<Platform> passages, Platform queries) {
+    return new EvalReport(schemaVersion, runId, configHash, modelId, indexVersion, indexSpec, dataset, parameters,
+        stages, finalStage, sweeps, loss, notes, passages, queries);
+  }
 
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(SerializationFeature.INDENT_OUTPUT)
