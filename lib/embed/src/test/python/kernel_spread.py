@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Measures how far the bundled models' embeddings move between ONNX Runtime's CPU kernel paths.
 
-ONNX Runtime's MLAS picks its kernels by CPUID at start-up (onnxruntime/core/mlas/lib/platform.cpp): on x86 the
-int8 matrix products run U8S8 kernels for SSE2, AVX2, AVX-512 core or AVX-512 VNNI, and only VNNI (and the U8U8
-kernels) accumulate without saturating the paired 16-bit products. No environment variable or session option
-selects an ISA, so the other paths are reached by running this script under QEMU user-mode emulation with an
-older CPU model, which hides the newer instruction sets from CPUID:
+ONNX Runtime's MLAS picks its kernels by CPUID at start-up (onnxruntime/core/mlas/lib/platform.cpp): integer
+matrix products, activation quantization, GELU/erf, softmax and float GEMMs each have SSE, AVX2/FMA, AVX-512 and
+AVX-512 VNNI versions. The int8 models amplify the float kernels' rounding differences (a value that moves across a
+quantization step changes by a whole step). No environment variable or session option selects an ISA, so the other
+paths are reached by running this script under QEMU user-mode emulation with an older CPU model, which hides the
+newer instruction sets from CPUID:
 
   python3 -m venv /tmp/refvenv && /tmp/refvenv/bin/pip install onnxruntime==1.28.0 tokenizers numpy
   apt-get install qemu-user                                   # QEMU >= 7.2 emulates AVX2 (not AVX-512)
@@ -17,8 +18,10 @@ older CPU model, which hides the newer instruction sets from CPUID:
 
 MODELS=id,id,... restricts a dump to those models, SMALL=1 embeds the queries as passages instead of the documents
 (emulation is slow: QEMU runs the AVX2 path ~100x slower than native). Dumps to be compared need the same SMALL.
-`dump --precise` sets the session option session.x64quantprecision=1 (what Quarry's Embedder sets for every
-model): on CPUs whose U8S8 kernels can saturate, ONNX Runtime then runs exact U8U8 products instead.
+`dump --precise` sets the session option session.x64quantprecision=1 (on x86 without VNNI, exact U8U8 products in
+place of possibly saturating U8S8 ones). Measured with onnxruntime 1.28.0: it changes no bundled model's vectors,
+on the AVX-512 VNNI path nor on the AVX2 path, so the spread does not come from U8S8 saturation and Quarry does
+not set it.
 
 `compare` prints, per model and pair of dumps, the minimum cosine between the same text's vectors, and for every
 int8 model the minimum cosine against its fp32 model within each dump.

@@ -138,7 +138,6 @@ public final class EmbedBenchmark implements StageJob {
     opts.setIntraOpNumThreads(ec.intraOpThreads());
     opts.setInterOpNumThreads(1);
     opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-    opts.addConfigEntry(io.quarry.embed.Embedder.X64_QUANT_PRECISION, "1"); // the Embedder's session options
     try (OrtSession session = env.createSession(files.onnx(), opts)) {
       boolean types = session.getInputNames().contains("token_type_ids");
       runBatch(env, session, batches.get(batches.size() - 1), types); // warm-up

@@ -179,6 +179,9 @@ class EvaluateJobTest {
         .containsExactly("bm25", "dense-exact", "dense-ivfpq", "hybrid", "rescore");
     assertThat(r.finalStage()).isEqualTo("rescore");
     assertThat(r.notes()).anyMatch(n -> n.contains("cross-encoder skipped"));
+    // the queries were embedded here; the test's _model.json, like an older version's, records no platform
+    assertThat(r.queryPlatform()).isEqualTo(io.quarry.embed.RuntimePlatform.current());
+    assertThat(r.passagePlatforms()).isNull();
     assertThat(r.dataset().queryCount()).isEqualTo(40);
     assertThat(r.indexSpec()).isEqualTo("IVF4,PQ32x8");
     assertThat(r.modelId()).isEqualTo("bge-small-en-v1.5-q");

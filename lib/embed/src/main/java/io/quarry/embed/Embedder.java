@@ -34,14 +34,6 @@ import org.slf4j.LoggerFactory;
 public final class Embedder implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Embedder.class);
   private static final Map<String, Loaded> CACHE = new ConcurrentHashMap<>();
-  /**
-   * ONNX Runtime session option: on x86 processors whose U8S8 int8 kernels saturate the paired 16-bit products
-   * (SSE, AVX2, AVX-512 without VNNI) run exact U8U8 products instead. Without it the int8 models' vectors on an
-   * AVX2 processor drift from those of an AVX-512 VNNI one (cosine down to ~0.998); with it they agree to float
-   * rounding. No effect on fp32 models or on processors with VNNI (measured: docs/benchmarks.md, "Reproducibility
-   * across processors").
-   */
-  public static final String X64_QUANT_PRECISION = "session.x64quantprecision";
 
   private final Loaded model;
   private final int batchSize;
@@ -214,7 +206,6 @@ public final class Embedder implements AutoCloseable {
         opts.setIntraOpNumThreads(cfg.intraOpThreads());
         opts.setInterOpNumThreads(1);
         opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-        opts.addConfigEntry(X64_QUANT_PRECISION, "1");
         OrtSession session = env.createSession(files.onnx(), opts);
         Loaded m = new Loaded(files.spec(), files.sha256(), cfg.maxSeqLength(), env, session, tok);
         LOG.info("loaded embedding model {} (sha256 {}, dim {}, pooling {}, maxSeqLength {}, intraOpThreads {}) "

@@ -51,7 +51,6 @@ public final class OnnxCrossEncoder implements HybridSearcher.Reranker, AutoClos
     this.env = OrtEnvironment.getEnvironment();
     try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
       opts.setIntraOpNumThreads(1);
-      opts.addConfigEntry(Embedder.X64_QUANT_PRECISION, "1"); // int8 cross-encoders: as for the embedders
       this.session = env.createSession(model.toString(), opts);
       this.inputs = session.getInputNames();
     } catch (OrtException e) {
