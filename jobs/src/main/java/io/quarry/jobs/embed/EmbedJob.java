@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * <p>Output at {@code paths.embeddings}: Parquet with schema {@code embedding.avsc} ({@code chunk_id},
  * {@code doc_id}, {@code vector}), partitioned by hash of {@code chunk_id} into {@code spark.sql.shuffle.partitions}
  * files, sorted by {@code chunk_id} within each; plus {@code _model.json} ({@code modelId}, {@code sha256} of the
- * ONNX file, {@code dim}, {@code pooling}, {@code maxSeqLength}, prefixes, the executors' {@code platforms}) and {@code _summary.json} (underscore: Spark skips such files when reading the directory): read the
+ * ONNX file, {@code dim}, {@code pooling}, {@code maxSeqLength}, prefixes, the executors' {@code platforms}) and
+ * {@code _summary.json} (underscore: Spark skips such files when reading the directory): read the
  * vectors with {@code spark.read().option("pathGlobFilter", "*.parquet").parquet(dir)}. The text
  * embedded is {@link io.quarry.core.chunk.Chunk#embeddingText} (title prepended when
  * {@code chunking.prependTitle}), with the model's passage prefix.

@@ -15,7 +15,9 @@ import java.util.Set;
  * Detects this JVM's {@link Platform}: {@code os.arch}, the processor's instruction sets that make ONNX Runtime's
  * MLAS choose one kernel over another (read from the first {@code flags} line (x86) or {@code Features} line (ARM)
  * of {@code /proc/cpuinfo} on Linux; empty elsewhere), and the ONNX Runtime version. Spark-free: the embed job
- * calls it inside the executors, whose processors computed the vectors.
+ * calls it inside the executors, whose processors computed the vectors. In a VM or container the kernel reports the
+ * CPUID the guest sees, which is what ONNX Runtime sees too; under QEMU user-mode emulation ({@code bin/test-cpu-path})
+ * it reports the host's flags, not the emulated model's.
  */
 public final class RuntimePlatform {
   /**

@@ -27,7 +27,8 @@ class PlatformRecordsTest {
     assertThat(VNNI.describe()).isEqualTo("amd64 [avx2 avx512_vnni avx512f], onnxruntime 1.28.0");
     Platform same = new Platform("amd64", List.of("avx512f", "avx2", "avx512_vnni", "avx2"), "1.28.0");
     assertThat(same).isEqualTo(VNNI);
-    assertThat(Platform.distinct(java.util.Arrays.asList(VNNI, null, AVX2, same))).containsExactly(VNNI, AVX2); // by describe()
+    // by describe()
+    assertThat(Platform.distinct(java.util.Arrays.asList(VNNI, null, AVX2, same))).containsExactly(VNNI, AVX2);
     assertThat(Platform.describe(List.of())).isEqualTo("unknown");
   }
 
