@@ -1,9 +1,11 @@
 package io.quarry.jobs.build;
 
 import io.quarry.jobs.SerializableConf;
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.core.config.SegmentsConfig;
+import io.quarry.core.platform.Platform;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.segment.Checksums;
 import io.quarry.core.segment.IndexManifest;
@@ -224,7 +226,11 @@ public final class BuildSegmentsJob implements StageJob {
     if (dim != quantDim) {
       throw new IOException(path + ": model dim " + dim + " but the quantizer was trained for dim " + quantDim);
     }
-    return new IndexManifest.Model(id, sha, dim);
+    List<Platform> platforms = null;
+    if (m.path("platforms").isArray()) { // absent from older embeddings
+      platforms = Platform.distinct(JSON.convertValue(m.get("platforms"), new TypeReference<List<Platform>>() {}));
+    }
+    return new IndexManifest.Model(id, sha, dim, platforms);
   }
 
   private static String text(JsonNode n, String... names) {

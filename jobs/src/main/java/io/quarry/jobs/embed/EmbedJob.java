@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.quarry.core.config.EmbeddingConfig;
 import io.quarry.core.config.QuarryConfig;
+import io.quarry.core.platform.Platform;
 import io.quarry.embed.Embedder;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
@@ -16,11 +17,13 @@ import io.quarry.jobs.chunk.Progress;
 import io.quarry.jobs.chunk.SparkAvro;
 import java.io.FileNotFoundException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.CollectionAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * <p>Output at {@code paths.embeddings}: Parquet with schema {@code embedding.avsc} ({@code chunk_id},
  * {@code doc_id}, {@code vector}), partitioned by hash of {@code chunk_id} into {@code spark.sql.shuffle.partitions}
  * files, sorted by {@code chunk_id} within each; plus {@code _model.json} ({@code modelId}, {@code sha256} of the
- * ONNX file, {@code dim}, {@code pooling}, {@code maxSeqLength}, prefixes) and {@code _summary.json} (underscore: Spark skips such files when reading the directory): read the
+ * ONNX file, {@code dim}, {@code pooling}, {@code maxSeqLength}, prefixes, the executors' {@code platforms}) and
+ * {@code _summary.json} (underscore: Spark skips such files when reading the directory): read the
  * vectors with {@code spark.read().option("pathGlobFilter", "*.parquet").parquet(dir)}. The text
  * embedded is {@link io.quarry.core.chunk.Chunk#embeddingText} (title prepended when
  * {@code chunking.prependTitle}), with the model's passage prefix.
@@ -78,19 +82,23 @@ public final class EmbedJob implements StageJob {
     int partitions = Integer.parseInt(ctx.spark().conf().get("spark.sql.shuffle.partitions", "200"));
     int groupSize = Math.max(ec.batchSize() * 32, 512);
     long tEmbed = System.nanoTime();
+    CollectionAccumulator<Platform> platformAcc = ctx.spark().sparkContext().collectionAccumulator("embed platforms");
     try (Progress progress = new Progress(ctx.spark().sparkContext(), LOG, "embed", "chunks", n, "tokens", 10)) {
       JavaRDD<Row> rows = chunks.repartition(partitions, col("chunk_id")).sortWithinPartitions("chunk_id")
           .javaRDD().mapPartitions(new EmbedPartition(execCfg, cfg.chunking().prependTitle(), groupSize,
-              progress.done(), progress.secondary()));
+              progress.done(), progress.secondary(), platformAcc));
       ctx.spark().createDataFrame(rows, EMBEDDING_SCHEMA).write().mode("overwrite").parquet(out);
       summary.put("tokens", progress.secondary().value()).put("chunksEmbedded", progress.done().value());
     }
+    List<Platform> platforms = Platform.distinct(platformAcc.value());
+    summary.put("platforms", Platform.describe(platforms));
+    LOG.info("embed: vectors computed on {}", Platform.describe(platforms));
     double embedSecs = (System.nanoTime() - tEmbed) / 1e9;
     long written = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(out).count();
     if (written != n) {
       throw new IllegalStateException("embed: wrote " + written + " vectors for " + n + " chunks");
     }
-    ctx.writeString(child(out, "_model.json"), modelJson(driverModel, ec));
+    ctx.writeString(child(out, "_model.json"), modelJson(driverModel, ec, platforms));
     double secs = (System.nanoTime() - t0) / 1e9;
     summary.put("chunks", n).put("output", out)
         .put("embedSeconds", Math.round(embedSecs * 100) / 100.0)
@@ -102,8 +110,11 @@ public final class EmbedJob implements StageJob {
     return summary;
   }
 
-  /** {@code _model.json}: the model that produced the vectors. */
-  static String modelJson(Embedder m, EmbeddingConfig ec) throws Exception {
+  /**
+   * {@code _model.json}: the model that produced the vectors, and the {@code platforms} (processor instruction sets,
+   * ONNX Runtime version) of the executors that ran it.
+   */
+  static String modelJson(Embedder m, EmbeddingConfig ec, List<Platform> platforms) throws Exception {
     Map<String, Object> j = new LinkedHashMap<>();
     j.put("modelId", m.modelId());
     j.put("sha256", m.modelSha256());
@@ -113,6 +124,7 @@ public final class EmbedJob implements StageJob {
     j.put("queryPrefix", m.spec().queryPrefix());
     j.put("passagePrefix", m.spec().passagePrefix());
     j.put("normalized", true);
+    j.put("platforms", platforms);
     return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(j);
   }
 

@@ -2,7 +2,9 @@ package io.quarry.jobs.embed;
 
 import io.quarry.core.chunk.Chunk;
 import io.quarry.core.config.EmbeddingConfig;
+import io.quarry.core.platform.Platform;
 import io.quarry.embed.Embedder;
+import io.quarry.embed.RuntimePlatform;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -10,6 +12,7 @@ import java.util.NoSuchElementException;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 
 /**
@@ -18,7 +21,8 @@ import org.apache.spark.util.LongAccumulator;
  * {@link Embedder} sorts each group by token length and runs it in batches of {@code embedding.batchSize}, so a
  * batch holds texts of similar length and little padding. The model session is shared by all tasks of the
  * executor JVM ({@link Embedder#open}); a custom model is read from the executor's copy shipped once with
- * {@code SparkContext.addFile} ({@link ModelShipping}).
+ * {@code SparkContext.addFile} ({@link ModelShipping}). Each task reports its executor's {@link Platform} (processor
+ * instruction sets and ONNX Runtime version: what the int8 models' vectors depend on) to an accumulator.
  */
 final class EmbedPartition implements FlatMapFunction<Iterator<Row>, Row> {
   private static final long serialVersionUID = 1L;
@@ -29,19 +33,22 @@ final class EmbedPartition implements FlatMapFunction<Iterator<Row>, Row> {
   private final int groupSize;
   private final LongAccumulator chunks;
   private final LongAccumulator tokens;
+  private final CollectionAccumulator<Platform> platforms;
 
   EmbedPartition(EmbeddingConfig cfg, boolean prependTitle, int groupSize, LongAccumulator chunks,
-      LongAccumulator tokens) {
+      LongAccumulator tokens, CollectionAccumulator<Platform> platforms) {
     this.cfg = cfg;
     this.prependTitle = prependTitle;
     this.groupSize = groupSize;
     this.chunks = chunks;
     this.tokens = tokens;
+    this.platforms = platforms;
   }
 
   @Override
   public Iterator<Row> call(Iterator<Row> it) {
     Embedder embedder = Embedder.open(ModelShipping.local(cfg));
+    platforms.add(RuntimePlatform.current()); // the processor and runtime that compute this partition's vectors
     org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
     int partition = task == null ? -1 : task.partitionId();
     long t0 = System.nanoTime();

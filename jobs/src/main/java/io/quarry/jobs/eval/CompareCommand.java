@@ -28,7 +28,9 @@ import picocli.CommandLine.Option;
  * as an Airflow task. Prints the comparison as Markdown and writes {@code comparison.md} and {@code comparison.json}
  * beside the current {@code metrics.json} (or in {@code --out}). Exit code 0 when every gated metric is within its
  * tolerance, {@value #EXIT_GATE} when one dropped by more (a regression), 1 on a read error, 2 on a bad config.
- * Runs without Spark; paths may be local or any Hadoop filesystem URI.
+ * Runs without Spark; paths may be local or any Hadoop filesystem URI. Warns (stderr, {@code comparison.md},
+ * {@code warnings} of {@code comparison.json}; the exit code is unchanged) when the two evaluations embedded on
+ * different kinds of processor or ONNX Runtime versions ({@link Comparison#platformWarnings}).
  */
 @Command(name = "compare", mixinStandardHelpOptions = true,
     description = "Compare an evaluation with a baseline metrics.json: deltas, per-query wins/losses, paired "
@@ -104,11 +106,18 @@ public final class CompareCommand implements Callable<Integer> {
       Map<String, Double> gate, String out) throws IOException {
     EvalReport c = EvalReport.fromJson(cur, read(hconf, cur));
     Comparison.Result r = Comparison.compare(b, c, stage, gate, e.permutations(), e.seed());
-    String md = Comparison.toMarkdown(r);
+    List<String> warnings = Comparison.platformWarnings(b, c);
+    StringBuilder md = new StringBuilder(Comparison.toMarkdown(r));
+    for (String w : warnings) {
+      md.append("\n> **Warning:** ").append(w).append('\n');
+      System.err.println("quarry compare: warning: " + w);
+    }
     System.out.print(md);
     String dir = out != null ? out : new Path(cur).getParent().toString();
-    write(hconf, EvaluateJob.child(dir, "comparison.md"), md);
-    write(hconf, EvaluateJob.child(dir, "comparison.json"), JSON.writeValueAsString(Comparison.toMap(r)) + "\n");
+    write(hconf, EvaluateJob.child(dir, "comparison.md"), md.toString());
+    Map<String, Object> json = Comparison.toMap(r);
+    json.put("warnings", warnings);
+    write(hconf, EvaluateJob.child(dir, "comparison.json"), JSON.writeValueAsString(json) + "\n");
     if (!r.passed()) {
       System.err.println("quarry compare: gate FAILED (a gated metric dropped beyond its tolerance)");
       return EXIT_GATE;

@@ -17,11 +17,13 @@ import io.quarry.core.eval.Queries;
 import io.quarry.core.eval.StageEvaluator;
 import io.quarry.core.eval.StageEvaluator.StageRun;
 import io.quarry.core.eval.TrecRunFormat;
+import io.quarry.core.platform.Platform;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.search.HybridSearcher;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.embed.Embedder;
 import io.quarry.embed.OnnxCrossEncoder;
+import io.quarry.embed.RuntimePlatform;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
@@ -224,7 +226,8 @@ public final class EvaluateJob implements StageJob {
           version == null ? c.quantizer().spec() : version.manifest().indexSpec(),
           new EvalReport.Dataset(e.format(), e.queries(), sha256(qBytes), e.qrelsPath(), sha256(rBytes),
               qrels.queryIds().size(), qrels.size()),
-          params, results, finalStage, sweeps, loss, notes);
+          params, results, finalStage, sweeps, loss, notes)
+          .withPlatforms(passagePlatforms(ctx, version), RuntimePlatform.current());
       ctx.writeString(child(tmp, "metrics.json"), report.toJson());
       String md = MarkdownReport.render(report);
       ctx.writeString(child(tmp, "report.md"), md);
@@ -291,6 +294,28 @@ public final class EvaluateJob implements StageJob {
       }
     }
     return 10;
+  }
+
+  /**
+   * The processor kinds and ONNX Runtime version that embedded the chunks: from the index manifest, else from the
+   * embeddings' {@code _model.json}; null when neither records them (outputs of older versions).
+   */
+  static List<Platform> passagePlatforms(JobContext ctx, IndexVersion version) {
+    if (version != null && version.manifest().model().platforms() != null) {
+      return version.manifest().model().platforms();
+    }
+    String path = child(ctx.config().paths().embeddingsDir(), "_model.json");
+    try {
+      if (!ctx.exists(path)) {
+        return null;
+      }
+      com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+      com.fasterxml.jackson.databind.JsonNode p = json.readTree(ctx.readString(path)).path("platforms");
+      return p.isArray() ? Platform.distinct(List.of(json.treeToValue(p, Platform[].class))) : null;
+    } catch (IOException | RuntimeException ex) {
+      LOG.warn("evaluate: cannot read the embedding platforms from {}: {}", path, ex.toString());
+      return null;
+    }
   }
 
   /**

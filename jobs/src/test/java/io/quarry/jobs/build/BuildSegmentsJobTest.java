@@ -102,7 +102,8 @@ class BuildSegmentsJobTest {
     spark.createDataFrame(chunks, cs).repartition(3).write().parquet(work.resolve("chunks").toString());
     spark.createDataFrame(embs, es).repartition(2).write().parquet(work.resolve("embeddings").toString());
     Files.writeString(work.resolve("embeddings/_model.json"),
-        "{\"modelId\":\"test-model\",\"sha256\":\"abc123\",\"dim\":" + DIM + "}");
+        "{\"modelId\":\"test-model\",\"sha256\":\"abc123\",\"dim\":" + DIM + ",\"platforms\":[{\"arch\":"
+            + "\"amd64\",\"isa\":[\"avx2\",\"avx512f\"],\"onnxRuntime\":\"1.28.0\"}]}");
     IndexSpec spec = IndexSpec.parse("IVF4,PQ4x8");
     float[] centroids = new float[4 * DIM];
     for (int i = 0; i < centroids.length; i++) {
@@ -146,6 +147,9 @@ class BuildSegmentsJobTest {
     assertThat(m.shards()).hasSize(3);
     assertThat(m.shards().stream().mapToLong(IndexManifest.Shard::chunks).sum()).isEqualTo(120);
     assertThat(m.model().modelId()).isEqualTo("test-model");
+    // the embeddings' platforms (processor kind, ONNX Runtime) travel into the manifest
+    assertThat(m.model().platforms()).containsExactly(
+        new io.quarry.core.platform.Platform("amd64", List.of("avx512f", "avx2"), "1.28.0"));
     assertThat(m.configHash()).isEqualTo(ctx.configHash());
     // hash sharding: every chunk of a document in one shard
     Map<String, Integer> shardOfDoc = new HashMap<>();

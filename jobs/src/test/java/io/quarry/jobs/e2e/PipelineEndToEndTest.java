@@ -67,6 +67,11 @@ class PipelineEndToEndTest {
       assertThat(stages.get(stage).get("emptyRankings").asInt()).isZero();
     }
     assertThat(Files.readString(eval.resolve("report.md"))).contains("nDCG@10").contains("IVF16,PQ48x8");
+    // provenance through _model.json and the manifest: where the chunks and the queries were embedded (local mode:
+    // this JVM for both), which compare checks against a baseline's
+    assertThat(metrics.get("passagePlatforms")).hasSize(1);
+    assertThat(metrics.get("passagePlatforms").get(0)).isEqualTo(metrics.get("queryPlatform"));
+    assertThat(metrics.get("queryPlatform").get("onnxRuntime").asText()).isNotBlank();
 
     // the index version is published: manifest written, CURRENT points at it
     Path index = work.resolve("index");

@@ -79,6 +79,10 @@ class EmbedJobTest {
     assertThat(model.get("dim").asInt()).isEqualTo(384);
     assertThat(model.get("pooling").asText()).isEqualTo("cls");
     assertThat(model.get("maxSeqLength").asInt()).isEqualTo(512);
+    // where the vectors were computed: the executors' processor kind and ONNX Runtime (local mode: this JVM)
+    assertThat(model.get("platforms")).hasSize(1);
+    assertThat(new ObjectMapper().treeToValue(model.get("platforms").get(0), io.quarry.core.platform.Platform.class))
+        .isEqualTo(io.quarry.embed.RuntimePlatform.current());
     assertThat(model.get("sha256").asText())
         .isEqualTo(ModelFiles.load(new EmbeddingConfig("bge-small-en-v1.5-q", "", 1, 512, 1)).sha256());
 

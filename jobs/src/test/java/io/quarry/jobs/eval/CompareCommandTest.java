@@ -3,6 +3,7 @@ package io.quarry.jobs.eval;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.quarry.core.eval.EvalReport;
+import io.quarry.core.platform.Platform;
 import io.quarry.jobs.QuarryCli;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,5 +55,28 @@ class CompareCommandTest {
     Files.copy(base, evalDir.resolve("run-1/metrics.json"));
     assertThat(QuarryCli.run("compare", "--set", "paths.eval=" + evalDir, "--baseline", "run-1", "--current",
         cur.toString())).isEqualTo(CompareCommand.EXIT_GATE);
+  }
+
+  @Test
+  void warnsWithoutChangingTheExitCodeWhenTheBaselineRanOnAnotherKindOfProcessor() throws Exception {
+    Platform vnni = new Platform("amd64", List.of("avx2", "avx512f", "avx512_vnni"), "1.28.0");
+    Platform avx2 = new Platform("amd64", List.of("avx2"), "1.28.0");
+    Path base = tmp.resolve("base.json");
+    Path cur = tmp.resolve("cur.json");
+    Files.writeString(base, report(0.6).withPlatforms(List.of(vnni), vnni).toJson());
+    Files.writeString(cur, report(0.6).withPlatforms(List.of(avx2), avx2).toJson());
+    Path out = tmp.resolve("cmp");
+    assertThat(QuarryCli.run("compare", "--baseline", base.toString(), "--current", cur.toString(),
+        "--out", out.toString())).isZero();
+    assertThat(Files.readString(out.resolve("comparison.md"))).contains("**Warning:** chunks embedded on a "
+        + "different platform: baseline amd64 [avx2 avx512_vnni avx512f], onnxruntime 1.28.0, current amd64 [avx2]");
+    assertThat(Files.readString(out.resolve("comparison.json"))).contains("\"warnings\" : [ \"chunks embedded")
+        .contains("queries embedded on a different platform");
+    // same kind: no warning
+    Files.writeString(cur, report(0.6).withPlatforms(List.of(vnni), vnni).toJson());
+    assertThat(QuarryCli.run("compare", "--baseline", base.toString(), "--current", cur.toString(),
+        "--out", out.toString())).isZero();
+    assertThat(Files.readString(out.resolve("comparison.md"))).doesNotContain("Warning");
+    assertThat(Files.readString(out.resolve("comparison.json"))).contains("\"warnings\" : [ ]");
   }
 }

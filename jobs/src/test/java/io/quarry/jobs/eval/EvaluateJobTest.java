@@ -185,6 +185,9 @@ class EvaluateJobTest {
     // untuned version: the built-in default fusion, after exact re-scoring of the union of both candidate lists
     assertThat(r.stage("hybrid").description()).contains("fused " + FusionSpec.DEFAULT).doesNotContain("tuned");
     assertThat(r.notes()).anyMatch(n -> n.contains("cross-encoder skipped"));
+    // the queries were embedded here; the test's _model.json, like an older version's, records no platform
+    assertThat(r.queryPlatform()).isEqualTo(io.quarry.embed.RuntimePlatform.current());
+    assertThat(r.passagePlatforms()).isNull();
     assertThat(r.dataset().queryCount()).isEqualTo(40);
     assertThat(r.indexSpec()).isEqualTo("IVF4,PQ32x8");
     assertThat(r.modelId()).isEqualTo("bge-small-en-v1.5-q");

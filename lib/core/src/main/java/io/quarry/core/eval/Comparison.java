@@ -1,5 +1,6 @@
 package io.quarry.core.eval;
 
+import io.quarry.core.platform.Platform;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -132,6 +133,34 @@ public final class Comparison {
     List<QueryDelta> best = deltas.stream().filter(x -> x.current() > x.baseline()).sorted(byDelta.reversed())
         .limit(10).toList();
     return new Result(b.name(), c.name(), qids.size(), rows, worst, best, passed);
+  }
+
+  /**
+   * Warnings for a comparison whose two evaluations embedded their chunks or queries on different kinds of processor
+   * (instruction sets that select ONNX Runtime kernels) or with different ONNX Runtime versions: the int8 models'
+   * vectors, and the metrics computed from them, then differ without any change of code, config or data (see
+   * docs/benchmarks.md, "Reproducibility across processors"). Also a warning when the baseline does not record its
+   * platforms (a {@code metrics.json} of an older version) but the current one does. Empty when the platforms agree.
+   */
+  public static List<String> platformWarnings(EvalReport baseline, EvalReport current) {
+    List<String> w = new ArrayList<>();
+    String cause = "metric differences may come from the hardware or runtime (int8 models round differently per "
+        + "kernel path), not from a code or config change";
+    if (current.passagePlatforms() != null && baseline.passagePlatforms() == null) {
+      w.add("the baseline does not record where its chunks were embedded (older metrics.json); the current ones were "
+          + "embedded on " + Platform.describe(current.passagePlatforms()) + ": if the baseline ran on another kind "
+          + "of processor, " + cause);
+    } else if (current.passagePlatforms() != null
+        && !Platform.distinct(baseline.passagePlatforms()).equals(Platform.distinct(current.passagePlatforms()))) {
+      w.add("chunks embedded on a different platform: baseline " + Platform.describe(baseline.passagePlatforms())
+          + ", current " + Platform.describe(current.passagePlatforms()) + "; " + cause);
+    }
+    if (current.queryPlatform() != null && baseline.queryPlatform() != null
+        && !baseline.queryPlatform().equals(current.queryPlatform())) {
+      w.add("queries embedded on a different platform: baseline " + baseline.queryPlatform().describe()
+          + ", current " + current.queryPlatform().describe() + "; " + cause);
+    }
+    return w;
   }
 
   private static EvalReport.StageResult pick(EvalReport r, String stage, String which) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.quarry.core.platform.Platform;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +28,10 @@ import java.util.Map;
  * @param sweeps parameter sweeps (may be empty)
  * @param loss loss attribution of the final stage ({@code null} if not computed)
  * @param notes human-readable remarks (skipped stages and why)
+ * @param passagePlatforms processor kinds and ONNX Runtime version that embedded the chunks (from the index
+ *     manifest or the embeddings' {@code _model.json}); null when unknown (older files; optional when reading)
+ * @param queryPlatform processor kind and ONNX Runtime version that embedded the queries (the evaluating driver);
+ *     null in older files
  * @param gain the final stage against the best single-signal stage, with paired significance tests (null when the
  *     final stage is a single signal)
  * @param tuning the hybrid operating point the index version was tuned to, with its curve (null if untuned)
@@ -46,15 +51,26 @@ public record EvalReport(
     List<SweepPoint> sweeps,
     LossAttribution.Summary loss,
     List<String> notes,
+    List<Platform> passagePlatforms,
+    Platform queryPlatform,
     FinalGain gain,
     Tuning tuning) {
 
-  /** A report without gain and tuning sections. */
+  /** A report without platform, gain and tuning sections. */
   public EvalReport(int schemaVersion, String runId, String configHash, String modelId, String indexVersion,
       String indexSpec, Dataset dataset, Map<String, Object> parameters, List<StageResult> stages, String finalStage,
       List<SweepPoint> sweeps, LossAttribution.Summary loss, List<String> notes) {
     this(schemaVersion, runId, configHash, modelId, indexVersion, indexSpec, dataset, parameters, stages, finalStage,
-        sweeps, loss, notes, null, null);
+        sweeps, loss, notes, null, null, null, null);
+  }
+
+  /** A report without gain and tuning sections. */
+  public EvalReport(int schemaVersion, String runId, String configHash, String modelId, String indexVersion,
+      String indexSpec, Dataset dataset, Map<String, Object> parameters, List<StageResult> stages, String finalStage,
+      List<SweepPoint> sweeps, LossAttribution.Summary loss, List<String> notes, List<Platform> passagePlatforms,
+      Platform queryPlatform) {
+    this(schemaVersion, runId, configHash, modelId, indexVersion, indexSpec, dataset, parameters, stages, finalStage,
+        sweeps, loss, notes, passagePlatforms, queryPlatform, null, null);
   }
 
   /**
@@ -89,6 +105,18 @@ public record EvalReport(
       String flatRange, Map<String, Double> singleStages) {}
 
   public static final int SCHEMA_VERSION = 1;
+
+  /** This report with the platforms that embedded its chunks and queries. */
+  public EvalReport withPlatforms(List<Platform> passages, Platform queries) {
+    return new EvalReport(schemaVersion, runId, configHash, modelId, indexVersion, indexSpec, dataset, parameters,
+        stages, finalStage, sweeps, loss, notes, passages, queries, gain, tuning);
+  }
+
+  /** This report with the final stage's gain and the version's tuning. */
+  public EvalReport withGainAndTuning(FinalGain g, Tuning t) {
+    return new EvalReport(schemaVersion, runId, configHash, modelId, indexVersion, indexSpec, dataset, parameters,
+        stages, finalStage, sweeps, loss, notes, passagePlatforms, queryPlatform, g, t);
+  }
 
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(SerializationFeature.INDENT_OUTPUT)

@@ -1,12 +1,14 @@
 package io.quarry.core.segment;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import io.quarry.core.platform.Platform;
 import java.util.List;
 
 /**
@@ -25,7 +27,8 @@ import java.util.List;
  * @param codeSize bytes per PQ code
  * @param sharding {@code hash} or {@code ivf}
  * @param rescore {@code float32}, {@code sq8} or {@code none}
- * @param model embedding model of the vectors (queries must be embedded with the same one)
+ * @param model embedding model of the vectors (queries must be embedded with the same one), with the processor
+ *     kinds and ONNX Runtime version that computed them
  * @param bm25 BM25 parameters of the lexical part, or null if the version has none
  * @param quantizer the trained quantizer file copied into the version
  * @param shards one entry per shard, by shard id
@@ -72,9 +75,23 @@ public record IndexManifest(
       .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
       .build();
 
-  /** Embedding model identity. */
+  /**
+   * Embedding model identity, and where its vectors were computed.
+   *
+   * @param modelId model id
+   * @param sha256 SHA-256 of the ONNX file
+   * @param dim embedding dimension
+   * @param platforms the executors' processor kinds and ONNX Runtime version that embedded the chunks (the int8
+   *     models' vectors depend on them); null in manifests of older builds (optional when reading)
+   */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Model(String modelId, String sha256, int dim) implements java.io.Serializable {}
+  public record Model(String modelId, String sha256, int dim,
+      @JsonInclude(JsonInclude.Include.NON_NULL) List<Platform> platforms) implements java.io.Serializable {
+    /** A model without recorded platforms. */
+    public Model(String modelId, String sha256, int dim) {
+      this(modelId, sha256, dim, null);
+    }
+  }
 
   /** Lexical part parameters (Robertson and Zaragoza 2009; defaults as Anserini). */
   @JsonIgnoreProperties(ignoreUnknown = true)
