@@ -61,6 +61,12 @@ public final class EmbedJob implements StageJob {
     return "embed";
   }
 
+  /** A missing {@code embedding.reuseFrom} path fails before any stage of the run (e.g. chunk in a pipeline). */
+  @Override
+  public void preflight(JobContext ctx) throws Exception {
+    EmbeddingReuse.resolve(ctx, ctx.config().embedding(), ctx.config().paths().embeddingsDir());
+  }
+
   @Override
   public JobSummary run(JobContext ctx) throws Exception {
     QuarryConfig cfg = ctx.config();

@@ -143,6 +143,12 @@ class EmbedJobTest {
         .hasMessageContaining("embedding.reuseFrom").hasMessageContaining("no-such-embeddings");
     assertThat(Embedder.loadedSessions()).isZero();
     assertThat(Path.of(f.config().paths().embeddingsDir())).doesNotExist();
+    // in a pipeline, before the chunk stage runs
+    JobContext g = ctx(tmp.resolve("p"), "input.corpus=" + SAMPLES.resolve("bad-inputs/corpus.jsonl"),
+        "embedding.reuseFrom=" + tmp.resolve("no-such-embeddings"));
+    assertThatThrownBy(() -> io.quarry.jobs.QuarryCli.runAll(g, List.of(new ChunkJob(), new EmbedJob())))
+        .isInstanceOf(FileNotFoundException.class).hasMessageContaining("embedding.reuseFrom");
+    assertThat(tmp.resolve("p")).doesNotExist();
   }
 
   /** Six one-chunk documents; {@code edit} replaces d2's text, drops d6 and adds d7. */
