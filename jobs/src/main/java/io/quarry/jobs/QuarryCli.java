@@ -192,18 +192,25 @@ public final class QuarryCli {
     String app = "quarry-" + (stages.size() == 1 ? stages.get(0).name() : "pipeline");
     SparkSession spark = openSpark(config, app);
     try {
-      JobContext ctx = new JobContext(spark, config, json, hash);
-      for (StageJob stage : stages) {
-        long t0 = System.nanoTime();
-        LOG.info("stage {} starting (config {})", stage.name(), hash.substring(0, 12));
-        JobSummary summary = stage.run(ctx);
-        summary.put("wallSeconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
-        System.out.println(summary.toJson());
-      }
+      runAll(new JobContext(spark, config, json, hash), stages);
     } finally {
       spark.stop();
     }
     return 0;
+  }
+
+  /** Runs every stage's {@link StageJob#preflight}, then the stages in order, printing and logging each summary. */
+  public static void runAll(JobContext ctx, List<StageJob> stages) throws Exception {
+    for (StageJob stage : stages) {
+      stage.preflight(ctx);
+    }
+    for (StageJob stage : stages) {
+      long t0 = System.nanoTime();
+      LOG.info("stage {} starting (config {})", stage.name(), ctx.configHash().substring(0, 12));
+      JobSummary summary = stage.run(ctx);
+      summary.put("wallSeconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
+      System.out.println(summary.toJson());
+    }
   }
 
   abstract static class StageCommand implements Callable<Integer> {

@@ -9,6 +9,14 @@ public interface StageJob {
   String name();
 
   /**
+   * Checks what can be checked before any stage of a run starts (e.g. that a configured input path exists), so
+   * a bad setting fails before any work, also in {@code pipeline}. Must not write anything. Default: nothing.
+   *
+   * @throws Exception naming the config key at fault
+   */
+  default void preflight(JobContext ctx) throws Exception {}
+
+  /**
    * Runs the stage.
    *
    * @return counts and timings for the job summary

@@ -68,7 +68,10 @@ public final class EmbedBenchmark implements StageJob {
     PathsConfig p = cfg.paths();
     PathsConfig bp = new PathsConfig(p.work(), chunksDir, child(benchDir, "embeddings"), p.quantizer(), p.index(),
         p.eval(), p.quarantine());
-    QuarryConfig bc = new QuarryConfig(cfg.schemaVersion(), bp, cfg.input(), cfg.chunking(), cfg.embedding(),
+    EmbeddingConfig e = cfg.embedding(); // without embedding.reuseFrom: the benchmark embeds every chunk
+    EmbeddingConfig noReuse = new EmbeddingConfig(e.model(), e.modelPath(), e.batchSize(), e.maxSeqLength(),
+        e.intraOpThreads());
+    QuarryConfig bc = new QuarryConfig(cfg.schemaVersion(), bp, cfg.input(), cfg.chunking(), noReuse,
         cfg.quantizer(), cfg.segments(), cfg.evaluation(), cfg.tuning(), cfg.spark());
     JobContext bctx = new JobContext(ctx.spark(), bc, ctx.configJson(), ctx.configHash());
 

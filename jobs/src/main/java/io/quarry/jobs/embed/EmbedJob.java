@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.quarry.core.chunk.ReuseKey;
 import io.quarry.core.config.EmbeddingConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.core.platform.Platform;
@@ -43,7 +44,15 @@ import org.slf4j.LoggerFactory;
  * <p>The partitioning and the order within partitions depend only on the data and the config, so batches, and
  * with them the int8 models' dynamically quantized activations, are the same from run to run.
  *
- * <p>Fails fast, before any Spark work, when the chunks are missing or the model cannot be loaded.
+ * <p>Embedding reuse ({@code embedding.reuseFrom}, {@link EmbeddingReuse}): every row carries its
+ * {@code reuse_key} ({@link ReuseKey}); chunks whose key has a vector in the previous dataset get that vector,
+ * byte-identical, the others are embedded; the union is written with the same partitioning and order.
+ * {@code _summary.json} reports {@code reused + computed = chunks} and {@code dropped}. When the previous dataset
+ * is this stage's own output ({@code auto}, or the same path), the new output is written to
+ * {@code <paths.embeddings>.staging} and swapped in after it is complete.
+ *
+ * <p>Fails fast, before any Spark work, when the chunks are missing, {@code embedding.reuseFrom} names a missing
+ * path, or the model cannot be loaded.
  */
 public final class EmbedJob implements StageJob {
   private static final Logger LOG = LoggerFactory.getLogger(EmbedJob.class);
@@ -56,6 +65,12 @@ public final class EmbedJob implements StageJob {
     return "embed";
   }
 
+  /** A missing {@code embedding.reuseFrom} path fails before any stage of the run (e.g. chunk in a pipeline). */
+  @Override
+  public void preflight(JobContext ctx) throws Exception {
+    EmbeddingReuse.resolve(ctx, ctx.config().embedding(), ctx.config().paths().embeddingsDir());
+  }
+
   @Override
   public JobSummary run(JobContext ctx) throws Exception {
     QuarryConfig cfg = ctx.config();
@@ -66,6 +81,7 @@ public final class EmbedJob implements StageJob {
     }
     long t0 = System.nanoTime();
     EmbeddingConfig ec = cfg.embedding();
+    EmbeddingReuse.Source reuseSource = EmbeddingReuse.resolve(ctx, ec, out); // fails fast on a missing path
     EmbeddingConfig execCfg = ModelShipping.ship(ctx, ec);
     Embedder driverModel = Embedder.open(ModelShipping.local(execCfg)); // fails fast; gives id, sha, dim
     JobSummary summary = new JobSummary(name());
@@ -75,20 +91,35 @@ public final class EmbedJob implements StageJob {
 
     Dataset<Row> chunks = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(chunksDir)
         .select("chunk_id", "doc_id", "title", "text");
+    chunks = EmbeddingReuse.withKeys(chunks, ReuseKey.of(driverModel.modelSha256(), cfg.chunking(),
+        ec.maxSeqLength(), driverModel.spec().passagePrefix()), cfg.chunking().prependTitle());
     long n = chunks.count();
     if (n == 0) {
       throw new IllegalArgumentException("paths.chunks: " + chunksDir + " holds no chunk");
     }
     int partitions = Integer.parseInt(ctx.spark().conf().get("spark.sql.shuffle.partitions", "200"));
     int groupSize = Math.max(ec.batchSize() * 32, 512);
+    EmbeddingReuse.Plan plan = EmbeddingReuse.plan(ctx, reuseSource, driverModel.modelSha256(), chunks, summary);
+    long computed = plan.reused() == null ? n : plan.toEmbed().count();
+    summary.put("reused", n - computed).put("computed", computed);
+    String writeDir = reuseSource.inPlace() ? out + ".staging" : out;
     long tEmbed = System.nanoTime();
     CollectionAccumulator<Platform> platformAcc = ctx.spark().sparkContext().collectionAccumulator("embed platforms");
-    try (Progress progress = new Progress(ctx.spark().sparkContext(), LOG, "embed", "chunks", n, "tokens", 10)) {
-      JavaRDD<Row> rows = chunks.repartition(partitions, col("chunk_id")).sortWithinPartitions("chunk_id")
+    try (Progress progress = new Progress(ctx.spark().sparkContext(), LOG, "embed", "chunks", computed, "tokens",
+        10)) {
+      JavaRDD<Row> rows = plan.toEmbed().repartition(partitions, col("chunk_id")).sortWithinPartitions("chunk_id")
           .javaRDD().mapPartitions(new EmbedPartition(execCfg, cfg.chunking().prependTitle(), groupSize,
               progress.done(), progress.secondary(), platformAcc));
-      ctx.spark().createDataFrame(rows, EMBEDDING_SCHEMA).write().mode("overwrite").parquet(out);
+      Dataset<Row> vectors = ctx.spark().createDataFrame(rows, EMBEDDING_SCHEMA);
+      if (plan.reused() != null) { // same layout as without reuse: hash of chunk_id, sorted by chunk_id
+        vectors = vectors.union(ctx.spark().createDataFrame(plan.reused().javaRDD(), EMBEDDING_SCHEMA))
+            .repartition(partitions, col("chunk_id")).sortWithinPartitions("chunk_id");
+      }
+      vectors.write().mode("overwrite").parquet(writeDir);
       summary.put("tokens", progress.secondary().value()).put("chunksEmbedded", progress.done().value());
+    }
+    if (reuseSource.inPlace()) {
+      EmbeddingReuse.swap(ctx, writeDir, out);
     }
     List<Platform> platforms = Platform.distinct(platformAcc.value());
     summary.put("platforms", Platform.describe(platforms));
@@ -102,11 +133,12 @@ public final class EmbedJob implements StageJob {
     double secs = (System.nanoTime() - t0) / 1e9;
     summary.put("chunks", n).put("output", out)
         .put("embedSeconds", Math.round(embedSecs * 100) / 100.0)
-        .put("chunksPerSecond", Math.round(n / embedSecs * 10) / 10.0)
+        .put("chunksPerSecond", Math.round(computed / embedSecs * 10) / 10.0)
         .put("tokensPerSecond", Math.round(((Long) summary.get("tokens")) / embedSecs))
         .put("seconds", Math.round(secs * 100) / 100.0);
     ctx.writeString(ChunkJob.summaryPath(out), summary.toJson());
-    LOG.info("embed: {} chunks in {} s ({} chunks/s)", n, Math.round(embedSecs), summary.get("chunksPerSecond"));
+    LOG.info("embed: {} chunks ({} reused, {} computed) in {} s ({} chunks/s)", n, n - computed, computed,
+        Math.round(embedSecs), summary.get("chunksPerSecond"));
     return summary;
   }
 

@@ -16,8 +16,8 @@ import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 
 /**
- * Executor side of embedding: chunk rows {@code (chunk_id, doc_id, title, text)} to embedding rows
- * {@code (chunk_id, doc_id, vector)} ({@code embedding.avsc}). Rows are taken in groups of {@code groupSize}; the
+ * Executor side of embedding: chunk rows {@code (chunk_id, doc_id, title, text, reuse_key)} to embedding rows
+ * {@code (chunk_id, doc_id, vector, reuse_key)} ({@code embedding.avsc}; the key is passed through). Rows are taken in groups of {@code groupSize}; the
  * {@link Embedder} sorts each group by token length and runs it in batches of {@code embedding.batchSize}, so a
  * batch holds texts of similar length and little padding. The model session is shared by all tasks of the
  * executor JVM ({@link Embedder#open}); a custom model is read from the executor's copy shipped once with
@@ -74,7 +74,8 @@ final class EmbedPartition implements FlatMapFunction<Iterator<Row>, Row> {
           List<Row> out = new ArrayList<>(in.size());
           long t = 0;
           for (int i = 0; i < vecs.length; i++) {
-            out.add(RowFactory.create(in.get(i).getString(0), in.get(i).getString(1), vecs[i]));
+            out.add(RowFactory.create(in.get(i).getString(0), in.get(i).getString(1), vecs[i],
+                in.get(i).getString(4)));
             t += nTok[i];
           }
           tokens.add(t);

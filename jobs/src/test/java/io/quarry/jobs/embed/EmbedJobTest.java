@@ -18,6 +18,7 @@ import io.quarry.jobs.chunk.ChunkJobTest;
 import java.io.FileNotFoundException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -177,6 +178,150 @@ class EmbedJobTest {
     JobContext e = ctx(tmp.resolve("w"), "embedding.model=custom", "embedding.modelPath=" + tmp.resolve("gone"));
     assertThatThrownBy(() -> new EmbedJob().run(e)).hasMessageContaining("embedding.modelPath")
         .hasMessageContaining("gone");
+
+    // a reuseFrom path that does not exist: fails before the model is loaded or anything is written
+    Embedder.closeAll();
+    JobContext f = ctx(tmp.resolve("w"), "embedding.reuseFrom=" + tmp.resolve("no-such-embeddings"));
+    assertThatThrownBy(() -> new EmbedJob().run(f)).isInstanceOf(FileNotFoundException.class)
+        .hasMessageContaining("embedding.reuseFrom").hasMessageContaining("no-such-embeddings");
+    assertThat(Embedder.loadedSessions()).isZero();
+    assertThat(Path.of(f.config().paths().embeddingsDir())).doesNotExist();
+    // in a pipeline, before the chunk stage runs
+    JobContext g = ctx(tmp.resolve("p"), "input.corpus=" + SAMPLES.resolve("bad-inputs/corpus.jsonl"),
+        "embedding.reuseFrom=" + tmp.resolve("no-such-embeddings"));
+    assertThatThrownBy(() -> io.quarry.jobs.QuarryCli.runAll(g, List.of(new ChunkJob(), new EmbedJob())))
+        .isInstanceOf(FileNotFoundException.class).hasMessageContaining("embedding.reuseFrom");
+    assertThat(tmp.resolve("p")).doesNotExist();
+  }
+
+  /** Six one-chunk documents; {@code edit} replaces d2's text, drops d6 and adds d7. */
+  static Path reuseCorpus(Path dir, boolean edit) throws Exception {
+    String[][] docs = {
+        {"d1", "Aspirin", "Aspirin irreversibly inhibits cyclooxygenase and lowers the synthesis of thromboxane."},
+        {"d2", "Vitamin D", edit ? "Vitamin D deficiency was not associated with fracture risk in older adults."
+            : "Vitamin D supplementation reduced the risk of falls in nursing home residents."},
+        {"d3", "Statins", "Statins lower LDL cholesterol by inhibiting HMG-CoA reductase in the liver."},
+        {"d4", "Insulin", "Insulin resistance precedes the onset of type 2 diabetes by several years."},
+        {"d5", "Sleep", "Short sleep duration is linked to higher body mass index in children."},
+        {"d6", "Coffee", "Coffee consumption showed no association with atrial fibrillation."},
+        {"d7", "Exercise", "Aerobic exercise improved memory scores in adults with mild cognitive impairment."}};
+    StringBuilder sb = new StringBuilder();
+    for (String[] d : docs) {
+      if (edit ? d[0].equals("d6") : d[0].equals("d7")) {
+        continue;
+      }
+      sb.append(new ObjectMapper().writeValueAsString(Map.of("_id", d[0], "title", d[1], "text", d[2])))
+          .append('\n');
+    }
+    Files.createDirectories(dir);
+    Path p = dir.resolve(edit ? "corpus-v2.jsonl" : "corpus-v1.jsonl");
+    Files.writeString(p, sb.toString());
+    return p;
+  }
+
+  static Map<String, float[]> vectors(String dir) {
+    Map<String, float[]> byId = new HashMap<>();
+    for (Row r : spark.read().option("pathGlobFilter", "*.parquet").parquet(dir).collectAsList()) {
+      List<Float> v = r.getList(r.fieldIndex("vector"));
+      float[] a = new float[v.size()];
+      for (int i = 0; i < a.length; i++) {
+        a[i] = v.get(i);
+      }
+      byId.put(r.getAs("chunk_id"), a);
+      assertThat((String) r.getAs("reuse_key")).as("every row carries its reuse key").matches("[0-9a-f]{64}");
+    }
+    return byId;
+  }
+
+  @Test
+  void reusesTheVectorsOfUnchangedChunksAndEmbedsOnlyTheRest() throws Exception {
+    Path work = tmp.resolve("w");
+    JobContext first = ctx(work, "input.corpus=" + reuseCorpus(tmp, false), "embedding.reuseFrom=auto");
+    new ChunkJob().run(first);
+    JobSummary s1 = new EmbedJob().run(first);
+    assertThat(s1.get("reuse").toString()).startsWith("none: auto:").contains("first run");
+    assertThat(s1.values()).containsEntry("chunks", 6L).containsEntry("reused", 0L).containsEntry("computed", 6L)
+        .containsEntry("dropped", 0L);
+    String out = first.config().paths().embeddingsDir();
+    Map<String, float[]> v1 = vectors(out);
+
+    // d2 changed, d6 removed, d7 added; the same paths.embeddings, reused in place (auto)
+    JobContext second = ctx(work, "input.corpus=" + reuseCorpus(tmp, true), "embedding.reuseFrom=auto");
+    new ChunkJob().run(second);
+    JobSummary s2 = new EmbedJob().run(second);
+    assertThat(s2.get("reuse")).isEqualTo("used");
+    assertThat(s2.values()).containsEntry("chunks", 6L).containsEntry("reused", 4L).containsEntry("computed", 2L)
+        .containsEntry("previousRows", 6L).containsEntry("dropped", 2L); // old d2 and d6
+    Map<String, float[]> v2 = vectors(out);
+    assertThat(v2.keySet()).containsExactlyInAnyOrder("d1#0", "d2#0", "d3#0", "d4#0", "d5#0", "d7#0");
+    for (String id : List.of("d1#0", "d3#0", "d4#0", "d5#0")) {
+      // exact float equality (bit patterns): the stored vector is copied, not recomputed in another batch
+      assertThat(Arrays.equals(v2.get(id), v1.get(id))).as("reused %s byte-identical", id).isTrue();
+    }
+    assertThat(Arrays.equals(v2.get("d2#0"), v1.get("d2#0"))).as("changed d2 re-embedded").isFalse();
+    // The new vectors are a fresh embedding of their text: compared with the embedder's vector of the text alone
+    // (a batch of one), cosine >= 0.99, since the int8 model quantizes activations with one scale per batch and
+    // the job embeds d2 and d7 together; for a changed text the cosine to its old vector is far lower.
+    Map<String, Row> chunks = new HashMap<>();
+    for (Row r : spark.read().option("pathGlobFilter", "*.parquet").parquet(second.config().paths().chunksDir())
+        .collectAsList()) {
+      chunks.put(r.getAs("chunk_id"), r);
+    }
+    try (Embedder e = Embedder.open(second.config().embedding())) {
+      for (String id : List.of("d2#0", "d7#0")) {
+        Row c = chunks.get(id);
+        float[] fresh = e.embedPassages(List.of(Chunk.embeddingText(c.getAs("title"), c.getAs("text"), true)))[0];
+        assertThat(cosine(fresh, v2.get(id))).as(id).isGreaterThanOrEqualTo(0.99);
+      }
+    }
+    assertThat(cosine(v1.get("d2#0"), v2.get("d2#0"))).isLessThan(0.99);
+    assertThat(Path.of(out + ".staging")).as("staging swapped in").doesNotExist();
+    assertThat(Path.of(out, "_model.json")).exists();
+    ChunkJobTest.assertConforms(Path.of(out), EmbeddingRecord.getClassSchema(), 6);
+
+    // nothing changed: every vector reused, and the part files are byte-identical to the previous run's
+    List<String> parts = ChunkJobTest.partContents(Path.of(out));
+    JobSummary s3 = new EmbedJob().run(second);
+    assertThat(s3.values()).containsEntry("reused", 6L).containsEntry("computed", 0L).containsEntry("dropped", 0L);
+    assertThat(ChunkJobTest.partContents(Path.of(out))).isEqualTo(parts);
+  }
+
+  @Test
+  void noReuseFromAnotherModelOrADatasetWithoutKeys() throws Exception {
+    Path work = tmp.resolve("w");
+    JobContext c = ctx(work, "input.corpus=" + reuseCorpus(tmp, false));
+    new ChunkJob().run(c);
+    new EmbedJob().run(c);
+    String out = c.config().paths().embeddingsDir();
+    Map<String, float[]> v1 = vectors(out);
+
+    // the same vectors, but _model.json says another model wrote them (as another model's dataset would)
+    Path other = tmp.resolve("other-model");
+    spark.read().option("pathGlobFilter", "*.parquet").parquet(out).write().parquet(other.toString());
+    String model = Files.readString(Path.of(out, "_model.json"));
+    String sha = new ObjectMapper().readTree(model).get("sha256").asText();
+    Files.writeString(other.resolve("_model.json"), model.replace(sha, "0".repeat(64))
+        .replace("bge-small-en-v1.5-q", "all-minilm-l6-v2-q"));
+    // an older run's dataset: the right model, no reuse_key column
+    Path legacy = tmp.resolve("legacy");
+    spark.read().option("pathGlobFilter", "*.parquet").parquet(out).drop("reuse_key").write()
+        .parquet(legacy.toString());
+    Files.writeString(legacy.resolve("_model.json"), model);
+
+    for (Path prev : List.of(other, legacy)) {
+      JobSummary s = new EmbedJob().run(ctx(work, "input.corpus=" + reuseCorpus(tmp, false),
+          "embedding.reuseFrom=" + prev));
+      assertThat(s.get("reuse").toString()).startsWith("none: ")
+          .contains(prev == other ? "is not the current model" : "no reuse_key column");
+      assertThat(s.values()).containsEntry("reused", 0L).containsEntry("computed", 6L)
+          .containsEntry("previousRows", 6L).containsEntry("dropped", 6L);
+      assertThat(vectors(out)).hasSize(6);
+    }
+    // recomputed from scratch with the same data and config: the same vectors as the first run
+    Map<String, float[]> v2 = vectors(out);
+    for (Map.Entry<String, float[]> en : v1.entrySet()) {
+      assertThat(Arrays.equals(v2.get(en.getKey()), en.getValue())).isTrue();
+    }
   }
 
   static double cosine(float[] a, float[] b) {

@@ -9,9 +9,25 @@ package io.quarry.core.config;
  * @param batchSize chunks per ONNX Runtime call
  * @param maxSeqLength maximum sequence length in tokens, special tokens included; longer inputs are truncated
  * @param intraOpThreads ONNX Runtime intra-op threads per executor JVM session
+ * @param reuseFrom a previous embeddings dataset whose vectors are reused for chunks with the same reuse key
+ *     ({@code io.quarry.core.chunk.ReuseKey}): {@code ""} (or null) = none, {@value #REUSE_AUTO} = the previous
+ *     content of {@code paths.embeddings} if there is one, else a directory (any Hadoop URI) that must exist
  */
-public record EmbeddingConfig(String model, String modelPath, int batchSize, int maxSeqLength, int intraOpThreads)
-    implements ConfigSection {
+public record EmbeddingConfig(String model, String modelPath, int batchSize, int maxSeqLength, int intraOpThreads,
+    String reuseFrom) implements ConfigSection {
+
+  /** {@code reuseFrom} value: reuse the previous content of {@code paths.embeddings}. */
+  public static final String REUSE_AUTO = "auto";
+
+  /** Normalizes {@code reuseFrom}: null or blank to {@code ""}, surrounding blanks removed. */
+  public EmbeddingConfig {
+    reuseFrom = reuseFrom == null ? "" : reuseFrom.strip();
+  }
+
+  /** Without embedding reuse ({@code reuseFrom = ""}). */
+  public EmbeddingConfig(String model, String modelPath, int batchSize, int maxSeqLength, int intraOpThreads) {
+    this(model, modelPath, batchSize, maxSeqLength, intraOpThreads, "");
+  }
 
   /**
    * Output dimension of each bundled model, by id ({@code io.quarry.embed.ModelSpec#BUNDLED} holds their files and

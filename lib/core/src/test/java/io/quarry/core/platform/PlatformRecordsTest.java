@@ -43,7 +43,7 @@ class PlatformRecordsTest {
     IndexManifest withPlatforms = new IndexManifest(old.formatVersion(), old.version(), old.indexSpec(), old.metric(),
         old.dim(), old.nlist(), old.codeSize(), old.sharding(), old.rescore(),
         new IndexManifest.Model(m.modelId(), m.sha256(), m.dim(), List.of(AVX2, VNNI)), old.bm25(), old.quantizer(),
-        old.shards(), old.chunks(), old.docs(), old.configHash(), old.config(), old.createdBy());
+        old.shards(), old.chunks(), old.docs(), old.configHash(), old.config(), old.createdBy(), null);
     String json = new String(withPlatforms.toJson(), StandardCharsets.UTF_8);
     assertThat(json).contains("\"platforms\"").contains("avx512_vnni").contains("\"onnxRuntime\" : \"1.28.0\"");
     IndexManifest back = IndexManifest.parse(json, "m.json");
