@@ -28,7 +28,7 @@ class IvfPqSearcherAdcTest {
         new QuantizerTrainer.Params(7, 6, 1e-4, 256, 1));
   }
 
-  /** The reference: one entry at a time, PqCodes unpacking, a full sort. */
+  /** The reference: tables entry by entry with VectorMath, one code at a time, PqCodes unpacking, a full sort. */
   static List<Neighbor> reference(QuantizerModel model, float[] query, int k, int[] probes, InvertedLists lists) {
     float[] xt = model.preTransform(query);
     List<Neighbor> all = new ArrayList<>();
@@ -50,14 +50,20 @@ class IvfPqSearcherAdcTest {
       float[] table = new float[pq.m() * pq.ksub()];
       float base;
       float sign;
+      float[] books = pq.codebooks();
+      int dsub = pq.dsub();
       if (model.metric() == Metric.IP) {
-        pq.innerProductTable(xt, table);
+        for (int t = 0; t < table.length; t++) {
+          table[t] = VectorMath.dot(xt, (t / pq.ksub()) * dsub, books, t * dsub, dsub);
+        }
         base = model.centroidDot(xt, list);
         sign = 1f;
       } else {
         float[] r = new float[D];
         model.coarse().residuals(xt, 1, new int[] {list}, r);
-        pq.l2Table(r, table);
+        for (int t = 0; t < table.length; t++) {
+          table[t] = VectorMath.l2sq(r, (t / pq.ksub()) * dsub, books, t * dsub, dsub);
+        }
         base = 0f;
         sign = -1f;
       }
@@ -229,6 +235,76 @@ class IvfPqSearcherAdcTest {
             assertThat(hits.get(a).score()).isEqualTo(hits.get(c).score());
           }
         }
+      }
+    }
+  }
+
+  @Test
+  void adcTablesAreBitIdenticalToVectorMathForEverySubDimension() {
+    java.util.Random rnd = new java.util.Random(4);
+    for (int dsub : new int[] {1, 2, 3, 4, 5, 7, 8, 9, 16}) {
+      for (int nbits : new int[] {4, 8}) {
+        int m = 3;
+        int ksub = 1 << nbits;
+        float[] books = new float[m * ksub * dsub];
+        for (int i = 0; i < books.length; i++) {
+          books[i] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(5) - 2));
+        }
+        float[] x = new float[m * dsub];
+        for (int i = 0; i < x.length; i++) {
+          x[i] = (float) rnd.nextGaussian();
+        }
+        ProductQuantizer pq = new ProductQuantizer(m, nbits, dsub, books);
+        float[] ip = new float[m * ksub];
+        float[] l2 = new float[m * ksub];
+        pq.innerProductTable(x, ip);
+        pq.l2Table(x, l2);
+        for (int t = 0; t < m * ksub; t++) {
+          int xo = (t / ksub) * dsub;
+          assertThat(Float.floatToIntBits(ip[t])).isEqualTo(Float.floatToIntBits(VectorMath.dot(x, xo, books,
+              t * dsub, dsub)));
+          assertThat(Float.floatToIntBits(l2[t])).isEqualTo(Float.floatToIntBits(VectorMath.l2sq(x, xo, books,
+              t * dsub, dsub)));
+        }
+      }
+    }
+  }
+
+  @Test
+  void probeOrdersListsByDistanceThenIdLikeAComparatorSort() {
+    java.util.Random rnd = new java.util.Random(6);
+    int d = 4;
+    int nlist = 300;
+    float[] c = new float[nlist * d];
+    for (int l = 0; l < nlist; l++) {
+      // many duplicated centroids (tied distances), some far away, some at the origin
+      int src = l % 7 == 3 ? (l / 2) : l;
+      for (int t = 0; t < d; t++) {
+        c[l * d + t] = src < l ? c[src * d + t] : l % 11 == 0 ? 0f : (float) (rnd.nextGaussian() * (l % 5 + 1));
+      }
+    }
+    CoarseQuantizer cq = CoarseQuantizer.ivf(c, nlist, d);
+    for (int q = 0; q < 30; q++) {
+      float[] xt = new float[d];
+      for (int t = 0; t < d; t++) {
+        xt[t] = q == 0 ? 0f : (float) rnd.nextGaussian();
+      }
+      float[] dist = new float[nlist];
+      L2Kernel.distances(xt, 0, c, L2Kernel.norms(c, 0, nlist, d), nlist, d, dist);
+      Integer[] order = new Integer[nlist];
+      for (int l = 0; l < nlist; l++) {
+        order[l] = l;
+      }
+      java.util.Arrays.sort(order, (a, b) -> {
+        int cmp = Float.compare(dist[a], dist[b]);
+        return cmp != 0 ? cmp : Integer.compare(a, b);
+      });
+      for (int nprobe : new int[] {2, 16, nlist}) {
+        int[] want = new int[nprobe];
+        for (int i = 0; i < nprobe; i++) {
+          want[i] = order[i];
+        }
+        assertThat(cq.probe(xt, nprobe)).containsExactly(want);
       }
     }
   }
