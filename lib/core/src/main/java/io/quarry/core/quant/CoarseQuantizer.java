@@ -137,17 +137,17 @@ public final class CoarseQuantizer implements Serializable {
     }
     float[] dist = new float[nlist];
     L2Kernel.distances(xt, 0, centroids, norms, nlist, d, dist);
-    Integer[] order = new Integer[nlist];
+    // (distance, id) packed into one long that sorts like Float.compare then id: the float's bits mapped to an int
+    // with the same order (negative floats' magnitude bits flipped), the id in the low 32 bits
+    long[] keys = new long[nlist];
     for (int l = 0; l < nlist; l++) {
-      order[l] = l;
+      int bits = Float.floatToIntBits(dist[l]);
+      keys[l] = ((long) (bits ^ ((bits >> 31) & 0x7FFFFFFF)) << 32) | l;
     }
-    Arrays.sort(order, (a, b) -> {
-      int c = Float.compare(dist[a], dist[b]);
-      return c != 0 ? c : Integer.compare(a, b);
-    });
+    Arrays.sort(keys);
     int[] out = new int[n];
     for (int i = 0; i < n; i++) {
-      out[i] = order[i];
+      out[i] = (int) keys[i];
     }
     return out;
   }

@@ -1,7 +1,7 @@
 package io.quarry.core.quant;
 
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.util.List;
 
@@ -23,6 +23,10 @@ import java.util.List;
  *
  * Results are the top {@code k} by score, ties broken by lower id, so the answer does not depend on the order the
  * lists are scanned in: {@code nprobe = nlist} returns exactly {@link #searchExhaustive}.
+ *
+ * <p>The PQ scan ({@link AdcScan}) copies each list's codes once into a reusable array, sums the table lookups of 4
+ * codes at a time and offers a candidate to the primitive top-k heap only when it can enter; every code's sum is
+ * still accumulated in sub-quantizer order, so scores are bit-identical to the plain per-code loop.
  */
 public final class IvfPqSearcher {
   private final QuantizerModel model;
@@ -133,59 +137,35 @@ public final class IvfPqSearcher {
       }
       return top.result();
     }
+    int largest = 0;
+    for (int list : q.probes()) {
+      largest = Math.max(largest, lists.size(list));
+    }
+    AdcScan adc = new AdcScan(pq.m(), pq.nbits(), pq.codeSize(), largest);
     if (model.metric() == Metric.IP) {
+      float[] table = q.ipTable();
       for (int list : q.probes()) {
-        scanPq(list, lists, q.ipTable(), coarse.dot(xt, list), 1f, top);
+        int n = lists.size(list);
+        if (n > 0) {
+          adc.scanList(lists.codes(list), lists.ids(list), n, table, coarse.dot(xt, list), 1f, top);
+        }
       }
     } else {
       float[] table = new float[pq.m() * pq.ksub()];
       float[] r = new float[d];
       int[] one = new int[1];
       for (int list : q.probes()) {
-        if (lists.size(list) == 0) {
+        int n = lists.size(list);
+        if (n == 0) {
           continue;
         }
         one[0] = list;
         coarse.residuals(xt, 1, one, r);
         pq.l2Table(r, table);
-        scanPq(list, lists, table, 0f, -1f, top);
+        adc.scanList(lists.codes(list), lists.ids(list), n, table, 0f, -1f, top);
       }
     }
     return top.result();
-  }
-
-  /** score = base + sign × Σ_j table[j][code_j]. */
-  private void scanPq(int list, InvertedLists lists, float[] table, float base, float sign, TopK top) {
-    int n = lists.size(list);
-    if (n == 0) {
-      return;
-    }
-    ByteBuffer codes = lists.codes(list);
-    IntBuffer ids = lists.ids(list);
-    int m = model.m();
-    int ksub = model.ksub();
-    int nbits = model.nbits();
-    int cs = model.codeSize();
-    if (nbits == 8) {
-      for (int i = 0; i < n; i++) {
-        int off = i * cs;
-        float s = 0;
-        for (int j = 0; j < m; j++) {
-          s += table[j * ksub + (codes.get(off + j) & 0xFF)];
-        }
-        top.offer(ids.get(i), base + sign * s);
-      }
-    } else {
-      byte[] code = new byte[cs];
-      for (int i = 0; i < n; i++) {
-        codes.get(i * cs, code, 0, cs);
-        float s = 0;
-        for (int j = 0; j < m; j++) {
-          s += table[j * ksub + PqCodes.get(code, 0, j, nbits)];
-        }
-        top.offer(ids.get(i), base + sign * s);
-      }
-    }
   }
 
   private void scanFlat(float[] xt, float[] x, int list, InvertedLists lists, TopK top) {
@@ -193,13 +173,13 @@ public final class IvfPqSearcher {
     if (n == 0) {
       return;
     }
-    ByteBuffer codes = lists.codes(list).duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    FloatBuffer codes = lists.codes(list).duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
     IntBuffer ids = lists.ids(list);
     int d = model.dim();
+    boolean ip = model.metric() == Metric.IP;
     for (int i = 0; i < n; i++) {
-      codes.position(i * 4 * d);
-      codes.asFloatBuffer().get(x);
-      float s = model.metric() == Metric.IP ? VectorMath.dot(xt, x) : -VectorMath.l2sq(xt, x);
+      codes.get(i * d, x);
+      float s = ip ? VectorMath.dot(xt, x) : -VectorMath.l2sq(xt, x);
       top.offer(ids.get(i), s);
     }
   }

@@ -183,8 +183,38 @@ public final class ProductQuantizer implements Serializable {
    */
   public void innerProductTable(float[] x, float[] table) {
     for (int j = 0; j < m; j++) {
-      for (int c = 0; c < ksub; c++) {
-        table[j * ksub + c] = VectorMath.dot(x, j * dsub, codebooks, (j * ksub + c) * dsub, dsub);
+      int xo = j * dsub;
+      int to = j * ksub;
+      if (dsub == 8) {
+        // VectorMath.dot's operations in its order (lanes i mod 4, then (s0 + s1) + (s2 + s3)), with the query's
+        // sub-vector held in locals: bit-identical, without reloading it for every codeword
+        float a0 = x[xo];
+        float a1 = x[xo + 1];
+        float a2 = x[xo + 2];
+        float a3 = x[xo + 3];
+        float a4 = x[xo + 4];
+        float a5 = x[xo + 5];
+        float a6 = x[xo + 6];
+        float a7 = x[xo + 7];
+        for (int c = 0, b = to * 8; c < ksub; c++, b += 8) {
+          float s0 = 0f;
+          float s1 = 0f;
+          float s2 = 0f;
+          float s3 = 0f;
+          s0 += a0 * codebooks[b];
+          s1 += a1 * codebooks[b + 1];
+          s2 += a2 * codebooks[b + 2];
+          s3 += a3 * codebooks[b + 3];
+          s0 += a4 * codebooks[b + 4];
+          s1 += a5 * codebooks[b + 5];
+          s2 += a6 * codebooks[b + 6];
+          s3 += a7 * codebooks[b + 7];
+          table[to + c] = (s0 + s1) + (s2 + s3);
+        }
+      } else {
+        for (int c = 0; c < ksub; c++) {
+          table[to + c] = VectorMath.dot(x, xo, codebooks, (to + c) * dsub, dsub);
+        }
       }
     }
   }
@@ -196,8 +226,45 @@ public final class ProductQuantizer implements Serializable {
    */
   public void l2Table(float[] r, float[] table) {
     for (int j = 0; j < m; j++) {
-      for (int c = 0; c < ksub; c++) {
-        table[j * ksub + c] = VectorMath.l2sq(r, j * dsub, codebooks, (j * ksub + c) * dsub, dsub);
+      int xo = j * dsub;
+      int to = j * ksub;
+      if (dsub == 8) {
+        // VectorMath.l2sq's operations in its order, the residual's sub-vector in locals (bit-identical)
+        float a0 = r[xo];
+        float a1 = r[xo + 1];
+        float a2 = r[xo + 2];
+        float a3 = r[xo + 3];
+        float a4 = r[xo + 4];
+        float a5 = r[xo + 5];
+        float a6 = r[xo + 6];
+        float a7 = r[xo + 7];
+        for (int c = 0, b = to * 8; c < ksub; c++, b += 8) {
+          float s0 = 0f;
+          float s1 = 0f;
+          float s2 = 0f;
+          float s3 = 0f;
+          float d0 = a0 - codebooks[b];
+          float d1 = a1 - codebooks[b + 1];
+          float d2 = a2 - codebooks[b + 2];
+          float d3 = a3 - codebooks[b + 3];
+          s0 += d0 * d0;
+          s1 += d1 * d1;
+          s2 += d2 * d2;
+          s3 += d3 * d3;
+          d0 = a4 - codebooks[b + 4];
+          d1 = a5 - codebooks[b + 5];
+          d2 = a6 - codebooks[b + 6];
+          d3 = a7 - codebooks[b + 7];
+          s0 += d0 * d0;
+          s1 += d1 * d1;
+          s2 += d2 * d2;
+          s3 += d3 * d3;
+          table[to + c] = (s0 + s1) + (s2 + s3);
+        }
+      } else {
+        for (int c = 0; c < ksub; c++) {
+          table[to + c] = VectorMath.l2sq(r, xo, codebooks, (to + c) * dsub, dsub);
+        }
       }
     }
   }
