@@ -227,7 +227,9 @@ public final class EvaluateJob implements StageJob {
           new EvalReport.Dataset(e.format(), e.queries(), sha256(qBytes), e.qrelsPath(), sha256(rBytes),
               qrels.queryIds().size(), qrels.size()),
           params, results, finalStage, sweeps, loss, notes)
-          .withPlatforms(passagePlatforms(ctx, version), RuntimePlatform.current());
+          .withPlatforms(passagePlatforms(ctx, version), RuntimePlatform.current())
+          .withGainAndTuning(io.quarry.core.eval.FinalGains.of(results, finalStage, metrics.get(0).name(), e.permutations(), e.seed()),
+              version == null ? null : tuning(version));
       ctx.writeString(child(tmp, "metrics.json"), report.toJson());
       String md = MarkdownReport.render(report);
       ctx.writeString(child(tmp, "report.md"), md);
@@ -284,6 +286,18 @@ public final class EvaluateJob implements StageJob {
     if (hadOld) {
       fs.delete(old, true);
     }
+  }
+
+  /** The tuning the version carries ({@code tuning.json} beside its manifest), or null if it was not tuned. */
+  static EvalReport.Tuning tuning(IndexVersion version) throws IOException {
+    io.quarry.core.eval.FusionTuner.Result t = TuneJob.read(version.dir());
+    if (t == null || t.chosen() == null || version.manifest().search() == null) {
+      return null;
+    }
+    var c = t.chosen();
+    return new EvalReport.Tuning(t.qrels() + " (" + t.queries() + " queries)", t.objective(),
+        c.fusion() + ", nprobe " + c.nprobe() + ", depth " + c.depth(), c.value(), t.curve(), t.flatRange(),
+        t.singleStages());
   }
 
   /** The cutoff of "final top-k" for loss attribution: the first metric's cutoff, else 10. */

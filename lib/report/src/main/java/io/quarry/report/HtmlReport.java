@@ -86,6 +86,8 @@ public final class HtmlReport {
     summary(h, r);
     stages(h, r);
     figure(h, "chart-metrics", "Headline metrics per stage", metricsChart(r));
+    gain(h, r);
+    tuning(h, r);
     sweeps(h, r);
     loss(h, r);
     if (r.notes() != null && !r.notes().isEmpty()) {
@@ -214,6 +216,57 @@ public final class HtmlReport {
           .append(f2(p.bytesPerVector())).append("</td></tr>\n");
     }
     h.append("</table>\n");
+  }
+
+  private static void gain(StringBuilder h, EvalReport r) {
+    EvalReport.FinalGain g = r.gain();
+    if (g == null) {
+      return;
+    }
+    h.append(String.format(Locale.ROOT, "<p id=\"gain\"><b>Final stage <code>%s</code> vs the best single-signal "
+        + "stage <code>%s</code></b> on %s: %.4f vs %.4f, <b>%+.4f</b> (better on %d queries, worse on %d; paired "
+        + "randomization test p = %.4f, paired t-test p = %.4f).</p>%n", esc(g.finalStage()), esc(g.baseline()),
+        esc(g.metric()), g.finalValue(), g.baselineValue(), g.delta(), g.improved(), g.worse(), g.pRandomization(),
+        g.pTTest()));
+  }
+
+  private static void tuning(StringBuilder h, EvalReport r) {
+    EvalReport.Tuning t = r.tuning();
+    if (t == null || t.curve() == null || t.curve().isEmpty()) {
+      return;
+    }
+    h.append("<h2>Tuning of the hybrid stage</h2>\n<p>Chosen by <code>quarry tune</code> on <code>")
+        .append(esc(t.tunedOn())).append("</code> (training qrels, never the evaluated ones): <code>")
+        .append(esc(t.chosen())).append("</code>, ").append(esc(t.objective())).append(' ').append(f4(t.value()))
+        .append(" on the training queries; within 0.005 of the best over ").append(esc(t.flatRange()))
+        .append(".</p>\n");
+    XYSeriesCollection c = new XYSeriesCollection();
+    XYSeries curve = new XYSeries(t.objective() + " (fusion)");
+    int i = 0;
+    for (Map.Entry<String, Double> e : t.curve().entrySet()) {
+      String v = e.getKey().substring(e.getKey().indexOf('=') + 1);
+      double x;
+      try {
+        x = Double.parseDouble(v);
+      } catch (NumberFormatException ex) {
+        x = i;
+      }
+      curve.add(x, e.getValue());
+      i++;
+    }
+    c.addSeries(curve);
+    if (t.singleStages() != null) {
+      for (Map.Entry<String, Double> e : t.singleStages().entrySet()) {
+        XYSeries flat = new XYSeries(e.getKey() + " alone");
+        flat.add(curve.getMinX(), e.getValue());
+        flat.add(curve.getMaxX(), e.getValue());
+        c.addSeries(flat);
+      }
+    }
+    String axis = t.curve().keySet().iterator().next();
+    figure(h, "chart-tuning", "Training " + t.objective() + " over the fusion's "
+        + axis.substring(0, axis.indexOf('=')) + " (dense weight), single signals for reference",
+        xyChart(axis.substring(0, axis.indexOf('=')), t.objective(), c));
   }
 
   private static void loss(StringBuilder h, EvalReport r) {

@@ -53,12 +53,31 @@ public final class MarkdownReport {
           .append(s.runFile()).append("` |\n");
     }
     sb.append('\n');
+    if (r.gain() != null) {
+      EvalReport.FinalGain g = r.gain();
+      sb.append(String.format(Locale.ROOT, "**Final stage `%s` vs the best single-signal stage `%s`** on %s: %.4f vs "
+          + "%.4f, %+.4f (better on %d queries, worse on %d; paired randomization test p = %.4f, paired t-test p = "
+          + "%.4f).%n%n", g.finalStage(), g.baseline(), g.metric(), g.finalValue(), g.baselineValue(), g.delta(),
+          g.improved(), g.worse(), g.pRandomization(), g.pTTest()));
+    }
     for (EvalReport.StageResult s : r.stages()) {
       sb.append("- **").append(s.name()).append("**: ").append(s.description());
       if (s.emptyRankings() > 0) {
         sb.append(" (").append(s.emptyRankings()).append(" queries got no result)");
       }
       sb.append('\n');
+    }
+    if (r.tuning() != null) {
+      EvalReport.Tuning t = r.tuning();
+      sb.append("\n## Tuning of the hybrid stage (`quarry tune`, on training qrels)\n\n");
+      sb.append("Tuned on `").append(t.tunedOn()).append("`; chosen: `").append(t.chosen()).append("`, ")
+          .append(t.objective()).append(' ').append(f4(t.value())).append(" on the training queries");
+      if (t.singleStages() != null) {
+        t.singleStages().forEach((k, v) -> sb.append("; ").append(k).append(" alone ").append(f4(v)));
+      }
+      sb.append(". Within 0.005 of the best over ").append(t.flatRange()).append(".\n\n| ")
+          .append("point | ").append(t.objective()).append(" |\n|---|---:|\n");
+      t.curve().forEach((k, v) -> sb.append("| ").append(k).append(" | ").append(f4(v)).append(" |\n"));
     }
     if (r.loss() != null) {
       LossAttribution.Summary l = r.loss();

@@ -158,16 +158,19 @@ public final class HybridSearcher {
    */
   public SearchOptions resolve(SearchOptions o) {
     IndexManifest.SearchDefaults t = version.manifest().search();
+    // A single-retriever mode needs at least k candidates; hybrid takes the tuned depths as they are (the union of
+    // the two lists is the candidate set, whatever k).
+    int floor = o.mode() == SearchOptions.Mode.HYBRID ? 1 : o.k();
     int depthDefault = Math.max(SearchOptions.DEFAULT_DEPTH, o.k());
     SearchOptions.Builder b = o.toBuilder();
     if (o.nprobe() == null) {
       b.nprobe(t != null && t.nprobe() != null ? t.nprobe() : SearchOptions.DEFAULT_NPROBE);
     }
     if (o.bm25Depth() == null) {
-      b.bm25Depth(Math.max(o.k(), t != null && t.bm25Depth() != null ? t.bm25Depth() : depthDefault));
+      b.bm25Depth(Math.max(floor, t != null && t.bm25Depth() != null ? t.bm25Depth() : depthDefault));
     }
     if (o.denseDepth() == null) {
-      b.denseDepth(Math.max(o.k(), t != null && t.denseDepth() != null ? t.denseDepth() : depthDefault));
+      b.denseDepth(Math.max(floor, t != null && t.denseDepth() != null ? t.denseDepth() : depthDefault));
     }
     if (o.fusion() == null) {
       b.fusion(t != null && t.fusion() != null ? FusionSpec.parse(t.fusion()) : FusionSpec.DEFAULT);
