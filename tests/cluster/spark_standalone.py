@@ -19,6 +19,7 @@ then SIGKILL after a grace period, and only ever signals the processes this modu
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import signal
@@ -230,9 +231,11 @@ class StandaloneCluster:
         self.save()
 
     def __enter__(self) -> "StandaloneCluster":
+        atexit.register(self.stop)  # also if the interpreter exits without unwinding the with-block
         return self.start()
 
     def __exit__(self, *exc) -> None:
+        atexit.unregister(self.stop)
         self.stop()
 
     # ---- state for the command line ----------------------------------------------------------------------------
