@@ -75,7 +75,14 @@ def test_pipeline_on_standalone_cluster(cluster):
             "--set", f"tuning.qrels={DATA / 'qrels' / 'train.tsv'}",
             "--set", f"spark.master={master}",
             "--set", "evaluation.sweepNprobe=[]",
-            "--set", "evaluation.sweepCandidates=[]"]
+            "--set", "evaluation.sweepCandidates=[]",
+            # a small tuning grid (tune runs on the driver only; the default grid adds ~2 min under load)
+            "--set", "tuning.strategies=[rrf, convex]",
+            "--set", "tuning.normalizations=[minmax]",
+            "--set", "tuning.alphas=[0.5, 0.8]",
+            "--set", "tuning.rrfKs=[60]",
+            "--set", "tuning.depths=[200]",
+            "--set", "tuning.nprobes=[8]"]
     cmd = submit_command(master, ROOT / "quarry-jobs.jar", args, name=app, executors=WORKERS,
                          executor_memory="1g", driver_memory="2g")
     (ROOT / "command.txt").write_text(" ".join(cmd) + "\n")
@@ -106,7 +113,7 @@ def test_pipeline_on_standalone_cluster(cluster):
 
     # --- the pipeline's outputs ----------------------------------------------------------------------------------
     s = _summaries(stdout)
-    for stage in ("chunk", "embed", "train", "build", "evaluate"):
+    for stage in ("chunk", "embed", "train", "build", "tune", "evaluate"):
         assert stage in s, f"no summary of {stage} in:\n{stdout[-3000:]}"
     corpus_docs = sum(1 for line in (DATA / "corpus.jsonl").read_text().splitlines() if line.strip())
     chunk, embed, build = s["chunk"], s["embed"], s["build"]
@@ -145,3 +152,7 @@ def test_pipeline_on_standalone_cluster(cluster):
         assert m["Recall@100"] > 0.85, (name, m)
         assert stages[name]["emptyRankings"] == 0, (name, stages[name])
     assert "nDCG@10" in (ev / "report.md").read_text()
+    # the evaluate summary is the final stage's metrics; tune wrote its choice into the published version
+    assert s["evaluate"]["queries"] == len(judged) and s["evaluate"]["finalStage"] == metrics["finalStage"]
+    assert s["evaluate"]["metrics"]["nDCG@10"] == pytest.approx(stages[metrics["finalStage"]]["metrics"]["nDCG@10"])
+    assert s["tune"]["version"] == version and s["tune"]["written"] is True, s["tune"]
