@@ -23,6 +23,7 @@ from spark_standalone import StandaloneCluster  # noqa: E402
 COLUMNS = ["N", "spec", "sample", "PQ sample", "generate s", "sample s", "OPQ s", "IVF s", "PQ s", "metrics s",
            "encode s", "total s", "MSE", "peak heap MiB"]
 STEPS = ["generate s", "sample s", "OPQ s", "IVF s", "PQ s", "metrics s", "encode s", "total s"]
+APP_NAME = "quarry-bench-train"
 ROW = re.compile(r"^\|\s*\d+\s*\|")
 
 
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         with StandaloneCluster(base / "cluster", workers=w, cores=1, memory=a.worker_memory) as c:
             args = ["bench-train", "--n", a.n, "--specs", a.specs, "--partitions", str(a.partitions),
                     "--master", c.master_url, *a.extra]  # bench-train sets its master itself: the same URL
-            cmd = submit_command(c.master_url, out / "quarry-jobs.jar", args, name=f"quarry-bench-train-{w}w",
+            # bench-train names its application itself (quarry-bench-train); one application per fresh cluster
+            cmd = submit_command(c.master_url, out / "quarry-jobs.jar", args, name=APP_NAME,
                                  executors=w, executor_memory=a.executor_memory, driver_memory=a.driver_memory)
             (base / "command.txt").write_text(" ".join(cmd) + "\n")
             print(f"==> {w} worker(s) x 1 core at {c.master_url}: {' '.join(args)}", flush=True)
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                 tail = "\n".join((base / "stderr.txt").read_text(errors="replace").splitlines()[-40:])
                 print(f"bench-cluster: bench-train on {w} worker(s) exited {code}\n{tail}", file=sys.stderr)
                 return 1
-            app = c.wait_app_finished(f"quarry-bench-train-{w}w", timeout=60)
+            app = c.wait_app_finished(APP_NAME, timeout=60)
             used = sum(1 for i in range(w) if any(e.get("appid") == app["id"]
                                                   for e in c.worker_state(i).get("finishedexecutors", [])))
             if used != w:
