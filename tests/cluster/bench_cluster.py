@@ -38,6 +38,27 @@ def parse_rows(stdout: str) -> list[dict[str, str]]:
     return rows
 
 
+def table(sizes: list[int], results: dict[int, list[dict[str, str]]], walls: dict[int, float]) -> list[str]:
+    """Markdown rows: bench-train's step times per cluster size, then the speed-up (first size's time / this
+    size's time) per step."""
+    lines = ["| workers | N | spec | " + " | ".join(STEPS) + " | MSE | peak heap MiB | submit wall s |",
+             "|---:|---:|---|" + "---:|" * (len(STEPS) + 3)]
+    for w in sizes:
+        for r in results[w]:
+            lines.append(f"| {w} | {r['N']} | {r['spec']} | " + " | ".join(r[s] for s in STEPS)
+                         + f" | {r['MSE']} | {r['peak heap MiB']} | {walls[w]:.0f} |")
+    first = sizes[0]
+    for w in sizes[1:]:
+        for r0, r in zip(results[first], results[w]):
+            ratio = []
+            for s in STEPS:
+                t0, t1 = float(r0[s]), float(r[s])
+                ratio.append(f"{t0 / t1:.2f}x" if t1 > 0 else "n/a")
+            lines.append(f"| speed-up {first}→{w} | {r['N']} | {r['spec']} | " + " | ".join(ratio)
+                         + f" | | | {walls[first] / walls[w]:.2f}x |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench-cluster", description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", default="100000", help="bench-train --n (vector counts, comma-separated)")
@@ -94,21 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"bench-train --n {a.n} --specs \"{a.specs}\" --partitions {a.partitions} {' '.join(a.extra)}".rstrip(),
              f"on a Spark standalone cluster on 127.0.0.1, workers of 1 core / {a.worker_memory}, executor memory "
              f"{a.executor_memory}, client-mode driver {a.driver_memory} (peak heap = the driver's)", "",
-             "| workers | N | spec | " + " | ".join(STEPS) + " | MSE | peak heap MiB | submit wall s |",
-             "|---:|---:|---|" + "---:|" * (len(STEPS) + 3)]
-    for w in sizes:
-        for r in results[w]:
-            lines.append(f"| {w} | {r['N']} | {r['spec']} | " + " | ".join(r[s] for s in STEPS)
-                         + f" | {r['MSE']} | {r['peak heap MiB']} | {walls[w]:.0f} |")
-    first = sizes[0]
-    for w in sizes[1:]:
-        for r0, r in zip(results[first], results[w]):
-            ratio = []
-            for s in STEPS:
-                t0, t1 = float(r0[s]), float(r[s])
-                ratio.append(f"{t0 / t1:.2f}x" if t1 > 0 else "n/a")
-            lines.append(f"| speed-up {first}→{w} | {r['N']} | {r['spec']} | " + " | ".join(ratio)
-                         + f" | | | {walls[first] / walls[w]:.2f}x |")
+             *table(sizes, results, walls)]
     text = "\n".join(lines) + "\n"
     (out / "bench-cluster.md").write_text(text)
     print()
