@@ -29,7 +29,6 @@ import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
 import io.quarry.jobs.build.PublishedIndex;
 import io.quarry.jobs.embed.ModelShipping;
-import io.quarry.lexical.Bm25Index;
 import io.quarry.report.HtmlReport;
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
@@ -101,7 +100,7 @@ public final class EvaluateJob implements StageJob {
       crossEncoder = new OnnxCrossEncoder(ModelShipping.localDir(ctx, e.crossEncoder(), "evaluation.crossEncoder"),
           e.crossEncoderMaxLength());
     }
-    Bm25Index bm25 = null;
+    EvaluatedIndex index = null;
     try {
       List<String> qids = new ArrayList<>(qrels.queryIds());
       List<String> qtexts = new ArrayList<>();
@@ -126,22 +125,9 @@ public final class EvaluateJob implements StageJob {
       if (needIndex) {
         // segments.version names the version to evaluate (e.g. a freshly built, not yet published one, before the
         // gate); unset, the published one (CURRENT).
-        String wanted = c.segments().version();
-        Path local = PublishedIndex.localCopy(ctx, wanted == null || wanted.isBlank() ? null : wanted);
-        version = IndexVersion.open(local, false);
-        String indexModel = version.manifest().model().modelId();
-        if (!indexModel.equals(embedder.modelId())) {
-          throw new IllegalStateException("index version " + version.manifest().version() + " was built with model '"
-              + indexModel + "' but embedding.model is '" + embedder.modelId() + "': queries must use the same model");
-        }
-        if (version.manifest().bm25() != null) {
-          bm25 = Bm25Index.open(local, version.manifest());
-        }
-        HybridSearcher.QueryEncoder enc = q -> {
-          float[] v = byText.get(q);
-          return v != null ? v : embedder.embedQueries(List.of(q))[0];
-        };
-        searcher = new HybridSearcher(version, enc, bm25, crossEncoder);
+        index = EvaluatedIndex.open(ctx, embedder);
+        version = index.version();
+        searcher = index.searcher(byText, embedder, crossEncoder);
       }
       StageEvaluator se = new StageEvaluator(searcher, queries, e);
       Metric metric = Metric.parse(version != null ? version.manifest().metric() : c.quantizer().metric());
@@ -251,8 +237,8 @@ public final class EvaluateJob implements StageJob {
       } catch (IOException cleanup) {
         LOG.warn("evaluate: cannot delete the partial output {}: {}", tmp, cleanup.toString());
       }
-      if (bm25 != null) {
-        bm25.close();
+      if (index != null) {
+        index.close();
       }
       if (crossEncoder != null) {
         crossEncoder.close();

@@ -13,7 +13,6 @@ import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
 import io.quarry.jobs.build.PublishedIndex;
-import io.quarry.lexical.Bm25Index;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -83,23 +82,13 @@ public final class TuneJob implements StageJob {
     }
     LOG.info("tune: embedded {} training queries in {} ms", texts.size(), (System.nanoTime() - t0) / 1_000_000);
 
-    String wanted = c.segments().version();
-    Path local = PublishedIndex.localCopy(ctx, wanted == null || wanted.isBlank() ? null : wanted);
-    IndexVersion version = IndexVersion.open(local, false);
-    if (!version.manifest().model().modelId().equals(embedder.modelId())) {
-      throw new IllegalStateException("index version " + version.manifest().version() + " was built with model '"
-          + version.manifest().model().modelId() + "' but embedding.model is '" + embedder.modelId() + "'");
-    }
-    if (version.manifest().bm25() == null) {
-      throw new IllegalStateException("index version " + version.manifest().version() + " has no BM25 part: "
-          + "nothing to fuse");
-    }
-    try (Bm25Index bm25 = Bm25Index.open(local, version.manifest())) {
-      HybridSearcher.QueryEncoder enc = q -> {
-        float[] v = byText.get(q);
-        return v != null ? v : embedder.embedQueries(List.of(q))[0];
-      };
-      HybridSearcher searcher = new HybridSearcher(version, enc, bm25, null);
+    try (EvaluatedIndex index = EvaluatedIndex.open(ctx, embedder)) {
+      IndexVersion version = index.version();
+      if (index.bm25() == null) {
+        throw new IllegalStateException("index version " + version.manifest().version() + " has no BM25 part: "
+            + "nothing to fuse");
+      }
+      HybridSearcher searcher = index.searcher(byText, embedder, null);
       t0 = System.nanoTime();
       FusionTuner.Result r = new FusionTuner(searcher, in.qrels(), t).tune(queries, t.qrels());
       LOG.info("tune: {} grid points in {} s", r.points().size(), (System.nanoTime() - t0) / 1_000_000_000);

@@ -80,7 +80,12 @@ class ServingEndToEndTest {
       switch (mode) {
         case "bm25" -> assertThat(scores.has("bm25")).isTrue();
         case "dense" -> assertThat(scores.has("dense") && scores.has("exact")).isTrue();
-        default -> assertThat(scores.has("rrf") && scores.has("exact")).isTrue();
+        default -> {
+          // fused after exact re-scoring: every hybrid hit has both exact signals and the fused score
+          assertThat(scores.has("fusion") && scores.has("exact") && scores.has("bm25")).isTrue();
+          assertThat(hits.get(0).get("score").floatValue()).isEqualTo(scores.get("fusion").floatValue());
+          assertThat(j.get("fusion").asText()).isEqualTo(io.quarry.core.search.FusionSpec.DEFAULT.toString());
+        }
       }
       assertThat(j.get("stagesMs").size()).isGreaterThan(0);
     }

@@ -18,7 +18,7 @@ import java.util.Set;
  * @param fusion fusion of the {@code hybrid} stage: {@code auto} (the index version's tuned setting — fusion, nprobe
  *     and depths, see {@code quarry tune} — else {@link io.quarry.core.search.FusionSpec#DEFAULT} at {@code nprobe}
  *     and {@code candidates}), or a fusion spec ({@code rrf:k=60}, {@code wrrf:k=60,alpha=0.7},
- *     {@code convex:tmm,alpha=0.6}) used at {@code nprobe} and {@code candidates}
+ *     {@code convex:zscore,alpha=0.7}) used at {@code nprobe} and {@code candidates}
  * @param metrics metrics reported, Quarry or trec_eval names (e.g. {@code nDCG@10}, {@code ndcg_cut_10})
  * @param stages stages evaluated, in order: {@code bm25}, {@code dense-exact}, {@code dense-ivfpq}, {@code rescore}
  *     (IVF-PQ + exact re-scoring), {@code hybrid} (BM25 ∪ IVF-PQ candidates, exact scores fused), {@code

@@ -57,11 +57,11 @@ public final class Candidates {
    * (dense NaN, BM25 NaN) for the caller to fill with {@link #setDense} and {@link #setBm25}.
    */
   public static Candidates union(List<ScoredChunk> annHits, List<ScoredChunk> bm25Hits, float denseMin) {
-    Map<Long, int[]> seen = new HashMap<>();
+    java.util.Set<Long> seen = new java.util.HashSet<>();
     List<ScoredChunk> all = new ArrayList<>(annHits.size() + bm25Hits.size());
     for (List<ScoredChunk> l : List.of(annHits, bm25Hits)) {
       for (ScoredChunk c : l) {
-        if (seen.putIfAbsent(c.key(), new int[0]) == null) {
+        if (seen.add(c.key())) {
           all.add(c);
         }
       }

@@ -1,0 +1,78 @@
+package io.quarry.jobs.eval;
+
+import io.quarry.core.search.HybridSearcher;
+import io.quarry.core.segment.IndexVersion;
+import io.quarry.embed.Embedder;
+import io.quarry.jobs.JobContext;
+import io.quarry.jobs.build.PublishedIndex;
+import io.quarry.lexical.Bm25Index;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The index version a labeled-query job (evaluate, tune) searches — {@code segments.version}, else the published one
+ * ({@code CURRENT}) — opened as the serving jar opens it (a local copy when the index is remote), with its BM25 part.
+ * Closing it closes the BM25 readers.
+ */
+final class EvaluatedIndex implements Closeable {
+  private final Path local;
+  private final IndexVersion version;
+  private final Bm25Index bm25;
+
+  private EvaluatedIndex(Path local, IndexVersion version, Bm25Index bm25) {
+    this.local = local;
+    this.version = version;
+    this.bm25 = bm25;
+  }
+
+  /**
+   * Opens the version and checks it was built with the embedder's model (queries must be embedded with it).
+   *
+   * @throws IllegalStateException on a model mismatch
+   * @throws IOException if the version is missing, incomplete or unreadable
+   */
+  static EvaluatedIndex open(JobContext ctx, Embedder embedder) throws IOException {
+    String wanted = ctx.config().segments().version();
+    Path local = PublishedIndex.localCopy(ctx, wanted == null || wanted.isBlank() ? null : wanted);
+    IndexVersion version = IndexVersion.open(local, false);
+    String indexModel = version.manifest().model().modelId();
+    if (!indexModel.equals(embedder.modelId())) {
+      throw new IllegalStateException("index version " + version.manifest().version() + " was built with model '"
+          + indexModel + "' but embedding.model is '" + embedder.modelId() + "': queries must use the same model");
+    }
+    Bm25Index bm25 = version.manifest().bm25() == null ? null : Bm25Index.open(local, version.manifest());
+    return new EvaluatedIndex(local, version, bm25);
+  }
+
+  IndexVersion version() {
+    return version;
+  }
+
+  /** The BM25 part, or null if the version has none. */
+  Bm25Index bm25() {
+    return bm25;
+  }
+
+  /**
+   * The version's searcher; queries embedded beforehand ({@code byText}: query text → vector) are not embedded again.
+   *
+   * @param reranker cross-encoder, or null
+   */
+  HybridSearcher searcher(Map<String, float[]> byText, Embedder embedder, HybridSearcher.Reranker reranker) {
+    HybridSearcher.QueryEncoder enc = q -> {
+      float[] v = byText.get(q);
+      return v != null ? v : embedder.embedQueries(List.of(q))[0];
+    };
+    return new HybridSearcher(version, enc, bm25, reranker);
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (bm25 != null) {
+      bm25.close();
+    }
+  }
+}
