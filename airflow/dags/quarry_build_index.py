@@ -1,6 +1,6 @@
 """Airflow DAG ``quarry_build_index``: build, evaluate, gate and publish one Quarry index version.
 
-    validate_config -> chunk -> embed -> train -> build -> evaluate -> find_baseline -> gate -> publish
+    validate_config -> chunk -> embed -> train -> build -> tune -> evaluate -> find_baseline -> gate -> publish
 
 One ``SparkSubmitOperator`` per stage, each running the shaded jobs jar's CLI (``io.quarry.jobs.QuarryCli``) with the
 run's configs and ``--set`` overrides (see ``quarry_dags/args.py``). ``validate_config`` runs the CLI's
@@ -66,7 +66,9 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     validate = quarry_task("validate-config", retries=0)
-    stages = [quarry_task(stage) for stage in qargs.STAGES]
+    # tune: the hybrid fusion chosen on the config's training qrels (tuning.qrels) and written into the new,
+    # unpublished version's manifest before it is evaluated; skipped when the config names no training split
+    stages = [quarry_task(s, extra_args="['--if-configured']" if s == "tune" else None) for s in qargs.STAGES]
     baseline = find_baseline_task()
     gate = compare_task("gate")
     # Runs when the gate passed, or was skipped because there is nothing to gate against yet.

@@ -24,7 +24,8 @@ def _edges(dag):
 
 def test_build_dag_is_one_chain_of_stages(dagbag):
     dag = dagbag.dags[BUILD]
-    order = ["validate_config", "chunk", "embed", "train", "build", "evaluate", "find_baseline", "gate", "publish"]
+    order = ["validate_config", "chunk", "embed", "train", "build", "tune", "evaluate", "find_baseline", "gate",
+             "publish"]
     assert {t.task_id for t in dag.tasks} == set(order)
     assert _edges(dag) == set(zip(order, order[1:]))
     assert dag.schedule is None or str(dag.timetable.summary) == "None"

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 #: The stage subcommands of the CLI, in pipeline order.
-STAGES = ("chunk", "embed", "train", "build", "evaluate")
+STAGES = ("chunk", "embed", "train", "build", "tune", "evaluate")
 
 #: Main class of the shaded jobs jar.
 MAIN_CLASS = "io.quarry.jobs.QuarryCli"

@@ -267,9 +267,13 @@ public final class QuarryCli {
   @Command(name = "tune", description = "Choose the hybrid fusion, candidate depth and nprobe on training qrels "
       + "(tuning.qrels) and write them into the index version's manifest.")
   static final class Tune extends StageCommand {
+    @Option(names = "--if-configured", description = "Skip (exit 0, with a note) when tuning.qrels is not set, "
+        + "instead of failing: for schedulers that run the same task for every config.")
+    boolean ifConfigured;
+
     @Override
     List<StageJob> stages() {
-      return List.of(new io.quarry.jobs.eval.TuneJob(false));
+      return List.of(new io.quarry.jobs.eval.TuneJob(ifConfigured));
     }
   }
 

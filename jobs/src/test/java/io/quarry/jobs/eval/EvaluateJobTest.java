@@ -409,7 +409,7 @@ class EvaluateJobTest {
 
   /** Light settings for the tests below: two stages, no sweeps. */
   static final String[] QUICK = {"evaluation.stages=[bm25,dense-exact,dense-ivfpq]", "evaluation.sweepNprobe=[]",
-      "evaluation.sweepCandidates=[]", "evaluation.sweepRrfK=[]", "evaluation.permutations=200"};
+      "evaluation.sweepCandidates=[]", "evaluation.permutations=200"};
 
   static JobContext quick(String... sets) {
     List<String> o = new ArrayList<>(List.of(QUICK));

@@ -198,7 +198,8 @@ class TrainQuantizerJobTest {
     assertThatThrownBy(() -> new TrainQuantizerJob().run(ctx(work, "quantizer.spec=IVF4096,PQ4x8")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining(N + " training vectors for nlist = 4096");
+    // a spec that does not divide the dimension is refused (by the config check, before the stage runs)
     assertThatThrownBy(() -> new TrainQuantizerJob().run(ctx(work, "quantizer.spec=IVF16,PQ5x8")))
-        .hasMessageContaining("d = 16 is not divisible by PQ M = 5");
+        .hasMessageContaining("is not divisible by PQ M = 5");
   }
 }
