@@ -105,7 +105,7 @@ def test_build_dag_end_to_end_on_data_samples(airflow_env):
                       E2E / "build.log")
     tasks = build["tasks"]
     # First build: nothing published yet, so there is no baseline and the gate is skipped; publish still runs.
-    expected = {t: "success" for t in ("validate_config", "chunk", "embed", "train", "build", "evaluate",
+    expected = {t: "success" for t in ("validate_config", "chunk", "embed", "train", "build", "tune", "evaluate",
                                         "find_baseline", "publish")}
     expected["gate"] = "skipped"
     assert tasks == expected, f"{tasks} (log: {build['log']})"
