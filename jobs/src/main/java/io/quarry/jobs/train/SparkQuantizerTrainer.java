@@ -314,6 +314,12 @@ public final class SparkQuantizerTrainer {
       }
       return List.of(acc).iterator();
     }).collect();
+    return mergeInOrder(partials, zero, combOp);
+  }
+
+  /** Merges per-partition partials on the driver in partition order (deterministic float sums). */
+  private static <A> A mergeInOrder(List<A> partials, org.apache.spark.api.java.function.Function0<A> zero,
+      org.apache.spark.api.java.function.Function2<A, A, A> combOp) {
     try {
       A total = zero.call();
       for (A p : partials) {
@@ -396,15 +402,7 @@ public final class SparkQuantizerTrainer {
       }
       return List.of(acc).iterator();
     }).collect();
-    try {
-      A total = zero.call();
-      for (A p : partials) {
-        total = combOp.call(total, p);
-      }
-      return total;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    return mergeInOrder(partials, zero, combOp);
   }
 
   /**
