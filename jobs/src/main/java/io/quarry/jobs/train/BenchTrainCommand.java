@@ -97,8 +97,11 @@ public final class BenchTrainCommand implements Callable<Integer> {
     SparkSession spark = SparkSession.builder().master(master).appName("quarry-bench-train")
         .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate();
     List<String> rows = new ArrayList<>();
+    String blas = "";
     try {
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      blas = blasImplementations(jsc);
+      System.out.println(blas);
       for (long n : ns) {
         for (String s : specs) {
           rows.add(runOne(spark, jsc, n, IndexSpec.parse(s.strip())));
@@ -113,9 +116,10 @@ public final class BenchTrainCommand implements Callable<Integer> {
         + " opqIterations %d, maxPointsPerCentroid %d, IVF init %s (%d steps, init sample %s), IVF solver %s%n%n", d,
         clusters, seed, master, maxIter, opqIterations, maxPointsPerCentroid, ivfInit, ivfInitSteps,
         ivfInitSample == 0 ? "whole sample" : Long.toString(ivfInitSample), ivfSolver == null ? "MLlib default" : ivfSolver);
+    System.out.println(blas);
     System.out.println("| N | spec | sample | PQ sample | generate s | sample s | OPQ s | IVF s | PQ s | metrics s | encode s | "
-        + "total s | MSE | peak heap MiB |");
-    System.out.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        + "total s | IVF MSE | MSE | peak heap MiB |");
+    System.out.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     rows.forEach(System.out::println);
     return 0;
   }
@@ -166,10 +170,22 @@ public final class BenchTrainCommand implements Callable<Integer> {
     bc.destroy();
     Map<String, Double> st = r.stepSeconds();
     double total = gen + st.values().stream().mapToDouble(Double::doubleValue).sum() + enc;
-    return String.format(Locale.ROOT, "| %d | %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %d |",
+    return String.format(Locale.ROOT, "| %d | %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %.4f | %d |",
         n, spec, r.sampleSize(), r.pqSampleSize(), gen, st.getOrDefault("sample", 0.0), st.getOrDefault("opq", 0.0),
         st.getOrDefault("ivf", 0.0), st.getOrDefault("pq", 0.0), st.getOrDefault("metrics", 0.0), enc, total,
-        stats.mse(), peakHeapMiB());
+        r.model().info().metrics().getOrDefault("ivf.mse", Double.NaN), stats.mse(), peakHeapMiB());
+  }
+
+  /**
+   * Which BLAS Spark MLlib uses ({@code org.apache.spark.ml.linalg.BLAS$.MODULE$.nativeBLAS()}: {@code JNIBLAS} when
+   * dev.ludovic.netlib loaded a native library such as OpenBLAS, else its Java fallback, e.g. {@code VectorBLAS}), on
+   * the driver and in one task (an executor JVM on a cluster; the same JVM in local mode).
+   */
+  static String blasImplementations(JavaSparkContext jsc) {
+    String driver = org.apache.spark.ml.linalg.BLAS$.MODULE$.nativeBLAS().getClass().getName();
+    String executor = jsc.parallelize(List.of(0), 1)
+        .map(x -> (String) org.apache.spark.ml.linalg.BLAS$.MODULE$.nativeBLAS().getClass().getName()).first();
+    return "MLlib BLAS: driver " + driver + ", executor " + executor;
   }
 
   /** Vector {@code i}: a cluster centre plus Gaussian noise, normalized; depends only on (seed, i). */
