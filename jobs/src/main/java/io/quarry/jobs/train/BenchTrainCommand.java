@@ -163,7 +163,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
     EncodingStats stats = SparkQuantizerTrainer.encodingStats(data.values(), bm);
     double enc = (System.nanoTime() - t1) / 1e9;
     if (faissDir != null) {
-      FaissComparison.run(this, data, r, bc.value(), n, spec, gen, enc);
+      FaissComparison.run(this, data, r, bc.value(), n, spec, gen, enc, stats.mse());
     }
     data.unpersist(true);
     bm.destroy();
