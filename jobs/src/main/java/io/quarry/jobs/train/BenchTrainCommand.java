@@ -28,8 +28,10 @@ import scala.Tuple2;
 /**
  * {@code quarry bench-train}: scale benchmark of quantizer training and encoding on seeded synthetic clustered unit
  * vectors generated inside the executors (vector {@code i} depends only on the seed and {@code i}; the driver never
- * holds them). Reports the wall time of each step (generate, sample, OPQ, IVF, PQ, metrics, encode) and the peak heap
- * of the driver JVM (which in {@code local[*]} mode also runs the executors) as a Markdown row per (N, spec).
+ * holds them). Reports the wall time of each step (generate, sample, OPQ, IVF, PQ, metrics, encode), the peak heap
+ * of the driver JVM (which in {@code local[*]} mode also runs the executors), the IVF and encoding MSE, and the JVM's
+ * CPU seconds of the OPQ, IVF, PQ and encode steps (in local mode the work itself, which other processes on a shared
+ * machine do not inflate) as a Markdown row per (N, spec), and which BLAS MLlib loaded.
  */
 @Command(name = "bench-train", mixinStandardHelpOptions = true,
     description = "Quantizer training/encoding scale benchmark on synthetic clustered vectors.")
@@ -118,8 +120,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
         ivfInitSample == 0 ? "whole sample" : Long.toString(ivfInitSample), ivfSolver == null ? "MLlib default" : ivfSolver);
     System.out.println(blas);
     System.out.println("| N | spec | sample | PQ sample | generate s | sample s | OPQ s | IVF s | PQ s | metrics s | encode s | "
-        + "total s | IVF MSE | MSE | peak heap MiB |");
-    System.out.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        + "total s | IVF MSE | MSE | peak heap MiB | CPU s: OPQ | IVF | PQ | encode |");
+    System.out.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     rows.forEach(System.out::println);
     return 0;
   }
@@ -159,9 +161,11 @@ public final class BenchTrainCommand implements Callable<Integer> {
         .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(ivfInit, ivfInitSteps, ivfSolver,
             ivfInitSample)).train(data, d, n);
     long t1 = System.nanoTime();
+    double c1 = SparkQuantizerTrainer.processCpuSeconds();
     Broadcast<QuantizerModel> bm = jsc.broadcast(r.model());
     EncodingStats stats = SparkQuantizerTrainer.encodingStats(data.values(), bm);
     double enc = (System.nanoTime() - t1) / 1e9;
+    double encCpu = SparkQuantizerTrainer.processCpuSeconds() - c1;
     if (faissDir != null) {
       FaissComparison.run(this, data, r, bc.value(), n, spec, gen, enc, stats.mse());
     }
@@ -170,10 +174,12 @@ public final class BenchTrainCommand implements Callable<Integer> {
     bc.destroy();
     Map<String, Double> st = r.stepSeconds();
     double total = gen + st.values().stream().mapToDouble(Double::doubleValue).sum() + enc;
-    return String.format(Locale.ROOT, "| %d | %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %.4f | %d |",
+    return String.format(Locale.ROOT, "| %d | %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %.4f | %d | %.1f | %.1f | %.1f | %.1f |",
         n, spec, r.sampleSize(), r.pqSampleSize(), gen, st.getOrDefault("sample", 0.0), st.getOrDefault("opq", 0.0),
         st.getOrDefault("ivf", 0.0), st.getOrDefault("pq", 0.0), st.getOrDefault("metrics", 0.0), enc, total,
-        r.model().info().metrics().getOrDefault("ivf.mse", Double.NaN), stats.mse(), peakHeapMiB());
+        r.model().info().metrics().getOrDefault("ivf.mse", Double.NaN), stats.mse(), peakHeapMiB(),
+        r.stepCpuSeconds().getOrDefault("opq", 0.0), r.stepCpuSeconds().getOrDefault("ivf", 0.0),
+        r.stepCpuSeconds().getOrDefault("pq", 0.0), encCpu);
   }
 
   /**
