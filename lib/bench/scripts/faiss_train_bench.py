@@ -8,8 +8,8 @@ step so each step can be timed like Quarry's:
           sample of maxPointsPerCentroid x nlist vectors, as Quarry)
   pq      IndexIVFPQ residual PQ (coarse quantizer already trained) on maxPointsPerCentroid x 2^nbits vectors
   encode  index.add(base): rotate, assign, encode every vector
-then searches the queries at the same nprobe and prints per-step seconds, the Quarry/FAISS time ratio and
-1-recall@1/@10 (fraction of queries whose exact inner-product nearest neighbour, from a flat FAISS index, is in the
+then searches the queries at the same nprobe and prints per-step seconds, the Quarry/FAISS time ratio, the IVF
+MSE and the reconstruction MSE of both (to locate a recall gap step by step) and 1-recall@1/@10 (fraction of queries whose exact inner-product nearest neighbour, from a flat FAISS index, is in the
 first R results) for both.
 
 Not a project dependency: run it from a throwaway venv, e.g.
@@ -82,6 +82,7 @@ def main():
     else:
         quantizer.add(np.zeros((1, d), dtype=np.float32))
     t["ivf"] = time.time() - t0
+    ivf_mse = float(quantizer.search(xt, 1)[0].mean()) if nlist > 1 else float((xt * xt).sum(axis=1).mean())
 
     t0 = time.time()
     ivfpq = faiss.IndexIVFPQ(quantizer, d, nlist, pq_m, nbits, faiss.METRIC_INNER_PRODUCT)
@@ -97,6 +98,11 @@ def main():
     t0 = time.time()
     index.add(xb)
     t["encode"] = time.time() - t0
+    sse = 0.0
+    for i0 in range(0, n, 65536):  # in blocks: the decoded base would double the memory at 1M
+        blk = xb[i0:i0 + 65536]
+        sse += float(((index.sa_decode(index.sa_encode(blk)) - blk) ** 2).sum(dtype=np.float64))
+    mse = sse / n
     ivfpq.nprobe = q["nprobe"]
     t0 = time.time()
     _, fknn = index.search(xq, 10)
@@ -122,10 +128,13 @@ def main():
         ratio = f"{a / b:.2f}" if b > 0 else "–"
         print(f"| {name} | {a:.1f} | {b:.1f} | {ratio} |")
     print()
-    print("| trainer | R@1 | R@10 |")
-    print("|---|---:|---:|")
-    print(f"| quarry | {recall(qknn, 1):.3f} | {recall(qknn, 10):.3f} |")
-    print(f"| faiss | {recall(fknn, 1):.3f} | {recall(fknn, 10):.3f} |")
+    print("| trainer | IVF MSE | MSE | R@1 | R@10 |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| quarry | {q.get('ivfMse', float('nan')):.4f} | {q.get('mse', float('nan')):.4f} | "
+          f"{recall(qknn, 1):.3f} | {recall(qknn, 10):.3f} |")
+    print(f"| faiss | {ivf_mse:.4f} | {mse:.4f} | {recall(fknn, 1):.3f} | {recall(fknn, 10):.3f} |")
+    print("\nIVF MSE: mean squared distance of the (rotated) training sample to its nearest centroid (FAISS: of every "
+          "base vector); MSE: mean squared reconstruction error of every base vector.")
 
 
 if __name__ == "__main__":

@@ -378,7 +378,7 @@ public final class BuildSegmentsJob implements StageJob {
     for (int i = 0; i < n; i++) {
       System.arraycopy(pending.get(i).x(), 0, xs, i * dim, dim);
     }
-    QuantizerModel.EncodedBatch b = model.encodeBatch(xs, n);
+    QuantizerModel.EncodedBatch b = model.encodeBatch(xs, n, io.quarry.jobs.train.MllibBlasProducts.ifNative());
     for (int i = 0; i < n; i++) {
       Pending p = pending.get(i);
       Row r = p.row();

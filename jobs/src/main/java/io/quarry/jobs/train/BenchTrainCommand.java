@@ -28,8 +28,10 @@ import scala.Tuple2;
 /**
  * {@code quarry bench-train}: scale benchmark of quantizer training and encoding on seeded synthetic clustered unit
  * vectors generated inside the executors (vector {@code i} depends only on the seed and {@code i}; the driver never
- * holds them). Reports the wall time of each step (generate, sample, OPQ, IVF, PQ, metrics, encode) and the peak heap
- * of the driver JVM (which in {@code local[*]} mode also runs the executors) as a Markdown row per (N, spec).
+ * holds them). Reports the wall time of each step (generate, sample, OPQ, IVF, PQ, metrics, encode), the peak heap
+ * of the driver JVM (which in {@code local[*]} mode also runs the executors), the IVF and encoding MSE, and the JVM's
+ * CPU seconds of the OPQ, IVF, PQ and encode steps (in local mode the work itself, which other processes on a shared
+ * machine do not inflate) as a Markdown row per (N, spec), and which BLAS MLlib loaded.
  */
 @Command(name = "bench-train", mixinStandardHelpOptions = true,
     description = "Quantizer training/encoding scale benchmark on synthetic clustered vectors.")
@@ -97,8 +99,11 @@ public final class BenchTrainCommand implements Callable<Integer> {
     SparkSession spark = SparkSession.builder().master(master).appName("quarry-bench-train")
         .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate();
     List<String> rows = new ArrayList<>();
+    String blas = "";
     try {
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      blas = blasImplementations(jsc);
+      System.out.println(blas);
       for (long n : ns) {
         for (String s : specs) {
           rows.add(runOne(spark, jsc, n, IndexSpec.parse(s.strip())));
@@ -113,9 +118,10 @@ public final class BenchTrainCommand implements Callable<Integer> {
         + " opqIterations %d, maxPointsPerCentroid %d, IVF init %s (%d steps, init sample %s), IVF solver %s%n%n", d,
         clusters, seed, master, maxIter, opqIterations, maxPointsPerCentroid, ivfInit, ivfInitSteps,
         ivfInitSample == 0 ? "whole sample" : Long.toString(ivfInitSample), ivfSolver == null ? "MLlib default" : ivfSolver);
+    System.out.println(blas);
     System.out.println("| N | spec | sample | PQ sample | generate s | sample s | OPQ s | IVF s | PQ s | metrics s | encode s | "
-        + "total s | MSE | peak heap MiB |");
-    System.out.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        + "total s | IVF MSE | MSE | peak heap MiB | CPU s: OPQ | IVF | PQ | encode |");
+    System.out.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     rows.forEach(System.out::println);
     return 0;
   }
@@ -155,21 +161,37 @@ public final class BenchTrainCommand implements Callable<Integer> {
         .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(ivfInit, ivfInitSteps, ivfSolver,
             ivfInitSample)).train(data, d, n);
     long t1 = System.nanoTime();
+    double c1 = SparkQuantizerTrainer.processCpuSeconds();
     Broadcast<QuantizerModel> bm = jsc.broadcast(r.model());
     EncodingStats stats = SparkQuantizerTrainer.encodingStats(data.values(), bm);
     double enc = (System.nanoTime() - t1) / 1e9;
+    double encCpu = SparkQuantizerTrainer.processCpuSeconds() - c1;
     if (faissDir != null) {
-      FaissComparison.run(this, data, r, bc.value(), n, spec, gen, enc);
+      FaissComparison.run(this, data, r, bc.value(), n, spec, gen, enc, stats.mse());
     }
     data.unpersist(true);
     bm.destroy();
     bc.destroy();
     Map<String, Double> st = r.stepSeconds();
     double total = gen + st.values().stream().mapToDouble(Double::doubleValue).sum() + enc;
-    return String.format(Locale.ROOT, "| %d | %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %d |",
+    return String.format(Locale.ROOT, "| %d | %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %.4f | %d | %.1f | %.1f | %.1f | %.1f |",
         n, spec, r.sampleSize(), r.pqSampleSize(), gen, st.getOrDefault("sample", 0.0), st.getOrDefault("opq", 0.0),
         st.getOrDefault("ivf", 0.0), st.getOrDefault("pq", 0.0), st.getOrDefault("metrics", 0.0), enc, total,
-        stats.mse(), peakHeapMiB());
+        r.model().info().metrics().getOrDefault("ivf.mse", Double.NaN), stats.mse(), peakHeapMiB(),
+        r.stepCpuSeconds().getOrDefault("opq", 0.0), r.stepCpuSeconds().getOrDefault("ivf", 0.0),
+        r.stepCpuSeconds().getOrDefault("pq", 0.0), encCpu);
+  }
+
+  /**
+   * Which BLAS Spark MLlib uses ({@code org.apache.spark.ml.linalg.BLAS$.MODULE$.nativeBLAS()}: {@code JNIBLAS} when
+   * dev.ludovic.netlib loaded a native library such as OpenBLAS, else its Java fallback, e.g. {@code VectorBLAS}), on
+   * the driver and in one task (an executor JVM on a cluster; the same JVM in local mode).
+   */
+  static String blasImplementations(JavaSparkContext jsc) {
+    String driver = org.apache.spark.ml.linalg.BLAS$.MODULE$.nativeBLAS().getClass().getName();
+    String executor = jsc.parallelize(List.of(0), 1)
+        .map(x -> (String) org.apache.spark.ml.linalg.BLAS$.MODULE$.nativeBLAS().getClass().getName()).first();
+    return "MLlib BLAS: driver " + driver + ", executor " + executor;
   }
 
   /** Vector {@code i}: a cluster centre plus Gaussian noise, normalized; depends only on (seed, i). */

@@ -28,7 +28,8 @@ import scala.Tuple2;
  *
  * <ul>
  *   <li>{@code base.fvecs}: the N generated vectors in id order (streamed from the executors partition by
- *       partition; the driver holds one partition at a time);
+ *       partition; the driver holds one partition at a time), and Quarry's inverted lists of them (encoded in the
+ *       executors; the driver holds the N lists and codes, N × (codeSize + 4) bytes plus ids);
  *   <li>{@code query.fvecs}: {@code --queries} more vectors of the same generator (ids N, N+1, …), not in the base;
  *   <li>{@code quarry-knn.ivecs}: Quarry's top 10 base ids per query at {@code --nprobe} (inverted lists of the
  *       trained model over the whole base, {@link IvfPqSearcher});
@@ -42,7 +43,7 @@ final class FaissComparison {
   private FaissComparison() {}
 
   static void run(BenchTrainCommand cmd, JavaPairRDD<String, float[]> data, SparkQuantizerTrainer.Result r,
-      float[] centres, long n, IndexSpec spec, double genSeconds, double encodeSeconds) {
+      float[] centres, long n, IndexSpec spec, double genSeconds, double encodeSeconds, double mse) {
     try {
       Path dir = cmd.faissDir;
       Files.createDirectories(dir);
@@ -52,32 +53,56 @@ final class FaissComparison {
         throw new IllegalArgumentException("--faiss: N must fit an int");
       }
       ArrayInvertedLists lists = new ArrayInvertedLists(model.nlist(), model.codeSize());
+      // Quarry's codes of the whole base, encoded in the executors (all cores, the same encodeBatch as the encode
+      // step) and cached: ids, lists and codes only (~56 bytes a vector), streamed to the driver next to the vectors
+      org.apache.spark.api.java.JavaSparkContext jsc =
+          org.apache.spark.api.java.JavaSparkContext.fromSparkContext(data.context());
+      org.apache.spark.broadcast.Broadcast<QuantizerModel> bm = jsc.broadcast(model);
+      int cs = model.codeSize();
+      org.apache.spark.api.java.JavaRDD<Encoded> encoded = data.mapPartitions(part -> {
+        List<Encoded> out = new ArrayList<>();
+        QuantizerModel m = bm.value();
+        long[] ids = new long[QuantizerModel.ENCODE_BLOCK];
+        float[] x = new float[QuantizerModel.ENCODE_BLOCK * d];
+        int rows = 0;
+        while (part.hasNext() || rows > 0) {
+          if (part.hasNext()) {
+            Tuple2<String, float[]> t = part.next();
+            ids[rows] = Long.parseLong(t._1());
+            System.arraycopy(t._2(), 0, x, rows * d, d);
+            rows++;
+          }
+          if (rows == QuantizerModel.ENCODE_BLOCK || (!part.hasNext() && rows > 0)) {
+            QuantizerModel.EncodedBatch b = m.encodeBatch(x, rows, MllibBlasProducts.ifNative());
+            for (int i = 0; i < rows; i++) {
+              out.add(new Encoded(ids[i], b.lists()[i], java.util.Arrays.copyOfRange(b.codes(), i * cs,
+                  (i + 1) * cs)));
+            }
+            rows = 0;
+          }
+        }
+        return out.iterator();
+      }, true).persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+      encoded.count();
       try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(
           Files.newOutputStream(dir.resolve("base.fvecs")), 1 << 20))) {
         // partitions hold ids [n·p/np, n·(p+1)/np) in order, so streaming them in partition order is id order
         Iterator<Tuple2<String, float[]>> it = data.toLocalIterator();
-        float[] batch = new float[QuantizerModel.ENCODE_BLOCK * d];
-        int rows = 0;
-        int next = 0;
-        while (it.hasNext() || rows > 0) {
-          if (it.hasNext()) {
-            Tuple2<String, float[]> t = it.next();
-            if (Long.parseLong(t._1()) != next + rows) {
-              throw new IllegalStateException("--faiss: vectors not in id order at " + t._1());
-            }
-            writeVec(out, t._2());
-            System.arraycopy(t._2(), 0, batch, rows * d, d);
-            rows++;
+        Iterator<Encoded> et = encoded.toLocalIterator();
+        long next = 0;
+        while (it.hasNext()) {
+          Tuple2<String, float[]> t = it.next();
+          Encoded e = et.next();
+          if (Long.parseLong(t._1()) != next || e.id() != next) {
+            throw new IllegalStateException("--faiss: vectors not in id order at " + t._1() + " / " + e.id());
           }
-          if (rows == QuantizerModel.ENCODE_BLOCK || (!it.hasNext() && rows > 0)) {
-            QuantizerModel.EncodedBatch b = model.encodeBatch(batch, rows);
-            for (int i = 0; i < rows; i++) {
-              lists.add(b.lists()[i], next + i, b.codes(), i * model.codeSize());
-            }
-            next += rows;
-            rows = 0;
-          }
+          writeVec(out, t._2());
+          lists.add(e.list(), (int) next, e.code(), 0);
+          next++;
         }
+      } finally {
+        encoded.unpersist(false);
+        bm.destroy();
       }
       int nq = cmd.queries;
       float[] xq = new float[nq * d];
@@ -102,10 +127,11 @@ final class FaissComparison {
       StringBuilder json = new StringBuilder();
       json.append(String.format(Locale.ROOT, "{\"spec\": \"%s\", \"n\": %d, \"d\": %d, \"seed\": %d, \"maxIter\": %d, "
           + "\"maxPointsPerCentroid\": %d, \"opqIterations\": %d, \"nprobe\": %d, \"master\": \"%s\", "
-          + "\"sampleSize\": %d, \"pqSampleSize\": %d, \"ivfInit\": \"%s\", \"ivfSolver\": \"%s\", \"seconds\": {",
+          + "\"sampleSize\": %d, \"pqSampleSize\": %d, \"ivfInit\": \"%s\", \"ivfSolver\": \"%s\", \"ivfMse\": %.6f, \"mse\": %.6f, \"seconds\": {",
           spec, n, d, cmd.seed, cmd.maxIter, cmd.maxPointsPerCentroid, cmd.opqIterations, cmd.nprobe, cmd.master,
           r.sampleSize(), r.pqSampleSize(), cmd.ivfInit + (cmd.ivfInitSample > 0 ? " on " + cmd.ivfInitSample : ""),
-          cmd.ivfSolver == null ? "default" : cmd.ivfSolver));
+          cmd.ivfSolver == null ? "default" : cmd.ivfSolver,
+          model.info().metrics().getOrDefault("ivf.mse", Double.NaN), mse));
       List<String> parts = new ArrayList<>();
       st.forEach((k, v) -> parts.add(String.format(Locale.ROOT, "\"%s\": %.3f", k, v)));
       parts.add(String.format(Locale.ROOT, "\"encode\": %.3f", encodeSeconds));
@@ -128,6 +154,9 @@ final class FaissComparison {
       throw new IllegalStateException(e);
     }
   }
+
+  /** One base vector's id, list and code. */
+  record Encoded(long id, int list, byte[] code) implements java.io.Serializable {}
 
   private static void writeVec(DataOutputStream out, float[] v) throws IOException {
     ByteBuffer b = ByteBuffer.allocate(4 + 4 * v.length).order(ByteOrder.LITTLE_ENDIAN);

@@ -88,9 +88,22 @@ public final class SparkQuantizerTrainer {
    * @param pqSampleSize vectors whose residuals trained the PQ: {@code min(sampleSize, maxPointsPerCentroid × ksub)}
    * @param stepSeconds wall time per step ({@code sample}, {@code opq}, {@code ivf}, {@code pq}, {@code metrics});
    *     kept out of the model so the model file stays reproducible
+   * @param stepCpuSeconds CPU time of this JVM per step (same keys; {@link #processCpuSeconds}): in local mode the
+   *     executors' work too, a measure that a machine shared with other processes does not inflate as it does wall
+   *     time; on a cluster only the driver's
    */
   public record Result(QuantizerModel model, long inputVectors, long sampleSize, long pqSampleSize,
-      java.util.Map<String, Double> stepSeconds) {}
+      java.util.Map<String, Double> stepSeconds, java.util.Map<String, Double> stepCpuSeconds) {}
+
+  /** CPU seconds this JVM has used (all threads; {@code OperatingSystemMXBean.getProcessCpuTime}), NaN if unknown. */
+  public static double processCpuSeconds() {
+    java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+      long ns = sun.getProcessCpuTime();
+      return ns < 0 ? Double.NaN : ns / 1e9;
+    }
+    return Double.NaN;
+  }
 
   public SparkQuantizerTrainer(SparkSession spark, IndexSpec spec, Metric metric, QuantizerTrainer.Params params) {
     this.spark = spark;
@@ -161,6 +174,8 @@ public final class SparkQuantizerTrainer {
     long seed = params.seed();
     List<Object> toRelease = new ArrayList<>();
     java.util.Map<String, Double> times = new java.util.LinkedHashMap<>();
+    java.util.Map<String, Double> cpu = new java.util.LinkedHashMap<>();
+    double[] cpuStep = {processCpuSeconds()};
     long tStep = System.nanoTime();
     try {
       // ---- 1. sample: the vectors with the cap smallest keys, kept in input order and partitioning (a sort would
@@ -183,7 +198,7 @@ public final class SparkQuantizerTrainer {
       boolean subsampled = !spec.isFlat() && sampleSize > subCap;
       long subKmax = subsampled ? smallestKeyBound(sampleKeyed, sampleSize, subCap) : Long.MAX_VALUE;
       TreeMap<String, Double> metrics = new TreeMap<>();
-      tStep = lap(times, "sample", tStep);
+      tStep = lap(times, cpu, cpuStep, "sample", tStep);
 
       // ---- 2. OPQ
       VectorTransform transform = VectorTransform.identity(d);
@@ -207,7 +222,7 @@ public final class SparkQuantizerTrainer {
         xtKeyed.count(); // materialise the rotated sample inside the OPQ step's time
       }
       JavaRDD<float[]> xt = xtKeyed.values();
-      tStep = lap(times, "opq", tStep);
+      tStep = lap(times, cpu, cpuStep, "opq", tStep);
 
       // ---- 3. IVF
       int nlist = spec.effectiveNlist();
@@ -223,7 +238,7 @@ public final class SparkQuantizerTrainer {
         }
         coarse = CoarseQuantizer.ivf(c, nlist, d);
       }
-      tStep = lap(times, "ivf", tStep);
+      tStep = lap(times, cpu, cpuStep, "ivf", tStep);
 
       // ---- 4. residual PQ: one pass sums the IVF error over the whole sample; the residuals of the at most
       //      maxPointsPerCentroid × ksub sample vectors with the smallest keys (FAISS's cap for each PQ
@@ -248,7 +263,7 @@ public final class SparkQuantizerTrainer {
         LOG.info("quantizer {}: PQ trained on {} of {} sample vectors (cap {})", spec, pqSize, sampleSize, subCap);
         pq = trainPq(jsc, pqSet, pqSize, d, spec.pqM(), spec.nbits(), "PQ");
       }
-      tStep = lap(times, "pq", tStep);
+      tStep = lap(times, cpu, cpuStep, "pq", tStep);
       String sparkVersion = spark.version();
       QuantizerModel model = new QuantizerModel(spec, metric, transform, coarse, pq, new TrainingInfo(sampleSize,
           seed, sparkVersion, TrainingInfo.currentQuarryVersion(), metrics, params.maxPointsPerCentroid()));
@@ -258,8 +273,8 @@ public final class SparkQuantizerTrainer {
       // error over all vectors, so a second full pass here would only repeat it
       double pqMse = encodingStats(subKeyed.values(), bm).mse();
       model = model.withInfo(model.info().withMetric("pq.mse", pqMse));
-      lap(times, "metrics", tStep);
-      return new Result(model, n, sampleSize, pqSize, times);
+      lap(times, cpu, cpuStep, "metrics", tStep);
+      return new Result(model, n, sampleSize, pqSize, times, cpu);
     } finally {
       for (Object o : toRelease) {
         if (o instanceof JavaRDD<?> r) {
@@ -331,9 +346,13 @@ public final class SparkQuantizerTrainer {
     }
   }
 
-  private static long lap(java.util.Map<String, Double> times, String step, long since) {
+  private static long lap(java.util.Map<String, Double> times, java.util.Map<String, Double> cpu, double[] cpuSince,
+      String step, long since) {
     long now = System.nanoTime();
     times.put(step, Math.round((now - since) / 1e7) / 100.0);
+    double c = processCpuSeconds();
+    cpu.put(step, Math.round((c - cpuSince[0]) * 100) / 100.0);
+    cpuSince[0] = c;
     return now;
   }
 
@@ -406,20 +425,25 @@ public final class SparkQuantizerTrainer {
   }
 
   /**
-   * Encodes every vector with the broadcast model in batches ({@link QuantizerModel#encodeBatch}) and aggregates the
+   * Encodes every vector with the broadcast model in batches ({@link QuantizerModel#encodeBatch}, the coarse
+   * assignment's distances in MLlib's native BLAS when it is loaded: same result bit for bit) and aggregates the
    * error and list sizes in partition order. The build stage encodes with the same {@code encodeBatch}.
    */
   public static EncodingStats encodingStats(JavaRDD<float[]> vectors, Broadcast<QuantizerModel> model) {
     int d = model.value().dim();
     int nlist = model.value().nlist();
     return orderedBatchAggregate(vectors, d, () -> new EncodingStats(nlist),
-        (acc, x, rows) -> acc.addBatch(model.value().encodeBatch(x, rows)), EncodingStats::merge);
+        (acc, x, rows) -> acc.addBatch(model.value().encodeBatch(x, rows, MllibBlasProducts.ifNative())),
+        EncodingStats::merge);
   }
 
-  /** Residuals {@code x_i − c_assign(x_i)} of a batch. */
+  /**
+   * Residuals {@code x_i − c_assign(x_i)} of a batch; the assignment's distances run in MLlib's native BLAS when it
+   * is loaded (same lists bit for bit, {@link MllibBlasProducts}).
+   */
   static float[] residuals(CoarseQuantizer coarse, float[] x, int rows) {
     int[] lists = new int[rows];
-    coarse.assign(x, rows, lists);
+    coarse.assign(x, rows, lists, MllibBlasProducts.ifNative());
     float[] r = new float[rows * coarse.dim()];
     coarse.residuals(x, rows, lists, r);
     return r;

@@ -120,6 +120,82 @@ public final class CoarseQuantizer implements Serializable {
     L2Kernel.nearest(xt, 0, d, n, centroids, 0, norms, 0, nlist, d, lists, 0, 1);
   }
 
+  /** Rows per {@link BlockProducts} call in {@link #assign(float[], int, int[], BlockProducts)}. */
+  private static final int GEMM_ROWS = 256;
+
+  /**
+   * {@link #assign(float[], int, int[])} with the bulk of the distance work in {@code gemm} (e.g. a native BLAS
+   * {@code sgemm}): the same lists, bit for bit, whatever {@code gemm}'s summation order. Per vector, the inner
+   * products from {@code gemm} shortlist every centroid whose approximate distance {@code ||c||² − 2 x·c} is within
+   * {@code 2E} of the approximate minimum, where {@code E} bounds the difference between {@code gemm}'s and the
+   * reference kernel's distance ({@code E = 1.01 · ((4γ_d + 8u)·||x||·max||c|| + 4u·max||c||²) + d·Float.MIN_NORMAL},
+   * {@code γ_d = d·u/(1 − d·u)}, {@code u = 2⁻²⁴}: both dot products are within {@code γ_d ||x|| ||c||} of the exact one,
+   * and each subtraction rounds once); the reference kernel ({@link L2Kernel}) then ranks the shortlist, lowest id
+   * on ties. The reference minimum is always on the shortlist, so the result equals the reference assignment. The
+   * shortlist is typically 1–3 centroids, so the reference kernel costs O(d) per vector instead of O(nlist · d).
+   *
+   * @param xt {@code n × d} row-major transformed vectors
+   * @param lists destination, {@code n} ints
+   * @param gemm the inner-product kernel; null: {@link #assign(float[], int, int[])}
+   */
+  public void assign(float[] xt, int n, int[] lists, BlockProducts gemm) {
+    if (gemm == null || nlist == 1) {
+      assign(xt, n, lists);
+      return;
+    }
+    if (xt.length < (long) n * d || lists.length < n) {
+      throw new IllegalArgumentException("expected " + n + " × " + d + " floats and " + n + " list slots");
+    }
+    double u = 0x1.0p-24;
+    double gamma = d * u / (1 - d * u);
+    double maxNorm = 0;
+    for (float cn : norms) {
+      maxNorm = Math.max(maxNorm, cn);
+    }
+    double cmax = Math.sqrt(maxNorm);
+    int rowsPer = Math.max(1, Math.min(GEMM_ROWS, n));
+    float[] p = new float[rowsPer * nlist];
+    float[] xb = new float[rowsPer * d];
+    for (int i0 = 0; i0 < n; i0 += rowsPer) {
+      int nb = Math.min(rowsPer, n - i0);
+      System.arraycopy(xt, i0 * d, xb, 0, nb * d);
+      gemm.products(xb, nb, centroids, nlist, d, p);
+      for (int i = 0; i < nb; i++) {
+        int po = i * nlist;
+        float amin = Float.POSITIVE_INFINITY;
+        boolean nan = false;
+        for (int j = 0; j < nlist; j++) {
+          float a = norms[j] - 2f * p[po + j];
+          p[po + j] = a;
+          nan |= a != a;
+          if (a < amin) {
+            amin = a;
+          }
+        }
+        int xo = (i0 + i) * d;
+        double xnorm = Math.sqrt(VectorMath.dot(xt, xo, xt, xo, d));
+        double e = 1.01 * ((4 * gamma + 8 * u) * xnorm * cmax + 4 * u * maxNorm) + d * (double) Float.MIN_NORMAL;
+        double limit = amin + 2 * e;
+        if (nan || !(limit < Double.POSITIVE_INFINITY)) { // non-finite input: let the reference kernel decide as before
+          L2Kernel.nearest(xt, xo, d, 1, centroids, 0, norms, 0, nlist, d, lists, i0 + i, 1);
+          continue;
+        }
+        float best = Float.POSITIVE_INFINITY;
+        int bj = 0;
+        for (int j = 0; j < nlist; j++) {
+          if (p[po + j] <= limit) {
+            float dist = norms[j] - 2f * L2Kernel.dot(centroids, j * d, xt, xo, d);
+            if (dist < best) {
+              best = dist;
+              bj = j;
+            }
+          }
+        }
+        lists[i0 + i] = bj;
+      }
+    }
+  }
+
   /**
    * The {@code min(nprobe, nlist)} lists to scan for a transformed query, nearest centroid first, ties by lower id;
    * {@code probe(xt, 1)[0] == assign(xt)}.

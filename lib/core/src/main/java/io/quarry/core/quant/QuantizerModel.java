@@ -325,6 +325,17 @@ public final class QuantizerModel implements Serializable {
    * @throws IllegalArgumentException when {@code x} is shorter than {@code n × d}
    */
   public EncodedBatch encodeBatch(float[] x, int n) {
+    return encodeBatch(x, n, null);
+  }
+
+  /**
+   * {@link #encodeBatch(float[], int)} with the coarse assignment's distance work in {@code gemm} (a BLAS {@code
+   * sgemm}; see {@link CoarseQuantizer#assign(float[], int, int[], BlockProducts)}): the same lists, codes and errors
+   * bit for bit, at level-3 BLAS speed for the {@code nlist × d} part of the work.
+   *
+   * @param gemm inner-product kernel for the coarse assignment; null: the reference kernel alone
+   */
+  public EncodedBatch encodeBatch(float[] x, int n, BlockProducts gemm) {
     if (n < 0 || x.length < (long) n * d) {
       throw new IllegalArgumentException("expected " + n + " × " + d + " floats, got " + x.length);
     }
@@ -342,7 +353,7 @@ public final class QuantizerModel implements Serializable {
       int nb = Math.min(ENCODE_BLOCK, n - i0);
       System.arraycopy(x, i0 * d, xb, 0, nb * d);
       transform.apply(xb, nb, xt);
-      coarse.assign(xt, nb, lb);
+      coarse.assign(xt, nb, lb, gemm);
       encodeRows(xt, nb, lb, cb);
       System.arraycopy(lb, 0, lists, i0, nb);
       System.arraycopy(cb, 0, codes, i0 * cs, nb * cs);
