@@ -14,6 +14,8 @@ import java.security.MessageDigest;
 import java.util.HexFormat;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
@@ -27,6 +29,9 @@ import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
  * while streaming, into {@code <cache>/<version>.partial-<nonce>/}, renamed to {@code <cache>/<version>/} when
  * complete. A cached complete version is reused (and re-verified by the loader). AWS SDK v2 with the JDK
  * URLConnection HTTP client; credentials from the default chain (environment, system properties, profile, IMDS).
+ * Flexible checksums (the SDK's default since 2.30: {@code x-amz-checksum-mode} on GETs, CRC trailers on PUTs) only
+ * when an operation requires them, as Hadoop's S3A does by default: S3-compatible servers (S3Proxy, older MinIO/Ceph)
+ * reject them, and every downloaded file is checked against the manifest's SHA-256 anyway.
  */
 public final class S3IndexSource implements IndexSource {
   private final S3Client s3;
@@ -61,7 +66,9 @@ public final class S3IndexSource implements IndexSource {
     }
     String path = u.getPath() == null ? "" : u.getPath().replaceFirst("^/", "");
     var b = S3Client.builder().region(Region.of(region)).credentialsProvider(credentials)
-        .httpClientBuilder(UrlConnectionHttpClient.builder());
+        .httpClientBuilder(UrlConnectionHttpClient.builder())
+        .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+        .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
     if (endpoint != null && !endpoint.isEmpty()) {
       b.endpointOverride(URI.create(endpoint)).forcePathStyle(true);
     }

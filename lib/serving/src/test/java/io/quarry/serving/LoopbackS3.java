@@ -10,6 +10,8 @@ import org.jclouds.ContextBuilder;
 import org.jclouds.blobstore.BlobStoreContext;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
@@ -37,7 +39,10 @@ final class LoopbackS3 implements AutoCloseable {
     }
     endpoint = "http://127.0.0.1:" + proxy.getPort();
     client = S3Client.builder().region(Region.US_EAST_1).endpointOverride(URI.create(endpoint)).forcePathStyle(true)
-        .credentialsProvider(credentials()).httpClientBuilder(UrlConnectionHttpClient.builder()).build();
+        .credentialsProvider(credentials()).httpClientBuilder(UrlConnectionHttpClient.builder())
+        // S3Proxy implements neither flexible checksums nor aws-chunked uploads (the SDK's defaults since 2.30)
+        .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+        .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED).build();
   }
 
   static StaticCredentialsProvider credentials() {
