@@ -1,6 +1,7 @@
 package io.quarry.core.quant;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.IntBuffer;
 
 /**
@@ -36,8 +37,13 @@ final class AdcScan {
   private final int nbits;
   private final int ksub;
   private final int codeSize;
+  /** True when the sums run on {@link VectorKernels#sums} (Vector API present and {@code M % 4 == 0}). */
+  private final boolean vector;
+  private final int[] map;
+  private final int[] idx;
   private byte[] packed = new byte[0];
   private byte[] sub = new byte[0];
+  private int[] words = new int[0];
   private int[] ids = new int[0];
   private float[] sums = new float[0];
 
@@ -52,6 +58,9 @@ final class AdcScan {
     this.nbits = nbits;
     this.ksub = 1 << nbits;
     this.codeSize = codeSize;
+    this.vector = Simd.ENABLED && m % 4 == 0;
+    this.map = vector ? VectorKernels.rowMap(m / 4) : null;
+    this.idx = vector ? new int[4 * Simd.LANES] : null;
     ensure(capacity);
   }
 
@@ -63,6 +72,7 @@ final class AdcScan {
     sums = new float[n];
     sub = new byte[n * m];
     packed = nbits == 8 ? sub : new byte[n * codeSize];
+    words = vector ? new int[n * m / 4] : words;
   }
 
   /**
@@ -80,12 +90,29 @@ final class AdcScan {
       return;
     }
     ensure(n);
-    codes.get(0, packed, 0, n * codeSize);
-    if (nbits != 8) {
-      unpack(packed, n, sub);
-    }
     idBuf.get(0, ids, 0, n);
-    sums(sub, n, m, ksub, table, sums);
+    int done = 0;
+    if (vector && n >= Simd.LANES) {
+      // sub-codes as little-endian 32-bit words (4 sub-quantizers each) for the gathers; the last n % LANES codes
+      // go through the scalar loop below
+      if (nbits == 8) {
+        codes.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(0, words, 0, n * m / 4);
+      } else {
+        codes.get(0, packed, 0, n * codeSize);
+        unpack(packed, n, sub);
+        ByteBuffer.wrap(sub).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(0, words, 0, n * m / 4);
+      }
+      done = VectorKernels.sums(words, n, m, ksub, table, sums, map, idx);
+      if (nbits == 8 && done < n) {
+        codes.get(done * m, sub, done * m, (n - done) * m);
+      }
+    } else {
+      codes.get(0, packed, 0, n * codeSize);
+      if (nbits != 8) {
+        unpack(packed, n, sub);
+      }
+    }
+    sums(sub, done, n, m, ksub, table, sums);
     float[] s = sums;
     int[] id = ids;
     float thr = top.threshold();
@@ -135,15 +162,15 @@ final class AdcScan {
   }
 
   /**
-   * {@code out[i] = Σ_{j=0..M−1} table[j·ksub + (c[i·M + j] & 0xFF)]}, accumulated from {@code 0f} in {@code j}
-   * order for every {@code i}.
+   * {@code out[i] = Σ_{j=0..M−1} table[j·ksub + (c[i·M + j] & 0xFF)]} for {@code from ≤ i < n}, accumulated from
+   * {@code 0f} in {@code j} order for every {@code i} (the scalar form of {@link VectorKernels#sums}).
    *
    * @param c {@code n × M} sub-codes, one byte each
    * @param table {@code M × ksub} floats
    */
-  static void sums(byte[] c, int n, int m, int ksub, float[] table, float[] out) {
+  static void sums(byte[] c, int from, int n, int m, int ksub, float[] table, float[] out) {
     int m4 = m & ~3;
-    int i = 0;
+    int i = from;
     for (; i + CODES_PER_STEP <= n; i += CODES_PER_STEP) {
       int o0 = i * m;
       int o1 = o0 + m;
