@@ -8,26 +8,33 @@ import java.nio.IntBuffer;
  * The asymmetric-distance (ADC) inner loop of {@link IvfPqSearcher} (Jégou et al., "Product Quantization for Nearest
  * Neighbor Search", TPAMI 2011, section 4): for every entry {@code i} of one inverted list with sub-codes
  * {@code c_{i,0} … c_{i,M−1}}, {@code score_i = base + sign × Σ_j table[j·ksub + c_{i,j}]}, offered to a {@link TopK}.
+ * The one scan of Quarry (IP, L2 with the precomputed or per-list tables).
  *
  * <p>Layout and loop, per list:
  *
  * <ul>
  *   <li>{@code table} is {@code M × ksub} floats, row-major: the {@code ksub} entries of sub-quantizer {@code j} are
- *       contiguous ({@link ProductQuantizer#innerProductTable} / {@link ProductQuantizer#l2Table}).
- *   <li>The list's codes are copied once from the (heap or memory-mapped) {@link ByteBuffer} into a reusable
- *       {@code byte[]} with one bulk get ({@code nbits = 8}), or unpacked once into one byte per sub-code (any other
- *       {@code nbits}, {@link PqCodes} bit order); ids likewise into an {@code int[]}.
- *   <li>Sums are computed for 4 codes at a time (4 independent accumulators, so the table lookups of different codes
- *       overlap), unrolled 4 sub-quantizers per step. Each code's sum is still accumulated in sub-quantizer order
- *       {@code j = 0, 1, …, M−1} starting from {@code 0f}, so every score is <b>bit-identical</b> to the
- *       straightforward loop {@code s = 0; for j: s += table[j·ksub + c_j]} and then {@code base + sign × s}.
+ *       contiguous ({@link ProductQuantizer#innerProductTable} / {@link ProductQuantizer#l2Table}, or the
+ *       precomputed L2 table combined with the query's inner-product table).
+ *   <li><b>Vector API</b> ({@link Simd#ENABLED} and {@code M % 4 == 0}): the list's codes are read once as
+ *       little-endian 32-bit words (4 sub-codes each; one bulk copy from the heap or memory-mapped buffer for
+ *       {@code nbits = 8}, else unpacked to one byte per sub-code first), and {@link VectorKernels#sums} scores
+ *       {@code L} codes per step (16 with AVX-512), one lane per code: a gather of the codes' words per group of four
+ *       sub-quantizers, then per sub-quantizer a gather of the table at {@code j·ksub + byte}. The on-disk layout
+ *       stays row-major (no transposed blocks): the word gather does the transposition in registers. The last
+ *       {@code n % L} codes take the scalar loop.
+ *   <li><b>Scalar</b> (otherwise): codes copied or unpacked to one byte per sub-code, sums computed for 4 codes at a
+ *       time (4 independent accumulators), unrolled 4 sub-quantizers per step.
+ *   <li>Either way each code's sum is accumulated in sub-quantizer order {@code j = 0, 1, …, M−1} starting from
+ *       {@code 0f}, so every score is <b>bit-identical</b> to the straightforward loop {@code s = 0; for j: s +=
+ *       table[j·ksub + c_j]} and then {@code base + sign × s} ({@code IvfPqSearcherAdcTest}, {@code
+ *       VectorKernelsTest}).
  *   <li>Selection: a candidate is offered to the heap only when {@code !(score < threshold)} (the heap's current
  *       minimum, {@code −∞} while it is not full), so most entries cost one comparison; {@link TopK}'s total order
  *       (score desc, id asc) decides ties and the result does not depend on scan order.
  * </ul>
  *
- * Plain Java (no {@code jdk.incubator.vector}: the lookups are gathers, which are slow on many CPUs, and the serving
- * launcher does not add the module). Not thread-safe: one instance per search call.
+ * Not thread-safe: one instance per search call.
  */
 final class AdcScan {
   /** Codes scanned together (independent accumulators). */
