@@ -103,8 +103,7 @@ public class AdcBenchmark {
     float[] x = QuantizerBenchmark.unitVectors(n, D, 1);
     int nt = Math.min(n, 20_000);
     Metric m = Metric.valueOf(metric.toUpperCase(Locale.ROOT));
-    model = QuantizerTrainer.train(Arrays.copyOf(x, nt * D), nt, D, IndexSpec.parse(spec), m,
-        new QuantizerTrainer.Params(1, 8, 1e-3, 256, 2));
+    model = cachedModel(x, nt, m);
     lists = ArrayInvertedLists.build(model, x, n);
     searcher = switch (l2Tables) {
       case "precomputed" -> new IvfPqSearcher(model);
@@ -123,6 +122,34 @@ public class AdcBenchmark {
       }
     }
     codesPerQuery = (double) scanned / QUERIES;
+  }
+
+  /**
+   * The seeded in-memory training on the first {@code nt} vectors, kept in {@code java.io.tmpdir} (key: spec, n,
+   * metric) so that JMH's forks and reruns load the same model instead of training it again (training is seeded, so a
+   * retrained model would be identical; the cache only saves time).
+   */
+  private QuantizerModel cachedModel(float[] x, int nt, Metric m) {
+    Path file = Path.of(System.getProperty("java.io.tmpdir"), String.format(Locale.ROOT,
+        "quarry-adcbench-%s-n%d-%s.bin", spec.replace(',', '_'), n, m.name().toLowerCase(Locale.ROOT)));
+    try {
+      if (Files.exists(file)) {
+        try (var in = Files.newInputStream(file)) {
+          return QuantizerModel.read(in, file.toString());
+        }
+      }
+      QuantizerModel trained = QuantizerTrainer.train(Arrays.copyOf(x, nt * D), nt, D, IndexSpec.parse(spec), m,
+          new QuantizerTrainer.Params(1, 8, 1e-3, 256, 2));
+      Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
+      try (var out = Files.newOutputStream(tmp)) {
+        trained.write(out);
+      }
+      Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      return trained;
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   @Benchmark
@@ -185,13 +212,14 @@ public class AdcBenchmark {
     o.put("metric", "ip");
     o.put("l2Tables", "precomputed");
     o.put("scalar", "false");
+    o.put("prepareOnly", "false");
     o.put("out", "");
     for (int i = 0; i < args.length; i += 2) {
       String key = args[i].replaceFirst("^--", "");
       if (!o.containsKey(key) || i + 1 >= args.length) {
         throw new IllegalArgumentException("usage: AdcBenchmark [--spec S] [--n N] [--nprobe P] [--k K] [--warmup W]"
             + " [--iterations I] [--time SECONDS] [--forks F] [--metric ip|l2] [--l2Tables precomputed|perList]"
-            + " [--scalar true|false] [--out DIR]; got " + String.join(" ", args));
+            + " [--scalar true|false] [--prepareOnly true|false] [--out DIR]; got " + String.join(" ", args));
       }
       o.put(key, args[i + 1]);
     }
@@ -215,6 +243,9 @@ public class AdcBenchmark {
     b.l2Tables = o.get("l2Tables");
     // the same seeded training as the JMH fork's setup: the codes scanned per query, and the export for FAISS
     b.setup();
+    if (Boolean.parseBoolean(o.get("prepareOnly"))) { // train and cache the model only (no timing)
+      return;
+    }
     Path out = o.get("out").isEmpty() ? null : Path.of(o.get("out"));
     if (out != null) {
       b.export(out);

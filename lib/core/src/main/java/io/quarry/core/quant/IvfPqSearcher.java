@@ -98,8 +98,8 @@ public final class IvfPqSearcher {
 
   /** {@code out[oo + i] = a[ao + i] + s × b[i]}, {@code i < n} (vectorized when {@link Simd#ENABLED}, same bits). */
   private static void madd(float[] a, int ao, float s, float[] b, float[] out, int oo, int n) {
-    if (Simd.ENABLED && oo == 0) {
-      VectorKernels.madd(a, ao, s, b, out, n);
+    if (Simd.ENABLED) {
+      VectorKernels.madd(a, ao, s, b, out, oo, n);
       return;
     }
     for (int i = 0; i < n; i++) {

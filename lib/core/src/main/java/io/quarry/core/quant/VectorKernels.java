@@ -103,14 +103,17 @@ final class VectorKernels {
     }
   }
 
-  /** {@code out[i] = a[ao + i] + s × b[i]} for {@code i < n} (scalar tail in the same two operations). */
-  static void madd(float[] a, int ao, float s, float[] b, float[] out, int n) {
+  /**
+   * {@code out[oo + i] = a[ao + i] + s × b[i]} for {@code i < n} (FAISS {@code fvec_madd}; scalar tail in the same
+   * two operations).
+   */
+  static void madd(float[] a, int ao, float s, float[] b, float[] out, int oo, int n) {
     int i = 0;
     for (int e = FS.loopBound(n); i < e; i += L) {
-      FloatVector.fromArray(FS, a, ao + i).add(FloatVector.fromArray(FS, b, i).mul(s)).intoArray(out, i);
+      FloatVector.fromArray(FS, a, ao + i).add(FloatVector.fromArray(FS, b, i).mul(s)).intoArray(out, oo + i);
     }
     for (; i < n; i++) {
-      out[i] = a[ao + i] + s * b[i];
+      out[oo + i] = a[ao + i] + s * b[i];
     }
   }
 

@@ -106,7 +106,7 @@ class VectorKernelsTest {
       float[] b = gaussian(rnd, n, true);
       float[] got = new float[n];
       float[] want = new float[n];
-      VectorKernels.madd(a, 5, -2f, b, got, n);
+      VectorKernels.madd(a, 5, -2f, b, got, 0, n);
       for (int i = 0; i < n; i++) {
         want[i] = a[5 + i] + -2f * b[i];
       }
