@@ -169,6 +169,13 @@ public class AdcBenchmark {
     return search();
   }
 
+  /** {@link #scan} with the opt-in Vector API gather kernel for the ADC sums ({@code -Dquarry.adc.gather=true}). */
+  @Benchmark
+  @Fork(value = 1, jvmArgsAppend = "-Dquarry.adc.gather=true")
+  public List<Neighbor> scanGather() {
+    return scan();
+  }
+
   /** {@link #scan} with the Vector API switched off. */
   @Benchmark
   @Fork(value = 1, jvmArgsAppend = "-Dquarry.simd=false")
@@ -253,7 +260,7 @@ public class AdcBenchmark {
     int threads = 1;
     ChainedOptionsBuilder opt = new OptionsBuilder()
         .include(AdcBenchmark.class.getName() + (Boolean.parseBoolean(o.get("scalar"))
-            ? "\\.(search|scan)(Scalar)?$" : "\\.(search|scan)$"))
+            ? "\\.(search|scan)(Scalar|Gather)?$" : "\\.(search|scan)$"))
         .param("spec", b.spec)
         .param("n", o.get("n"))
         .param("nprobe", o.get("nprobe"))

@@ -16,15 +16,17 @@ import java.nio.IntBuffer;
  *   <li>{@code table} is {@code M × ksub} floats, row-major: the {@code ksub} entries of sub-quantizer {@code j} are
  *       contiguous ({@link ProductQuantizer#innerProductTable} / {@link ProductQuantizer#l2Table}, or the
  *       precomputed L2 table combined with the query's inner-product table).
- *   <li><b>Vector API</b> ({@link Simd#ENABLED} and {@code M % 4 == 0}): the list's codes are read once as
+ *   <li><b>Scalar</b> (the default): codes copied or unpacked to one byte per sub-code, sums computed for 4 codes at a
+ *       time (4 independent accumulators), unrolled 4 sub-quantizers per step.
+ *   <li><b>Vector API gathers</b>, opt-in ({@link Simd#GATHER_SCAN}: {@code -Dquarry.adc.gather=true}, measured 1.5–2×
+ *       slower than the scalar loop on the AMD EPYC development machine with JDK 17; and {@code M % 4 == 0}): the
+ *       list's codes are read once as
  *       little-endian 32-bit words (4 sub-codes each; one bulk copy from the heap or memory-mapped buffer for
  *       {@code nbits = 8}, else unpacked to one byte per sub-code first), and {@link VectorKernels#sums} scores
  *       {@code L} codes per step (16 with AVX-512), one lane per code: a gather of the codes' words per group of four
  *       sub-quantizers, then per sub-quantizer a gather of the table at {@code j·ksub + byte}. The on-disk layout
  *       stays row-major (no transposed blocks): the word gather does the transposition in registers. The last
  *       {@code n % L} codes take the scalar loop.
- *   <li><b>Scalar</b> (otherwise): codes copied or unpacked to one byte per sub-code, sums computed for 4 codes at a
- *       time (4 independent accumulators), unrolled 4 sub-quantizers per step.
  *   <li>Either way each code's sum is accumulated in sub-quantizer order {@code j = 0, 1, …, M−1} starting from
  *       {@code 0f}, so every score is <b>bit-identical</b> to the straightforward loop {@code s = 0; for j: s +=
  *       table[j·ksub + c_j]} and then {@code base + sign × s} ({@code IvfPqSearcherAdcTest}, {@code
@@ -44,7 +46,7 @@ final class AdcScan {
   private final int nbits;
   private final int ksub;
   private final int codeSize;
-  /** True when the sums run on {@link VectorKernels#sums} (Vector API present and {@code M % 4 == 0}). */
+  /** True when the sums run on {@link VectorKernels#sums} ({@link Simd#GATHER_SCAN} and {@code M % 4 == 0}). */
   private final boolean vector;
   private final int[] map;
   private final int[] idx;
@@ -61,11 +63,16 @@ final class AdcScan {
    * @param capacity entries of the largest list expected (buffers grow on demand)
    */
   AdcScan(int m, int nbits, int codeSize, int capacity) {
+    this(m, nbits, codeSize, capacity, Simd.GATHER_SCAN);
+  }
+
+  /** As above, choosing the gather kernel explicitly (used when {@link Simd#ENABLED}; tests compare both). */
+  AdcScan(int m, int nbits, int codeSize, int capacity, boolean gather) {
     this.m = m;
     this.nbits = nbits;
     this.ksub = 1 << nbits;
     this.codeSize = codeSize;
-    this.vector = Simd.ENABLED && m % 4 == 0;
+    this.vector = gather && Simd.ENABLED && m % 4 == 0;
     this.map = vector ? VectorKernels.rowMap(m / 4) : null;
     this.idx = vector ? new int[4 * Simd.LANES] : null;
     ensure(capacity);

@@ -99,6 +99,37 @@ class VectorKernelsTest {
   }
 
   @Test
+  void gatherScanOfAListEqualsTheScalarScan() {
+    Random rnd = new Random(15);
+    for (int nbits : new int[] {8, 4, 6}) {
+      for (int m : new int[] {8, 48}) {
+        int ksub = 1 << nbits;
+        int codeSize = (m * nbits + 7) / 8;
+        for (int n : new int[] {5, Simd.LANES, 3 * Simd.LANES + 7, 400}) {
+          byte[] codes = new byte[n * codeSize];
+          for (int i = 0; i < n; i++) {
+            for (int j = 0; j < m; j++) {
+              PqCodes.put(codes, i * codeSize, j, nbits, rnd.nextInt(ksub));
+            }
+          }
+          int[] ids = new int[n];
+          for (int i = 0; i < n; i++) {
+            ids[i] = 7 * i + 3;
+          }
+          float[] table = gaussian(rnd, m * ksub, true);
+          TopK gather = new TopK(25);
+          TopK scalar = new TopK(25);
+          new AdcScan(m, nbits, codeSize, 1, true).scanList(ByteBuffer.wrap(codes), java.nio.IntBuffer.wrap(ids), n,
+              table, 0.5f, -1f, gather);
+          new AdcScan(m, nbits, codeSize, 1, false).scanList(ByteBuffer.wrap(codes), java.nio.IntBuffer.wrap(ids), n,
+              table, 0.5f, -1f, scalar);
+          assertThat(gather.result()).as("nbits=%d M=%d n=%d", nbits, m, n).isEqualTo(scalar.result());
+        }
+      }
+    }
+  }
+
+  @Test
   void maddEqualsTheScalarExpression() {
     Random rnd = new Random(14);
     for (int n : new int[] {1, 15, 16, 33, 12288}) {
