@@ -3,7 +3,9 @@
 
 Reads what `AdcBenchmark --out DIR` wrote to DIR: base.fvecs (n x 384), query.fvecs (256 queries), centroids.fvecs
 and codebooks.fvecs (Quarry's trained model), quarry-topk.ivecs and quarry.json (spec, nprobe, k, Quarry's results).
-Builds FAISS 'IVF<nlist>,PQ<M>x<nbits>' with METRIC_INNER_PRODUCT in one of two ways:
+Builds FAISS 'IVF<nlist>,PQ<M>x<nbits>' with the metric of quarry.json (METRIC_INNER_PRODUCT for "ip", METRIC_L2 for
+"l2": residual PQ with the precomputed table, IndexIVFPQ::precompute_table, as Quarry's default L2 searcher) in one
+of two ways:
 
   --model quarry (default)  Quarry's coarse centroids (IndexFlatL2 quantizer: Quarry assigns and probes by L2) and
                             Quarry's PQ codebooks are loaded into the index, then the base is added. Same lists, same
@@ -55,16 +57,20 @@ def main():
         raise SystemExit(f"spec {q['spec']}: this script compares IVF<nlist>,PQ<M>x<nbits> specs")
     nlist, pq_m, nbits = int(m.group(1)), int(m.group(2)), int(m.group(3) or 8)
     nprobe, k = q["nprobe"], q["k"]
+    metric = {"ip": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}[q.get("metric", "ip")]
+    metric_name = {"ip": "inner product", "l2": "L2"}[q.get("metric", "ip")]
 
     if a.model == "quarry":
         quantizer = faiss.IndexFlatL2(d)
-        index = faiss.IndexIVFPQ(quantizer, d, nlist, pq_m, nbits, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexIVFPQ(quantizer, d, nlist, pq_m, nbits, metric)
         quantizer.add(read_vecs(os.path.join(a.dir, "centroids.fvecs"), np.float32))
         books = read_vecs(os.path.join(a.dir, "codebooks.fvecs"), np.float32)
         faiss.copy_array_to_vector(books.ravel(), index.pq.centroids)
         index.is_trained = True
+        if metric == faiss.METRIC_L2:
+            index.precompute_table()  # train() would have called it; the model was loaded instead
     else:
-        index = faiss.index_factory(d, q["spec"], faiss.METRIC_INNER_PRODUCT)
+        index = faiss.index_factory(d, q["spec"], metric)
         index.train(xb[: q["ntrain"]])
     index.add(xb)
     index.nprobe = nprobe
@@ -85,12 +91,14 @@ def main():
 
     print(f"FAISS {faiss.__version__} IndexIVFPQ ({a.model} model): n={n}, {q['spec']}, inner product, "
           f"nprobe={nprobe}, k={k}, {len(xq)} queries one at a time x {a.repeat}, 1 thread")
-    print(f"{'what':<14} {'us/query':>10} {'codes/query':>12} {'ns/code':>9}")
-    print(f"{'faiss':<14} {us:10.1f} {codes:12.1f} {ns_code:9.2f}")
-    for name in ("search", "scan"):
+    print(f"{'what':<20} {'us/query':>10} {'codes/query':>12} {'ns/code':>9}")
+    print(f"{'faiss':<20} {us:10.1f} {codes:12.1f} {ns_code:9.2f}")
+    if metric == faiss.METRIC_L2:
+        print(f"use_precomputed_table = {index.use_precomputed_table}")
+    for name in ("search", "scan", "searchScalar", "scanScalar", "scanGather"):
         r = q.get(name)
         if r:
-            print(f"{'quarry ' + name:<14} {r['us_per_query']:10.1f} {q['codes_per_query']:12.1f} "
+            print(f"{'quarry ' + name:<20} {r['us_per_query']:10.1f} {q['codes_per_query']:12.1f} "
                   f"{r['ns_per_code']:9.2f}   ns/code quarry/faiss = {r['ns_per_code'] / ns_code:.2f}")
     topk = os.path.join(a.dir, "quarry-topk.ivecs")
     if os.path.exists(topk):

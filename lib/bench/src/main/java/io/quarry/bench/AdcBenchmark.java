@@ -78,6 +78,17 @@ public class AdcBenchmark {
   @Param({"100"})
   public int k;
 
+  /** {@code ip} (the setup) or {@code l2} (residual L2, Quarry's default metric). */
+  @Param({"ip"})
+  public String metric;
+
+  /**
+   * L2 only: {@code precomputed} (FAISS's precomputed-table decomposition, the default) or {@code perList} (one
+   * {@code M × ksub} table per probed list, {@code precomputedTableMaxBytes = 0}).
+   */
+  @Param({"precomputed"})
+  public String l2Tables;
+
   QuantizerModel model;
   ArrayInvertedLists lists;
   IvfPqSearcher searcher;
@@ -91,10 +102,14 @@ public class AdcBenchmark {
   public void setup() {
     float[] x = QuantizerBenchmark.unitVectors(n, D, 1);
     int nt = Math.min(n, 20_000);
-    model = QuantizerTrainer.train(Arrays.copyOf(x, nt * D), nt, D, IndexSpec.parse(spec), Metric.IP,
-        new QuantizerTrainer.Params(1, 8, 1e-3, 256, 2));
+    Metric m = Metric.valueOf(metric.toUpperCase(Locale.ROOT));
+    model = cachedModel(x, nt, m);
     lists = ArrayInvertedLists.build(model, x, n);
-    searcher = new IvfPqSearcher(model);
+    searcher = switch (l2Tables) {
+      case "precomputed" -> new IvfPqSearcher(model);
+      case "perList" -> new IvfPqSearcher(model, 0);
+      default -> throw new IllegalArgumentException("l2Tables: precomputed | perList, got " + l2Tables);
+    };
     queryData = QuantizerBenchmark.unitVectors(QUERIES, D, 2);
     queries = new float[QUERIES][];
     prepared = new IvfPqSearcher.PreparedQuery[QUERIES];
@@ -109,6 +124,34 @@ public class AdcBenchmark {
     codesPerQuery = (double) scanned / QUERIES;
   }
 
+  /**
+   * The seeded in-memory training on the first {@code nt} vectors, kept in {@code java.io.tmpdir} (key: spec, n,
+   * metric) so that JMH's forks and reruns load the same model instead of training it again (training is seeded, so a
+   * retrained model would be identical; the cache only saves time).
+   */
+  private QuantizerModel cachedModel(float[] x, int nt, Metric m) {
+    Path file = Path.of(System.getProperty("java.io.tmpdir"), String.format(Locale.ROOT,
+        "quarry-adcbench-%s-n%d-%s.bin", spec.replace(',', '_'), n, m.name().toLowerCase(Locale.ROOT)));
+    try {
+      if (Files.exists(file)) {
+        try (var in = Files.newInputStream(file)) {
+          return QuantizerModel.read(in, file.toString());
+        }
+      }
+      QuantizerModel trained = QuantizerTrainer.train(Arrays.copyOf(x, nt * D), nt, D, IndexSpec.parse(spec), m,
+          new QuantizerTrainer.Params(1, 8, 1e-3, 256, 2));
+      Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
+      try (var out = Files.newOutputStream(tmp)) {
+        trained.write(out);
+      }
+      Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      return trained;
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   @Benchmark
   public List<Neighbor> search() {
     return searcher.search(queries[next++ & (QUERIES - 1)], k, nprobe, lists);
@@ -117,6 +160,27 @@ public class AdcBenchmark {
   @Benchmark
   public List<Neighbor> scan() {
     return searcher.search(prepared[next++ & (QUERIES - 1)], k, lists);
+  }
+
+  /** {@link #search} with the Vector API switched off ({@code -Dquarry.simd=false}: the scalar loops, same bits). */
+  @Benchmark
+  @Fork(value = 1, jvmArgsAppend = "-Dquarry.simd=false")
+  public List<Neighbor> searchScalar() {
+    return search();
+  }
+
+  /** {@link #scan} with the opt-in Vector API gather kernel for the ADC sums ({@code -Dquarry.adc.gather=true}). */
+  @Benchmark
+  @Fork(value = 1, jvmArgsAppend = "-Dquarry.adc.gather=true")
+  public List<Neighbor> scanGather() {
+    return scan();
+  }
+
+  /** {@link #scan} with the Vector API switched off. */
+  @Benchmark
+  @Fork(value = 1, jvmArgsAppend = "-Dquarry.simd=false")
+  public List<Neighbor> scanScalar() {
+    return scan();
   }
 
   /** Writes base/query vectors, centroids, codebooks and Quarry's top-k ids (.fvecs / .ivecs) and setup.json. */
@@ -152,12 +216,17 @@ public class AdcBenchmark {
     o.put("iterations", "5");
     o.put("time", "2");
     o.put("forks", "1");
+    o.put("metric", "ip");
+    o.put("l2Tables", "precomputed");
+    o.put("scalar", "false");
+    o.put("prepareOnly", "false");
     o.put("out", "");
     for (int i = 0; i < args.length; i += 2) {
       String key = args[i].replaceFirst("^--", "");
       if (!o.containsKey(key) || i + 1 >= args.length) {
         throw new IllegalArgumentException("usage: AdcBenchmark [--spec S] [--n N] [--nprobe P] [--k K] [--warmup W]"
-            + " [--iterations I] [--time SECONDS] [--forks F] [--out DIR]; got " + String.join(" ", args));
+            + " [--iterations I] [--time SECONDS] [--forks F] [--metric ip|l2] [--l2Tables precomputed|perList]"
+            + " [--scalar true|false] [--prepareOnly true|false] [--out DIR]; got " + String.join(" ", args));
       }
       o.put(key, args[i + 1]);
     }
@@ -177,19 +246,27 @@ public class AdcBenchmark {
     b.n = Integer.parseInt(o.get("n"));
     b.nprobe = Integer.parseInt(o.get("nprobe"));
     b.k = Integer.parseInt(o.get("k"));
+    b.metric = o.get("metric");
+    b.l2Tables = o.get("l2Tables");
     // the same seeded training as the JMH fork's setup: the codes scanned per query, and the export for FAISS
     b.setup();
+    if (Boolean.parseBoolean(o.get("prepareOnly"))) { // train and cache the model only (no timing)
+      return;
+    }
     Path out = o.get("out").isEmpty() ? null : Path.of(o.get("out"));
     if (out != null) {
       b.export(out);
     }
     int threads = 1;
     ChainedOptionsBuilder opt = new OptionsBuilder()
-        .include(AdcBenchmark.class.getName() + "\\.(search|scan)$")
+        .include(AdcBenchmark.class.getName() + (Boolean.parseBoolean(o.get("scalar"))
+            ? "\\.(search|scan)(Scalar|Gather)?$" : "\\.(search|scan)$"))
         .param("spec", b.spec)
         .param("n", o.get("n"))
         .param("nprobe", o.get("nprobe"))
         .param("k", o.get("k"))
+        .param("metric", b.metric)
+        .param("l2Tables", b.l2Tables)
         .warmupIterations(Integer.parseInt(o.get("warmup")))
         .measurementIterations(Integer.parseInt(o.get("iterations")))
         .warmupTime(TimeValue.seconds(Long.parseLong(o.get("time"))))
@@ -203,8 +280,9 @@ public class AdcBenchmark {
       rows.put(name, new double[] {r.getPrimaryResult().getScore(), r.getPrimaryResult().getScoreError()});
     }
     System.out.println();
-    System.out.printf(Locale.ROOT, "Quarry ADC: n=%d, %s, inner product, nprobe=%d, k=%d, %d queries one at a time, "
-        + "%d thread%n", b.n, b.spec, b.nprobe, b.k, QUERIES, threads);
+    System.out.printf(Locale.ROOT, "Quarry ADC: n=%d, %s, %s%s, nprobe=%d, k=%d, %d queries one at a time, "
+        + "%d thread%n", b.n, b.spec, b.metric, b.metric.equals("l2") ? " (" + b.l2Tables + " tables)" : "", b.nprobe,
+        b.k, QUERIES, threads);
     System.out.printf(Locale.ROOT, "%-8s %12s %10s %14s %11s%n", "what", "us/query", "+/-", "codes/query", "ns/code");
     List<String> json = new ArrayList<>();
     for (Map.Entry<String, double[]> e : rows.entrySet()) {
@@ -217,8 +295,8 @@ public class AdcBenchmark {
     }
     if (out != null) {
       String text = String.format(Locale.ROOT, "{\"spec\": \"%s\", \"n\": %d, \"d\": %d, \"ntrain\": %d, \"nprobe\": %d, "
-          + "\"k\": %d, \"queries\": %d, \"metric\": \"ip\", \"codes_per_query\": %.3f, %s}%n", b.spec, b.n, D,
-          Math.min(b.n, 20_000), b.nprobe, b.k, QUERIES, b.codesPerQuery, String.join(", ", json));
+          + "\"k\": %d, \"queries\": %d, \"metric\": \"%s\", \"codes_per_query\": %.3f, %s}%n", b.spec, b.n, D,
+          Math.min(b.n, 20_000), b.nprobe, b.k, QUERIES, b.metric, b.codesPerQuery, String.join(", ", json));
       Files.writeString(out.resolve("quarry.json"), text, StandardCharsets.UTF_8);
       System.out.println("wrote " + out.resolve("quarry.json"));
     }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.core.segment.IndexManifest;
 import java.io.BufferedReader;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,12 +26,27 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Latency benchmark of the serving path over HTTP: starts the server in-process on the index root's published
- * version, then for each configuration ({@code bm25}, {@code dense} nprobe 8 and 32, {@code hybrid}) sends every
- * query once from one client (per-stage p50/p99 from the response's {@code stagesMs}, end-to-end p50/p99 measured by
- * the client) and then from {@code clients} concurrent clients (QPS). Prints a Markdown table, plus bytes per
- * vector of the loaded version. Usage: {@code java -cp quarry-serving.jar io.quarry.serving.ServeBench --index
- * <root> --queries <queries.jsonl>}.
+ * Latency and throughput benchmark of the serving path over HTTP: starts the server in-process on the index root's
+ * published version, then for each configuration ({@code bm25}, {@code dense} nprobe 8 and 32, {@code hybrid}
+ * nprobe 16; {@code --configs} selects) sends every query once from one client (per-stage p50/p99 from the
+ * response's {@code stagesMs}, end-to-end p50/p99 measured by the client) and then from {@code clients} concurrent
+ * clients (QPS). Prints two Markdown tables, plus bytes per vector of the loaded version:
+ *
+ * <ol>
+ *   <li>latency per stage (one client) and QPS ({@code clients} clients);
+ *   <li>throughput against the CPU bound (issue 13's serving target): the CPU time per query measured during the
+ *       one-client pass — the sum over every JVM thread of {@link ThreadMXBean#getThreadCpuTime} (server, search,
+ *       ONNX Runtime's intra-op work on the search thread, and the in-process HTTP client), divided by the queries —
+ *       the bound {@code cores / CPU-seconds per query} (queries per second the machine's {@code --cores} could
+ *       serve if they did nothing else), the measured QPS with {@code clients} clients and its fraction of the
+ *       bound, and the errors (non-200 answers or failed requests) of both passes. The process CPU time
+ *       ({@code OperatingSystemMXBean}, which adds GC and JIT threads) per query is printed beside it. Threads that
+ *       end during a pass lose their CPU time from the sum (the server's pools keep their threads).
+ * </ol>
+ *
+ * Usage: {@code java --add-modules jdk.incubator.vector -cp quarry-serving.jar io.quarry.serving.ServeBench --index
+ * <root> --queries <queries.jsonl> [--configs hybrid] [--clients 8] [--cores 2]}. See docs/benchmarks.md, "Serving
+ * latency and throughput".
  */
 @Command(name = "serve-bench", mixinStandardHelpOptions = true)
 public final class ServeBench implements Callable<Integer> {
@@ -40,6 +57,11 @@ public final class ServeBench implements Callable<Integer> {
   @Option(names = "--clients", defaultValue = "8") int clients;
   @Option(names = "--threads", defaultValue = "8") int threads;
   @Option(names = "--warmup", defaultValue = "30") int warmup;
+  @Option(names = "--configs", split = ",", defaultValue = "bm25,dense8,dense32,hybrid",
+      description = "comma-separated subset of bm25, dense8, dense32, hybrid (default: all)")
+  List<String> configNames;
+  @Option(names = "--cores", description = "cores of the CPU bound (default: available processors)")
+  Integer cores;
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -49,8 +71,65 @@ public final class ServeBench implements Callable<Integer> {
 
   record Config(String name, String body) {}
 
+  private static final Map<String, Config> CONFIGS = Map.of(
+      "bm25", new Config("bm25", "\"mode\":\"bm25\""),
+      "dense8", new Config("dense nprobe=8", "\"mode\":\"dense\",\"nprobe\":8"),
+      "dense32", new Config("dense nprobe=32", "\"mode\":\"dense\",\"nprobe\":32"),
+      "hybrid", new Config("hybrid nprobe=16", "\"mode\":\"hybrid\",\"nprobe\":16"));
+
+  /** Result of one request: the parsed body on HTTP 200, else null (an error). */
+  private record Answer(JsonNode body, String error) {}
+
+  /** CPU nanoseconds of every live JVM thread ({@link ThreadMXBean#getThreadCpuTime}; −1 entries skipped). */
+  static Map<Long, Long> threadCpu(ThreadMXBean mx) {
+    Map<Long, Long> out = new java.util.HashMap<>();
+    for (long id : mx.getAllThreadIds()) {
+      long t = mx.getThreadCpuTime(id);
+      if (t >= 0) {
+        out.put(id, t);
+      }
+    }
+    return out;
+  }
+
+  /** CPU nanoseconds spent between two {@link #threadCpu} snapshots (threads new in {@code after} count from 0). */
+  static long cpuDelta(Map<Long, Long> before, Map<Long, Long> after) {
+    long sum = 0;
+    for (Map.Entry<Long, Long> e : after.entrySet()) {
+      sum += Math.max(0, e.getValue() - before.getOrDefault(e.getKey(), 0L));
+    }
+    return sum;
+  }
+
+  private static long processCpu() {
+    java.lang.management.OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
+    return os instanceof com.sun.management.OperatingSystemMXBean s ? s.getProcessCpuTime() : -1;
+  }
+
   @Override
   public Integer call() throws Exception {
+    String report = report();
+    if (report == null) {
+      return 1;
+    }
+    System.out.print(report);
+    return 0;
+  }
+
+  /**
+   * Runs the benchmark and returns the report (the tables), or null after printing why it could not run.
+   *
+   * @throws IllegalArgumentException on an unknown {@code --configs} name
+   */
+  String report() throws Exception {
+    List<Config> configs = new ArrayList<>();
+    for (String name : configNames) {
+      Config c = CONFIGS.get(name.trim());
+      if (c == null) {
+        throw new IllegalArgumentException("--configs: unknown config '" + name + "' (bm25, dense8, dense32, hybrid)");
+      }
+      configs.add(c);
+    }
     List<String> qs = new ArrayList<>();
     try (BufferedReader r = Files.newBufferedReader(queries, StandardCharsets.UTF_8)) {
       String line;
@@ -64,13 +143,21 @@ public final class ServeBench implements Callable<Integer> {
     IndexHolder holder = new IndexHolder(src, new ModelEncoders(null, 1), null, true);
     if (!holder.refresh()) {
       System.err.println("no index: " + holder.status().reason());
-      return 1;
+      return null;
     }
-    List<Config> configs = List.of(
-        new Config("bm25", "\"mode\":\"bm25\""),
-        new Config("dense nprobe=8", "\"mode\":\"dense\",\"nprobe\":8"),
-        new Config("dense nprobe=32", "\"mode\":\"dense\",\"nprobe\":32"),
-        new Config("hybrid nprobe=16", "\"mode\":\"hybrid\",\"nprobe\":16"));
+    int ncores = cores != null ? cores : Runtime.getRuntime().availableProcessors();
+    ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+    if (!mx.isThreadCpuTimeSupported()) {
+      System.err.println("this JVM cannot measure thread CPU time");
+      return null;
+    }
+    mx.setThreadCpuTimeEnabled(true);
+    StringBuilder bound = new StringBuilder();
+    bound.append(String.format(Locale.ROOT, "CPU bound on %d cores: CPU ms per query = all JVM threads' CPU time "
+        + "(ThreadMXBean) in the one-client pass / queries; bound QPS = cores / CPU seconds per query%n%n", ncores));
+    bound.append("| config | end-to-end p50 / p99 ms (1 client) | CPU ms / query (threads; process) | bound QPS | QPS ("
+        + clients + " clients) | QPS / bound | errors (1 client; " + clients + " clients) |\n"
+        + "|---|---|---|---|---|---|---|\n");
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(java.util.concurrent.Executors.newFixedThreadPool(clients))
         .build();
     StringBuilder out = new StringBuilder();
@@ -92,24 +179,36 @@ public final class ServeBench implements Callable<Integer> {
         }
         Map<String, List<Double>> stages = new LinkedHashMap<>();
         List<Double> e2e = new ArrayList<>();
+        int errors1 = 0;
+        Map<Long, Long> cpu0 = threadCpu(mx);
+        long proc0 = processCpu();
         for (String q : qs) {
           long t0 = System.nanoTime();
-          JsonNode res = send(http, url, c, q);
+          Answer a = send(http, url, c, q);
           e2e.add((System.nanoTime() - t0) / 1e6);
-          res.get("stagesMs").fields().forEachRemaining(e ->
+          if (a.body() == null) {
+            errors1++;
+            continue;
+          }
+          a.body().get("stagesMs").fields().forEachRemaining(e ->
               stages.computeIfAbsent(e.getKey(), x -> new ArrayList<>()).add(e.getValue().asDouble()));
         }
+        double cpuMs = cpuDelta(cpu0, threadCpu(mx)) / 1e6 / qs.size();
+        long proc1 = processCpu();
+        double procMs = proc0 < 0 || proc1 < 0 ? Double.NaN : (proc1 - proc0) / 1e6 / qs.size();
         AtomicInteger next = new AtomicInteger();
+        AtomicInteger errorsN = new AtomicInteger();
+        Map<String, Integer> errorKinds = new java.util.concurrent.ConcurrentHashMap<>();
         List<Thread> ts = new ArrayList<>();
         long t0 = System.nanoTime();
         for (int t = 0; t < clients; t++) {
           Thread th = new Thread(() -> {
             int i;
             while ((i = next.getAndIncrement()) < qs.size()) {
-              try {
-                send(http, url, c, qs.get(i));
-              } catch (Exception e) {
-                throw new IllegalStateException(e);
+              Answer a = send(http, url, c, qs.get(i));
+              if (a.body() == null) {
+                errorsN.incrementAndGet();
+                errorKinds.merge(a.error(), 1, Integer::sum);
               }
             }
           });
@@ -120,26 +219,38 @@ public final class ServeBench implements Callable<Integer> {
           th.join();
         }
         double qps = qs.size() / ((System.nanoTime() - t0) / 1e9);
+        double boundQps = ncores / (cpuMs / 1e3);
         out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %.1f |%n", c.name(), pp(e2e),
             pp(stages.get("embed")), pp(stages.get("bm25")), pp(stages.get("dense")), pp(stages.get("fusion")),
             pp(stages.get("rescore")), qps));
+        bound.append(String.format(Locale.ROOT, "| %s | %s | %.2f; %.2f | %.1f | %.1f | %.0f %% | %d; %d%s |%n",
+            c.name(), pp(e2e), cpuMs, procMs, boundQps, qps, 100 * qps / boundQps, errors1, errorsN.get(),
+            errorKinds.isEmpty() ? "" : " " + errorKinds));
       }
+      out.append('\n').append(bound);
     } finally {
       holder.close();
     }
-    System.out.print(out);
-    return 0;
+    return out.toString();
   }
 
-  private JsonNode send(HttpClient http, String url, Config c, String q) throws Exception {
-    String body = "{\"query\":" + JSON.writeValueAsString(q) + ",\"k\":" + k + "," + c.body()
-        + ",\"withText\":false}";
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url))
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    if (r.statusCode() != 200) {
-      throw new IllegalStateException("HTTP " + r.statusCode() + ": " + r.body());
+  /** One request; never throws: a non-200 answer or a failed request is an {@link Answer} with an error. */
+  private Answer send(HttpClient http, String url, Config c, String q) {
+    try {
+      String body = "{\"query\":" + JSON.writeValueAsString(q) + ",\"k\":" + k + "," + c.body()
+          + ",\"withText\":false}";
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url))
+          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+      if (r.statusCode() != 200) {
+        return new Answer(null, "HTTP " + r.statusCode());
+      }
+      return new Answer(JSON.readTree(r.body()), null);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Answer(null, "interrupted");
+    } catch (Exception e) {
+      return new Answer(null, e.getClass().getSimpleName());
     }
-    return JSON.readTree(r.body());
   }
 
   static String pp(List<Double> xs) {

@@ -31,6 +31,8 @@ public final class CoarseQuantizer implements Serializable {
   private final int d;
   private final float[] centroids;
   private final float[] norms;
+  /** {@link VectorKernels#blockTranspose} of the centroids, built on the first vectorized probe (search only). */
+  private transient volatile float[] centroidsT;
 
   private CoarseQuantizer(int nlist, int d, float[] centroids) {
     this.nlist = nlist;
@@ -212,7 +214,7 @@ public final class CoarseQuantizer implements Serializable {
       return new int[] {assign(xt)};
     }
     float[] dist = new float[nlist];
-    L2Kernel.distances(xt, 0, centroids, norms, nlist, d, dist);
+    distances(xt, dist);
     // (distance, id) packed into one long that sorts like Float.compare then id: the float's bits mapped to an int
     // with the same order (negative floats' magnitude bits flipped), the id in the low 32 bits
     long[] keys = new long[nlist];
@@ -226,6 +228,27 @@ public final class CoarseQuantizer implements Serializable {
       out[i] = (int) keys[i];
     }
     return out;
+  }
+
+  /**
+   * {@code out[l] = ||c_l||² − 2 xt·c_l} for every list (the ranking key of {@link #probe}; add {@code ||xt||²} for the
+   * squared distance): {@link L2Kernel#distances}, on the Vector API when {@link Simd#ENABLED} (one lane per centroid,
+   * the same bits).
+   *
+   * @param xt a transformed {@code d}-vector; @param out {@code nlist} floats
+   */
+  void distances(float[] xt, float[] out) {
+    int done = 0;
+    if (Simd.ENABLED && nlist >= Simd.LANES) {
+      float[] ct = centroidsT;
+      if (ct == null) {
+        ct = VectorKernels.blockTranspose(centroids, 0, nlist, d);
+        centroidsT = ct;
+      }
+      VectorKernels.coarseDistances(xt, ct, norms, nlist, d, out);
+      done = nlist - nlist % Simd.LANES;
+    }
+    L2Kernel.distances(xt, 0, centroids, norms, done, nlist, d, out);
   }
 
   /**

@@ -8,36 +8,113 @@ import java.util.List;
 /**
  * Approximate nearest-neighbour search over {@link InvertedLists} with asymmetric distance computation (ADC, Jégou et
  * al., "Product Quantization for Nearest Neighbor Search", TPAMI 2011, section 4 / IVFADC). Thread-safe: all state is
- * per call.
+ * per call, except the precomputed table built once by the constructor.
  *
- * <p>Per query {@code q} (raw; the model's OPQ rotation is applied first, {@code xt = R q}):
+ * <p>Per query {@code q} (raw; the model's OPQ rotation is applied first, {@code xt = R q}; everything below holds in
+ * the rotated space, where the centroids and codebooks live):
  *
  * <ul>
- *   <li>{@link Metric#IP}: one table {@code T[m][k] = <xt_m, codeword_{m,k}>} ({@code M × ksub} floats) computed once
+ *   <li>{@link Metric#IP}: one table {@code T[m][k] = <xt_m, b_{m,k}>} ({@code M × ksub} floats) computed once
  *       per query; an entry of list {@code l} with sub-codes {@code c_0..c_{M−1}} scores {@code <xt, c_l> + Σ_m
  *       T[m][c_m]}, which equals {@code <xt, decode(l, code)>} up to float rounding.
- *   <li>{@link Metric#L2}: per probed list a table {@code T_l[m][k] = ||xt_m − c_{l,m} − codeword_{m,k}||²}; the
- *       score is {@code −Σ_m T_l[m][c_m]}, the negated squared distance to the reconstruction.
+ *   <li>{@link Metric#L2} with the <b>precomputed table</b> (FAISS {@code IndexIVFPQ::use_precomputed_table = 1},
+ *       {@code faiss/IndexIVFPQ.cpp} {@code precompute_table}), the default: for a database vector {@code c_l + r}
+ *       with {@code r = Σ_m b_{m,c_m}}, {@code ||xt − c_l − r||² = ||xt − c_l||² + (||r||² + 2<c_l, r>) − 2<xt, r>}.
+ *       With {@code r} a concatenation of sub-vectors the middle term is a sum over sub-quantizers of
+ *       {@code P[l][m][k] = ||b_{m,k}||² + 2<c_{l,m}, b_{m,k}>}, computed once by the constructor ({@code nlist × M ×
+ *       ksub} floats), and the last is {@code −2 T[m][k]} with the per-query inner-product table {@code T} above. Per
+ *       probed list the scan table is {@code P[l] − 2T} ({@code M × ksub} additions, FAISS's {@code fvec_madd}) and
+ *       the score {@code −(||xt − c_l||² + Σ_m (P[l] − 2T)[m][c_m])}. Equal to the per-list table below up to float
+ *       rounding (the expansion cancels: a few ulps of {@code ||xt − c_l||²}; {@code IvfPqPrecomputedTableTest}).
+ *       Above {@code precomputedTableMaxBytes} (FAISS {@code precomputed_table_max_bytes}) the searcher falls back
+ *       to:
+ *   <li>{@link Metric#L2}, per-list tables: per probed list {@code T_l[m][k] = ||xt_m − c_{l,m} − b_{m,k}||²}
+ *       (exact differences); the score is {@code −Σ_m T_l[m][c_m]}, the negated squared distance to the
+ *       reconstruction.
  *   <li>Flat: the stored float vector is scored exactly ({@code <xt, x>} or {@code −||xt − x||²}).
  * </ul>
  *
  * Results are the top {@code k} by score, ties broken by lower id, so the answer does not depend on the order the
  * lists are scanned in: {@code nprobe = nlist} returns exactly {@link #searchExhaustive}.
  *
- * <p>The PQ scan ({@link AdcScan}) copies each list's codes once into a reusable array, sums the table lookups of 4
- * codes at a time and offers a candidate to the primitive top-k heap only when it can enter; every code's sum is
- * still accumulated in sub-quantizer order, so scores are bit-identical to the plain per-code loop.
+ * <p>The PQ scan ({@link AdcScan}) sums each code's lookups in sub-quantizer order (on the Vector API, one lane per
+ * code, when {@link Simd#ENABLED}) and offers a candidate to the primitive top-k heap only when it can enter; scores
+ * are bit-identical to the plain per-code loop over the same table.
  */
 public final class IvfPqSearcher {
   private final QuantizerModel model;
   private final CoarseQuantizer coarse;
   private final ProductQuantizer pq;
+  /** {@code P[l][m][k]} at {@code [(l·M + m)·ksub + k]} (see the class comment), or null. */
+  private final float[] precomputed;
 
-  /** @param model the trained quantizer the lists were encoded with */
+  /**
+   * Memory cap of the L2 precomputed table by default: 512 MiB ({@code nlist × M × 2^nbits × 4} bytes; e.g.
+   * {@code IVF4096,PQ48x8} needs 192 MiB, {@code IVF256,PQ48x8} 12 MiB). FAISS's default cap is 2 GiB.
+   */
+  public static final long DEFAULT_PRECOMPUTED_TABLE_MAX_BYTES = 512L << 20;
+
+  /**
+   * A searcher with the default cap of the L2 precomputed table ({@link #DEFAULT_PRECOMPUTED_TABLE_MAX_BYTES}).
+   *
+   * @param model the trained quantizer the lists were encoded with
+   */
   public IvfPqSearcher(QuantizerModel model) {
+    this(model, DEFAULT_PRECOMPUTED_TABLE_MAX_BYTES);
+  }
+
+  /**
+   * @param model the trained quantizer the lists were encoded with
+   * @param precomputedTableMaxBytes for an L2 PQ model: build the precomputed table ({@code nlist × M × ksub}
+   *     floats, once, here) when it takes at most this many bytes, else use per-list tables; 0 always uses per-list
+   *     tables. Ignored for IP and Flat.
+   * @throws IllegalArgumentException when {@code precomputedTableMaxBytes < 0}
+   */
+  public IvfPqSearcher(QuantizerModel model, long precomputedTableMaxBytes) {
+    if (precomputedTableMaxBytes < 0) {
+      throw new IllegalArgumentException("precomputedTableMaxBytes must be >= 0, got " + precomputedTableMaxBytes);
+    }
     this.model = model;
     this.coarse = model.coarse();
     this.pq = model.pq();
+    long floats = pq == null ? 0 : (long) model.nlist() * pq.m() * pq.ksub();
+    boolean use = pq != null && model.metric() == Metric.L2 && floats * Float.BYTES <= precomputedTableMaxBytes
+        && floats <= Integer.MAX_VALUE - 8;
+    this.precomputed = use ? precompute(coarse, pq) : null;
+  }
+
+  /** {@code P[l][m][k] = ||b_{m,k}||² + 2<c_{l,m}, b_{m,k}>} for every list (FAISS {@code precompute_table}). */
+  private static float[] precompute(CoarseQuantizer coarse, ProductQuantizer pq) {
+    int mk = pq.m() * pq.ksub();
+    float[] out = new float[coarse.nlist() * mk];
+    float[] norms = pq.codewordNorms();
+    float[] ip = new float[mk];
+    for (int l = 0; l < coarse.nlist(); l++) {
+      pq.innerProductTable(coarse.centroid(l), ip);
+      madd(norms, 0, 2f, ip, out, l * mk, mk);
+    }
+    return out;
+  }
+
+  /** {@code out[oo + i] = a[ao + i] + s × b[i]}, {@code i < n} (vectorized when {@link Simd#ENABLED}, same bits). */
+  private static void madd(float[] a, int ao, float s, float[] b, float[] out, int oo, int n) {
+    if (Simd.ENABLED) {
+      VectorKernels.madd(a, ao, s, b, out, oo, n);
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      out[oo + i] = a[ao + i] + s * b[i];
+    }
+  }
+
+  /** True when L2 search uses the precomputed table (an L2 PQ model within the memory cap). */
+  public boolean usesPrecomputedTable() {
+    return precomputed != null;
+  }
+
+  /** Bytes held by the precomputed table (0 without one). */
+  public long precomputedTableBytes() {
+    return precomputed == null ? 0 : (long) precomputed.length * Float.BYTES;
   }
 
   public QuantizerModel model() {
@@ -50,13 +127,15 @@ public final class IvfPqSearcher {
    *
    * @param xt the transformed query {@code R q} ({@code d} floats)
    * @param probes lists to scan, best first ({@link CoarseQuantizer#probe})
-   * @param ipTable the inner-product ADC table ({@code M × ksub}) for {@link Metric#IP} PQ models; null otherwise
+   * @param ipTable the inner-product ADC table {@code <xt_m, b_{m,k}>} ({@code M × ksub}) for {@link Metric#IP} PQ
+   *     models and for L2 PQ models searched with the precomputed table; null otherwise (a searcher that needs it
+   *     and finds null computes it)
    */
   public record PreparedQuery(float[] xt, int[] probes, float[] ipTable) {}
 
   /**
    * Rotates and probes a raw query once: {@code xt = R q}, the {@code min(nprobe, nlist)} nearest lists, and for
-   * inner-product PQ the ADC table.
+   * inner-product PQ (and L2 PQ with the precomputed table) the inner-product ADC table.
    *
    * @param query raw query {@code d}-vector
    * @param nprobe lists to scan, ≥ 1, clamped to {@code nlist}
@@ -79,7 +158,7 @@ public final class IvfPqSearcher {
 
   private PreparedQuery prepared(float[] xt, int[] probes) {
     float[] table = null;
-    if (pq != null && model.metric() == Metric.IP) {
+    if (pq != null && (model.metric() == Metric.IP || precomputed != null)) {
       table = new float[pq.m() * pq.ksub()];
       pq.innerProductTable(xt, table);
     }
@@ -149,6 +228,22 @@ public final class IvfPqSearcher {
         if (n > 0) {
           adc.scanList(lists.codes(list), lists.ids(list), n, table, coarse.dot(xt, list), 1f, top);
         }
+      }
+    } else if (precomputed != null) {
+      float[] ip = q.ipTable();
+      int mk = pq.m() * pq.ksub();
+      if (ip == null) {
+        ip = new float[mk];
+        pq.innerProductTable(xt, ip);
+      }
+      float[] table = new float[mk];
+      for (int list : q.probes()) {
+        int n = lists.size(list);
+        if (n == 0) {
+          continue;
+        }
+        madd(precomputed, list * mk, -2f, ip, table, 0, mk);
+        adc.scanList(lists.codes(list), lists.ids(list), n, table, -coarse.distance(xt, list), -1f, top);
       }
     } else {
       float[] table = new float[pq.m() * pq.ksub()];

@@ -136,7 +136,12 @@ final class L2Kernel {
 
   /** {@code out[j] = ||c_j||² − 2 x·c_j} for one vector at {@code x[xo]} and all {@code k} centroids. */
   static void distances(float[] x, int xo, float[] c, float[] cn, int k, int dd, float[] out) {
-    for (int j = 0; j < k; j++) {
+    distances(x, xo, c, cn, 0, k, dd, out);
+  }
+
+  /** {@link #distances} for centroids {@code from ≤ j < k} only. */
+  static void distances(float[] x, int xo, float[] c, float[] cn, int from, int k, int dd, float[] out) {
+    for (int j = from; j < k; j++) {
       out[j] = cn[j] - 2f * dot(c, j * dd, x, xo, dd);
     }
   }

@@ -41,6 +41,8 @@ public final class ProductQuantizer implements Serializable {
   private final int codeSize;
   private final float[] codebooks;
   private final float[] norms;
+  /** {@link VectorKernels#blockTranspose} of the codebooks, built on the first vectorized table (search only). */
+  private transient volatile float[] codebooksT;
 
   /**
    * @param m sub-quantizers, ≥ 1
@@ -92,6 +94,11 @@ public final class ProductQuantizer implements Serializable {
   /** Bytes per code. */
   public int codeSize() {
     return codeSize;
+  }
+
+  /** {@code ||b_{m,k}||²} at {@code [m·ksub + k]} (not a copy: do not modify). */
+  float[] codewordNorms() {
+    return norms;
   }
 
   /** A copy of the {@code M × ksub × dsub} codebooks. */
@@ -177,11 +184,31 @@ public final class ProductQuantizer implements Serializable {
   }
 
   /**
-   * Inner-product ADC table of a transformed query: {@code table[m·ksub + k] = <x_m, b_{m,k}>}.
+   * Inner-product ADC table of a transformed query: {@code table[m·ksub + k] = <x_m, b_{m,k}>}, each entry
+   * {@code VectorMath.dot}'s float operations in its order (on the Vector API when {@link Simd#ENABLED}: one lane per
+   * codeword, same bits). Also the query term of the precomputed L2 decomposition ({@link IvfPqSearcher}).
    *
    * @param x a {@code d}-vector; @param table {@code M × ksub} floats (overwritten)
+   * @throws IllegalArgumentException when an array is too short
    */
   public void innerProductTable(float[] x, float[] table) {
+    if (x.length < d || table.length < m * ksub) {
+      throw new IllegalArgumentException("expected a " + d + "-vector and " + m + " × " + ksub + " table floats");
+    }
+    if (Simd.ENABLED && ksub % Simd.LANES == 0) {
+      float[] bt = codebooksT;
+      if (bt == null) {
+        bt = VectorKernels.blockTranspose(codebooks, 0, m * ksub, dsub);
+        codebooksT = bt;
+      }
+      VectorKernels.ipTable(x, 0, bt, m, ksub, dsub, table);
+    } else {
+      innerProductTableScalar(x, table);
+    }
+  }
+
+  /** {@link #innerProductTable} in scalar loops (the fallback, and the reference of {@link VectorKernels#ipTable}). */
+  void innerProductTableScalar(float[] x, float[] table) {
     for (int j = 0; j < m; j++) {
       int xo = j * dsub;
       int to = j * ksub;

@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
  * per probed list, per entry, {@code s = 0; for j in 0..M−1: s += table[j·ksub + subcode_j]}, score {@code base + sign
  * × s}, all candidates sorted by (score desc, id asc), first k.
  *
- * <p>Tolerance: none. The fast scan accumulates every code's sum in the same sub-quantizer order from {@code 0f}, so
- * ids must be identical in the same order and scores bit-identical ({@link Float#floatToIntBits} equal).
+ * <p>Tolerance: none. The fast scan (scalar or Vector API) accumulates every code's sum in the same sub-quantizer order
+ * from {@code 0f}, so ids must be identical in the same order and scores bit-identical ({@link Float#floatToIntBits}
+ * equal). L2 searchers here use per-list tables ({@code precomputedTableMaxBytes = 0}), the reference's tables.
  */
 class IvfPqSearcherAdcTest {
   private static final int D = 24;
@@ -149,7 +150,9 @@ class IvfPqSearcherAdcTest {
         QuantizerModel model = trained(spec, metric);
         ArrayInvertedLists heap = ArrayInvertedLists.build(model, x, 1003);
         InvertedLists off = direct(heap);
-        IvfPqSearcher s = new IvfPqSearcher(model);
+        // per-list L2 tables (precomputed table off): the reference's tables, so bit-identical; the precomputed
+        // table is checked against this path in IvfPqPrecomputedTableTest
+        IvfPqSearcher s = new IvfPqSearcher(model, 0);
         for (int q = 0; q < 12; q++) {
           float[] query = TestData.row(queries, D, q);
           for (int k : new int[] {1, 10, 37}) {
@@ -207,7 +210,7 @@ class IvfPqSearcherAdcTest {
           lists.add(b.lists()[i], i, b.codes(), i * model.codeSize());
           lists.add(b.lists()[i], 1000 + i, b.codes(), i * model.codeSize());
         }
-        IvfPqSearcher s = new IvfPqSearcher(model);
+        IvfPqSearcher s = new IvfPqSearcher(model, 0);
         for (int q = 0; q < 10; q++) {
           float[] query = TestData.row(x, D, q * 6);
           int[] all = new int[model.nlist()];
@@ -324,7 +327,7 @@ class IvfPqSearcherAdcTest {
           c[i] = (byte) rnd.nextInt(ksub);
         }
         float[] out = new float[n];
-        AdcScan.sums(c, n, m, ksub, table, out);
+        AdcScan.sums(c, 0, n, m, ksub, table, out);
         for (int i = 0; i < n; i++) {
           float s = 0;
           for (int j = 0; j < m; j++) {

@@ -1,0 +1,162 @@
+package io.quarry.core.quant;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The Vector API ({@code jdk.incubator.vector}, JEP 414) forms of the per-query ADC kernels: the coarse probe
+ * distances, the inner-product lookup table, the per-list table of the precomputed L2 decomposition and the ADC
+ * sums. Loaded only when {@link Simd#ENABLED}.
+ *
+ * <p><b>Same bits as the scalar loops.</b> Lanes run over independent outputs (centroids, codewords, codes), and
+ * every lane performs exactly the float operations of the scalar loop it replaces, in the same order, with separate
+ * multiply and add (never {@code fma}): {@link #coarseDistances} = {@code L2Kernel.distances}, {@link #ipTable} =
+ * {@link ProductQuantizer#innerProductTable}'s {@code VectorMath.dot} order, {@link #sums} = {@link AdcScan#sums}.
+ * {@code VectorKernelsTest} checks it bit for bit.
+ */
+final class VectorKernels {
+  private VectorKernels() {}
+
+  static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+  static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
+  static final int L = FS.length();
+
+  static int lanes() {
+    return L;
+  }
+
+  /**
+   * Blocked transpose of row-major {@code k × dd} rows (centroids, codewords) for lane-parallel dot products: the
+   * first {@code k − k % L} rows go to {@code out[(b·dd + t)·L + u] = c[(b·L + u)·dd + t]} (block {@code b} of
+   * {@code L} rows, dimension {@code t}, lane {@code u}); the remaining rows are left to the scalar loop.
+   */
+  static float[] blockTranspose(float[] c, int co, int k, int dd) {
+    int blocks = k / L;
+    float[] out = new float[blocks * dd * L];
+    for (int b = 0; b < blocks; b++) {
+      for (int u = 0; u < L; u++) {
+        int src = co + (b * L + u) * dd;
+        for (int t = 0; t < dd; t++) {
+          out[(b * dd + t) * L + u] = c[src + t];
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * {@code out[j] = cn[j] − 2 x·c_j} for the first {@code nlist − nlist % L} centroids ({@code L2Kernel.dot}'s order:
+   * even and odd dimensions in two accumulators, summed at the end).
+   *
+   * @param ct {@link #blockTranspose} of the {@code nlist × d} centroids
+   */
+  static void coarseDistances(float[] x, float[] ct, float[] cn, int nlist, int d, float[] out) {
+    int blocks = nlist / L;
+    for (int b = 0; b < blocks; b++) {
+      int o = b * d * L;
+      FloatVector s0 = FloatVector.zero(FS);
+      FloatVector s1 = FloatVector.zero(FS);
+      int t = 0;
+      for (; t + 1 < d; t += 2) {
+        s0 = s0.add(FloatVector.fromArray(FS, ct, o + t * L).mul(x[t]));
+        s1 = s1.add(FloatVector.fromArray(FS, ct, o + (t + 1) * L).mul(x[t + 1]));
+      }
+      if (t < d) {
+        s0 = s0.add(FloatVector.fromArray(FS, ct, o + t * L).mul(x[t]));
+      }
+      FloatVector.fromArray(FS, cn, b * L).sub(s0.add(s1).mul(2f)).intoArray(out, b * L);
+    }
+  }
+
+  /**
+   * {@code table[j·ksub + c] = <x_j, b_{j,c}>} (the order of {@code VectorMath.dot}: dimensions {@code t mod 4} in
+   * four accumulators, a tail {@code t ≥ dsub − dsub mod 4} into the first, then {@code (s0 + s1) + (s2 + s3)}).
+   *
+   * @param x a {@code d}-vector ({@code d = M·dsub}, at offset {@code xo})
+   * @param bt {@link #blockTranspose} of the {@code (M·ksub) × dsub} codewords; requires {@code ksub % L == 0}
+   */
+  static void ipTable(float[] x, int xo, float[] bt, int m, int ksub, int dsub, float[] table) {
+    int d4 = dsub & ~3;
+    int blocksPerSub = ksub / L;
+    for (int j = 0; j < m; j++) {
+      int xj = xo + j * dsub;
+      for (int b = 0; b < blocksPerSub; b++) {
+        int o = (j * blocksPerSub + b) * dsub * L;
+        FloatVector s0 = FloatVector.zero(FS);
+        FloatVector s1 = FloatVector.zero(FS);
+        FloatVector s2 = FloatVector.zero(FS);
+        FloatVector s3 = FloatVector.zero(FS);
+        int t = 0;
+        for (; t < d4; t += 4) {
+          s0 = s0.add(FloatVector.fromArray(FS, bt, o + t * L).mul(x[xj + t]));
+          s1 = s1.add(FloatVector.fromArray(FS, bt, o + (t + 1) * L).mul(x[xj + t + 1]));
+          s2 = s2.add(FloatVector.fromArray(FS, bt, o + (t + 2) * L).mul(x[xj + t + 2]));
+          s3 = s3.add(FloatVector.fromArray(FS, bt, o + (t + 3) * L).mul(x[xj + t + 3]));
+        }
+        for (; t < dsub; t++) {
+          s0 = s0.add(FloatVector.fromArray(FS, bt, o + t * L).mul(x[xj + t]));
+        }
+        s0.add(s1).add(s2.add(s3)).intoArray(table, j * ksub + b * L);
+      }
+    }
+  }
+
+  /**
+   * {@code out[oo + i] = a[ao + i] + s × b[i]} for {@code i < n} (FAISS {@code fvec_madd}; scalar tail in the same
+   * two operations).
+   */
+  static void madd(float[] a, int ao, float s, float[] b, float[] out, int oo, int n) {
+    int i = 0;
+    for (int e = FS.loopBound(n); i < e; i += L) {
+      FloatVector.fromArray(FS, a, ao + i).add(FloatVector.fromArray(FS, b, i).mul(s)).intoArray(out, oo + i);
+    }
+    for (; i < n; i++) {
+      out[oo + i] = a[ao + i] + s * b[i];
+    }
+  }
+
+  /** Lane offsets {@code u·w} of {@code L} consecutive codes of {@code w} ints each (the gather map of {@link #sums}). */
+  static int[] rowMap(int w) {
+    int[] map = new int[L];
+    for (int u = 0; u < L; u++) {
+      map[u] = u * w;
+    }
+    return map;
+  }
+
+  /**
+   * {@link AdcScan#sums} for the first {@code n − n % L} codes, {@code L} codes per step (one lane per code): per
+   * group of four sub-quantizers one gather of the codes' 32-bit words, then per sub-quantizer the table index
+   * {@code j·ksub + byte} and one gather of the table; each lane adds its code's {@code M} lookups in sub-quantizer
+   * order from {@code 0f}, so every sum has the scalar loop's bits.
+   *
+   * @param words the {@code n × M} sub-codes (one byte each) as little-endian ints, {@code n × M/4}; requires
+   *     {@code M % 4 == 0}
+   * @param map {@link #rowMap}{@code (M / 4)}
+   * @param idx scratch of at least {@code 4·L} ints
+   * @return the number of codes done ({@code n − n % L})
+   */
+  static int sums(int[] words, int n, int m, int ksub, float[] table, float[] out, int[] map, int[] idx) {
+    int w = m >>> 2;
+    int done = n - n % L;
+    for (int i = 0; i < done; i += L) {
+      FloatVector acc = FloatVector.zero(FS);
+      int base = i * w;
+      for (int g = 0, t = 0; g < w; g++, t += 4 * ksub) {
+        IntVector word = IntVector.fromArray(IS, words, base + g, map, 0);
+        word.and(0xFF).add(t).intoArray(idx, 0);
+        word.lanewise(VectorOperators.LSHR, 8).and(0xFF).add(t + ksub).intoArray(idx, L);
+        word.lanewise(VectorOperators.LSHR, 16).and(0xFF).add(t + 2 * ksub).intoArray(idx, 2 * L);
+        word.lanewise(VectorOperators.LSHR, 24).add(t + 3 * ksub).intoArray(idx, 3 * L);
+        acc = acc.add(FloatVector.fromArray(FS, table, 0, idx, 0));
+        acc = acc.add(FloatVector.fromArray(FS, table, 0, idx, L));
+        acc = acc.add(FloatVector.fromArray(FS, table, 0, idx, 2 * L));
+        acc = acc.add(FloatVector.fromArray(FS, table, 0, idx, 3 * L));
+      }
+      acc.intoArray(out, i);
+    }
+    return done;
+  }
+}
