@@ -11,7 +11,8 @@ import java.util.List;
 /**
  * BM25 over every shard of an index version: each shard's top-{@code n}, merged into the global top-{@code n} by
  * score (ties by shard, id). Shards use their own collection statistics (as any sharded BM25 engine does without a
- * distributed-IDF pass). Thread-safe.
+ * distributed-IDF pass). Chunks of the manifest's tombstoned documents ({@code deletedDocs}) are never returned.
+ * Thread-safe.
  */
 public final class Bm25Index implements LexicalSearcher {
   private final List<Bm25Shard> shards;
@@ -34,7 +35,7 @@ public final class Bm25Index implements LexicalSearcher {
     try {
       for (IndexManifest.Shard s : manifest.shards()) {
         shards.add(new Bm25Shard(versionDir.resolve(s.dir()), s.id(), s.chunks(), manifest.bm25().k1(),
-            manifest.bm25().b()));
+            manifest.bm25().b(), s.tombstones()));
       }
     } catch (IOException | RuntimeException e) {
       for (Bm25Shard s : shards) {
