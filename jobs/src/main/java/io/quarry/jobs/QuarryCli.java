@@ -287,9 +287,27 @@ public final class QuarryCli {
         + "default: the version CURRENT names).")
     String base;
 
+    @Option(names = "--no-fail-on-drift", description = "With --incremental: exit 0 instead of 4 when drift requires "
+        + "retraining (the decision, path=retrain, is in <paths.work>/refresh.json): for schedulers that branch on "
+        + "it, such as the quarry_refresh_index DAG.")
+    boolean noFailOnDrift;
+
     @Override
     public Integer call() throws Exception {
       List<String> extra = new ArrayList<>();
+      if (noFailOnDrift) {
+        try {
+          return call(extra);
+        } catch (io.quarry.jobs.build.RetrainRequiredException e) {
+          System.err.println("quarry build: " + e.getMessage() + " (recorded in refresh.json; exit 0: "
+              + "--no-fail-on-drift)");
+          return 0;
+        }
+      }
+      return call(extra);
+    }
+
+    private Integer call(List<String> extra) throws Exception {
       if (incremental) {
         extra.add("segments.incremental=true");
       }

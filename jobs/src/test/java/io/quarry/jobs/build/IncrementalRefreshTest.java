@@ -380,6 +380,81 @@ class IncrementalRefreshTest {
     }
   }
 
+  /**
+   * Part 3, drift: documents of another collection (paragraphs of Quarry's own documentation: software, not
+   * biomedicine) fed to an incremental build trip {@code segments.driftMaxMseRatio} (the new vectors' quantization
+   * error under the frozen codebooks over the training error): the build refuses with the retrain path, writes
+   * nothing under the index and records the measures in {@code refresh.json}; as many new documents of the same
+   * collection (SciFact) do not. The quantizer is small (IVF4,PQ16x4: 16 codewords per sub-space on ~500 training
+   * vectors), so its in-sample training error is a fair reference for held-out vectors of the same collection.
+   */
+  @Test
+  void anotherCollectionTripsTheDriftThresholdTheSameCollectionDoesNot() throws Exception {
+    Path work = tmp.resolve("work");
+    Map<String, ObjectNode> all = corpus();
+    List<String> ids = new ArrayList<>(all.keySet());
+    Map<String, ObjectNode> day = new LinkedHashMap<>();
+    ids.subList(0, 300).forEach(id -> day.put(id, all.get(id)));
+    String[] spec = {"quantizer.spec=IVF4,PQ16x4", "segments.driftMaxMseRatio=1.5", "segments.driftMaxChangedShare=1"};
+    Path d0 = write(tmp.resolve("d0.jsonl"), day);
+    JobContext c0 = ctx(work, d0, spec);
+    ingest(c0);
+    new TrainQuantizerJob().run(c0);
+    String base = (String) new BuildSegmentsJob().run(c0).get("version");
+    Path index = work.resolve("index");
+
+    // 40 paragraphs of another collection
+    Map<String, ObjectNode> other = new LinkedHashMap<>(day);
+    int n = 0;
+    for (String f : List.of("docs/operations.md", "docs/architecture.md", "docs/benchmarks.md")) {
+      for (String para : Files.readString(ROOT.resolve(f)).split("\n\\s*\n")) {
+        String t = para.replaceAll("[`|#*\\[\\]]", " ").replaceAll("\\s+", " ").trim();
+        if (t.length() >= 300 && n < 40) {
+          ObjectNode o = JSON.createObjectNode();
+          o.put("_id", "ext-" + n++).put("title", "").put("text", t);
+          other.put(o.get("_id").asText(), o);
+        }
+      }
+    }
+    assertThat(n).isEqualTo(40);
+    JobContext co = ctx(work, write(tmp.resolve("other.jsonl"), other), spec);
+    ingest(co);
+    JobContext incOther = ctx(work, tmp.resolve("other.jsonl"), concat(spec, "segments.incremental=true"));
+    long versions = Files.list(index).count();
+    RetrainRequiredException e = org.assertj.core.api.Assertions.catchThrowableOfType(
+        RetrainRequiredException.class, () -> new BuildSegmentsJob().run(incOther));
+    assertThat(e).as("another collection must trip the drift threshold").isNotNull();
+    assertThat(e.refresh().mseRatio()).isGreaterThan(1.5);
+    assertThat(e.reasons()).anyMatch(r -> r.contains("segments.driftMaxMseRatio"));
+    assertThat(Files.list(index).count()).as("nothing written").isEqualTo(versions);
+    assertThat(Files.readString(index.resolve("CURRENT")).trim()).isEqualTo(base);
+    JsonNode recorded = JSON.readTree(work.resolve("refresh.json").toFile());
+    assertThat(recorded.get("path").asText()).isEqualTo("retrain");
+    assertThat(recorded.get("addedDocs").asLong()).isEqualTo(40);
+    // the CLI's exit code for it
+    assertThat(io.quarry.jobs.QuarryCli.EXIT_RETRAIN).isEqualTo(4);
+
+    // 40 more documents of the same collection: incremental
+    Map<String, ObjectNode> same = new LinkedHashMap<>(day);
+    ids.subList(300, 340).forEach(id -> same.put(id, all.get(id)));
+    JobContext cs = ctx(work, write(tmp.resolve("same.jsonl"), same), spec);
+    ingest(cs);
+    JobSummary ok = new BuildSegmentsJob().run(ctx(work, tmp.resolve("same.jsonl"),
+        concat(spec, "segments.incremental=true")));
+    assertThat(ok.get("refreshPath")).isEqualTo("incremental");
+    IndexManifest.Refresh r = IndexVersion.readManifest(index.resolve((String) ok.get("version"))).refresh();
+    assertThat(r.addedDocs()).isEqualTo(40);
+    assertThat(r.mseRatio()).isLessThanOrEqualTo(1.5).isLessThan(e.refresh().mseRatio());
+    System.out.printf("drift: mseRatio same collection %.3f, other collection %.3f; imbalance %.3f vs %.3f%n",
+        r.mseRatio(), e.refresh().mseRatio(), r.imbalanceFactor(), e.refresh().imbalanceFactor());
+  }
+
+  static String[] concat(String[] a, String... b) {
+    List<String> l = new ArrayList<>(List.of(a));
+    l.addAll(List.of(b));
+    return l.toArray(String[]::new);
+  }
+
   /** (chunk id, exact score) of re-scored hits, sorted. */
   static List<Map.Entry<String, Float>> exact(List<HybridSearcher.Hit> hits) {
     List<Map.Entry<String, Float>> out = new ArrayList<>();
