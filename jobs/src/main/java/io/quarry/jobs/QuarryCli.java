@@ -387,6 +387,9 @@ public final class QuarryCli {
             ? List.of(new ChunkJob(), new EmbedJob(), new BuildSegmentsJob())
             : List.of(new ChunkJob(), new EmbedJob(), new TrainQuantizerJob(), new BuildSegmentsJob());
         for (StageJob stage : stages) {
+          stage.preflight(ctx);
+        }
+        for (StageJob stage : stages) {
           try {
             built = runStage(ctx, stage, hash);
           } catch (io.quarry.jobs.build.RetrainRequiredException e) {

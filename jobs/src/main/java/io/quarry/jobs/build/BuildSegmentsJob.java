@@ -74,6 +74,33 @@ public final class BuildSegmentsJob implements StageJob {
     }
   }
 
+  /**
+   * An incremental build's base must exist before any stage runs: {@code segments.base}, or a {@code CURRENT} to
+   * take it from.
+   *
+   * @throws IllegalArgumentException naming {@code segments.base}
+   */
+  @Override
+  public void preflight(JobContext ctx) throws Exception {
+    SegmentsConfig cfg = ctx.config().segments();
+    if (!cfg.incremental()) {
+      return;
+    }
+    String indexDir = ctx.config().paths().indexDir();
+    String base = cfg.base();
+    if (base.isEmpty()) {
+      String current = PublishedIndex.child(indexDir, IndexManifest.CURRENT);
+      if (!ctx.exists(current)) {
+        throw new IllegalArgumentException("segments.base: empty and no " + current + " to refresh (build a full "
+            + "version first, or name the base)");
+      }
+      base = PublishedIndex.current(ctx);
+    }
+    if (!ctx.exists(PublishedIndex.child(PublishedIndex.child(indexDir, base), IndexManifest.FILE_NAME))) {
+      throw new IllegalArgumentException("segments.base: no complete version '" + base + "' under " + indexDir);
+    }
+  }
+
   @Override
   public JobSummary run(JobContext ctx) throws Exception {
     SegmentsConfig cfg = ctx.config().segments();
