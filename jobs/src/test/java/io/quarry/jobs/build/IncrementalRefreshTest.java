@@ -54,6 +54,8 @@ class IncrementalRefreshTest {
 
   static SparkSession spark;
   static Map<String, ObjectNode> ALL;
+  /** The full rebuild (frozen quantizer) of the last refresh. */
+  String lastFull;
 
   @TempDir Path tmp;
 
@@ -172,6 +174,31 @@ class IncrementalRefreshTest {
     String v3 = refresh(work, "day3", d3, v2, added3, Set.copyOf(edits3), Set.copyOf(del3), everDeleted,
         vectorsOfDoc);
 
+    // evaluation over the incremental version: deleted documents in no stage's run; the same dense metrics as the
+    // version rebuilt in full with the frozen quantizer
+    Path corpus3 = tmp.resolve("day3.jsonl");
+    Map<String, JsonNode> metrics = new HashMap<>();
+    for (String v : List.of(v3, lastFull)) {
+      new io.quarry.jobs.eval.EvaluateJob().run(ctx(work, corpus3, "segments.version=" + v,
+          "evaluation.runId=" + v, "evaluation.queries=" + ROOT.resolve("data-samples/scifact/queries.jsonl"),
+          "evaluation.qrels=" + ROOT.resolve("data-samples/scifact/qrels/test.tsv"),
+          "evaluation.stages=[bm25,dense-ivfpq,rescore,hybrid]", "evaluation.sweepNprobe=[]",
+          "evaluation.sweepCandidates=[]", "evaluation.fusion=rrf:k=60"));
+      Path out = work.resolve("eval").resolve(v);
+      metrics.put(v, JSON.readTree(out.resolve("metrics.json").toFile()));
+      try (var runs = Files.list(out.resolve("runs"))) {
+        for (Path run : runs.toList()) {
+          for (String line : Files.readAllLines(run)) {
+            assertThat(everDeleted).as(run + ": " + line).doesNotContain(line.split("\\s+")[2]);
+          }
+        }
+      }
+    }
+    for (String stage : List.of("dense-ivfpq", "rescore")) {
+      assertThat(stageMetrics(metrics.get(v3), stage)).as(stage)
+          .isEqualTo(stageMetrics(metrics.get(lastFull), stage));
+    }
+
     // the chain: every version validates on its own (files copied, not referenced): delete the older ones
     for (String old : List.of(base, v1, v2)) {
       ShardTask.deleteRecursively(index.resolve(old));
@@ -248,6 +275,7 @@ class IncrementalRefreshTest {
     assertThat(Files.readString(index.resolve("CURRENT")).trim()).isEqualTo(v);
 
     compare(index.resolve(v), index.resolve(f), docs.keySet(), everDeleted, vectorsOfDoc, name);
+    lastFull = f;
     vectorsOfDoc.putAll(vectorsByDoc(index.resolve(f)));
     return v;
   }
@@ -453,6 +481,16 @@ class IncrementalRefreshTest {
     List<String> l = new ArrayList<>(List.of(a));
     l.addAll(List.of(b));
     return l.toArray(String[]::new);
+  }
+
+  /** The metrics of one stage in a metrics.json. */
+  static JsonNode stageMetrics(JsonNode report, String stage) {
+    for (JsonNode s : report.get("stages")) {
+      if (s.get("name").asText().equals(stage)) {
+        return s.get("metrics");
+      }
+    }
+    throw new AssertionError("no stage " + stage);
   }
 
   /** (chunk id, exact score) of re-scored hits, sorted. */
