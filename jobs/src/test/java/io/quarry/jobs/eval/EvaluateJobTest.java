@@ -274,8 +274,8 @@ class EvaluateJobTest {
       JobSummary s = new TuneJob(false).run(ctx("tuning.qrels=" + trainQrels, "tuning.depths=[20,50]",
           "tuning.nprobes=[1,4]", "tuning.alphas=[0.0,0.5,1.0]", "tuning.rrfKs=[10,60]", "tuning.latencyQueries=5"));
       assertThat(s.get("queries")).isEqualTo(20);
-      // 2 nprobe x 2 depths x (2 rrf + 2x3 wrrf + 3x3 convex) points
-      assertThat(s.get("points")).isEqualTo(2 * 2 * (2 + 6 + 9));
+      // 2 nprobe x 2 depths x 2 levels (chunk, doc) x (2 rrf + 2x3 wrrf + 3x3 convex) points
+      assertThat(s.get("points")).isEqualTo(2 * 2 * 2 * (2 + 6 + 9));
       IndexManifest m = IndexManifest.parse(Files.readAllBytes(manifest), "manifest");
       assertThat(m.search()).isNotNull();
       assertThat(m.search().tunedOn()).contains("qrels-train.tsv").contains("20 queries");

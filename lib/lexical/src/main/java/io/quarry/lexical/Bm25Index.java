@@ -10,9 +10,10 @@ import java.util.List;
 
 /**
  * BM25 over every shard of an index version: each shard's top-{@code n}, merged into the global top-{@code n} by
- * score (ties by shard, id). Shards use their own collection statistics (as any sharded BM25 engine does without a
- * distributed-IDF pass). Chunks of the manifest's tombstoned documents ({@code deletedDocs}) are never returned.
- * Thread-safe.
+ * score (ties by shard, id). Every shard scores with the collection statistics of the whole version ({@link
+ * Bm25Shard.Stats}: document frequencies and lengths summed over all shards), so scores of different shards are on
+ * one scale and do not depend on the sharding. Chunks of the manifest's tombstoned documents ({@code deletedDocs})
+ * are never returned, but they still count in those statistics until the version is compacted. Thread-safe.
  */
 public final class Bm25Index implements LexicalSearcher {
   private final List<Bm25Shard> shards;
@@ -47,6 +48,10 @@ public final class Bm25Index implements LexicalSearcher {
       }
       throw e;
     }
+    List<org.apache.lucene.index.IndexReader> readers = new ArrayList<>();
+    shards.forEach(s -> readers.add(s.reader()));
+    Bm25Shard.Stats stats = new Bm25Shard.Stats(readers);
+    shards.forEach(s -> s.useStats(stats));
     return new Bm25Index(shards);
   }
 

@@ -28,7 +28,9 @@ import org.apache.lucene.index.Term;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
 import org.apache.lucene.search.BoostQuery;
+import org.apache.lucene.search.CollectionStatistics;
 import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.TermStatistics;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TermQuery;
@@ -40,6 +42,12 @@ import org.apache.lucene.store.MMapDirectory;
  * Read side of one shard's lexical part ({@link Bm25SegmentWriter}): BM25 search with a bag-of-words query (each
  * distinct analyzed term a SHOULD clause boosted by its count in the query, as Anserini's bag-of-words query) and
  * stored-field access by shard-local id. Thread-safe.
+ *
+ * <p>BM25's collection statistics (document frequencies, document count, average length) come from a {@link Stats}
+ * shared by every shard of the version ({@link Bm25Index}), not from this shard alone: a chunk's score then does not
+ * depend on which shard it was written to, so scores of different shards compare (the "distributed frequencies"
+ * pass of sharded engines, e.g. Elasticsearch's {@code dfs_query_then_fetch}), and the same documents sharded
+ * differently score the same. Opened alone, a shard uses its own statistics.
  */
 public final class Bm25Shard implements Closeable {
   /** Largest number of distinct query terms used (Lucene's default clause limit is 1024). */
@@ -48,7 +56,7 @@ public final class Bm25Shard implements Closeable {
   private final int shard;
   private final MMapDirectory dir;
   private final DirectoryReader reader;
-  private final IndexSearcher searcher;
+  private final StatsSearcher searcher;
   private final Analyzer analyzer;
   private final int[] docOfLid;
   private final int[] lidOfDoc;
@@ -67,7 +75,7 @@ public final class Bm25Shard implements Closeable {
   /**
    * Opens {@code shardDir/bm25} with tombstones: {@link #search} never returns a chunk of a document in
    * {@code deletedDocs} (excluded by a {@code MUST_NOT} clause on {@code doc_id}, which does not change the other
-   * chunks' scores; the deleted chunks still count in this shard's collection statistics).
+   * chunks' scores; the deleted chunks still count in the collection statistics until the version is compacted).
    *
    * @param deletedDocs doc ids tombstoned in this shard (the manifest's {@code deletedDocs})
    */
@@ -87,7 +95,7 @@ public final class Bm25Shard implements Closeable {
       dir.close();
       throw new CorruptSegmentException(p.toString(), "Lucene: " + e.getMessage());
     }
-    this.searcher = new IndexSearcher(reader);
+    this.searcher = new StatsSearcher(reader);
     searcher.setSimilarity(new BM25Similarity((float) k1, (float) b));
     this.analyzer = Bm25SegmentWriter.analyzer();
     int maxDoc = reader.maxDoc();
@@ -111,6 +119,84 @@ public final class Bm25Shard implements Closeable {
         lidOfDoc[leaf.docBase + d] = lid;
       }
     }
+  }
+
+  /**
+   * Collection statistics summed over a set of Lucene readers (every shard of an index version): what BM25's IDF and
+   * average document length are computed from.
+   */
+  public static final class Stats {
+    private final List<IndexReader> readers;
+    private final Map<String, CollectionStatistics> collection = new java.util.concurrent.ConcurrentHashMap<>();
+
+    Stats(List<IndexReader> readers) {
+      this.readers = List.copyOf(readers);
+    }
+
+    /** The term's document frequency and total frequency over all readers; null if no reader has it. */
+    TermStatistics term(Term term) throws IOException {
+      long df = 0;
+      long ttf = 0;
+      for (IndexReader r : readers) {
+        df += r.docFreq(term);
+        ttf += r.totalTermFreq(term);
+      }
+      return df == 0 ? null : new TermStatistics(term.bytes(), df, Math.max(df, ttf));
+    }
+
+    /** The field's statistics over all readers (as {@link IndexSearcher#collectionStatistics} for one); null if none. */
+    CollectionStatistics collection(String field) {
+      return collection.computeIfAbsent(field, f -> {
+        long maxDoc = 0;
+        long docCount = 0;
+        long sumTtf = 0;
+        long sumDf = 0;
+        try {
+          for (IndexReader r : readers) {
+            CollectionStatistics c = new IndexSearcher(r).collectionStatistics(f);
+            if (c != null) {
+              maxDoc += c.maxDoc();
+              docCount += c.docCount();
+              sumTtf += c.sumTotalTermFreq();
+              sumDf += c.sumDocFreq();
+            }
+          }
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+        return docCount == 0 ? null : new CollectionStatistics(f, maxDoc, docCount, sumTtf, sumDf);
+      });
+    }
+  }
+
+  /** An {@link IndexSearcher} whose BM25 statistics come from a shared {@link Stats} once one is set. */
+  private static final class StatsSearcher extends IndexSearcher {
+    private volatile Stats stats;
+
+    StatsSearcher(IndexReader reader) {
+      super(reader);
+    }
+
+    @Override
+    public TermStatistics termStatistics(Term term, int docFreq, long totalTermFreq) throws IOException {
+      Stats s = stats;
+      return s == null ? super.termStatistics(term, docFreq, totalTermFreq) : s.term(term);
+    }
+
+    @Override
+    public CollectionStatistics collectionStatistics(String field) throws IOException {
+      Stats s = stats;
+      try {
+        return s == null ? super.collectionStatistics(field) : s.collection(field);
+      } catch (java.io.UncheckedIOException e) {
+        throw e.getCause();
+      }
+    }
+  }
+
+  /** Scores with {@code stats} (the statistics of all shards of the version) from now on. */
+  void useStats(Stats stats) {
+    searcher.stats = stats;
   }
 
   /** Analyzed query terms with their counts, first-occurrence order, at most {@link #MAX_TERMS} distinct. */

@@ -83,6 +83,48 @@ class Bm25SegmentTest {
   }
 
   @Test
+  void shardsScoringWithSharedStatisticsScoreLikeOneIndex() throws Exception {
+    List<ShardEntry> all = new ArrayList<>();
+    List<List<ShardEntry>> parts = List.of(new ArrayList<>(), new ArrayList<>());
+    for (int i = 0; i < 40; i++) {
+      // "apple" is common in shard 0 and rare in shard 1, so per-shard IDFs differ
+      String text = (i % 2 == 0 || i % 7 == 0 ? "apple " : "") + (i % 5 == 0 ? "banana banana " : "") + "filler w" + i;
+      ShardEntry e = e("d" + i + "#0", "", text);
+      all.add(e);
+      parts.get(i % 2).add(e);
+    }
+    Bm25SegmentWriter.write(tmp.resolve("one"), all, 0.9, 0.4);
+    Bm25SegmentWriter.write(tmp.resolve("s0"), parts.get(0), 0.9, 0.4);
+    Bm25SegmentWriter.write(tmp.resolve("s1"), parts.get(1), 0.9, 0.4);
+    try (Bm25Shard one = new Bm25Shard(tmp.resolve("one"), 0, 40, 0.9, 0.4);
+        Bm25Shard s0 = new Bm25Shard(tmp.resolve("s0"), 0, 20, 0.9, 0.4);
+        Bm25Shard s1 = new Bm25Shard(tmp.resolve("s1"), 1, 20, 0.9, 0.4)) {
+      float alone = s1.search("apple banana", 1).get(0).score();
+      Bm25Shard.Stats stats = new Bm25Shard.Stats(List.of(s0.reader(), s1.reader()));
+      s0.useStats(stats);
+      s1.useStats(stats);
+      java.util.Map<Integer, Float> expected = new java.util.HashMap<>();
+      for (ScoredChunk h : one.search("apple banana", 40)) {
+        expected.put(h.id(), h.score()); // local id in "one" = i
+      }
+      int checked = 0;
+      for (int sh = 0; sh < 2; sh++) {
+        Bm25Shard s = sh == 0 ? s0 : s1;
+        for (ScoredChunk h : s.search("apple banana", 20)) {
+          int i = 2 * h.id() + sh; // shard-local id j of shard sh is document 2j + sh
+          assertThat(h.score()).isCloseTo(expected.get(i), org.assertj.core.api.Assertions.within(1e-5f));
+          assertThat(s.score("apple banana", new int[] {h.id()})[0]).isEqualTo(h.score());
+          checked++;
+        }
+      }
+      assertThat(checked).isEqualTo(expected.size());
+      // without the shared statistics shard 1 scores on its own IDF, i.e. differently
+      assertThat(alone).isNotCloseTo(s1.search("apple banana", 1).get(0).score(),
+          org.assertj.core.api.Assertions.within(1e-3f));
+    }
+  }
+
+  @Test
   void countMismatchIsCorruption() throws Exception {
     Bm25SegmentWriter.write(tmp, List.of(e("a#0", "", "x")), 0.9, 0.4);
     assertThatThrownBy(() -> new Bm25Shard(tmp, 0, 2, 0.9, 0.4)).isInstanceOf(CorruptSegmentException.class)

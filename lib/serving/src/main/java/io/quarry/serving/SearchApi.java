@@ -18,7 +18,7 @@ import java.util.Set;
  *
  * <p>Request: {@code {"query": str (required, 1..maxQueryChars chars), "k": int 1..maxK (10), "mode":
  * "bm25"|"dense"|"hybrid" ("hybrid"), "nprobe": int 1..maxNprobe, "bm25Depth" / "denseDepth": int k..maxDepth,
- * "fusion": str (e.g. "rrf:k=60", "wrrf:k=60,alpha=0.7", "convex:zscore,alpha=0.7"), "rescoreDepth": int
+ * "fusion": str (e.g. "rrf:k=60", "wrrf:k=60,alpha=0.7", "convex:zscore,alpha=0.7", "…,level=doc"), "rescoreDepth": int
  * 0..maxDepth (100; dense mode), "rerank": bool (false), "rerankDepth": int 1..maxDepth (max(rescoreDepth, k)),
  * "withText": bool (true)}}. {@code nprobe}, the depths and {@code fusion} default to the index version's tuned
  * setting ({@code quarry tune}), else 16, max(100, k) and {@code convex:zscore,alpha=0.7}.

@@ -15,6 +15,8 @@ import java.util.Set;
  * @param objective the metric maximized, e.g. {@code nDCG@10}
  * @param strategies fusion strategies tried: {@code rrf}, {@code wrrf}, {@code convex}
  * @param normalizations normalizations tried with {@code convex}: {@code minmax}, {@code zscore}, {@code tmm}
+ * @param levels fusion levels tried with every strategy: {@code chunk} (fuse chunks, then MaxP per document),
+ *     {@code doc} (MaxP of each signal per document, then fuse); see {@link io.quarry.core.search.FusionSpec.Level}
  * @param alphas dense weights tried with {@code wrrf} and {@code convex}, each in [0, 1], ascending
  * @param rrfKs RRF constants tried with {@code rrf} and {@code wrrf}, ascending
  * @param depths candidate chunks per first stage tried, ascending
@@ -33,6 +35,7 @@ public record TuningConfig(
     String objective,
     List<String> strategies,
     List<String> normalizations,
+    List<String> levels,
     List<Double> alphas,
     List<Integer> rrfKs,
     List<Integer> depths,
@@ -45,10 +48,12 @@ public record TuningConfig(
 
   public static final Set<String> STRATEGIES = Set.of("rrf", "wrrf", "convex");
   public static final Set<String> NORMALIZATIONS = Set.of("minmax", "zscore", "tmm");
+  public static final Set<String> LEVELS = Set.of("chunk", "doc");
 
   public TuningConfig {
     strategies = strategies == null ? List.of() : List.copyOf(strategies);
     normalizations = normalizations == null ? List.of() : List.copyOf(normalizations);
+    levels = levels == null ? List.of() : List.copyOf(levels);
     alphas = alphas == null ? List.of() : List.copyOf(alphas);
     rrfKs = rrfKs == null ? List.of() : List.copyOf(rrfKs);
     depths = depths == null ? List.of() : List.copyOf(depths);
@@ -70,6 +75,8 @@ public record TuningConfig(
     strategies.forEach(s -> v.check(STRATEGIES.contains(s), path + ".strategies", "unknown strategy '" + s + "'"));
     normalizations.forEach(s -> v.check(NORMALIZATIONS.contains(s), path + ".normalizations",
         "unknown normalization '" + s + "'"));
+    v.check(!levels.isEmpty(), path + ".levels", "must list at least one of " + LEVELS);
+    levels.forEach(s -> v.check(LEVELS.contains(s), path + ".levels", "unknown level '" + s + "'"));
     v.check(!strategies.contains("convex") || !normalizations.isEmpty(), path + ".normalizations",
         "must list at least one of " + NORMALIZATIONS + " when strategies has convex");
     v.check(strategies.stream().noneMatch(s -> s.equals("convex") || s.equals("wrrf")) || !alphas.isEmpty(),

@@ -93,8 +93,19 @@ public final class FusionTuner {
     this.objective = Evaluation.parseMetrics(List.of(cfg.objective())).get(0);
   }
 
-  /** The fusions of the grid, in order (strategy, then normalization or k, then α). */
+  /** The fusions of the grid, in order (level, strategy, then normalization or k, then α). */
   public static List<FusionSpec> fusions(TuningConfig cfg) {
+    List<FusionSpec> out = new ArrayList<>();
+    for (String level : cfg.levels()) {
+      FusionSpec.Level l = FusionSpec.Level.valueOf(level.toUpperCase(Locale.ROOT));
+      for (FusionSpec f : chunkFusions(cfg)) {
+        out.add(f.withLevel(l));
+      }
+    }
+    return out;
+  }
+
+  private static List<FusionSpec> chunkFusions(TuningConfig cfg) {
     List<FusionSpec> out = new ArrayList<>();
     for (String s : cfg.strategies()) {
       switch (s) {
@@ -237,7 +248,7 @@ public final class FusionTuner {
 
   /** Same strategy and normalization (and, for wrrf, the same k): one curve over α (for rrf: over k). */
   static boolean sameFamily(FusionSpec a, FusionSpec b) {
-    if (a.strategy() != b.strategy()) {
+    if (a.strategy() != b.strategy() || a.level() != b.level()) {
       return false;
     }
     return switch (a.strategy()) {
@@ -306,7 +317,10 @@ public final class FusionTuner {
         c.bytesPerQuery()));
     r.singleStages().forEach((s, v) -> b.append(String.format(Locale.ROOT, "  %s alone on these candidates: %.4f%n",
         s, v)));
-    b.append("curve (").append(FusionSpec.parse(c.fusion()).strategy().name().toLowerCase(Locale.ROOT))
+    FusionSpec cf = FusionSpec.parse(c.fusion());
+    b.append("curve (").append(cf.strategy().name().toLowerCase(Locale.ROOT))
+        .append(cf.normalization() == null ? "" : ":" + cf.normalization().name().toLowerCase(Locale.ROOT))
+        .append(cf.level() == FusionSpec.Level.DOC ? ", level=doc" : "")
         .append("), flat within 0.005 of the best over ").append(r.flatRange()).append(":\n");
     r.curve().forEach((a, v) -> b.append(String.format(Locale.ROOT, "  %-12s %.4f%n", a, v)));
     Map<String, Double> bestPer = new LinkedHashMap<>();
@@ -315,6 +329,7 @@ public final class FusionTuner {
       String fam = f.strategy().name().toLowerCase(Locale.ROOT)
           + (f.strategy() == FusionSpec.Strategy.CONVEX ? ":" + f.normalization().name().toLowerCase(Locale.ROOT)
               : f.strategy() == FusionSpec.Strategy.WRRF ? ":k=" + f.rrfK() : "")
+          + (f.level() == FusionSpec.Level.DOC ? " doc" : "")
           + " nprobe " + p.nprobe() + " depth " + p.depth();
       bestPer.merge(fam, p.value(), Math::max);
     }

@@ -24,6 +24,8 @@ public final class Candidates {
   private final float[] dense;
   private final float[] bm25;
   private final float denseMin;
+  /** Document ordinal of each candidate (equal ordinals: chunks of one document), or null if unknown. */
+  private int[] doc;
 
   /**
    * @param shard shard of each candidate
@@ -116,6 +118,12 @@ public final class Candidates {
         c.bm25Rank[j] = bm25Rank[i] >= 1 && bm25Rank[i] <= depth ? bm25Rank[i] : 0;
         c.dense[j] = dense[i];
         c.bm25[j] = bm25[i];
+        if (doc != null) {
+          if (c.doc == null) {
+            c.doc = new int[n];
+          }
+          c.doc[j] = doc[i];
+        }
         j++;
       }
     }
@@ -166,6 +174,25 @@ public final class Candidates {
     bm25[i] = s;
   }
 
+  /**
+   * Sets the document of every candidate, as ordinals: candidates with equal ordinals are chunks of one document
+   * (what {@link FusionSpec.Level#DOC} fusion aggregates over).
+   *
+   * @param docOrdinal one ordinal {@code >= 0} per candidate, in this set's order
+   * @throws IllegalArgumentException if the length differs or an ordinal is negative
+   */
+  public void setDocuments(int[] docOrdinal) {
+    if (docOrdinal.length != size()) {
+      throw new IllegalArgumentException("document ordinals: " + docOrdinal.length + " for " + size() + " candidates");
+    }
+    for (int g : docOrdinal) {
+      if (g < 0) {
+        throw new IllegalArgumentException("document ordinal must be >= 0, got " + g);
+      }
+    }
+    this.doc = docOrdinal.clone();
+  }
+
   /** The candidates as chunks (scores 0), in this set's order. */
   public List<ScoredChunk> chunks() {
     List<ScoredChunk> out = new ArrayList<>(size());
@@ -201,9 +228,12 @@ public final class Candidates {
   }
 
   /**
-   * Fuses the two sides of every candidate and ranks them.
+   * Fuses the two sides of every candidate and ranks them. At {@link FusionSpec.Level#DOC} (documents set with {@link
+   * #setDocuments}), every chunk of a document gets the document's fused score, and within a document chunks are
+   * ordered by their chunk-level fused score (so the first is the best chunk to cite).
    *
    * @return every candidate, best first by fused score (ties by shard, id)
+   * @throws IllegalStateException for a document-level fusion when the documents are not set
    */
   public List<ScoredChunk> fuse(FusionSpec spec) {
     int n = size();
@@ -213,6 +243,73 @@ public final class Candidates {
       d[i] = denseForFusion(i);
       b[i] = Float.isNaN(bm25[i]) ? 0 : bm25[i];
     }
+    double[] fused = fuse(spec, d, b);
+    List<ScoredChunk> out = new ArrayList<>(n);
+    if (spec.level() == FusionSpec.Level.DOC) {
+      if (doc == null) {
+        throw new IllegalStateException("document-level fusion needs the candidates' documents");
+      }
+      int groups = 0;
+      for (int g : doc) {
+        groups = Math.max(groups, g + 1);
+      }
+      double[] gd = new double[groups];
+      double[] gb = new double[groups];
+      Arrays.fill(gd, Double.NaN);
+      Arrays.fill(gb, Double.NaN);
+      for (int i = 0; i < n; i++) {
+        int g = doc[i];
+        gd[g] = maxIgnoringNaN(gd[g], d[i]);
+        gb[g] = maxIgnoringNaN(gb[g], b[i]);
+      }
+      // ordinals without a candidate stay NaN on both sides; compact them away so they do not enter the statistics
+      int[] slot = new int[groups];
+      int m = 0;
+      for (int g = 0; g < groups; g++) {
+        slot[g] = Double.isNaN(gb[g]) ? -1 : m++;
+      }
+      double[] cd = new double[m];
+      double[] cb = new double[m];
+      for (int g = 0; g < groups; g++) {
+        if (slot[g] >= 0) {
+          cd[slot[g]] = gd[g];
+          cb[slot[g]] = gb[g];
+        }
+      }
+      double[] docFused = fuse(spec, cd, cb);
+      Integer[] order = new Integer[n];
+      for (int i = 0; i < n; i++) {
+        order[i] = i;
+      }
+      Arrays.sort(order, (x, y) -> {
+        int c = Double.compare(docFused[slot[doc[y]]], docFused[slot[doc[x]]]);
+        if (c == 0) {
+          c = Integer.compare(doc[x], doc[y]);
+        }
+        if (c == 0) {
+          c = Double.compare(fused[y], fused[x]);
+        }
+        return c != 0 ? c : Integer.compare(x, y);
+      });
+      for (int i : order) {
+        out.add(new ScoredChunk(shard[i], id[i], (float) docFused[slot[doc[i]]]));
+      }
+      return out;
+    }
+    for (int i = 0; i < n; i++) {
+      out.add(new ScoredChunk(shard[i], id[i], (float) fused[i]));
+    }
+    out.sort(ScoredChunk.BY_SCORE);
+    return out;
+  }
+
+  private static double maxIgnoringNaN(double a, double x) {
+    return Double.isNaN(a) ? x : Double.isNaN(x) ? a : Math.max(a, x);
+  }
+
+  /** The fused score of each item from its dense side {@code d} (NaN: no dense evidence) and BM25 side {@code b}. */
+  private double[] fuse(FusionSpec spec, double[] d, double[] b) {
+    int n = d.length;
     double[] fused = new double[n];
     switch (spec.strategy()) {
       case RRF, WRRF -> {
@@ -233,12 +330,7 @@ public final class Candidates {
       }
       default -> throw new IllegalStateException(spec.strategy().name());
     }
-    List<ScoredChunk> out = new ArrayList<>(n);
-    for (int i = 0; i < n; i++) {
-      out.add(new ScoredChunk(shard[i], id[i], (float) fused[i]));
-    }
-    out.sort(ScoredChunk.BY_SCORE);
-    return out;
+    return fused;
   }
 
   /**

@@ -18,12 +18,27 @@ import java.util.Locale;
  *
  * Ranks are 1-based over the candidate set; {@code α} is always the weight of the dense side.
  *
+ * <p>{@link Level} says what is fused. {@code chunk} (the default): each candidate chunk's two scores are fused, and a
+ * document scores as its best chunk (MaxP over the fused scores). {@code level=doc} (suffix, e.g.
+ * {@code convex:zscore,alpha=0.7,level=doc}): each signal is first aggregated to the document by MaxP over the
+ * document's candidate chunks (Dai and Callan, "Deeper Text Understanding for IR with Contextual Neural Language
+ * Modeling", SIGIR 2019), normalization and ranks are computed over documents, and the documents are fused; then a
+ * document's best dense chunk and its best BM25 chunk both count even when they are different chunks, and a document
+ * split into many chunks does not weigh more in the normalization statistics than a short one.
+ *
  * @param strategy fusion function
  * @param normalization score normalization of {@link Strategy#CONVEX} (ignored otherwise)
  * @param alpha dense weight in [0, 1] ({@link Strategy#WRRF} and {@link Strategy#CONVEX})
  * @param rrfK RRF constant, {@code >= 1} ({@link Strategy#RRF} and {@link Strategy#WRRF})
+ * @param level fuse chunks (then MaxP) or documents (MaxP of each signal, then fuse)
  */
-public record FusionSpec(Strategy strategy, Normalization normalization, double alpha, int rrfK) {
+public record FusionSpec(Strategy strategy, Normalization normalization, double alpha, int rrfK, Level level) {
+
+  /** What is fused: chunk scores (then MaxP per document) or per-document MaxP of each signal. */
+  public enum Level {
+    CHUNK,
+    DOC
+  }
 
   /** Fusion function. */
   public enum Strategy {
@@ -55,8 +70,16 @@ public record FusionSpec(Strategy strategy, Normalization normalization, double 
    */
   public static final FusionSpec DEFAULT = new FusionSpec(Strategy.CONVEX, Normalization.ZSCORE, 0.7, DEFAULT_RRF_K);
 
+  /** A chunk-level fusion. */
+  public FusionSpec(Strategy strategy, Normalization normalization, double alpha, int rrfK) {
+    this(strategy, normalization, alpha, rrfK, Level.CHUNK);
+  }
+
   /** Checks the ranges. @throws IllegalArgumentException naming the parameter */
   public FusionSpec {
+    if (level == null) {
+      throw new IllegalArgumentException("fusion level is required (chunk, doc)");
+    }
     if (strategy == null) {
       throw new IllegalArgumentException("fusion strategy is required (rrf, wrrf, convex)");
     }
@@ -86,6 +109,11 @@ public record FusionSpec(Strategy strategy, Normalization normalization, double 
     return new FusionSpec(Strategy.CONVEX, n, alpha, DEFAULT_RRF_K);
   }
 
+  /** This fusion at another level. */
+  public FusionSpec withLevel(Level l) {
+    return new FusionSpec(strategy, normalization, alpha, rrfK, l);
+  }
+
   /**
    * Parses the text form ({@code rrf:k=60}, {@code wrrf:k=60,alpha=0.7}, {@code convex:tmm,alpha=0.7}); omitted
    * parameters take {@link #DEFAULT}'s values ({@code rrf} alone is {@code rrf:k=60}).
@@ -109,6 +137,7 @@ public record FusionSpec(Strategy strategy, Normalization normalization, double 
     Normalization norm = st == Strategy.CONVEX ? DEFAULT.normalization() : null;
     double alpha = st == Strategy.RRF ? 0.5 : DEFAULT.alpha();
     int k = DEFAULT_RRF_K;
+    Level level = Level.CHUNK;
     if (colon >= 0) {
       for (String part : s.substring(colon + 1).split(",")) {
         String p = part.trim();
@@ -138,6 +167,12 @@ public record FusionSpec(Strategy strategy, Normalization normalization, double 
               }
               k = Integer.parseInt(val);
             }
+            case "level" -> {
+              if (!"chunk".equals(val) && !"doc".equals(val)) {
+                throw new IllegalArgumentException("fusion '" + text + "': level must be chunk or doc");
+              }
+              level = Level.valueOf(val.toUpperCase(Locale.ROOT));
+            }
             default -> throw new IllegalArgumentException("fusion '" + text + "': unknown parameter '" + key + "'");
           }
         } catch (NumberFormatException | NullPointerException e) {
@@ -146,7 +181,7 @@ public record FusionSpec(Strategy strategy, Normalization normalization, double 
       }
     }
     try {
-      return new FusionSpec(st, norm, alpha, k);
+      return new FusionSpec(st, norm, alpha, k, level);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("fusion '" + text + "': " + e.getMessage());
     }
@@ -155,11 +190,12 @@ public record FusionSpec(Strategy strategy, Normalization normalization, double 
   /** The canonical text form, which {@link #parse} reads back to an equal spec. */
   @Override
   public String toString() {
-    return switch (strategy) {
+    String s = switch (strategy) {
       case RRF -> "rrf:k=" + rrfK;
       case WRRF -> "wrrf:k=" + rrfK + ",alpha=" + fmt(alpha);
       case CONVEX -> "convex:" + normalization.name().toLowerCase(Locale.ROOT) + ",alpha=" + fmt(alpha);
     };
+    return level == Level.DOC ? s + ",level=doc" : s;
   }
 
   private static String fmt(double a) {

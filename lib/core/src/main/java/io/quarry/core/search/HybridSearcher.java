@@ -247,6 +247,13 @@ public final class HybridSearcher {
     t.lap(BM25);
     List<ScoredChunk> ann = ann(q, o, t);
     Candidates c = Candidates.union(ann, bm25, rescorer == null ? -1f : rescorer.theoreticalMin());
+    Map<String, Integer> docOrdinal = new HashMap<>();
+    int[] docs = new int[c.size()];
+    for (int i = 0; i < c.size(); i++) {
+      String docId = version.shards().get(c.shard(i)).table().docId(c.id(i));
+      docs[i] = docOrdinal.computeIfAbsent(docId, x -> docOrdinal.size());
+    }
+    c.setDocuments(docs);
     if (rescorer != null) {
       rescorer.scoreAll(q, c);
       t.lap(EXACT);

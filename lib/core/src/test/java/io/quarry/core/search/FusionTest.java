@@ -42,6 +42,37 @@ class FusionTest {
     assertThatThrownBy(() -> FusionSpec.parse("convex:k=3")).hasMessageContaining("no k");
     assertThatThrownBy(() -> FusionSpec.parse("rrf:k=0")).hasMessageContaining(">= 1");
     assertThatThrownBy(() -> FusionSpec.parse("rrf:k=x")).hasMessageContaining("bad value");
+    for (String s : List.of("rrf:k=60,level=doc", "convex:zscore,alpha=0.7,level=doc")) {
+      assertThat(FusionSpec.parse(s).toString()).isEqualTo(s);
+      assertThat(FusionSpec.parse(s).level()).isEqualTo(FusionSpec.Level.DOC);
+    }
+    assertThat(FusionSpec.parse("rrf:level=chunk")).isEqualTo(FusionSpec.rrf(60));
+    assertThatThrownBy(() -> FusionSpec.parse("rrf:level=passage")).hasMessageContaining("chunk or doc");
+  }
+
+  @Test
+  void documentLevelFusionTakesEachSignalsBestChunkPerDocument() {
+    // ids 1 and 2 are chunks of document 0; 3 and 4 are documents 1 and 2.
+    // chunk level, minmax, alpha 0.5: dense (0.5 0.9 0.3 0.1) -> (0.5 1 0.25 0), bm25 (0 2 12 8) -> (0 1/6 1 2/3):
+    //   fused 0.25, 0.583, 0.625, 0.333 -> 3, 2, 4, 1
+    // document level: doc 0 = (max dense 0.9, max bm25 2), doc 1 = (0.3, 12), doc 2 = (0.1, 8);
+    //   dense -> (1, 0.25, 0), bm25 -> (0, 1, 0.6): fused 0.5, 0.625, 0.3 -> doc 1, doc 0 (chunks 2 then 1), doc 2
+    Candidates c = four();
+    c.setDocuments(new int[] {0, 0, 1, 2});
+    FusionSpec chunk = FusionSpec.convex(FusionSpec.Normalization.MINMAX, 0.5);
+    assertThat(c.fuse(chunk)).extracting(ScoredChunk::id).containsExactly(3, 2, 4, 1);
+    List<ScoredChunk> doc = c.fuse(chunk.withLevel(FusionSpec.Level.DOC));
+    assertThat(doc).extracting(ScoredChunk::id).containsExactly(3, 2, 1, 4);
+    assertThat(doc.get(0).score()).isCloseTo(0.625f, within(1e-6f));
+    assertThat(doc.get(1).score()).isCloseTo(0.5f, within(1e-6f));
+    assertThat(doc.get(2).score()).isEqualTo(doc.get(1).score()); // a document's chunks share its score
+    assertThat(doc.get(3).score()).isCloseTo(0.3f, within(1e-6f));
+    // one chunk per document: both levels agree
+    Candidates single = four();
+    single.setDocuments(new int[] {0, 1, 2, 3});
+    assertThat(single.fuse(chunk.withLevel(FusionSpec.Level.DOC))).isEqualTo(single.fuse(chunk));
+    assertThatThrownBy(() -> four().fuse(chunk.withLevel(FusionSpec.Level.DOC)))
+        .hasMessageContaining("documents");
   }
 
   @Test
