@@ -10,7 +10,8 @@ Contract with the jobs jar (``io.quarry.jobs.QuarryCli``)::
         <command> --config FILE [--config FILE ...] --set key=value [--set key=value ...]
 
 with ``<command>`` one of :data:`STAGES`, ``validate-config``, ``compare`` or ``publish``; exit 0 success, 1 job
-failure, 2 bad command line or config (nothing ran), 3 a gate failed.
+failure, 2 bad command line or config (nothing ran), 3 a gate failed, 4 drift refused an incremental build
+(``build --incremental`` without ``--no-fail-on-drift``).
 
 Idempotency per run: every build run writes its intermediate datasets under ``<work_base>/runs/<run_id>`` (chunks,
 embeddings, quantizer, quarantine), its evaluation under ``<work_base>/eval/<run_id>`` and its index version
