@@ -72,19 +72,20 @@ def test_invalid_params_fail_the_validate_task_naming_the_field(dagbag):
 
 
 def _commands():
-    """(command, options it must accept) over every task of both DAGs."""
+    """(command, options it must accept) over every task of the three DAGs."""
     from airflow.models.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(lib.DAGS), include_examples=False)
     seen: dict[str, set[str]] = {}
-    for dag_id in DAG_IDS:
+    for dag_id in [*DAG_IDS, "quarry_refresh_index"]:
         dag = bag.dags[dag_id]
         extra = {"index_version": "v1"} if dag_id == "quarry_evaluate_index" else {}
         params = lib.resolved_params(dag, baseline_run_id="some-run", **extra)
         for task in dag.tasks:
-            if task.task_id == "find_baseline":
+            if task.task_id in ("find_baseline", "find_base", "choose_path"):
                 continue
-            args = lib.render(task, params).application_args
+            xcoms = {"find_base": {"base": "v0", "reuse_from": ""}}
+            args = lib.render(task, params, xcoms=xcoms).application_args
             seen.setdefault(args[0], set()).update(a for a in args[1:] if a.startswith("--"))
     return sorted((c, tuple(sorted(o))) for c, o in seen.items())
 

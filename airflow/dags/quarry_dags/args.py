@@ -10,7 +10,8 @@ Contract with the jobs jar (``io.quarry.jobs.QuarryCli``)::
         <command> --config FILE [--config FILE ...] --set key=value [--set key=value ...]
 
 with ``<command>`` one of :data:`STAGES`, ``validate-config``, ``compare`` or ``publish``; exit 0 success, 1 job
-failure, 2 bad command line or config (nothing ran), 3 a gate failed.
+failure, 2 bad command line or config (nothing ran), 3 a gate failed, 4 drift refused an incremental build
+(``build --incremental`` without ``--no-fail-on-drift``).
 
 Idempotency per run: every build run writes its intermediate datasets under ``<work_base>/runs/<run_id>`` (chunks,
 embeddings, quantizer, quarantine), its evaluation under ``<work_base>/eval/<run_id>`` and its index version
@@ -224,6 +225,43 @@ def find_baseline(params: Mapping[str, Any]) -> str | None:
     if read_text(_join(base, "eval", version, "metrics.json")) is None:
         return None
     return version
+
+
+def refresh_base(params: Mapping[str, Any]) -> dict[str, str]:
+    """Base of a refresh run (``quarry_refresh_index``): the version ``<work_base>/index/CURRENT`` names (or the
+    ``base_version`` param), and the embeddings to reuse — ``<work_base>/runs/<base>/embeddings``, the build or
+    refresh run that made that version (its version id is its run id) — or ``""`` when that run's embeddings are
+    gone (then everything is embedded again).
+
+    :raises ValueError: when there is no published version to refresh (run ``quarry_build_index`` first)
+    """
+    base = resolve_path(str(params.get("work_base") or default_work_base()))
+    version = str(params.get("base_version") or "").strip()
+    if not version:
+        current = read_text(_join(base, "index", "CURRENT"))
+        version = (current or "").strip()
+    if not version:
+        raise ValueError(f"no published index version under {_join(base, 'index')}: run quarry_build_index first")
+    if safe_run_id(version) != version or len(version) > 64:
+        raise ValueError(f"base version is not a version id: {version!r}")
+    embeddings = _join(base, "runs", version, "embeddings")
+    reuse = embeddings if read_text(_join(embeddings, "_model.json")) is not None else ""
+    return {"base": version, "reuse_from": reuse}
+
+
+def refresh_path(params: Mapping[str, Any], run_id: str) -> str:
+    """What the incremental build of a refresh run decided, from ``<paths.work>/refresh.json``: ``incremental``,
+    ``compact`` or ``retrain`` (drift: train and build in full).
+
+    :raises ValueError: when the build wrote no decision
+    """
+    import json
+
+    layout = run_layout(params, run_id)
+    text = read_text(_join(layout["paths.work"], "refresh.json"))
+    if text is None:
+        raise ValueError(f"no refresh.json under {layout['paths.work']}: did build_incremental run?")
+    return str(json.loads(text)["path"])
 
 
 def compare_args(baseline: str, params: Mapping[str, Any], run_id: str) -> list[str]:

@@ -41,6 +41,7 @@ import picocli.CommandLine.Option;
       QuarryCli.Embed.class,
       QuarryCli.Train.class,
       QuarryCli.Build.class,
+      QuarryCli.Compact.class,
       QuarryCli.Evaluate.class,
       QuarryCli.Tune.class,
       QuarryCli.Pipeline.class,
@@ -57,6 +58,12 @@ public final class QuarryCli {
 
   /** Exit code when the command line or config is invalid. */
   public static final int EXIT_USAGE = 2;
+  /**
+   * Exit code of {@code build --incremental} when drift exceeded a threshold ({@code segments.driftMaxMseRatio},
+   * {@code segments.driftMaxChangedShare}): nothing was written under {@code paths.index}; retrain ({@code quarry
+   * train}) and build in full. The measures are in {@code <paths.work>/refresh.json}.
+   */
+  public static final int EXIT_RETRAIN = 4;
 
   public static void main(String[] args) {
     System.exit(run(args));
@@ -69,6 +76,10 @@ public final class QuarryCli {
       if (ex instanceof ConfigException) {
         cmd.getErr().println(ex.getMessage());
         return EXIT_USAGE;
+      }
+      if (ex instanceof io.quarry.jobs.build.RetrainRequiredException) {
+        cmd.getErr().println("quarry " + cmd.getCommandName() + ": " + ex.getMessage());
+        return EXIT_RETRAIN;
       }
       cmd.getErr().println("quarry " + cmd.getCommandName() + " failed: " + ex);
       LOG.error("job failed", ex);
@@ -186,7 +197,12 @@ public final class QuarryCli {
 
   /** Runs stages in order in one Spark session, printing and logging each summary. */
   static int runStages(ConfigOptions opts, List<StageJob> stages) throws Exception {
-    QuarryConfig config = opts.load();
+    return runStages(opts, List.of(), stages);
+  }
+
+  /** {@link #runStages(ConfigOptions, List)} with extra {@code --set} overrides (highest precedence). */
+  static int runStages(ConfigOptions opts, List<String> extra, List<StageJob> stages) throws Exception {
+    QuarryConfig config = opts.load(extra.toArray(String[]::new));
     String json = ConfigLoader.toJson(config);
     String hash = ConfigLoader.hash(config);
     String app = "quarry-" + (stages.size() == 1 ? stages.get(0).name() : "pipeline");
@@ -211,6 +227,15 @@ public final class QuarryCli {
       summary.put("wallSeconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
       System.out.println(summary.toJson());
     }
+  }
+
+  private static JobSummary runStage(JobContext ctx, StageJob stage, String hash) throws Exception {
+    long t0 = System.nanoTime();
+    LOG.info("stage {} starting (config {})", stage.name(), hash.substring(0, 12));
+    JobSummary s = stage.run(ctx);
+    s.put("wallSeconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
+    System.out.println(s.toJson());
+    return s;
   }
 
   abstract static class StageCommand implements Callable<Integer> {
@@ -248,11 +273,66 @@ public final class QuarryCli {
     }
   }
 
-  @Command(name = "build", description = "Encode vectors and write sharded, versioned index segments.")
-  static final class Build extends StageCommand {
+  @Command(name = "build", description = "Encode vectors and write sharded, versioned index segments; with "
+      + "--incremental, a new version from a base version with its quantizer frozen (exit 4 when drift requires "
+      + "retraining).")
+  static final class Build implements Callable<Integer> {
+    @CommandLine.Mixin ConfigOptions opts = new ConfigOptions();
+
+    @Option(names = "--incremental", description = "Keep the base version's quantizer and shards; write delta "
+        + "shards for added/changed documents and tombstones for deleted ones (segments.incremental=true).")
+    boolean incremental;
+
+    @Option(names = "--base", paramLabel = "VERSION", description = "Base version of --incremental (segments.base; "
+        + "default: the version CURRENT names).")
+    String base;
+
+    @Option(names = "--no-fail-on-drift", description = "With --incremental: exit 0 instead of 4 when drift requires "
+        + "retraining (the decision, path=retrain, is in <paths.work>/refresh.json): for schedulers that branch on "
+        + "it, such as the quarry_refresh_index DAG.")
+    boolean noFailOnDrift;
+
     @Override
-    List<StageJob> stages() {
-      return List.of(new BuildSegmentsJob());
+    public Integer call() throws Exception {
+      List<String> extra = new ArrayList<>();
+      if (noFailOnDrift) {
+        try {
+          return call(extra);
+        } catch (io.quarry.jobs.build.RetrainRequiredException e) {
+          System.err.println("quarry build: " + e.getMessage() + " (recorded in refresh.json; exit 0: "
+              + "--no-fail-on-drift)");
+          return 0;
+        }
+      }
+      return call(extra);
+    }
+
+    private Integer call(List<String> extra) throws Exception {
+      if (incremental) {
+        extra.add("segments.incremental=true");
+      }
+      if (base != null) {
+        extra.add("segments.base=" + base);
+      }
+      return runStages(opts, extra, List.of(new BuildSegmentsJob()));
+    }
+  }
+
+  @Command(name = "compact", description = "Rewrite every shard of a version (--base, default CURRENT) from the "
+      + "current chunks and embeddings with its frozen quantizer: a new version without tombstones.")
+  static final class Compact implements Callable<Integer> {
+    @CommandLine.Mixin ConfigOptions opts = new ConfigOptions();
+
+    @Option(names = "--base", paramLabel = "VERSION", description = "Version to compact (default: CURRENT).")
+    String base;
+
+    @Override
+    public Integer call() throws Exception {
+      List<String> extra = new ArrayList<>(List.of("segments.incremental=true", "segments.compact=true"));
+      if (base != null) {
+        extra.add("segments.base=" + base);
+      }
+      return runStages(opts, extra, List.of(new BuildSegmentsJob()));
     }
   }
 
@@ -302,13 +382,24 @@ public final class QuarryCli {
       try {
         JobContext ctx = new JobContext(spark, building, json, hash);
         JobSummary built = null;
-        for (StageJob stage : List.of(new ChunkJob(), new EmbedJob(), new TrainQuantizerJob(),
-            new BuildSegmentsJob())) {
-          long t0 = System.nanoTime();
-          LOG.info("stage {} starting (config {})", stage.name(), hash.substring(0, 12));
-          built = stage.run(ctx);
-          built.put("wallSeconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
-          System.out.println(built.toJson());
+        // an incremental pipeline keeps the base's quantizer: no training, unless drift sends it down the full path
+        List<StageJob> stages = config.segments().incremental()
+            ? List.of(new ChunkJob(), new EmbedJob(), new BuildSegmentsJob())
+            : List.of(new ChunkJob(), new EmbedJob(), new TrainQuantizerJob(), new BuildSegmentsJob());
+        for (StageJob stage : stages) {
+          stage.preflight(ctx);
+        }
+        for (StageJob stage : stages) {
+          try {
+            built = runStage(ctx, stage, hash);
+          } catch (io.quarry.jobs.build.RetrainRequiredException e) {
+            LOG.warn("pipeline: {}; retraining the quantizer and building in full", e.getMessage());
+            JobContext full = new JobContext(spark, opts.load("segments.publish=false",
+                "segments.incremental=false"), json, hash);
+            runStage(full, new TrainQuantizerJob(), hash);
+            built = runStage(full, new BuildSegmentsJob(), hash);
+            built.put("refreshPath", "retrain").put("retrainReasons", e.reasons());
+          }
         }
         String version = (String) built.get("version");
         QuarryConfig evaluating = opts.load("segments.publish=false", "segments.version=" + version);

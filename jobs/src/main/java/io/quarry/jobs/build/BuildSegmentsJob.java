@@ -60,63 +60,128 @@ public final class BuildSegmentsJob implements StageJob {
     return "build";
   }
 
-  /** An encoded chunk, or the reason it was rejected. */
-  record Encoded(ShardEntry entry, String chunkId, String docId, String reason) implements Serializable {}
+  /**
+   * An encoded chunk, or the reason it was rejected; {@code squaredError} is its quantization error
+   * ({@link QuantizerModel.Encoded#squaredError}, 0 for rejected rows).
+   */
+  record Encoded(ShardEntry entry, String chunkId, String docId, String reason, float squaredError)
+      implements Serializable {}
+
+  /** The quantizer a build encodes with: the train stage's, or (incremental) the base version's, frozen. */
+  record Quantizer(byte[] bytes, QuantizerModel model, String sha256) {
+    static Quantizer of(byte[] bytes, String name) throws IOException {
+      return new Quantizer(bytes, QuantizerModel.fromBytes(bytes, name), Checksums.sha256(bytes));
+    }
+  }
+
+  /**
+   * An incremental build's base must exist before any stage runs: {@code segments.base}, or a {@code CURRENT} to
+   * take it from.
+   *
+   * @throws IllegalArgumentException naming {@code segments.base}
+   */
+  @Override
+  public void preflight(JobContext ctx) throws Exception {
+    SegmentsConfig cfg = ctx.config().segments();
+    if (!cfg.incremental()) {
+      return;
+    }
+    String indexDir = ctx.config().paths().indexDir();
+    String base = cfg.base();
+    if (base.isEmpty()) {
+      String current = PublishedIndex.child(indexDir, IndexManifest.CURRENT);
+      if (!ctx.exists(current)) {
+        throw new IllegalArgumentException("segments.base: empty and no " + current + " to refresh (build a full "
+            + "version first, or name the base)");
+      }
+      base = PublishedIndex.current(ctx);
+    }
+    if (!ctx.exists(PublishedIndex.child(PublishedIndex.child(indexDir, base), IndexManifest.FILE_NAME))) {
+      throw new IllegalArgumentException("segments.base: no complete version '" + base + "' under " + indexDir);
+    }
+  }
 
   @Override
   public JobSummary run(JobContext ctx) throws Exception {
     SegmentsConfig cfg = ctx.config().segments();
-    String chunksDir = ctx.config().paths().chunksDir();
-    String embDir = ctx.config().paths().embeddingsDir();
-    String quantFile = PublishedIndex.child(ctx.config().paths().quantizerDir(), "quantizer.bin");
-    String indexDir = ctx.config().paths().indexDir();
     JobSummary summary = new JobSummary(name());
-
+    if (cfg.incremental()) {
+      return new IncrementalBuild(ctx).run(summary);
+    }
+    String quantFile = PublishedIndex.child(ctx.config().paths().quantizerDir(), "quantizer.bin");
     byte[] quantBytes;
     try (InputStream in = ctx.open(quantFile)) {
       quantBytes = in.readAllBytes();
     } catch (java.io.FileNotFoundException e) {
       throw new IOException(quantFile + ": quantizer not found (run the train stage first)");
     }
-    QuantizerModel model = QuantizerModel.fromBytes(quantBytes, quantFile);
-    String quantSha = Checksums.sha256(quantBytes);
-    IndexManifest.Model embModel = readModel(ctx, embDir, model.dim());
-    JobSummary retried = reuseSameBuild(ctx, cfg, quantSha, embModel, summary);
+    Quantizer q = Quantizer.of(quantBytes, quantFile);
+    IndexManifest.Model embModel = readModel(ctx, ctx.config().paths().embeddingsDir(), q.model().dim());
+    JobSummary retried = reuseSameBuild(ctx, cfg, q.sha256(), embModel, summary);
     if (retried != null) {
       return retried;
     }
+    return writeFull(ctx, q, embModel, summary, null, "");
+  }
 
+  /**
+   * Joins chunks with embeddings (only the chunks of {@code docs} when not null), validates and encodes every row
+   * with the quantizer inside {@code mapPartitions}; the result is persisted (the caller unpersists it). Rejected rows
+   * are written to {@code <paths.quarantine>/build} and counted in {@code summary}.
+   */
+  static JavaRDD<Encoded> encodeInputs(JobContext ctx, Quantizer q, Broadcast<java.util.Set<String>> docs,
+      JobSummary summary) {
+    String chunksDir = ctx.config().paths().chunksDir();
+    String embDir = ctx.config().paths().embeddingsDir();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
-    Broadcast<byte[]> bq = jsc.broadcast(quantBytes);
-
-    Dataset<Row> emb = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(embDir).selectExpr("chunk_id as e_chunk_id", "doc_id as e_doc_id",
-        "vector");
-    Dataset<Row> chunks = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(chunksDir).select("chunk_id", "doc_id", "ordinal", "title",
-        "text", "start_char", "end_char");
+    Broadcast<byte[]> bq = jsc.broadcast(q.bytes());
+    Dataset<Row> emb = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(embDir)
+        .selectExpr("chunk_id as e_chunk_id", "doc_id as e_doc_id", "vector");
+    Dataset<Row> chunks = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(chunksDir)
+        .select("chunk_id", "doc_id", "ordinal", "title", "text", "start_char", "end_char");
+    if (docs != null) {
+      chunks = chunks.filter((org.apache.spark.api.java.function.FilterFunction<Row>) r ->
+          docs.value().contains((String) r.getAs("doc_id")));
+      emb = emb.filter((org.apache.spark.api.java.function.FilterFunction<Row>) r ->
+          docs.value().contains((String) r.getAs("e_doc_id")));
+    }
     Dataset<Row> joined = chunks.join(emb, chunks.col("chunk_id").equalTo(emb.col("e_chunk_id")), "full_outer");
-
-    int dim = model.dim();
+    int dim = q.model().dim();
     JavaRDD<Encoded> encoded = joined.javaRDD().mapPartitions(rows -> encodePartition(rows, bq.value(), dim))
         .persist(StorageLevel.MEMORY_AND_DISK());
+    JavaRDD<Encoded> bad = encoded.filter(e -> e.reason() != null);
+    Map<String, Long> reasons = new java.util.TreeMap<>(bad.map(Encoded::reason).countByValue());
+    if (!reasons.isEmpty()) {
+      StructType schema = new StructType()
+          .add("chunk_id", DataTypes.StringType).add("doc_id", DataTypes.StringType)
+          .add("reason", DataTypes.StringType);
+      JavaRDD<Row> qrows = bad.map(e -> RowFactory.create(e.chunkId(), e.docId(), e.reason()));
+      String qdir = PublishedIndex.child(ctx.config().paths().quarantineDir(), "build");
+      ctx.spark().createDataFrame(qrows, schema).coalesce(1).write().mode("overwrite").parquet(qdir);
+      reasons.forEach((r, n) -> summary.put("quarantined." + r, n));
+      LOG.warn("build: quarantined {} records under {}: {}", reasons.values().stream().mapToLong(x -> x).sum(),
+          qdir, reasons);
+    }
+    return encoded;
+  }
+
+  /**
+   * Writes a version holding every valid chunk of the inputs, encoded with {@code q}: the full build, and the
+   * compaction of an incremental build ({@code refresh} not null: the base's frozen quantizer).
+   *
+   * @param versionSalt mixed into the automatic version id (empty for a full build)
+   */
+  static JobSummary writeFull(JobContext ctx, Quantizer q, IndexManifest.Model embModel, JobSummary summary,
+      IndexManifest.Refresh refresh, String versionSalt) throws Exception {
+    SegmentsConfig cfg = ctx.config().segments();
+    QuantizerModel model = q.model();
+    JavaRDD<Encoded> encoded = encodeInputs(ctx, q, null, summary);
     try {
-      JavaRDD<Encoded> bad = encoded.filter(e -> e.reason() != null);
-      Map<String, Long> reasons = new java.util.TreeMap<>(bad.map(Encoded::reason).countByValue());
-      if (!reasons.isEmpty()) {
-        StructType schema = new StructType()
-            .add("chunk_id", DataTypes.StringType).add("doc_id", DataTypes.StringType)
-            .add("reason", DataTypes.StringType);
-        JavaRDD<Row> qrows = bad.map(e -> RowFactory.create(e.chunkId(), e.docId(), e.reason()));
-        String qdir = PublishedIndex.child(ctx.config().paths().quarantineDir(), "build");
-        ctx.spark().createDataFrame(qrows, schema).coalesce(1).write().mode("overwrite").parquet(qdir);
-        reasons.forEach((r, n) -> summary.put("quarantined." + r, n));
-        LOG.warn("build: quarantined {} records under {}: {}", reasons.values().stream().mapToLong(x -> x).sum(),
-            qdir, reasons);
-      }
       JavaRDD<ShardEntry> good = encoded.filter(e -> e.reason() == null).map(Encoded::entry);
       long total = good.count();
       if (total == 0) {
-        throw new IllegalStateException("build: no valid chunk with an embedding (inputs " + chunksDir + ", "
-            + embDir + ")");
+        throw new IllegalStateException("build: no valid chunk with an embedding (inputs "
+            + ctx.config().paths().chunksDir() + ", " + ctx.config().paths().embeddingsDir() + ")");
       }
       long docs = good.map(ShardEntry::docId).distinct().count();
       int shards = cfg.targetShardChunks() > 0
@@ -141,60 +206,89 @@ public final class BuildSegmentsJob implements StageJob {
         keyed = good.mapToPair(e -> new Tuple2<>(Sharding.hashShard(e.docId(), s), e));
       }
 
-      String version = chooseVersion(ctx, cfg, quantSha, embModel);
-      String versionDir = PublishedIndex.child(indexDir, version);
-      ShardTask task = new ShardTask(versionDir, new SerializableConf(ctx.hadoopConf()), model.nlist(), model.codeSize(),
-          dim, cfg.rescore(), cfg.bm25K1(), cfg.bm25B());
-      List<ShardTask.Result> results = new ArrayList<>(keyed.partitionBy(new HashPartitioner(shards))
-          .mapPartitionsWithIndex((idx, it) -> task.run(idx, it), true).collect());
-      results.sort(java.util.Comparator.comparingInt(ShardTask.Result::shard));
-      if (results.size() != shards) {
-        throw new IllegalStateException("expected " + shards + " shard results, got " + results.size());
-      }
-
-      // the quantizer travels with the version, so a version is self-contained
-      ctx.fs(versionDir).mkdirs(new org.apache.hadoop.fs.Path(versionDir));
-      try (var out = ctx.create(PublishedIndex.child(versionDir, "quantizer.bin"))) {
-        out.write(quantBytes);
-      }
+      String version = chooseVersion(ctx, cfg, q.sha256() + versionSalt, embModel);
+      String versionDir = PublishedIndex.child(ctx.config().paths().indexDir(), version);
+      List<ShardTask.Result> results = writeShards(ctx, versionDir, q, keyed, shards, 0);
       List<IndexManifest.Shard> shardEntries = new ArrayList<>();
-      Map<String, Object> perShard = new LinkedHashMap<>();
-      long bytes = quantBytes.length;
       for (ShardTask.Result r : results) {
         int from = bounds == null ? 0 : bounds[r.shard()];
         int to = bounds == null ? model.nlist() : bounds[r.shard() + 1];
         shardEntries.add(new IndexManifest.Shard(r.shard(), IndexManifest.shardDir(r.shard()), r.chunks(), r.docs(),
             from, to, r.files()));
-        perShard.put(IndexManifest.shardDir(r.shard()), r.chunks());
-        for (IndexManifest.FileEntry f : r.files()) {
-          bytes += f.bytes();
-        }
       }
-      JsonNode config = JSON.readTree(ctx.configJson());
-      IndexManifest manifest = new IndexManifest(IndexManifest.FORMAT_VERSION, version, model.spec().toString(),
-          model.metric().name().toLowerCase(Locale.ROOT), dim, model.nlist(), model.codeSize(), cfg.sharding(),
-          cfg.rescore(), embModel, new IndexManifest.Bm25(cfg.bm25K1(), cfg.bm25B(), "lucene-english-porter"),
-          new IndexManifest.FileEntry("quantizer.bin", quantBytes.length, quantSha), shardEntries, total, docs,
-          ctx.configHash(), config, "quarry " + implVersion(), null);
-      byte[] mbytes = manifest.toJson();
-      try (var out = ctx.create(PublishedIndex.child(versionDir, IndexManifest.FILE_NAME))) {
-        out.write(mbytes); // last: the version exists for readers from here on
-      }
-
-      Path local = PublishedIndex.localCopy(ctx, version);
-      PublishedIndex.validate(local);
-      if (cfg.publish()) {
-        PublishedIndex.publish(ctx, version);
-      }
-      summary.put("version", version).put("versionDir", versionDir).put("published", cfg.publish())
-          .put("chunks", total).put("docs", docs).put("shards", shards).put("sharding", cfg.sharding())
-          .put("chunksPerShard", perShard).put("indexBytes", bytes + mbytes.length)
-          .put("codeBytesPerVector", model.codeSize()).put("rescore", cfg.rescore());
-      ctx.writeString(PublishedIndex.child(versionDir, "summary.json"), summary.toJson());
-      return summary;
+      IndexManifest.Refresh r = refresh == null ? null
+          : refresh.as(refresh.path(), refresh.reasons(), 0, shards, 0, 0);
+      return finish(ctx, q, embModel, version, shardEntries, total, docs, r, summary);
     } finally {
       encoded.unpersist(false);
     }
+  }
+
+  /** Writes {@code shards} shards (ids {@code firstShard …}) of {@code keyed} (key = 0-based partition). */
+  static List<ShardTask.Result> writeShards(JobContext ctx, String versionDir, Quantizer q,
+      JavaPairRDD<Integer, ShardEntry> keyed, int shards, int firstShard) {
+    SegmentsConfig cfg = ctx.config().segments();
+    QuantizerModel model = q.model();
+    ShardTask task = new ShardTask(versionDir, new SerializableConf(ctx.hadoopConf()), model.nlist(),
+        model.codeSize(), model.dim(), cfg.rescore(), cfg.bm25K1(), cfg.bm25B(), firstShard);
+    List<ShardTask.Result> results = new ArrayList<>(keyed.partitionBy(new HashPartitioner(shards))
+        .mapPartitionsWithIndex((idx, it) -> task.run(idx, it), true).collect());
+    results.sort(java.util.Comparator.comparingInt(ShardTask.Result::shard));
+    if (results.size() != shards) {
+      throw new IllegalStateException("expected " + shards + " shard results, got " + results.size());
+    }
+    return results;
+  }
+
+  /**
+   * Copies the quantizer into the version (a version is self-contained), writes {@code manifest.json} last
+   * ({@code formatVersion} 2 when a shard has tombstones), validates the version the way readers open it, publishes
+   * it with {@code segments.publish}, and writes the summary.
+   */
+  static JobSummary finish(JobContext ctx, Quantizer q, IndexManifest.Model embModel, String version,
+      List<IndexManifest.Shard> shardEntries, long total, long docs, IndexManifest.Refresh refresh,
+      JobSummary summary) throws IOException {
+    SegmentsConfig cfg = ctx.config().segments();
+    QuantizerModel model = q.model();
+    String versionDir = PublishedIndex.child(ctx.config().paths().indexDir(), version);
+    ctx.fs(versionDir).mkdirs(new org.apache.hadoop.fs.Path(versionDir));
+    try (var out = ctx.create(PublishedIndex.child(versionDir, "quantizer.bin"))) {
+      out.write(q.bytes());
+    }
+    Map<String, Object> perShard = new LinkedHashMap<>();
+    long bytes = q.bytes().length;
+    boolean tombstones = false;
+    for (IndexManifest.Shard sh : shardEntries) {
+      perShard.put(sh.dir(), sh.chunks());
+      tombstones |= !sh.tombstones().isEmpty();
+      for (IndexManifest.FileEntry f : sh.files()) {
+        bytes += f.bytes();
+      }
+    }
+    JsonNode config = JSON.readTree(ctx.configJson());
+    IndexManifest manifest = new IndexManifest(
+        tombstones ? IndexManifest.INCREMENTAL_FORMAT_VERSION : IndexManifest.FORMAT_VERSION, version,
+        model.spec().toString(), model.metric().name().toLowerCase(Locale.ROOT), model.dim(), model.nlist(),
+        model.codeSize(), cfg.sharding(), cfg.rescore(), embModel,
+        new IndexManifest.Bm25(cfg.bm25K1(), cfg.bm25B(), "lucene-english-porter"),
+        new IndexManifest.FileEntry("quantizer.bin", q.bytes().length, q.sha256()), shardEntries, total, docs,
+        ctx.configHash(), config, "quarry " + implVersion(), null, refresh);
+    byte[] mbytes = manifest.toJson();
+    try (var out = ctx.create(PublishedIndex.child(versionDir, IndexManifest.FILE_NAME))) {
+      out.write(mbytes); // last: the version exists for readers from here on
+    }
+
+    Path local = PublishedIndex.localCopy(ctx, version);
+    PublishedIndex.validate(local);
+    if (cfg.publish()) {
+      PublishedIndex.publish(ctx, version);
+    }
+    summary.put("version", version).put("versionDir", versionDir).put("published", cfg.publish())
+        .put("chunks", total).put("docs", docs).put("shards", shardEntries.size()).put("sharding", cfg.sharding())
+        .put("chunksPerShard", perShard).put("indexBytes", bytes + mbytes.length)
+        .put("codeBytesPerVector", model.codeSize()).put("rescore", cfg.rescore());
+    ctx.writeString(PublishedIndex.child(versionDir, "summary.json"), summary.toJson());
+    return summary;
   }
 
   static String implVersion() {
@@ -329,22 +423,22 @@ public final class BuildSegmentsJob implements StageJob {
       String eChunkId = r.getAs("e_chunk_id");
       String docId = r.getAs("doc_id");
       if (chunkId == null) {
-        out.add(new Encoded(null, eChunkId, r.getAs("e_doc_id"), "embedding_without_chunk"));
+        out.add(new Encoded(null, eChunkId, r.getAs("e_doc_id"), "embedding_without_chunk", 0f));
         continue;
       }
       if (eChunkId == null) {
-        out.add(new Encoded(null, chunkId, docId, "chunk_without_embedding"));
+        out.add(new Encoded(null, chunkId, docId, "chunk_without_embedding", 0f));
         continue;
       }
       String text = r.getAs("text");
       if (docId == null || text == null || r.isNullAt(r.fieldIndex("ordinal"))
           || r.isNullAt(r.fieldIndex("start_char")) || r.isNullAt(r.fieldIndex("end_char"))) {
-        out.add(new Encoded(null, chunkId, docId, "missing_field"));
+        out.add(new Encoded(null, chunkId, docId, "missing_field", 0f));
         continue;
       }
       List<Object> vec = r.isNullAt(r.fieldIndex("vector")) ? null : r.getList(r.fieldIndex("vector"));
       if (vec == null || vec.size() != dim) {
-        out.add(new Encoded(null, chunkId, docId, "wrong_dimension"));
+        out.add(new Encoded(null, chunkId, docId, "wrong_dimension", 0f));
         continue;
       }
       float[] x = new float[dim];
@@ -355,7 +449,7 @@ public final class BuildSegmentsJob implements StageJob {
         finite &= Float.isFinite(x[j]);
       }
       if (!finite) {
-        out.add(new Encoded(null, chunkId, docId, "non_finite_vector"));
+        out.add(new Encoded(null, chunkId, docId, "non_finite_vector", 0f));
         continue;
       }
       pending.add(new Pending(out.size(), r, chunkId, docId, x));
@@ -386,7 +480,7 @@ public final class BuildSegmentsJob implements StageJob {
       ShardEntry entry = new ShardEntry(p.chunkId(), p.docId(), ((Number) r.getAs("ordinal")).intValue(),
           ((Number) r.getAs("start_char")).intValue(), ((Number) r.getAs("end_char")).intValue(),
           title == null ? "" : title, r.getAs("text"), b.lists()[i], b.code(i), p.x());
-      out.set(p.slot(), new Encoded(entry, p.chunkId(), p.docId(), null));
+      out.set(p.slot(), new Encoded(entry, p.chunkId(), p.docId(), null, b.squaredErrors()[i]));
     }
     pending.clear();
   }

@@ -2,6 +2,7 @@ package io.quarry.jobs.build;
 
 import io.quarry.jobs.SerializableConf;
 import io.quarry.core.segment.Checksums;
+import io.quarry.core.segment.DocumentDigests;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.ShardEntry;
 import io.quarry.core.segment.ShardWriter;
@@ -37,9 +38,17 @@ final class ShardTask implements Serializable {
   private final String rescore;
   private final double k1;
   private final double b;
+  /** Shard id of partition 0 (an incremental build's delta shards follow the base's shards). */
+  private final int firstShard;
 
   ShardTask(String versionDir, SerializableConf conf, int nlist, int codeSize, int dim, String rescore, double k1,
       double b) {
+    this(versionDir, conf, nlist, codeSize, dim, rescore, k1, b, 0);
+  }
+
+  ShardTask(String versionDir, SerializableConf conf, int nlist, int codeSize, int dim, String rescore, double k1,
+      double b, int firstShard) {
+    this.firstShard = firstShard;
     this.versionDir = versionDir;
     this.conf = conf;
     this.nlist = nlist;
@@ -50,12 +59,13 @@ final class ShardTask implements Serializable {
     this.b = b;
   }
 
-  Iterator<Result> run(int shard, Iterator<Tuple2<Integer, ShardEntry>> it) throws IOException {
+  Iterator<Result> run(int partition, Iterator<Tuple2<Integer, ShardEntry>> it) throws IOException {
+    int shard = firstShard + partition;
     List<ShardEntry> entries = new ArrayList<>();
     while (it.hasNext()) {
       Tuple2<Integer, ShardEntry> t = it.next();
-      if (t._1() != shard) {
-        throw new IllegalStateException("entry for shard " + t._1() + " in partition " + shard);
+      if (t._1() != partition) {
+        throw new IllegalStateException("entry for partition " + t._1() + " in partition " + partition);
       }
       entries.add(t._2());
     }
@@ -71,6 +81,7 @@ final class ShardTask implements Serializable {
       Path dir = tmp.resolve(name);
       ShardWriter.Stats stats = ShardWriter.writeDense(dir, shard, nlist, codeSize, dim, rescore, entries);
       Bm25SegmentWriter.write(dir, entries, k1, b);
+      DocumentDigests.write(dir, entries);
       List<IndexManifest.FileEntry> files = Checksums.list(tmp, dir);
       org.apache.hadoop.fs.Path dst = new org.apache.hadoop.fs.Path(versionDir);
       FileSystem fs = dst.getFileSystem(conf.get());

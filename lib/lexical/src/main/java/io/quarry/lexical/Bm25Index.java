@@ -12,7 +12,8 @@ import java.util.List;
  * BM25 over every shard of an index version: each shard's top-{@code n}, merged into the global top-{@code n} by
  * score (ties by shard, id). Every shard scores with the collection statistics of the whole version ({@link
  * Bm25Shard.Stats}: document frequencies and lengths summed over all shards), so scores of different shards are on
- * one scale and do not depend on the sharding. Thread-safe.
+ * one scale and do not depend on the sharding. Chunks of the manifest's tombstoned documents ({@code deletedDocs})
+ * are never returned, but they still count in those statistics until the version is compacted. Thread-safe.
  */
 public final class Bm25Index implements LexicalSearcher {
   private final List<Bm25Shard> shards;
@@ -35,7 +36,7 @@ public final class Bm25Index implements LexicalSearcher {
     try {
       for (IndexManifest.Shard s : manifest.shards()) {
         shards.add(new Bm25Shard(versionDir.resolve(s.dir()), s.id(), s.chunks(), manifest.bm25().k1(),
-            manifest.bm25().b()));
+            manifest.bm25().b(), s.tombstones()));
       }
     } catch (IOException | RuntimeException e) {
       for (Bm25Shard s : shards) {

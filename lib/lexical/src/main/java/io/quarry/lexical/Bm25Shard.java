@@ -60,6 +60,8 @@ public final class Bm25Shard implements Closeable {
   private final Analyzer analyzer;
   private final int[] docOfLid;
   private final int[] lidOfDoc;
+  /** Tombstones: Lucene query matching the chunks of deleted documents (null when none). */
+  private final Query deleted;
 
   /**
    * Opens {@code shardDir/bm25} and checks that its local ids are exactly {@code [0, expectedChunks)}.
@@ -67,7 +69,21 @@ public final class Bm25Shard implements Closeable {
    * @throws CorruptSegmentException naming the directory if Lucene reports corruption or the ids do not match
    */
   public Bm25Shard(Path shardDir, int shard, long expectedChunks, double k1, double b) throws IOException {
+    this(shardDir, shard, expectedChunks, k1, b, List.of());
+  }
+
+  /**
+   * Opens {@code shardDir/bm25} with tombstones: {@link #search} never returns a chunk of a document in
+   * {@code deletedDocs} (excluded by a {@code MUST_NOT} clause on {@code doc_id}, which does not change the other
+   * chunks' scores; the deleted chunks still count in the collection statistics until the version is compacted).
+   *
+   * @param deletedDocs doc ids tombstoned in this shard (the manifest's {@code deletedDocs})
+   */
+  public Bm25Shard(Path shardDir, int shard, long expectedChunks, double k1, double b, List<String> deletedDocs)
+      throws IOException {
     this.shard = shard;
+    this.deleted = deletedDocs.isEmpty() ? null : new org.apache.lucene.search.TermInSetQuery(
+        Bm25SegmentWriter.DOC_ID, deletedDocs.stream().map(org.apache.lucene.util.BytesRef::new).toList());
     Path p = shardDir.resolve(Bm25SegmentWriter.DIR);
     if (!Files.isDirectory(p)) {
       throw new CorruptSegmentException(p.toString(), "BM25 index directory missing");
@@ -220,6 +236,10 @@ public final class Bm25Shard implements Closeable {
     List<ScoredChunk> out = new ArrayList<>();
     if (q == null || n <= 0) {
       return out;
+    }
+    if (deleted != null) {
+      q = new BooleanQuery.Builder().add(q, BooleanClause.Occur.MUST).add(deleted, BooleanClause.Occur.MUST_NOT)
+          .build();
     }
     TopDocs top = searcher.search(q, n);
     for (ScoreDoc sd : top.scoreDocs) {

@@ -57,15 +57,21 @@ public final class DenseSearcher {
   }
 
   /**
-   * Top-{@code n} chunks by ADC score for an assignment.
+   * Top-{@code n} chunks by ADC score for an assignment. Tombstoned chunks ({@link IndexVersion.Shard#deleted}) are
+   * never returned: a shard with {@code t} tombstones is asked for its top {@code n + t} and the tombstoned ones are
+   * dropped, so the live top-{@code n} is exact (the same hits and scores as a version built without those chunks).
    *
    * @return hits best first (ties by shard, id)
    */
   public List<ScoredChunk> search(IvfPqSearcher.PreparedQuery a, int n) {
     List<ScoredChunk> all = new ArrayList<>();
     for (IndexVersion.Shard s : route(a)) {
-      for (Neighbor nb : searcher.search(a, n, s.lists())) {
-        all.add(new ScoredChunk(s.id(), nb.id(), nb.score()));
+      int t = s.deletedCount();
+      for (Neighbor nb : searcher.search(a, t == 0 ? n : (int) Math.min(Integer.MAX_VALUE, (long) n + t),
+          s.lists())) {
+        if (t == 0 || s.live(nb.id())) {
+          all.add(new ScoredChunk(s.id(), nb.id(), nb.score()));
+        }
       }
     }
     all.sort(ScoredChunk.BY_SCORE);

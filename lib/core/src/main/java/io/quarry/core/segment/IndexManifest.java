@@ -39,6 +39,10 @@ import java.util.List;
  * @param createdBy producer and its version
  * @param search the search defaults chosen by {@code quarry tune} on training qrels (null: untuned; serving and
  *     evaluation then use the built-in defaults); the only field written after the build, outside the file list
+ * @param refresh how an incremental build made this version from its base (null for a full build): change counts,
+ *     drift measures, tombstone share; a version with tombstones has {@code formatVersion}
+ *     {@value #INCREMENTAL_FORMAT_VERSION}, so readers that do not know tombstones refuse it instead of serving
+ *     deleted documents
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record IndexManifest(
@@ -61,10 +65,17 @@ public record IndexManifest(
     JsonNode config,
     String createdBy,
     @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-    SearchDefaults search) {
+    SearchDefaults search,
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    Refresh refresh) {
 
-  /** The only manifest format version this code reads and writes. */
+  /** Manifest format version of a version without tombstones (every full build). */
   public static final int FORMAT_VERSION = 1;
+  /**
+   * Manifest format version of a version whose shards carry tombstones ({@link Shard#deletedDocs}): readers before
+   * issue 15 reject it (they would serve deleted documents); this code reads both.
+   */
+  public static final int INCREMENTAL_FORMAT_VERSION = 2;
   /** File name of the manifest in a version directory. */
   public static final String FILE_NAME = "manifest.json";
   /** File name of the pointer to the published version in the index root. */
@@ -113,8 +124,57 @@ public record IndexManifest(
    * @param files the shard's files
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Shard(int id, String dir, long chunks, long docs, int listFrom, int listTo, List<FileEntry> files)
-      implements java.io.Serializable {}
+  public record Shard(int id, String dir, long chunks, long docs, int listFrom, int listTo, List<FileEntry> files,
+      @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> deletedDocs) implements java.io.Serializable {
+    /** A shard without tombstones. */
+    public Shard(int id, String dir, long chunks, long docs, int listFrom, int listTo, List<FileEntry> files) {
+      this(id, dir, chunks, docs, listFrom, listTo, files, null);
+    }
+
+    /** Tombstoned document ids (sorted), never null. */
+    public List<String> tombstones() {
+      return deletedDocs == null ? List.of() : deletedDocs;
+    }
+  }
+
+  /**
+   * How an incremental build derived this version from its base (issue 15), also the drift measures its decision
+   * was made on.
+   *
+   * @param base the base version id
+   * @param keptShards shards of the base kept (copied byte for byte, with their files' SHA-256)
+   * @param deltaShards new shards holding the added and changed documents
+   * @param unchangedDocs live documents of the base whose content digest is unchanged
+   * @param addedDocs documents not live in the base
+   * @param changedDocs live documents of the base whose content digest changed (tombstoned, re-added in a delta)
+   * @param deletedDocs live documents of the base missing from the new input (tombstoned)
+   * @param changedShare {@code (added + changed + deleted) / live documents of the base}
+   * @param newVectors vectors encoded with the frozen quantizer (the delta shards' chunks)
+   * @param newVectorMse mean squared quantization error of those vectors ({@code ||x − decode(encode(x))||²})
+   * @param trainingMse the error recorded at training ({@code pq.mse} of the quantizer), or null if absent
+   * @param mseRatio {@code newVectorMse / trainingMse}, or null
+   * @param imbalanceFactor FAISS's {@code imbalance_factor} of the new vectors' IVF list sizes
+   *     ({@code nlist · Σ size² / n²}; 1 = perfectly even), or null without new vectors
+   * @param tombstonedChunks stored chunks of this version hidden by tombstones
+   * @param tombstoneShare {@code tombstonedChunks / stored chunks}
+   * @param path {@code incremental} (base shards kept, delta shards added) or {@code compact} (every shard rewritten
+   *     from the current inputs with the base's frozen quantizer; then {@code keptShards} is 0, {@code deltaShards}
+   *     is every shard, and {@code newVectors} counts the changed documents' chunks only)
+   * @param reasons why {@code compact} was taken (empty for {@code incremental})
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Refresh(String base, int keptShards, int deltaShards, long unchangedDocs, long addedDocs,
+      long changedDocs, long deletedDocs, double changedShare, long newVectors, Double newVectorMse,
+      Double trainingMse, Double mseRatio, Double imbalanceFactor, long tombstonedChunks, double tombstoneShare,
+      String path, List<String> reasons) implements java.io.Serializable {
+    /** This record with the outcome of the decision and the shard counts of the version written. */
+    public Refresh as(String newPath, List<String> newReasons, int kept, int delta, long tombChunks,
+        double tombShare) {
+      return new Refresh(base, kept, delta, unchangedDocs, addedDocs, changedDocs, deletedDocs, changedShare,
+          newVectors, newVectorMse, trainingMse, mseRatio, imbalanceFactor, tombChunks, tombShare, newPath,
+          List.copyOf(newReasons));
+    }
+  }
 
   /**
    * Search parameters tuned for this version ({@code quarry tune}), used when a request or the evaluation config does
@@ -132,10 +192,18 @@ public record IndexManifest(
   public record SearchDefaults(String fusion, Integer nprobe, Integer bm25Depth, Integer denseDepth, String tunedOn,
       String objective, Double value) implements java.io.Serializable {}
 
+  /** A manifest of a full build (no {@code refresh}). */
+  public IndexManifest(int formatVersion, String version, String indexSpec, String metric, int dim, int nlist,
+      int codeSize, String sharding, String rescore, Model model, Bm25 bm25, FileEntry quantizer, List<Shard> shards,
+      long chunks, long docs, String configHash, JsonNode config, String createdBy, SearchDefaults search) {
+    this(formatVersion, version, indexSpec, metric, dim, nlist, codeSize, sharding, rescore, model, bm25, quantizer,
+        shards, chunks, docs, configHash, config, createdBy, search, null);
+  }
+
   /** This manifest with {@code search} replaced. */
   public IndexManifest withSearch(SearchDefaults s) {
     return new IndexManifest(formatVersion, version, indexSpec, metric, dim, nlist, codeSize, sharding, rescore, model,
-        bm25, quantizer, shards, chunks, docs, configHash, config, createdBy, s);
+        bm25, quantizer, shards, chunks, docs, configHash, config, createdBy, s, refresh);
   }
 
   /** Directory name of shard {@code id}: {@code shard-00042}. */
@@ -166,9 +234,9 @@ public record IndexManifest(
     } catch (IOException e) {
       throw new CorruptSegmentException(name, "invalid manifest JSON: " + e.getMessage());
     }
-    if (m.formatVersion() != FORMAT_VERSION) {
+    if (m.formatVersion() != FORMAT_VERSION && m.formatVersion() != INCREMENTAL_FORMAT_VERSION) {
       throw new CorruptSegmentException(name, "unsupported formatVersion " + m.formatVersion() + " (this reader "
-          + "supports " + FORMAT_VERSION + ")");
+          + "supports " + FORMAT_VERSION + " and " + INCREMENTAL_FORMAT_VERSION + ")");
     }
     if (m.version() == null || m.shards() == null || m.shards().isEmpty() || m.quantizer() == null
         || m.model() == null || m.metric() == null) {
@@ -177,6 +245,10 @@ public record IndexManifest(
     for (int i = 0; i < m.shards().size(); i++) {
       if (m.shards().get(i).id() != i) {
         throw new CorruptSegmentException(name, "shard " + i + " has id " + m.shards().get(i).id());
+      }
+      if (!m.shards().get(i).tombstones().isEmpty() && m.formatVersion() != INCREMENTAL_FORMAT_VERSION) {
+        throw new CorruptSegmentException(name, "shard " + i + " has tombstones but formatVersion is "
+            + m.formatVersion());
       }
     }
     return m;

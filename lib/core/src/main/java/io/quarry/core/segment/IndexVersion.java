@@ -17,7 +17,8 @@ import java.util.List;
  * SHA-256 (when {@code verify}), each segment file's header and CRC32 footer, and that the shards agree with the
  * manifest (nlist, codeSize, dim, entry counts), and — always, verified or not — that every shard's IVF list ids are
  * in range and unique ({@link IvfListsFile#validateIds}). Any failure is a {@link CorruptSegmentException} naming the
- * file. Without {@code verify}, corrupt PQ code bytes are not detected (every byte value is a legal code): the SHA-256
+ * file. Shards of an incremental version carry tombstones ({@link Shard#deleted}, from the manifest's
+ * {@code deletedDocs}): searches over this version skip them. Without {@code verify}, corrupt PQ code bytes are not detected (every byte value is a legal code): the SHA-256
  * and CRC32 checks are the defence against them.
  */
 public final class IndexVersion {
@@ -36,9 +37,21 @@ public final class IndexVersion {
    * @param lists memory-mapped inverted lists (PQ codes + ids)
    * @param table id → (chunk id, doc id, offsets)
    * @param vectors vectors for exact re-scoring, or null when the version has {@code rescore = none}
+   * @param deleted shard-local ids hidden by tombstones (chunks of the manifest's {@code deletedDocs} of this
+   *     shard); empty for a shard without tombstones. Searches never return them.
    */
   public record Shard(int id, Path dir, int listFrom, int listTo, IvfListsFile lists, ChunkTableFile table,
-      RescoreVectorsFile vectors) {}
+      RescoreVectorsFile vectors, java.util.BitSet deleted) {
+    /** Whether shard-local id {@code id} is live (not tombstoned). */
+    public boolean live(int id) {
+      return !deleted.get(id);
+    }
+
+    /** Number of tombstoned chunks. */
+    public int deletedCount() {
+      return deleted.cardinality();
+    }
+  }
 
   private IndexVersion(Path dir, IndexManifest manifest, QuantizerModel quantizer, List<Shard> shards) {
     this.dir = dir;
@@ -114,7 +127,16 @@ public final class IndexVersion {
               + " vectors, manifest says " + s.chunks() + " × " + m.dim());
         }
       }
-      shards.add(new Shard(s.id(), sd, s.listFrom(), s.listTo(), lists, table, vectors));
+      java.util.BitSet deleted = new java.util.BitSet();
+      if (!s.tombstones().isEmpty()) {
+        java.util.Set<String> docs = new java.util.HashSet<>(s.tombstones());
+        for (int i = 0; i < table.size(); i++) {
+          if (docs.contains(table.docId(i))) {
+            deleted.set(i);
+          }
+        }
+      }
+      shards.add(new Shard(s.id(), sd, s.listFrom(), s.listTo(), lists, table, vectors, deleted));
     }
     return new IndexVersion(versionDir, m, q, List.copyOf(shards));
   }

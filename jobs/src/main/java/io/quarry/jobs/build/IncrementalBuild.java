@@ -1,0 +1,343 @@
+package io.quarry.jobs.build;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarry.core.config.SegmentsConfig;
+import io.quarry.core.quant.EncodingStats;
+import io.quarry.core.quant.QuantizerModel;
+import io.quarry.core.segment.Checksums;
+import io.quarry.core.segment.CorruptSegmentException;
+import io.quarry.core.segment.DocumentDigests;
+import io.quarry.core.segment.IndexManifest;
+import io.quarry.core.segment.RefreshDecision;
+import io.quarry.core.segment.ShardEntry;
+import io.quarry.core.segment.Sharding;
+import io.quarry.jobs.JobContext;
+import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.SerializableConf;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FileUtil;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * The incremental build (issue 15, {@code segments.incremental}): a new version from a base version whose quantizer
+ * is frozen (its {@code quantizer.bin} is copied, nothing is trained).
+ *
+ * <ol>
+ *   <li>Change detection, in Spark: the digest of every document of the new chunks
+ *       ({@link DocumentDigests#digest}) is joined with the base's live documents (its shards' {@code docs.tsv}
+ *       minus their tombstones): unchanged, added, changed, deleted. Only the ids of the non-unchanged documents
+ *       reach the driver.</li>
+ *   <li>Only the added and changed documents' chunks are joined with their embeddings and encoded; the squared
+ *       quantization errors and list sizes of those vectors give the drift measures.</li>
+ *   <li>{@link RefreshDecision}: drift over the thresholds → {@link RetrainRequiredException} (nothing written);
+ *       tombstones over {@code segments.compactTombstoneShare} (or {@code segments.compact}) → every shard rewritten
+ *       from the current inputs with the frozen quantizer ({@link BuildSegmentsJob#writeFull}); otherwise the base's
+ *       shards are copied byte for byte into the new version, with the changed and deleted documents added to their
+ *       tombstones ({@code deletedDocs}), and the added and changed documents written into new delta shards.</li>
+ * </ol>
+ *
+ * <p>Files are copied, not referenced: a version stays self-contained (its manifest lists only files inside its
+ * directory, every one checked against its SHA-256 by the build's validation and by the serving jar), so any older
+ * version, the base included, can be deleted, and the serving jar's per-version download and cache work unchanged.
+ * Copying costs bytes and I/O but no CPU-heavy work (no embedding, no encoding, no Lucene indexing).
+ */
+final class IncrementalBuild {
+  private static final Logger LOG = LoggerFactory.getLogger(IncrementalBuild.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** File under {@code paths.work} recording the last refresh decision and its measures. */
+  static final String REFRESH_FILE = "refresh.json";
+
+  private final JobContext ctx;
+
+  IncrementalBuild(JobContext ctx) {
+    this.ctx = ctx;
+  }
+
+  /** A live document of the base: its shard, digest and chunk count. */
+  record BaseDoc(int shard, String digest, int chunks) implements Serializable {}
+
+  /** A base shard as an executor reads it: its {@code docs.tsv} path and tombstones. */
+  record BaseShard(int shard, String docsPath, List<String> tombstones) implements Serializable {}
+
+  /** How a document differs from the base. */
+  enum Kind { UNCHANGED, ADDED, CHANGED, DELETED }
+
+  /** One document's change; {@code shard}/{@code chunks} are the base's (-1/0 for an added document). */
+  record Change(String docId, Kind kind, int shard, int chunks) implements Serializable {}
+
+  JobSummary run(JobSummary summary) throws Exception {
+    SegmentsConfig cfg = ctx.config().segments();
+    String indexDir = ctx.config().paths().indexDir();
+    String baseId = cfg.base().isEmpty() ? PublishedIndex.current(ctx) : cfg.base();
+    String baseDir = PublishedIndex.child(indexDir, baseId);
+    String mp = PublishedIndex.child(baseDir, IndexManifest.FILE_NAME);
+    if (!ctx.exists(mp)) {
+      throw new IllegalArgumentException("segments.base: no complete version '" + baseId + "' under " + indexDir);
+    }
+    IndexManifest base = IndexManifest.parse(ctx.readString(mp), mp);
+    String qp = PublishedIndex.child(baseDir, base.quantizer().path());
+    byte[] qb;
+    try (InputStream in = ctx.open(qp)) {
+      qb = in.readAllBytes();
+    }
+    BuildSegmentsJob.Quantizer q = BuildSegmentsJob.Quantizer.of(qb, qp);
+    if (!q.sha256().equals(base.quantizer().sha256())) {
+      throw new CorruptSegmentException(qp, "SHA-256 differs from the base manifest's");
+    }
+    IndexManifest.Model embModel = BuildSegmentsJob.readModel(ctx, ctx.config().paths().embeddingsDir(),
+        q.model().dim());
+    List<String> problems = compatibility(base, embModel);
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException("segments.incremental: base version " + baseId + " cannot be refreshed "
+          + "incrementally (run a full build: train + build): " + String.join("; ", problems));
+    }
+    JobSummary retried = BuildSegmentsJob.reuseSameBuild(ctx, cfg, q.sha256(), embModel, summary);
+    if (retried != null) {
+      return retried.put("base", baseId);
+    }
+
+    List<Change> changes = detectChanges(base, baseDir);
+    Map<Kind, Long> counts = new TreeMap<>();
+    for (Kind k : Kind.values()) {
+      counts.put(k, 0L);
+    }
+    Set<String> deltaDocs = new TreeSet<>();
+    Map<Integer, TreeSet<String>> tombstones = new TreeMap<>();
+    long newTombChunks = 0;
+    for (Change c : changes) {
+      counts.merge(c.kind(), 1L, Long::sum);
+      if (c.kind() == Kind.ADDED || c.kind() == Kind.CHANGED) {
+        deltaDocs.add(c.docId());
+      }
+      if (c.kind() == Kind.CHANGED || c.kind() == Kind.DELETED) {
+        tombstones.computeIfAbsent(c.shard(), x -> new TreeSet<>()).add(c.docId());
+        newTombChunks += c.chunks();
+      }
+    }
+    long unchanged = base.docs() - counts.get(Kind.CHANGED) - counts.get(Kind.DELETED);
+    long changed = counts.get(Kind.ADDED) + counts.get(Kind.CHANGED) + counts.get(Kind.DELETED);
+    double changedShare = base.docs() == 0 ? 1.0 : Math.min(1.0, changed / (double) base.docs());
+
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
+    JavaRDD<BuildSegmentsJob.Encoded> encoded = deltaDocs.isEmpty() ? null
+        : BuildSegmentsJob.encodeInputs(ctx, q, jsc.broadcast((Set<String>) new HashSet<>(deltaDocs)), summary);
+    try {
+      JavaRDD<BuildSegmentsJob.Encoded> good = encoded == null ? null : encoded.filter(e -> e.reason() == null);
+      EncodingStats stats = new EncodingStats(q.model().nlist());
+      if (good != null) {
+        int nlist = q.model().nlist();
+        // per-partition sums merged in partition order: the same doubles for the same input
+        for (EncodingStats s : good.mapPartitions(it -> {
+          EncodingStats st = new EncodingStats(nlist);
+          while (it.hasNext()) {
+            BuildSegmentsJob.Encoded e = it.next();
+            st.add(new QuantizerModel.Encoded(e.entry().list(), null, e.squaredError()));
+          }
+          return List.of(st).iterator();
+        }).collect()) {
+          stats.merge(s);
+        }
+      }
+      long newVectors = stats.count();
+      Double trainMse = q.model().info().metrics().get("pq.mse");
+      Double mse = newVectors == 0 ? null : stats.mse();
+      Double ratio = mse == null || trainMse == null || trainMse <= 0 ? null : mse / trainMse;
+      Double imbalance = newVectors == 0 ? null : stats.imbalanceFactor();
+      long baseStored = 0;
+      for (IndexManifest.Shard s : base.shards()) {
+        baseStored += s.chunks();
+      }
+      long baseTomb = base.refresh() == null ? 0 : base.refresh().tombstonedChunks();
+      long tombChunks = baseTomb + newTombChunks;
+      long stored = baseStored + newVectors;
+      double tombShare = stored == 0 ? 0 : tombChunks / (double) stored;
+      IndexManifest.Refresh measured = new IndexManifest.Refresh(baseId, base.shards().size(), 0, unchanged,
+          counts.get(Kind.ADDED), counts.get(Kind.CHANGED), counts.get(Kind.DELETED), changedShare, newVectors, mse,
+          trainMse, ratio, imbalance, tombChunks, tombShare, null, List.of());
+      RefreshDecision decision = RefreshDecision.decide(cfg, measured);
+      IndexManifest.Refresh decided = measured.as(decision.path().label(), decision.reasons(),
+          measured.keptShards(), measured.deltaShards(), tombChunks, tombShare);
+      ctx.writeString(PublishedIndex.child(ctx.config().paths().work(), REFRESH_FILE),
+          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(decided));
+      summary.put("base", baseId).put("refreshPath", decision.path().label());
+      LOG.info("build: refresh of {}: {} added, {} changed, {} deleted, {} unchanged documents; {} new vectors, "
+          + "MSE ratio {}, imbalance {}, tombstone share {} -> {} {}", baseId, counts.get(Kind.ADDED),
+          counts.get(Kind.CHANGED), counts.get(Kind.DELETED), unchanged, newVectors, ratio, imbalance, tombShare,
+          decision.path().label(), decision.reasons());
+      switch (decision.path()) {
+        case RETRAIN:
+          LOG.warn("build: drift, taking the full-retrain path: {}", decision.reasons());
+          throw new RetrainRequiredException(decided);
+        case COMPACT:
+          LOG.info("build: compacting every shard with the frozen quantizer of {}: {}", baseId, decision.reasons());
+          return BuildSegmentsJob.writeFull(ctx, q, embModel, summary.put("refresh", decided), decided,
+              "\ncompact:" + baseId);
+        default:
+          break;
+      }
+
+      String salt = "\nincremental:" + baseId + ":" + Checksums.sha256(changes.toString()
+          .getBytes(StandardCharsets.UTF_8));
+      String version = BuildSegmentsJob.chooseVersion(ctx, cfg, q.sha256() + salt, embModel);
+      String versionDir = PublishedIndex.child(indexDir, version);
+      copyBaseShards(base, baseDir, versionDir);
+      List<IndexManifest.Shard> shards = new ArrayList<>();
+      for (IndexManifest.Shard s : base.shards()) {
+        TreeSet<String> t = new TreeSet<>(s.tombstones());
+        t.addAll(tombstones.getOrDefault(s.id(), new TreeSet<>()));
+        shards.add(new IndexManifest.Shard(s.id(), s.dir(), s.chunks(), s.docs(), s.listFrom(), s.listTo(),
+            s.files(), t.isEmpty() ? null : List.copyOf(t)));
+      }
+      int nDelta = 0;
+      if (good != null && newVectors > 0) {
+        nDelta = cfg.targetShardChunks() > 0
+            ? (int) Math.max(1, (newVectors + cfg.targetShardChunks() - 1) / cfg.targetShardChunks()) : 1;
+        int nd = nDelta;
+        JavaPairRDD<Integer, ShardEntry> keyed = good.map(BuildSegmentsJob.Encoded::entry)
+            .mapToPair(e -> new Tuple2<>(Sharding.hashShard(e.docId(), nd), e));
+        for (ShardTask.Result r : BuildSegmentsJob.writeShards(ctx, versionDir, q, keyed, nDelta,
+            base.shards().size())) {
+          shards.add(new IndexManifest.Shard(r.shard(), IndexManifest.shardDir(r.shard()), r.chunks(), r.docs(), 0,
+              q.model().nlist(), r.files()));
+        }
+      }
+      long chunks = base.chunks() - newTombChunks + newVectors;
+      long docs = base.docs() - counts.get(Kind.DELETED) + counts.get(Kind.ADDED);
+      IndexManifest.Refresh written = decided.as(decided.path(), decided.reasons(), base.shards().size(), nDelta,
+          tombChunks, tombShare);
+      return BuildSegmentsJob.finish(ctx, q, embModel, version, shards, chunks, docs, written,
+          summary.put("refresh", written));
+    } finally {
+      if (encoded != null) {
+        encoded.unpersist(false);
+      }
+    }
+  }
+
+  /** Why {@code base} cannot be the base of this build (empty: it can). */
+  List<String> compatibility(IndexManifest base, IndexManifest.Model embModel) throws IOException {
+    SegmentsConfig cfg = ctx.config().segments();
+    List<String> p = new ArrayList<>();
+    if (!embModel.sha256().equals(base.model().sha256())) {
+      p.add("the embeddings' model (" + embModel.modelId() + ", sha256 " + embModel.sha256() + ") is not the base's ("
+          + base.model().modelId() + ", sha256 " + base.model().sha256() + ")");
+    }
+    if (!cfg.rescore().equals(base.rescore())) {
+      p.add("segments.rescore " + cfg.rescore() + " but the base has " + base.rescore());
+    }
+    if (base.bm25() == null || base.bm25().k1() != cfg.bm25K1() || base.bm25().b() != cfg.bm25B()) {
+      p.add("segments.bm25K1/bm25B " + cfg.bm25K1() + "/" + cfg.bm25B() + " but the base has "
+          + (base.bm25() == null ? "no BM25 part" : base.bm25().k1() + "/" + base.bm25().b()));
+    }
+    JsonNode now = JSON.readTree(ctx.configJson());
+    JsonNode then = base.config() == null ? JSON.createObjectNode() : base.config();
+    if (!now.path("chunking").equals(then.path("chunking"))) {
+      p.add("chunking differs from the base's (" + then.path("chunking") + ")");
+    }
+    if (!now.path("embedding").path("maxSeqLength").equals(then.path("embedding").path("maxSeqLength"))) {
+      p.add("embedding.maxSeqLength differs from the base's (" + then.path("embedding").path("maxSeqLength") + ")");
+    }
+    for (IndexManifest.Shard s : base.shards()) {
+      String docs = s.dir() + "/" + DocumentDigests.FILE_NAME;
+      if (s.files().stream().noneMatch(f -> f.path().equals(docs))) {
+        p.add("shard " + s.dir() + " has no " + DocumentDigests.FILE_NAME + " (built before incremental builds)");
+        break;
+      }
+    }
+    return p;
+  }
+
+  /** Classifies every document of the new chunks and of the base's live documents; returns all but unchanged. */
+  List<Change> detectChanges(IndexManifest base, String baseDir) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
+    JavaPairRDD<String, String> fresh = ctx.spark().read().option("pathGlobFilter", "*.parquet")
+        .parquet(ctx.config().paths().chunksDir())
+        .select("chunk_id", "doc_id", "ordinal", "title", "text", "start_char", "end_char").javaRDD()
+        .filter(r -> r.getAs("doc_id") != null && r.getAs("chunk_id") != null)
+        .mapToPair(IncrementalBuild::content)
+        .groupByKey()
+        .mapValues(cs -> {
+          List<DocumentDigests.ChunkContent> l = new ArrayList<>();
+          cs.forEach(l::add);
+          return DocumentDigests.digest(l);
+        });
+    List<BaseShard> shards = new ArrayList<>();
+    for (IndexManifest.Shard s : base.shards()) {
+      shards.add(new BaseShard(s.id(), PublishedIndex.child(PublishedIndex.child(baseDir, s.dir()),
+          DocumentDigests.FILE_NAME), s.tombstones()));
+    }
+    SerializableConf conf = new SerializableConf(ctx.hadoopConf());
+    JavaPairRDD<String, BaseDoc> live = jsc.parallelize(shards, shards.size()).flatMapToPair(bs -> {
+      org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(bs.docsPath());
+      Map<String, DocumentDigests.Doc> docs;
+      try (InputStream in = p.getFileSystem(conf.get()).open(p)) {
+        docs = DocumentDigests.read(in, bs.docsPath());
+      }
+      Set<String> dead = new HashSet<>(bs.tombstones());
+      List<Tuple2<String, BaseDoc>> out = new ArrayList<>();
+      docs.forEach((id, d) -> {
+        if (!dead.contains(id)) {
+          out.add(new Tuple2<>(id, new BaseDoc(bs.shard(), d.digest(), d.chunks())));
+        }
+      });
+      return out.iterator();
+    });
+    List<Change> out = new ArrayList<>(fresh.fullOuterJoin(live).map(t -> {
+      String id = t._1();
+      if (!t._2()._2().isPresent()) {
+        return new Change(id, Kind.ADDED, -1, 0);
+      }
+      BaseDoc b = t._2()._2().get();
+      if (!t._2()._1().isPresent()) {
+        return new Change(id, Kind.DELETED, b.shard(), b.chunks());
+      }
+      return new Change(id, t._2()._1().get().equals(b.digest()) ? Kind.UNCHANGED : Kind.CHANGED, b.shard(),
+          b.chunks());
+    }).filter(c -> c.kind() != Kind.UNCHANGED).collect());
+    out.sort(java.util.Comparator.comparing(Change::docId));
+    return out;
+  }
+
+  private static Tuple2<String, DocumentDigests.ChunkContent> content(Row r) {
+    return new Tuple2<>(r.getAs("doc_id"), new DocumentDigests.ChunkContent(r.getAs("chunk_id"),
+        num(r, "ordinal"), num(r, "start_char"), num(r, "end_char"), r.getAs("title"), r.getAs("text")));
+  }
+
+  private static int num(Row r, String f) {
+    return r.isNullAt(r.fieldIndex(f)) ? -1 : ((Number) r.getAs(f)).intValue();
+  }
+
+  /** Copies every file of the base's shards into the new version (same relative paths, same bytes). */
+  private void copyBaseShards(IndexManifest base, String baseDir, String versionDir) throws IOException {
+    FileSystem src = ctx.fs(baseDir);
+    FileSystem dst = ctx.fs(versionDir);
+    for (IndexManifest.Shard s : base.shards()) {
+      for (IndexManifest.FileEntry f : s.files()) {
+        Checksums.resolveInside(java.nio.file.Path.of("/v"), f.path()); // refuses paths leaving the version
+        FileUtil.copy(src, new org.apache.hadoop.fs.Path(PublishedIndex.child(baseDir, f.path())), dst,
+            new org.apache.hadoop.fs.Path(PublishedIndex.child(versionDir, f.path())), false, true,
+            ctx.hadoopConf());
+      }
+    }
+  }
+}
