@@ -25,6 +25,8 @@ import java.util.Set;
  *     excluded) is at most this many ms are chosen; 0: no budget
  * @param maxBytesPerQuery budget on the index bytes a query reads (probed PQ codes and ids + re-scoring vectors of
  *     the candidates); 0: no budget
+ * @param tolerance points whose smoothed objective is within this of the best count as equal, and the cheapest of
+ *     them (bytes read per query) is chosen; 0: strictly the best
  * @param latencyQueries queries timed per (nprobe, depth) for the latency budget
  * @param write write the choice into the version's manifest ({@code false}: report only)
  */
@@ -42,6 +44,7 @@ public record TuningConfig(
     List<Integer> nprobes,
     double maxP50Ms,
     long maxBytesPerQuery,
+    double tolerance,
     int latencyQueries,
     boolean write)
     implements ConfigSection {
@@ -91,6 +94,7 @@ public record TuningConfig(
     nprobes.forEach(n -> v.positive(n, path + ".nprobes"));
     v.check(maxP50Ms >= 0, path + ".maxP50Ms", "must be >= 0 (0: no budget), got " + maxP50Ms);
     v.check(maxBytesPerQuery >= 0, path + ".maxBytesPerQuery", "must be >= 0 (0: no budget)");
+    v.check(tolerance >= 0 && tolerance < 1, path + ".tolerance", "must be in [0, 1), got " + tolerance);
     v.positive(latencyQueries, path + ".latencyQueries");
   }
 }

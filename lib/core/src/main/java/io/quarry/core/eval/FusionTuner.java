@@ -29,8 +29,10 @@ import java.util.Map;
  *
  * <p><b>Choice.</b> Among the points within budget, the one with the best <em>smoothed</em> objective: the mean of
  * the point and its neighbours along α (RRF k for {@code rrf}) — so a broad plateau beats a sharp peak that would
- * not carry over to other query sets (Bruch et al., TOIS 2023, on the sample efficiency of convex fusion). Ties:
- * the cheaper point (fewer bytes read). The curve over α at the chosen (nprobe, depth, strategy, normalization)
+ * not carry over to other query sets (Bruch et al., TOIS 2023, on the sample efficiency of convex fusion). Points
+ * within {@code tuning.tolerance} of the best smoothed objective count as ties (differences that small are far below
+ * the sampling error of a mean over a few hundred queries), and the cheapest of them (fewest bytes read per query,
+ * i.e. smallest nprobe and depth) is chosen. The curve over α at the chosen (nprobe, depth, strategy, normalization)
  * and its flatness (the α range within 0.005 of the best) are reported.
  */
 public final class FusionTuner {
@@ -161,16 +163,7 @@ public final class FusionTuner {
         points.addAll(smooth(group));
       }
     }
-    Point chosen = null;
-    for (Point p : points) {
-      if (!p.withinBudget()) {
-        continue;
-      }
-      if (chosen == null || p.smoothed() > chosen.smoothed() + 1e-12
-          || Math.abs(p.smoothed() - chosen.smoothed()) <= 1e-12 && p.bytesPerQuery() < chosen.bytesPerQuery()) {
-        chosen = p;
-      }
-    }
+    Point chosen = choose(points, cfg.tolerance());
     Map<String, Double> curve = new LinkedHashMap<>();
     String flat = null;
     Map<String, Double> single = Map.of();
@@ -186,6 +179,31 @@ public final class FusionTuner {
       single = singleByPoint.get(chosen.nprobe() + "/" + chosen.depth());
     }
     return new Result(objective.name(), queries.size(), qrelsName, points, chosen, curve, flat, single);
+  }
+
+  /**
+   * The choice among the points within budget: the best smoothed objective, except that points within {@code
+   * tolerance} of it count as equal and the cheapest of them (fewest bytes read per query) wins; then the higher
+   * smoothed objective, then grid order. Null if no point is within budget.
+   */
+  static Point choose(List<Point> points, double tolerance) {
+    double best = Double.NEGATIVE_INFINITY;
+    for (Point p : points) {
+      if (p.withinBudget()) {
+        best = Math.max(best, p.smoothed());
+      }
+    }
+    Point chosen = null;
+    for (Point p : points) {
+      if (!p.withinBudget() || p.smoothed() < best - tolerance - 1e-12) {
+        continue;
+      }
+      if (chosen == null || p.bytesPerQuery() < chosen.bytesPerQuery()
+          || p.bytesPerQuery() == chosen.bytesPerQuery() && p.smoothed() > chosen.smoothed() + 1e-12) {
+        chosen = p;
+      }
+    }
+    return chosen;
   }
 
   private static SearchOptions opts(int nprobe, int depth, FusionSpec f) {
