@@ -13,7 +13,7 @@ import java.util.List;
  * score (ties by shard, id). Every shard scores with the collection statistics of the whole version ({@link
  * Bm25Shard.Stats}: document frequencies and lengths summed over all shards), so scores of different shards are on
  * one scale and do not depend on the sharding. Chunks of the manifest's tombstoned documents ({@code deletedDocs})
- * are never returned, but they still count in those statistics until the version is compacted. Thread-safe.
+ * are never returned and are subtracted from those statistics, so live chunks score as in a full rebuild. Thread-safe.
  */
 public final class Bm25Index implements LexicalSearcher {
   private final List<Bm25Shard> shards;
@@ -48,9 +48,7 @@ public final class Bm25Index implements LexicalSearcher {
       }
       throw e;
     }
-    List<org.apache.lucene.index.IndexReader> readers = new ArrayList<>();
-    shards.forEach(s -> readers.add(s.reader()));
-    Bm25Shard.Stats stats = new Bm25Shard.Stats(readers);
+    Bm25Shard.Stats stats = new Bm25Shard.Stats(shards);
     shards.forEach(s -> s.useStats(stats));
     return new Bm25Index(shards);
   }

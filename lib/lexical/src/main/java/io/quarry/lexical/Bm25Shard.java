@@ -62,6 +62,8 @@ public final class Bm25Shard implements Closeable {
   private final int[] lidOfDoc;
   /** Tombstones: Lucene query matching the chunks of deleted documents (null when none). */
   private final Query deleted;
+  /** What the tombstoned chunks contribute to the collection statistics (empty when none). */
+  private final Deleted dead;
 
   /**
    * Opens {@code shardDir/bm25} and checks that its local ids are exactly {@code [0, expectedChunks)}.
@@ -74,8 +76,10 @@ public final class Bm25Shard implements Closeable {
 
   /**
    * Opens {@code shardDir/bm25} with tombstones: {@link #search} never returns a chunk of a document in
-   * {@code deletedDocs} (excluded by a {@code MUST_NOT} clause on {@code doc_id}, which does not change the other
-   * chunks' scores; the deleted chunks still count in the collection statistics until the version is compacted).
+   * {@code deletedDocs} (excluded by a {@code MUST_NOT} clause on {@code doc_id}), and the deleted chunks do not count
+   * in the collection statistics either: their postings are subtracted ({@link Deleted}, one pass over this shard's
+   * postings at open, only when there are tombstones), so every live chunk scores exactly as in a version built from
+   * the live documents alone.
    *
    * @param deletedDocs doc ids tombstoned in this shard (the manifest's {@code deletedDocs})
    */
@@ -119,32 +123,122 @@ public final class Bm25Shard implements Closeable {
         lidOfDoc[leaf.docBase + d] = lid;
       }
     }
+    this.dead = deleted == null ? Deleted.NONE : Deleted.of(searcher, deleted);
+    searcher.stats = new Stats(List.of(this));
   }
 
   /**
-   * Collection statistics summed over a set of Lucene readers (every shard of an index version): what BM25's IDF and
-   * average document length are computed from.
+   * The tombstoned chunks' share of the {@link Bm25SegmentWriter#CONTENTS} field statistics: per term, the number of
+   * tombstoned chunks containing it and its total frequency in them; in all, their count and total length.
    */
-  public static final class Stats {
-    private final List<IndexReader> readers;
-    private final Map<String, CollectionStatistics> collection = new java.util.concurrent.ConcurrentHashMap<>();
+  static final class Deleted {
+    static final Deleted NONE = new Deleted(Map.of(), 0, 0, 0);
 
-    Stats(List<IndexReader> readers) {
-      this.readers = List.copyOf(readers);
+    final Map<org.apache.lucene.util.BytesRef, long[]> termDfTtf;
+    final long docCount;
+    final long sumTtf;
+    final long sumDf;
+
+    private Deleted(Map<org.apache.lucene.util.BytesRef, long[]> termDfTtf, long docCount, long sumTtf, long sumDf) {
+      this.termDfTtf = termDfTtf;
+      this.docCount = docCount;
+      this.sumTtf = sumTtf;
+      this.sumDf = sumDf;
     }
 
-    /** The term's document frequency and total frequency over all readers; null if no reader has it. */
+    /** One pass over every posting of the field, counting those of the chunks {@code deleted} matches. */
+    static Deleted of(IndexSearcher searcher, Query deleted) throws IOException {
+      IndexReader reader = searcher.getIndexReader();
+      org.apache.lucene.util.FixedBitSet isDead = new org.apache.lucene.util.FixedBitSet(Math.max(1, reader.maxDoc()));
+      Weight w = searcher.createWeight(searcher.rewrite(deleted), ScoreMode.COMPLETE_NO_SCORES, 1f);
+      for (LeafReaderContext leaf : reader.leaves()) {
+        Scorer sc = w.scorer(leaf);
+        if (sc != null) {
+          DocIdSetIterator it = sc.iterator();
+          for (int d = it.nextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = it.nextDoc()) {
+            isDead.set(leaf.docBase + d);
+          }
+        }
+      }
+      Map<org.apache.lucene.util.BytesRef, long[]> perTerm = new java.util.HashMap<>();
+      org.apache.lucene.util.FixedBitSet hasField = new org.apache.lucene.util.FixedBitSet(Math.max(1, reader.maxDoc()));
+      long sumTtf = 0;
+      long sumDf = 0;
+      for (LeafReaderContext leaf : reader.leaves()) {
+        org.apache.lucene.index.Terms terms = leaf.reader().terms(Bm25SegmentWriter.CONTENTS);
+        if (terms == null) {
+          continue;
+        }
+        org.apache.lucene.index.TermsEnum te = terms.iterator();
+        org.apache.lucene.index.PostingsEnum pe = null;
+        for (org.apache.lucene.util.BytesRef t = te.next(); t != null; t = te.next()) {
+          pe = te.postings(pe, org.apache.lucene.index.PostingsEnum.FREQS);
+          long df = 0;
+          long ttf = 0;
+          for (int d = pe.nextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = pe.nextDoc()) {
+            if (isDead.get(leaf.docBase + d)) {
+              df++;
+              ttf += pe.freq();
+              hasField.set(leaf.docBase + d);
+            }
+          }
+          if (df > 0) {
+            long[] v = perTerm.computeIfAbsent(org.apache.lucene.util.BytesRef.deepCopyOf(t), x -> new long[2]);
+            v[0] += df;
+            v[1] += ttf;
+            sumDf += df;
+            sumTtf += ttf;
+          }
+        }
+      }
+      return new Deleted(perTerm, hasField.cardinality(), sumTtf, sumDf);
+    }
+
+    long df(Term term) {
+      long[] v = Bm25SegmentWriter.CONTENTS.equals(term.field()) ? termDfTtf.get(term.bytes()) : null;
+      return v == null ? 0 : v[0];
+    }
+
+    long ttf(Term term) {
+      long[] v = Bm25SegmentWriter.CONTENTS.equals(term.field()) ? termDfTtf.get(term.bytes()) : null;
+      return v == null ? 0 : v[1];
+    }
+  }
+
+  /**
+   * Collection statistics summed over a set of shards (every shard of an index version), tombstoned chunks
+   * subtracted: what BM25's IDF and average document length are computed from.
+   */
+  public static final class Stats {
+    private final List<Bm25Shard> shards;
+    private final Map<String, CollectionStatistics> collection = new java.util.concurrent.ConcurrentHashMap<>();
+
+    Stats(List<Bm25Shard> shards) {
+      this.shards = List.copyOf(shards);
+    }
+
+    /**
+     * The term's live document frequency and total frequency over all shards; null if no shard has it. A term only
+     * tombstoned chunks contain gets document frequency 1 (those chunks are never matched, so it scores nothing).
+     */
     TermStatistics term(Term term) throws IOException {
       long df = 0;
       long ttf = 0;
-      for (IndexReader r : readers) {
-        df += r.docFreq(term);
-        ttf += r.totalTermFreq(term);
+      boolean any = false;
+      for (Bm25Shard s : shards) {
+        int rdf = s.reader.docFreq(term);
+        any |= rdf > 0;
+        df += rdf - s.dead.df(term);
+        ttf += s.reader.totalTermFreq(term) - s.dead.ttf(term);
       }
-      return df == 0 ? null : new TermStatistics(term.bytes(), df, Math.max(df, ttf));
+      if (!any) {
+        return null;
+      }
+      df = Math.max(1, df);
+      return new TermStatistics(term.bytes(), df, Math.max(df, ttf));
     }
 
-    /** The field's statistics over all readers (as {@link IndexSearcher#collectionStatistics} for one); null if none. */
+    /** The field's statistics over all shards, tombstoned chunks subtracted (as {@link IndexSearcher#collectionStatistics} for one); null if none. */
     CollectionStatistics collection(String field) {
       return collection.computeIfAbsent(field, f -> {
         long maxDoc = 0;
@@ -152,24 +246,26 @@ public final class Bm25Shard implements Closeable {
         long sumTtf = 0;
         long sumDf = 0;
         try {
-          for (IndexReader r : readers) {
-            CollectionStatistics c = new IndexSearcher(r).collectionStatistics(f);
+          for (Bm25Shard s : shards) {
+            CollectionStatistics c = new IndexSearcher(s.reader).collectionStatistics(f);
             if (c != null) {
-              maxDoc += c.maxDoc();
-              docCount += c.docCount();
-              sumTtf += c.sumTotalTermFreq();
-              sumDf += c.sumDocFreq();
+              boolean contents = Bm25SegmentWriter.CONTENTS.equals(f);
+              maxDoc += c.maxDoc() - (contents ? s.dead.docCount : 0);
+              docCount += c.docCount() - (contents ? s.dead.docCount : 0);
+              sumTtf += c.sumTotalTermFreq() - (contents ? s.dead.sumTtf : 0);
+              sumDf += c.sumDocFreq() - (contents ? s.dead.sumDf : 0);
             }
           }
         } catch (IOException e) {
           throw new java.io.UncheckedIOException(e);
         }
-        return docCount == 0 ? null : new CollectionStatistics(f, maxDoc, docCount, sumTtf, sumDf);
+        return docCount <= 0 ? null
+            : new CollectionStatistics(f, maxDoc, docCount, Math.max(sumTtf, sumDf), Math.max(sumDf, docCount));
       });
     }
   }
 
-  /** An {@link IndexSearcher} whose BM25 statistics come from a shared {@link Stats} once one is set. */
+  /** An {@link IndexSearcher} whose BM25 statistics come from a {@link Stats} (its own shard's, or the version's). */
   private static final class StatsSearcher extends IndexSearcher {
     private volatile Stats stats;
 

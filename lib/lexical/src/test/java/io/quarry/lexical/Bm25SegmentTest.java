@@ -100,7 +100,7 @@ class Bm25SegmentTest {
         Bm25Shard s0 = new Bm25Shard(tmp.resolve("s0"), 0, 20, 0.9, 0.4);
         Bm25Shard s1 = new Bm25Shard(tmp.resolve("s1"), 1, 20, 0.9, 0.4)) {
       float alone = s1.search("apple banana", 1).get(0).score();
-      Bm25Shard.Stats stats = new Bm25Shard.Stats(List.of(s0.reader(), s1.reader()));
+      Bm25Shard.Stats stats = new Bm25Shard.Stats(List.of(s0, s1));
       s0.useStats(stats);
       s1.useStats(stats);
       java.util.Map<Integer, Float> expected = new java.util.HashMap<>();
@@ -121,6 +121,44 @@ class Bm25SegmentTest {
       // without the shared statistics shard 1 scores on its own IDF, i.e. differently
       assertThat(alone).isNotCloseTo(s1.search("apple banana", 1).get(0).score(),
           org.assertj.core.api.Assertions.within(1e-3f));
+    }
+  }
+
+  @Test
+  void tombstonedChunksAreNeverReturnedAndDoNotCountInTheStatistics() throws Exception {
+    List<ShardEntry> all = new ArrayList<>();
+    List<ShardEntry> live = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      String text = (i % 3 == 0 ? "apple " : "") + (i < 10 ? "banana banana cherry " : "") + "filler w" + i;
+      ShardEntry e = e("d" + i + "#0", "", text);
+      all.add(e);
+      if (i >= 10) {
+        live.add(e);
+      }
+    }
+    List<String> deleted = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      deleted.add("d" + i);
+    }
+    Bm25SegmentWriter.write(tmp.resolve("all"), all, 0.9, 0.4);
+    Bm25SegmentWriter.write(tmp.resolve("live"), live, 0.9, 0.4);
+    try (Bm25Shard withTombstones = new Bm25Shard(tmp.resolve("all"), 0, 30, 0.9, 0.4, deleted);
+        Bm25Shard liveOnly = new Bm25Shard(tmp.resolve("live"), 0, 20, 0.9, 0.4);
+        Bm25Shard ignoringTombstones = new Bm25Shard(tmp.resolve("all"), 0, 30, 0.9, 0.4)) {
+      List<ScoredChunk> a = withTombstones.search("apple banana filler", 30);
+      List<ScoredChunk> b = liveOnly.search("apple banana filler", 30);
+      assertThat(a).hasSize(b.size());
+      for (int j = 0; j < a.size(); j++) {
+        assertThat(a.get(j).id()).isEqualTo(b.get(j).id() + 10); // live chunk i is id i in "all", i - 10 in "live"
+        assertThat(a.get(j).score()).isEqualTo(b.get(j).score());
+        assertThat(withTombstones.score("apple banana filler", new int[] {a.get(j).id()})[0])
+            .isEqualTo(a.get(j).score());
+      }
+      // a term only deleted chunks contain matches nothing
+      assertThat(withTombstones.search("cherry", 10)).isEmpty();
+      // without subtracting the tombstones the scores would differ
+      assertThat(ignoringTombstones.search("apple", 1).get(0).score())
+          .isNotEqualTo(liveOnly.search("apple", 1).get(0).score());
     }
   }
 
