@@ -53,7 +53,7 @@ params.update(
 
 with DAG(
     dag_id="quarry_build_index",
-    description="Quarry: chunk -> embed -> train -> build -> evaluate -> gate -> publish CURRENT",
+    description="Quarry: chunk -> embed -> train -> build -> tune -> evaluate -> gate -> publish CURRENT",
     schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,

@@ -31,14 +31,7 @@ import time
 import faiss
 import numpy as np
 
-
-def read_vecs(path, dtype):
-    raw = np.fromfile(path, dtype=np.int32)
-    d = raw[0]
-    rows = raw.reshape(-1, d + 1)
-    if not (rows[:, 0] == d).all():
-        raise SystemExit(f"{path}: inconsistent dimensions")
-    return rows[:, 1:].copy().view(dtype)
+from faiss_ann import read_vecs  # TEXMEX .fvecs/.ivecs reader (the script directory is on sys.path)
 
 
 def main():
