@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,51 @@ def submit_command(task) -> list[str]:
 
 def run(cmd: list[str], timeout: int = 300, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO, **kwargs)
+
+
+def airflow_env(home: Path) -> dict[str, str]:
+    """Environment for the `airflow` CLI of this venv with its own AIRFLOW_HOME; task retries off (a failure shows at
+    once instead of after the retry delays; retries themselves are covered in test_dags)."""
+    env = dict(os.environ)
+    env["AIRFLOW_HOME"] = str(home)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("SPARK_HOME", None)
+    env["QUARRY_TASK_RETRIES"] = "0"
+    return env
+
+
+def airflow(env: dict[str, str], *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Runs this venv's `airflow` CLI."""
+    return run([str(Path(sys.executable).parent / "airflow"), *args], timeout=timeout, env=env,
+               stdin=subprocess.DEVNULL)
+
+
+def json_list(stdout: str) -> list:
+    """The JSON list an `airflow ... -o json` command printed (its last line starting with '[')."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("["):
+            return json.loads(line)
+    raise AssertionError(f"no JSON list in:\n{stdout[-2000:]}")
+
+
+def dag_test(env: dict[str, str], dag_id: str, logical_date: str, conf: dict, log: Path) -> dict:
+    """Runs `airflow dags test` and returns the run it made (found by its logical date in the test's own DB): run id,
+    state, {task_id: state}, task wall times (s) and the log path."""
+    result = airflow(env, "dags", "test", dag_id, logical_date, "-c", json.dumps(conf), timeout=2400)
+    log.write_text(result.stdout + "\n--- stderr ---\n" + result.stderr)
+    runs = airflow(env, "dags", "list-runs", dag_id, "-o", "json")
+    assert runs.returncode == 0, runs.stderr[-3000:]
+    matching = [r for r in json_list(runs.stdout) if r["logical_date"].startswith(logical_date[:19])]
+    assert len(matching) == 1, matching
+    run_id = matching[0]["run_id"]
+    states = airflow(env, "tasks", "states-for-dag-run", dag_id, run_id, "-o", "json")
+    assert states.returncode == 0, states.stderr[-3000:]
+    rows = json_list(states.stdout)
+    seconds = {}
+    for t in rows:
+        if t.get("start_date") and t.get("end_date"):
+            start, end = (datetime.fromisoformat(t[k]) for k in ("start_date", "end_date"))
+            seconds[t["task_id"]] = round((end - start).total_seconds(), 1)
+    print(f"{dag_id} task wall times (s): {seconds}")
+    return {"run_id": run_id, "state": matching[0]["state"], "tasks": {t["task_id"]: t["state"] for t in rows},
+            "seconds": seconds, "log": str(log)}

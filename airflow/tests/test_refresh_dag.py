@@ -6,11 +6,7 @@ threshold sends it down the retrain path — every task a real spark-submit of t
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -79,35 +75,12 @@ WORK = E2E / "work"
 JAR = E2E / "quarry-jobs.jar"
 
 
-def _env(home: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["AIRFLOW_HOME"] = str(home)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.pop("SPARK_HOME", None)
-    env["QUARRY_TASK_RETRIES"] = "0"
-    return env
 
 
-def _airflow(env, *args, timeout=300):
-    return lib.run([str(Path(sys.executable).parent / "airflow"), *args], timeout=timeout, env=env,
-                   stdin=subprocess.DEVNULL)
 
 
-def _json_list(stdout: str) -> list:
-    for line in reversed(stdout.splitlines()):
-        if line.startswith("["):
-            return json.loads(line)
-    raise AssertionError(f"no JSON list in:\n{stdout[-2000:]}")
 
 
-def _dag_test(env, dag_id: str, logical_date: str, conf: dict, log: Path) -> dict:
-    result = _airflow(env, "dags", "test", dag_id, logical_date, "-c", json.dumps(conf), timeout=2400)
-    log.write_text(result.stdout + "\n--- stderr ---\n" + result.stderr)
-    runs = _json_list(_airflow(env, "dags", "list-runs", dag_id, "-o", "json").stdout)
-    run = next(r for r in runs if r["logical_date"].startswith(logical_date[:19]))
-    rows = _json_list(_airflow(env, "tasks", "states-for-dag-run", dag_id, run["run_id"], "-o", "json").stdout)
-    return {"run_id": run["run_id"], "state": run["state"], "tasks": {t["task_id"]: t["state"] for t in rows},
-            "log": str(log)}
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +91,8 @@ def airflow_env():
     home = E2E / "airflow-home"
     home.mkdir(parents=True)
     shutil.copyfile(jar, JAR)
-    env = _env(home)
-    migrate = _airflow(env, "db", "migrate")
+    env = lib.airflow_env(home)
+    migrate = lib.airflow(env, "db", "migrate")
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     return env
 
@@ -136,7 +109,7 @@ def _conf(**extra) -> dict:
 
 
 def test_refresh_dag_end_to_end(airflow_env):
-    build = _dag_test(airflow_env, "quarry_build_index", "2026-01-02T00:00:00+00:00", _conf(), E2E / "build.log")
+    build = lib.dag_test(airflow_env, "quarry_build_index", "2026-01-02T00:00:00+00:00", _conf(), E2E / "build.log")
     assert build["state"] == "success", build
     base = qargs.version_id(build["run_id"])
 
@@ -152,7 +125,7 @@ def test_refresh_dag_end_to_end(airflow_env):
     corpus = E2E / "day1.jsonl"
     corpus.write_text("".join(json.dumps(d) + "\n" for d in day1))
     over = [f"input.corpus={corpus}", "segments.driftMaxMseRatio=0"]
-    inc = _dag_test(airflow_env, REFRESH, "2026-01-03T00:00:00+00:00", _conf(overrides=over), E2E / "refresh1.log")
+    inc = lib.dag_test(airflow_env, REFRESH, "2026-01-03T00:00:00+00:00", _conf(overrides=over), E2E / "refresh1.log")
     tasks = inc["tasks"]
     assert tasks["build_incremental"] == "success" and tasks["choose_path"] == "success", inc
     assert tasks["train"] == "skipped" and tasks["build_full"] == "skipped", inc
@@ -175,7 +148,7 @@ def test_refresh_dag_end_to_end(airflow_env):
     corpus2 = E2E / "day2.jsonl"
     corpus2.write_text("".join(json.dumps(d) + "\n" for d in day2))
     over2 = [f"input.corpus={corpus2}", "segments.driftMaxChangedShare=0"]
-    ret = _dag_test(airflow_env, REFRESH, "2026-01-04T00:00:00+00:00", _conf(overrides=over2), E2E / "refresh2.log")
+    ret = lib.dag_test(airflow_env, REFRESH, "2026-01-04T00:00:00+00:00", _conf(overrides=over2), E2E / "refresh2.log")
     tasks = ret["tasks"]
     assert tasks["build_incremental"] == "success" and tasks["train"] == "success", ret
     assert tasks["build_full"] == "success" and tasks["tune"] == "success" and tasks["evaluate"] == "success", ret
