@@ -58,7 +58,8 @@ public final class ServeBench implements Callable<Integer> {
   @Option(names = "--threads", defaultValue = "8") int threads;
   @Option(names = "--warmup", defaultValue = "30") int warmup;
   @Option(names = "--configs", split = ",", defaultValue = "bm25,dense8,dense32,hybrid",
-      description = "comma-separated subset of bm25, dense8, dense32, hybrid (default: all)")
+      description = "comma-separated subset of bm25, dense8, dense32, hybrid (nprobe 16), hybrid-tuned (the index's "
+          + "tuned search defaults); default: the first four")
   List<String> configNames;
   @Option(names = "--cores", description = "cores of the CPU bound (default: available processors)")
   Integer cores;
@@ -72,6 +73,7 @@ public final class ServeBench implements Callable<Integer> {
   record Config(String name, String body) {}
 
   private static final Map<String, Config> CONFIGS = Map.of(
+      "hybrid-tuned", new Config("hybrid (index's tuned nprobe, depths, fusion)", "\"mode\":\"hybrid\""),
       "bm25", new Config("bm25", "\"mode\":\"bm25\""),
       "dense8", new Config("dense nprobe=8", "\"mode\":\"dense\",\"nprobe\":8"),
       "dense32", new Config("dense nprobe=32", "\"mode\":\"dense\",\"nprobe\":32"),
@@ -126,7 +128,7 @@ public final class ServeBench implements Callable<Integer> {
     for (String name : configNames) {
       Config c = CONFIGS.get(name.trim());
       if (c == null) {
-        throw new IllegalArgumentException("--configs: unknown config '" + name + "' (bm25, dense8, dense32, hybrid)");
+        throw new IllegalArgumentException("--configs: unknown config '" + name + "' (bm25, dense8, dense32, hybrid, hybrid-tuned)");
       }
       configs.add(c);
     }
