@@ -122,6 +122,14 @@ public final class PublishedIndex {
     Path local = fs instanceof LocalFileSystem lfs ? lfs.pathToFile(hp).toPath()
         : fs instanceof RawLocalFileSystem rfs ? rfs.pathToFile(hp).toPath() : null;
     if (local != null) {
+      if (fs instanceof LocalFileSystem lfs) {
+        // Hadoop's local filesystem keeps a CRC of each file it wrote in a hidden ".<name>.crc" beside it and checks
+        // it on every read: a file replaced behind its back must lose that CRC, or the next read through Hadoop
+        // fails with a ChecksumException (a manifest rewritten by tune, then read by a second tune or an incremental
+        // build). Deleted before the move: a reader in between reads the old content unchecked, never the new
+        // content against the old CRC.
+        Files.deleteIfExists(lfs.pathToFile(lfs.getChecksumFile(hp)).toPath());
+      }
       Path tmp = local.resolveSibling(local.getFileName() + ".tmp-" + ProcessHandle.current().pid());
       Files.write(tmp, bytes);
       Files.move(tmp, local, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

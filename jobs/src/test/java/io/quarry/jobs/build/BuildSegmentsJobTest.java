@@ -126,6 +126,24 @@ class BuildSegmentsJobTest {
   }
 
   @Test
+  void manifestRewrittenByTuningStaysReadableThroughHadoop() throws Exception {
+    Path work = tmp.resolve("crc");
+    writeInputs(work, false);
+    JobContext ctx = ctx(work, "segments.shards=2");
+    String version = (String) new BuildSegmentsJob().run(ctx).get("version");
+    String p = ctx.config().paths().indexDir() + "/" + version + "/" + IndexManifest.FILE_NAME;
+    // the build wrote the manifest through Hadoop's local filesystem, which keeps a .crc beside it
+    assertThat(work.resolve("index").resolve(version).resolve("." + IndexManifest.FILE_NAME + ".crc")).exists();
+    for (String fusion : List.of("rrf:k=60", "convex:zscore,alpha=0.7")) {
+      IndexManifest m = IndexManifest.parse(ctx.readString(p), p);
+      PublishedIndex.rewriteManifest(ctx, m.withSearch(new IndexManifest.SearchDefaults(fusion, 4, 50, 50,
+          "train.tsv (2 queries)", "nDCG@10", 0.5)));
+      // read back through Hadoop (checksummed): the replaced file is not checked against the old file's CRC
+      assertThat(IndexManifest.parse(ctx.readString(p), p).search().fusion()).isEqualTo(fusion);
+    }
+  }
+
+  @Test
   void buildsValidatesPublishesAndSearches() throws Exception {
     Path work = tmp.resolve("w");
     Map<String, float[]> vectors = writeInputs(work, true);
