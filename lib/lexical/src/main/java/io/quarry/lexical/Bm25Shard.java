@@ -212,6 +212,9 @@ public final class Bm25Shard implements Closeable {
   public static final class Stats {
     private final List<Bm25Shard> shards;
     private final Map<String, CollectionStatistics> collection = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Terms' statistics already computed (cleared when it reaches {@link #TERM_CACHE_MAX} entries). */
+    private final Map<Term, java.util.Optional<TermStatistics>> termCache = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final int TERM_CACHE_MAX = 1 << 16;
 
     Stats(List<Bm25Shard> shards) {
       this.shards = List.copyOf(shards);
@@ -222,6 +225,22 @@ public final class Bm25Shard implements Closeable {
      * tombstoned chunks contain gets document frequency 1 (those chunks are never matched, so it scores nothing).
      */
     TermStatistics term(Term term) throws IOException {
+      // every shard's weight (and the restricted scoring of hybrid candidates) asks for the same terms of a query:
+      // computed once, then served from a cache (the index is immutable, so entries never go stale; bounded)
+      java.util.Optional<TermStatistics> cached = termCache.get(term);
+      if (cached != null) {
+        return cached.orElse(null);
+      }
+      TermStatistics stats = compute(term);
+      if (termCache.size() >= TERM_CACHE_MAX) {
+        termCache.clear();
+      }
+      termCache.put(new Term(term.field(), org.apache.lucene.util.BytesRef.deepCopyOf(term.bytes())),
+          java.util.Optional.ofNullable(stats));
+      return stats;
+    }
+
+    private TermStatistics compute(Term term) throws IOException {
       long df = 0;
       long ttf = 0;
       boolean any = false;
