@@ -153,3 +153,19 @@ def dag_test(env: dict[str, str], dag_id: str, logical_date: str, conf: dict, lo
     print(f"{dag_id} task wall times (s): {seconds}")
     return {"run_id": run_id, "state": matching[0]["state"], "tasks": {t["task_id"]: t["state"] for t in rows},
             "seconds": seconds, "log": str(log)}
+
+
+def start_airflow(e2e: Path, jar_copy: Path) -> dict[str, str]:
+    """A fresh Airflow home under `e2e` (removed first) with a migrated DB, the jobs jar copied to
+    `jar_copy` (so a rebuild of jobs/target during the run cannot swap classes under it); returns the
+    environment for `airflow`."""
+    jar = jobs_jar()
+    spark_submit()
+    shutil.rmtree(e2e, ignore_errors=True)
+    home = e2e / "airflow-home"
+    home.mkdir(parents=True)
+    shutil.copyfile(jar, jar_copy)
+    env = airflow_env(home)
+    migrate = airflow(env, "db", "migrate")
+    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    return env

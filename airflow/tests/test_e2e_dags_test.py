@@ -8,7 +8,6 @@ executes the notebooks against. Takes a few minutes on 2 cores.
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -20,30 +19,13 @@ WORK = E2E / "work"
 RESULT = E2E / "result.json"
 
 
-
-
-
-
-
-
-
-
 #: The jobs jar the DAG runs: a copy, so that a rebuild of jobs/target during the run cannot swap classes under it.
 JAR = E2E / "quarry-jobs.jar"
 
 
 @pytest.fixture(scope="module")
 def airflow_env():
-    jar = lib.jobs_jar()
-    lib.spark_submit()
-    shutil.rmtree(E2E, ignore_errors=True)
-    home = E2E / "airflow-home"
-    home.mkdir(parents=True)
-    shutil.copyfile(jar, JAR)
-    env = lib.airflow_env(home)
-    migrate = lib.airflow(env, "db", "migrate")
-    assert migrate.returncode == 0, migrate.stderr[-3000:]
-    return env
+    return lib.start_airflow(E2E, JAR)
 
 
 def _common_conf() -> dict:

@@ -6,7 +6,6 @@ threshold sends it down the retrain path — every task a real spark-submit of t
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -75,26 +74,9 @@ WORK = E2E / "work"
 JAR = E2E / "quarry-jobs.jar"
 
 
-
-
-
-
-
-
-
-
 @pytest.fixture(scope="module")
 def airflow_env():
-    jar = lib.jobs_jar()
-    lib.spark_submit()
-    shutil.rmtree(E2E, ignore_errors=True)
-    home = E2E / "airflow-home"
-    home.mkdir(parents=True)
-    shutil.copyfile(jar, JAR)
-    env = lib.airflow_env(home)
-    migrate = lib.airflow(env, "db", "migrate")
-    assert migrate.returncode == 0, migrate.stderr[-3000:]
-    return env
+    return lib.start_airflow(E2E, JAR)
 
 
 def _conf(**extra) -> dict:
