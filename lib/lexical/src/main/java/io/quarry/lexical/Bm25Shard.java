@@ -414,11 +414,6 @@ public final class Bm25Shard implements Closeable {
     return reader.storedFields().document(docOfLid[id]).get(Bm25SegmentWriter.TEXT);
   }
 
-  /** The underlying reader (tests). */
-  IndexReader reader() {
-    return reader;
-  }
-
   @Override
   public void close() throws IOException {
     try {
