@@ -125,7 +125,8 @@ public final class BuildSegmentsJob implements StageJob {
   }
 
   /**
-   * Joins chunks with embeddings (only the chunks of {@code docs} when not null), validates and encodes every row
+   * Joins chunks with embeddings (only the chunks of {@code docs} and those without a document id when {@code docs}
+   * is not null), validates and encodes every row
    * with the quantizer inside {@code mapPartitions}; the result is persisted (the caller unpersists it). Rejected rows
    * are written to {@code <paths.quarantine>/build} and counted in {@code summary}.
    */
@@ -140,10 +141,11 @@ public final class BuildSegmentsJob implements StageJob {
     Dataset<Row> chunks = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(chunksDir)
         .select("chunk_id", "doc_id", "ordinal", "title", "text", "start_char", "end_char");
     if (docs != null) {
+      // rows without a document id belong to no document: they pass so that encodePartition quarantines them
       chunks = chunks.filter((org.apache.spark.api.java.function.FilterFunction<Row>) r ->
-          docs.value().contains((String) r.getAs("doc_id")));
+          r.getAs("doc_id") == null || docs.value().contains((String) r.getAs("doc_id")));
       emb = emb.filter((org.apache.spark.api.java.function.FilterFunction<Row>) r ->
-          docs.value().contains((String) r.getAs("e_doc_id")));
+          r.getAs("e_doc_id") == null || docs.value().contains((String) r.getAs("e_doc_id")));
     }
     Dataset<Row> joined = chunks.join(emb, chunks.col("chunk_id").equalTo(emb.col("e_chunk_id")), "full_outer");
     int dim = q.model().dim();

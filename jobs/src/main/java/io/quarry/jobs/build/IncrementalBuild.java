@@ -139,24 +139,23 @@ final class IncrementalBuild {
     double changedShare = base.docs() == 0 ? 1.0 : Math.min(1.0, changed / (double) base.docs());
 
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
-    JavaRDD<BuildSegmentsJob.Encoded> encoded = deltaDocs.isEmpty() ? null
-        : BuildSegmentsJob.encodeInputs(ctx, q, jsc.broadcast((Set<String>) new HashSet<>(deltaDocs)), summary);
+    // run even when no document changed: chunks without a document id are quarantined here, never dropped
+    JavaRDD<BuildSegmentsJob.Encoded> encoded = BuildSegmentsJob.encodeInputs(ctx, q,
+        jsc.broadcast((Set<String>) new HashSet<>(deltaDocs)), summary);
     try {
-      JavaRDD<BuildSegmentsJob.Encoded> good = encoded == null ? null : encoded.filter(e -> e.reason() == null);
-      EncodingStats stats = new EncodingStats(q.model().nlist());
-      if (good != null) {
-        int nlist = q.model().nlist();
-        // per-partition sums merged in partition order: the same doubles for the same input
-        for (EncodingStats s : good.mapPartitions(it -> {
-          EncodingStats st = new EncodingStats(nlist);
-          while (it.hasNext()) {
-            BuildSegmentsJob.Encoded e = it.next();
-            st.add(new QuantizerModel.Encoded(e.entry().list(), null, e.squaredError()));
-          }
-          return List.of(st).iterator();
-        }).collect()) {
-          stats.merge(s);
+      JavaRDD<BuildSegmentsJob.Encoded> good = encoded.filter(e -> e.reason() == null);
+      int nlist = q.model().nlist();
+      EncodingStats stats = new EncodingStats(nlist);
+      // per-partition sums merged in partition order: the same doubles for the same input
+      for (EncodingStats s : good.mapPartitions(it -> {
+        EncodingStats st = new EncodingStats(nlist);
+        while (it.hasNext()) {
+          BuildSegmentsJob.Encoded e = it.next();
+          st.add(new QuantizerModel.Encoded(e.entry().list(), null, e.squaredError()));
         }
+        return List.of(st).iterator();
+      }).collect()) {
+        stats.merge(s);
       }
       long newVectors = stats.count();
       Double trainMse = q.model().info().metrics().get("pq.mse");
@@ -209,7 +208,7 @@ final class IncrementalBuild {
             s.files(), t.isEmpty() ? null : List.copyOf(t)));
       }
       int nDelta = 0;
-      if (good != null && newVectors > 0) {
+      if (newVectors > 0) {
         nDelta = cfg.targetShardChunks() > 0
             ? (int) Math.max(1, (newVectors + cfg.targetShardChunks() - 1) / cfg.targetShardChunks()) : 1;
         int nd = nDelta;
@@ -228,9 +227,7 @@ final class IncrementalBuild {
       return BuildSegmentsJob.finish(ctx, q, embModel, version, shards, chunks, docs, written,
           summary.put("refresh", written));
     } finally {
-      if (encoded != null) {
-        encoded.unpersist(false);
-      }
+      encoded.unpersist(false);
     }
   }
 

@@ -22,7 +22,6 @@ import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.ml.clustering.KMeansModel;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
@@ -596,8 +595,7 @@ public final class SparkQuantizerTrainer {
     if (ivf.solver() != null) {
       km.setSolver(ivf.solver());
     }
-    KMeansModel model = km.fit(df);
-    Vector[] centers = model.clusterCenters();
+    Vector[] centers = MllibKMeansFit.centres(km, df);
     if (centers.length < k) {
       LOG.warn("{}: MLlib k-means returned {} distinct centres for k = {} (too few distinct training vectors); "
           + "repeating centres", what, centers.length, k);

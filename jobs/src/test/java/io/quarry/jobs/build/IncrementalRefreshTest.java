@@ -493,6 +493,46 @@ class IncrementalRefreshTest {
         r.mseRatio(), e.refresh().mseRatio(), r.imbalanceFactor(), e.refresh().imbalanceFactor());
   }
 
+  /**
+   * Nothing lost on the incremental path: a chunk row without a document id (with its embedding) belongs to no
+   * document, so change detection cannot place it; the incremental build quarantines it with its reason
+   * ({@code missing_field}, as a full build does) even on a day when no document changed, instead of dropping it.
+   */
+  @Test
+  void incrementalBuildQuarantinesARowWithoutADocumentId() throws Exception {
+    Path work = tmp.resolve("work");
+    Map<String, ObjectNode> all = corpus();
+    Map<String, ObjectNode> day = new LinkedHashMap<>();
+    new ArrayList<>(all.keySet()).subList(0, 60).forEach(id -> day.put(id, all.get(id)));
+    JobContext c0 = ctx(work, write(tmp.resolve("d0.jsonl"), day), "quantizer.spec=IVF4,PQ16x4");
+    ingest(c0);
+    new TrainQuantizerJob().run(c0);
+    String base = (String) new BuildSegmentsJob().run(c0).get("version");
+
+    org.apache.spark.sql.Column noDoc = org.apache.spark.sql.functions.lit(null).cast("string");
+    org.apache.spark.sql.Column orphan = org.apache.spark.sql.functions.lit("orphan-1");
+    String chunks = c0.config().paths().chunksDir();
+    String emb = c0.config().paths().embeddingsDir();
+    spark.read().parquet(chunks).limit(1).withColumn("chunk_id", orphan).withColumn("doc_id", noDoc)
+        .write().mode("append").parquet(chunks);
+    spark.read().parquet(emb).limit(1).withColumn("chunk_id", orphan).withColumn("doc_id", noDoc)
+        .write().mode("append").parquet(emb);
+
+    JobContext inc = ctx(work, tmp.resolve("d0.jsonl"), "quantizer.spec=IVF4,PQ16x4", "segments.incremental=true");
+    JobSummary s = new BuildSegmentsJob().run(inc);
+    assertThat(s.get("refreshPath")).isEqualTo("incremental");
+    assertThat(s.get("quarantined.missing_field")).isEqualTo(1L);
+    List<org.apache.spark.sql.Row> q = spark.read().parquet(inc.config().paths().quarantineDir() + "/build")
+        .collectAsList();
+    assertThat(q).hasSize(1);
+    assertThat(q.get(0).<String>getAs("chunk_id")).isEqualTo("orphan-1");
+    assertThat(q.get(0).<String>getAs("reason")).isEqualTo("missing_field");
+    IndexManifest.Refresh r = IndexVersion.readManifest(work.resolve("index").resolve((String) s.get("version")))
+        .refresh();
+    assertThat(r.base()).isEqualTo(base);
+    assertThat(r.newVectors()).isZero();
+  }
+
   static String[] concat(String[] a, String... b) {
     List<String> l = new ArrayList<>(List.of(a));
     l.addAll(List.of(b));
