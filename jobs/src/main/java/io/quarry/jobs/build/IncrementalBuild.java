@@ -158,7 +158,10 @@ final class IncrementalBuild {
         stats.merge(s);
       }
       long newVectors = stats.count();
-      Double trainMse = q.model().info().metrics().get("pq.mse");
+      // the reference: the training error's held-out (leave-one-out) estimate; pq.mse (in-sample, optimistic with
+      // few training vectors per codeword) for quantizers trained before it was recorded
+      Double trainMse = q.model().info().metrics().getOrDefault("pq.mse.heldout",
+          q.model().info().metrics().get("pq.mse"));
       Double mse = newVectors == 0 ? null : stats.mse();
       Double ratio = mse == null || trainMse == null || trainMse <= 0 ? null : mse / trainMse;
       Double imbalance = newVectors == 0 ? null : stats.imbalanceFactor();

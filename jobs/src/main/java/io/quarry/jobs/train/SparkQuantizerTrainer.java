@@ -5,6 +5,7 @@ import io.quarry.core.quant.EncodingStats;
 import io.quarry.core.quant.IndexSpec;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.OpqStats;
+import io.quarry.core.quant.PqHeldOutError;
 import io.quarry.core.quant.PqLloydStats;
 import io.quarry.core.quant.Procrustes;
 import io.quarry.core.quant.ProductQuantizer;
@@ -142,7 +143,8 @@ public final class SparkQuantizerTrainer {
       }
     }
 
-    /** What the train stage uses: k-means|| over the whole sample, 2 steps, MLlib's default solver. */
+    /** MLlib's defaults (the train stage's defaults, {@code quantizer.ivfInit} / {@code quantizer.ivfSolver}):
+     * k-means|| over the whole sample, 2 steps, MLlib's default solver. */
     public static IvfOptions defaults() {
       return new IvfOptions("k-means||", 2, null, 0);
     }
@@ -261,6 +263,7 @@ public final class SparkQuantizerTrainer {
         toRelease.add(pqSet);
         LOG.info("quantizer {}: PQ trained on {} of {} sample vectors (cap {})", spec, pqSize, sampleSize, subCap);
         pq = trainPq(jsc, pqSet, pqSize, d, spec.pqM(), spec.nbits(), "PQ");
+        metrics.put("pq.mse.heldout", heldOutError(jsc, pqSet.values(), pq, toRelease));
       }
       tStep = lap(times, cpu, cpuStep, "pq", tStep);
       String sparkVersion = spark.version();
@@ -285,6 +288,30 @@ public final class SparkQuantizerTrainer {
         }
       }
     }
+  }
+
+  /**
+   * {@link PqHeldOutError}: the leave-one-out estimate of {@code pq}'s error on vectors it was not trained on, from its
+   * {@code rows × d} training residuals (two ordered passes: codeword occupancy, then the errors). Broadcasts go to
+   * {@code toRelease}.
+   */
+  static double heldOutError(JavaSparkContext jsc, JavaRDD<float[]> residuals, ProductQuantizer pq,
+      List<Object> toRelease) {
+    Broadcast<ProductQuantizer> bpq = jsc.broadcast(pq);
+    toRelease.add(bpq);
+    int d = pq.dim();
+    int cells = pq.m() * pq.ksub();
+    long[] occupancy = orderedBatchAggregate(residuals, d, () -> new long[cells],
+        (acc, x, rows) -> PqHeldOutError.addCounts(bpq.value(), x, rows, acc), (a, b) -> {
+          for (int i = 0; i < a.length; i++) {
+            a[i] += b[i];
+          }
+          return a;
+        });
+    Broadcast<long[]> bocc = jsc.broadcast(occupancy);
+    toRelease.add(bocc);
+    return orderedBatchAggregate(residuals, d, () -> new PqHeldOutError(bocc.value()),
+        (acc, x, rows) -> acc.addBatch(bpq.value(), x, rows), PqHeldOutError::merge).mse();
   }
 
   /**

@@ -103,6 +103,7 @@ public final class TrainQuantizerJob implements StageJob {
       QuantizerTrainer.Params params = new QuantizerTrainer.Params(cfg.seed(), cfg.maxIter(), cfg.tol(),
           cfg.maxPointsPerCentroid(), cfg.opqIterations());
       SparkQuantizerTrainer.Result result = new SparkQuantizerTrainer(ctx.spark(), spec, metric, params)
+          .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(cfg.ivfInit(), 2, cfg.ivfSolver(), 0))
           .train(vectors, d, n);
       QuantizerModel model = result.model();
       long t1 = System.nanoTime();

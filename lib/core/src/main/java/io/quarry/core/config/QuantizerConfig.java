@@ -12,12 +12,21 @@ import java.util.Set;
  * @param tol k-means convergence tolerance (MLlib {@code tol})
  * @param maxPointsPerCentroid training sample cap: at most this many points per centroid (FAISS default 256)
  * @param opqIterations OPQ alternations of PQ training and the Procrustes rotation update
+ * @param ivfInit initialisation of the IVF coarse quantizer's MLlib k-means: {@code k-means||} (MLlib's default,
+ *     Bahmani et al. 2012) or {@code random} (nlist seeded random sample vectors, FAISS's; no initialisation passes,
+ *     which at 1M × IVF4096 cost about 8 Lloyd iterations)
+ * @param ivfSolver MLlib {@code KMeans.solver} for the IVF: {@code auto} (MLlib's choice), {@code row} or {@code
+ *     block} (distances of a block of rows to all centres with one GEMM: 2.3–2.5× less CPU at 50k × IVF1024, and
+ *     what lets 1M × IVF4096 train in 10 minutes on two cores; docs/benchmarks.md, "Issue 12")
  */
 public record QuantizerConfig(
-    String spec, String metric, long seed, int maxIter, double tol, int maxPointsPerCentroid, int opqIterations)
+    String spec, String metric, long seed, int maxIter, double tol, int maxPointsPerCentroid, int opqIterations,
+    String ivfInit, String ivfSolver)
     implements ConfigSection {
 
   public static final Set<String> METRICS = Set.of("ip", "l2");
+  public static final Set<String> IVF_INITS = Set.of("k-means||", "random");
+  public static final Set<String> IVF_SOLVERS = Set.of("auto", "row", "block");
 
   @Override
   public void validate(String path, Violations v) {
@@ -34,5 +43,8 @@ public record QuantizerConfig(
     v.check(tol >= 0, path + ".tol", "must be >= 0, got " + tol);
     v.positive(maxPointsPerCentroid, path + ".maxPointsPerCentroid");
     v.check(opqIterations >= 0, path + ".opqIterations", "must be >= 0, got " + opqIterations);
+    v.check(IVF_INITS.contains(ivfInit), path + ".ivfInit", "must be one of " + IVF_INITS + ", got '" + ivfInit + "'");
+    v.check(IVF_SOLVERS.contains(ivfSolver), path + ".ivfSolver",
+        "must be one of " + IVF_SOLVERS + ", got '" + ivfSolver + "'");
   }
 }

@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * </ol>
  *
  * Metrics (mean squared error per vector): {@code ivf.mse} (residual energy, over the sample), {@code pq.mse} (final
- * reconstruction error, over the PQ training vectors), {@code opq.mse.iter<i>}. Deterministic for a fixed input, parameters and seed.
+ * reconstruction error, over the PQ training vectors), {@code pq.mse.heldout} (its leave-one-out estimate for vectors
+ * not trained on, {@link PqHeldOutError}), {@code opq.mse.iter<i>}. Deterministic for a fixed input, parameters and seed.
  */
 public final class QuantizerTrainer {
   private static final Logger LOG = LoggerFactory.getLogger(QuantizerTrainer.class);
@@ -147,6 +148,7 @@ public final class QuantizerTrainer {
       float[] pqResiduals = pqRows.length == ns ? residuals : KMeans.copyRows(residuals, d, pqRows);
       pq = new ProductQuantizer(spec.pqM(), spec.nbits(), d / spec.pqM(),
           trainPq(pqResiduals, pqRows.length, d, spec.pqM(), spec.ksub(), p.maxIter(), p.tol(), p.seed()));
+      metrics.put("pq.mse.heldout", PqHeldOutError.estimate(pq, pqResiduals, pqRows.length));
     }
     QuantizerModel model = new QuantizerModel(spec, metric, transform, coarse, pq,
         new TrainingInfo(ns, p.seed(), "none", TrainingInfo.currentQuarryVersion(), metrics,

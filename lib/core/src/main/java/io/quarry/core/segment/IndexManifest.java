@@ -151,7 +151,8 @@ public record IndexManifest(
    * @param changedShare {@code (added + changed + deleted) / live documents of the base}
    * @param newVectors vectors encoded with the frozen quantizer (the delta shards' chunks)
    * @param newVectorMse mean squared quantization error of those vectors ({@code ||x − decode(encode(x))||²})
-   * @param trainingMse the error recorded at training ({@code pq.mse} of the quantizer), or null if absent
+   * @param trainingMse the error recorded at training: the quantizer's held-out estimate {@code pq.mse.heldout}
+   *     ({@code pq.mse} for quantizers trained before it was recorded), or null if absent
    * @param mseRatio {@code newVectorMse / trainingMse}, or null
    * @param imbalanceFactor FAISS's {@code imbalance_factor} of the new vectors' IVF list sizes
    *     ({@code nlist · Σ size² / n²}; 1 = perfectly even), or null without new vectors

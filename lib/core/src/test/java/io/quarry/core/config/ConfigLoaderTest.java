@@ -40,11 +40,11 @@ class ConfigLoaderTest {
   void everyViolationIsReportedAtOnce() {
     assertThatThrownBy(() -> ConfigLoader.load(
             List.of(yaml("bad.yaml", "chunking: {maxTokens: 0}\nsegments: {shards: -1, colour: red}\n")),
-            List.of("quantizer.metric=cosine", "nope.key=1")))
+            List.of("quantizer.metric=cosine", "quantizer.ivfSolver=gpu", "nope.key=1")))
         .isInstanceOf(ConfigException.class)
         .satisfies(e -> {
           List<String> v = ((ConfigException) e).violations();
-          assertThat(v).hasSize(6);
+          assertThat(v).hasSize(7);
           // unknown keys name the section's known keys (the list grows with the sections, so only its start)
           assertThat(v).anyMatch(s -> s.startsWith("segments.colour: unknown key (known: shards, sharding, "));
           assertThat(v).anyMatch(s -> s.startsWith("nope: unknown key (known: schemaVersion, paths, input, "));
@@ -52,7 +52,8 @@ class ConfigLoaderTest {
               "chunking.maxTokens: must be > 0, got 0",
               "chunking.overlapTokens: must be >= 0 and < maxTokens (0), got 32",
               "segments.shards: must be > 0, got -1",
-              "quantizer.metric: must be one of " + QuantizerConfig.METRICS + ", got 'cosine'");
+              "quantizer.metric: must be one of " + QuantizerConfig.METRICS + ", got 'cosine'",
+              "quantizer.ivfSolver: must be one of " + QuantizerConfig.IVF_SOLVERS + ", got 'gpu'");
         });
   }
 
