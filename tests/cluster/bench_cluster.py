@@ -19,22 +19,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster_submit import REPO, jobs_jar, run, submit_command, submit_env  # noqa: E402
 from spark_standalone import StandaloneCluster  # noqa: E402
 
-#: bench-train's row columns (BenchTrainCommand): | N | spec | sample | PQ sample | generate s | ... | peak heap MiB |
-COLUMNS = ["N", "spec", "sample", "PQ sample", "generate s", "sample s", "OPQ s", "IVF s", "PQ s", "metrics s",
-           "encode s", "total s", "MSE", "peak heap MiB"]
+#: the bench-train columns this script reads (BenchTrainCommand's table has more; they are found by the header)
+COLUMNS = ["N", "spec", "generate s", "sample s", "OPQ s", "IVF s", "PQ s", "metrics s", "encode s", "total s", "MSE",
+           "peak heap MiB"]
 STEPS = ["generate s", "sample s", "OPQ s", "IVF s", "PQ s", "metrics s", "encode s", "total s"]
 APP_NAME = "quarry-bench-train"
 ROW = re.compile(r"^\|\s*\d+\s*\|")
+HEADER = re.compile(r"^\|\s*N\s*\|\s*spec\s*\|")
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
 def parse_rows(stdout: str) -> list[dict[str, str]]:
-    rows, seen = [], set()
+    """bench-train's result rows, each as {column: cell} by the names of the header printed before it (the table
+    gains columns over time: IVF MSE, CPU seconds); rows without every column of ``COLUMNS`` are skipped."""
+    rows, seen, header = [], set(), None
     for line in stdout.splitlines():
-        if ROW.match(line) and line not in seen:  # each row is printed twice (as it finishes, then in the table)
-            seen.add(line)
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if len(cells) == len(COLUMNS):
-                rows.append(dict(zip(COLUMNS, cells)))
+        if HEADER.match(line):
+            header = _cells(line)
+        elif header and ROW.match(line) and line not in seen:  # each row is printed twice (as it finishes, then in
+            seen.add(line)                                      # the table)
+            cells = _cells(line)
+            if len(cells) == len(header):
+                row = dict(zip(header, cells))
+                if all(c in row for c in COLUMNS):
+                    rows.append(row)
     return rows
 
 

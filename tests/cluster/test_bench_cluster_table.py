@@ -33,3 +33,27 @@ def test_rows_parsed_once_and_speed_up_per_step():
     assert steps == {"generate s": "2.00x", "sample s": "n/a", "OPQ s": "n/a", "IVF s": "1.50x", "PQ s": "2.00x",
                      "metrics s": "1.50x", "encode s": "2.00x", "total s": "1.58x"}
     assert ratio[-1] == "1.25x"
+
+
+# bench-train's table as printed on 2026-12-02 (1 worker, 100k, IVF1024,PQ48x8): the row once as it finishes and once
+# in the final table, with the IVF MSE and CPU-second columns the parser does not use
+STDOUT = """MLlib BLAS: driver dev.ludovic.netlib.blas.VectorBLAS, executor dev.ludovic.netlib.blas.VectorBLAS
+| N | spec | sample | PQ sample | generate s | sample s | OPQ s | IVF s | PQ s | metrics s | encode s | total s | IVF MSE | MSE | peak heap MiB | CPU s: OPQ | IVF | PQ | encode |
+|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| 100000 | IVF1024,PQ48x8 | 100000 | 65536 | 2.7 | 0.8 | 0.8 | 60.7 | 94.5 | 18.6 | 27.5 | 205.6 | 0.3288 | 0.1085 | 287 | 0.4 | 9.8 | 3.3 | 0.4 |
+| N | spec | sample | PQ sample | generate s | sample s | OPQ s | IVF s | PQ s | metrics s | encode s | total s | IVF MSE | MSE | peak heap MiB | CPU s: OPQ | IVF | PQ | encode |
+|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| 100000 | IVF1024,PQ48x8 | 100000 | 65536 | 2.7 | 0.8 | 0.8 | 60.7 | 94.5 | 18.6 | 27.5 | 205.6 | 0.3288 | 0.1085 | 287 | 0.4 | 9.8 | 3.3 | 0.4 |
+"""
+
+
+def test_rows_are_read_by_the_header_names_once_each():
+    rows = bc.parse_rows(STDOUT)
+    assert len(rows) == 1
+    r = rows[0]
+    assert (r["N"], r["spec"], r["IVF s"], r["total s"], r["MSE"], r["peak heap MiB"]) == (
+        "100000", "IVF1024,PQ48x8", "60.7", "205.6", "0.1085", "287")
+
+
+def test_no_header_no_rows():
+    assert bc.parse_rows("| 100000 | IVF1024,PQ48x8 | 1 | 2 |\n") == []

@@ -143,8 +143,10 @@ public final class SparkQuantizerTrainer {
       }
     }
 
-    /** MLlib's defaults (the train stage's defaults, {@code quantizer.ivfInit} / {@code quantizer.ivfSolver}):
-     * k-means|| over the whole sample, 2 steps, MLlib's default solver. */
+    /**
+     * MLlib's defaults, which are also the train stage's ({@code quantizer.ivfInit} / {@code quantizer.ivfSolver}):
+     * k-means|| over the whole sample, 2 steps, MLlib's default solver.
+     */
     public static IvfOptions defaults() {
       return new IvfOptions("k-means||", 2, null, 0);
     }
