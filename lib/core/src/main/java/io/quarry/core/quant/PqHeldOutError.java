@@ -45,36 +45,22 @@ public final class PqHeldOutError implements Serializable {
    * @throws IllegalArgumentException when {@code into} is not {@code M × ksub} long
    */
   public static long[] addCounts(ProductQuantizer pq, float[] y, int rows, long[] into) {
-    int m = pq.m();
     int ksub = pq.ksub();
-    if (into.length != m * ksub) {
-      throw new IllegalArgumentException("counts: expected " + m + " × " + ksub + ", got " + into.length);
-    }
-    float[] table = new float[m * ksub];
-    float[] row = new float[pq.dim()];
-    for (int i = 0; i < rows; i++) {
-      System.arraycopy(y, i * row.length, row, 0, row.length);
-      pq.l2Table(row, table);
-      for (int j = 0; j < m; j++) {
+    checkShape(pq, into);
+    forEachTable(pq, y, rows, table -> {
+      for (int j = 0; j < pq.m(); j++) {
         into[j * ksub + argmin(table, j * ksub, ksub)]++;
       }
-    }
+    });
     return into;
   }
 
   /** Pass 2: adds the leave-one-out error of {@code rows} training vectors ({@code rows × d}). Returns this. */
   public PqHeldOutError addBatch(ProductQuantizer pq, float[] y, int rows) {
-    int m = pq.m();
     int ksub = pq.ksub();
-    if (counts.length != m * ksub) {
-      throw new IllegalArgumentException("counts: expected " + m + " × " + ksub + ", got " + counts.length);
-    }
-    float[] table = new float[m * ksub];
-    float[] row = new float[pq.dim()];
-    for (int i = 0; i < rows; i++) {
-      System.arraycopy(y, i * row.length, row, 0, row.length);
-      pq.l2Table(row, table);
-      for (int j = 0; j < m; j++) {
+    checkShape(pq, counts);
+    forEachTable(pq, y, rows, table -> {
+      for (int j = 0; j < pq.m(); j++) {
         int o = j * ksub;
         int a = argmin(table, o, ksub);
         double other = Double.POSITIVE_INFINITY;
@@ -90,7 +76,7 @@ public final class PqHeldOutError implements Serializable {
         sse += Double.isInfinite(e) ? table[o + a] : e; // ksub = 1 and a lone vector: nothing to leave out to
       }
       n++;
-    }
+    });
     return this;
   }
 
@@ -110,6 +96,24 @@ public final class PqHeldOutError implements Serializable {
   public static double estimate(ProductQuantizer pq, float[] y, int rows) {
     long[] counts = addCounts(pq, y, rows, new long[pq.m() * pq.ksub()]);
     return new PqHeldOutError(counts).addBatch(pq, y, rows).mse();
+  }
+
+  private static void checkShape(ProductQuantizer pq, long[] counts) {
+    if (counts.length != pq.m() * pq.ksub()) {
+      throw new IllegalArgumentException("counts: expected " + pq.m() + " × " + pq.ksub() + ", got " + counts.length);
+    }
+  }
+
+  /** Calls {@code f} with the {@link ProductQuantizer#l2Table} ({@code M × ksub}) of each of the {@code rows}. */
+  private static void forEachTable(ProductQuantizer pq, float[] y, int rows,
+      java.util.function.Consumer<float[]> f) {
+    float[] table = new float[pq.m() * pq.ksub()];
+    float[] row = new float[pq.dim()];
+    for (int i = 0; i < rows; i++) {
+      System.arraycopy(y, i * row.length, row, 0, row.length);
+      pq.l2Table(row, table);
+      f.accept(table);
+    }
   }
 
   private static int argmin(float[] t, int from, int len) {
