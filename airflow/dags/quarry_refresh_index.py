@@ -6,9 +6,10 @@
                                                       segments.driftMaxChangedShare)
     tune -> evaluate -> find_baseline -> gate -> publish
 
-``find_base`` reads the version ``CURRENT`` names (or the ``base_version`` param) and the embeddings of the run that
-made it (``<work_base>/runs/<base>/embeddings``); ``embed`` reuses them (``embedding.reuseFrom``), so only new chunk
-texts are embedded. ``build_incremental`` runs ``quarry build --incremental --base <base> --no-fail-on-drift``: the
+``find_base`` reads the version ``CURRENT`` names (or the ``base_version`` param) and the chunks and embeddings of
+the run that made it (``<work_base>/runs/<base>/chunks``, ``.../embeddings``); ``chunk`` reuses the chunks of
+unchanged documents (``chunking.reuseFrom``) and ``embed`` the vectors of unchanged chunk texts
+(``embedding.reuseFrom``), so only new and edited documents are tokenized and embedded. ``build_incremental`` runs ``quarry build --incremental --base <base> --no-fail-on-drift``: the
 base's quantizer is kept (no training), its shards are copied, added and changed documents go into delta shards and
 deleted ones become tombstones; on drift it writes nothing under the index and records ``path: retrain`` in
 ``<work_base>/runs/<run_id>/refresh.json``, which ``choose_path`` reads to branch to ``train`` → ``build_full``.
@@ -64,11 +65,12 @@ with DAG(
     @task(task_id="find_base", retries=1)
     def find_base(params=None):
         found = qargs.refresh_base(params or {})
-        print(f"refreshing {found['base']!r}; reusing embeddings from {found['reuse_from'] or '(none)'!r}")
+        print(f"refreshing {found['base']!r}; reusing chunks from {found['chunks_from'] or '(none)'!r}, embeddings "
+              f"from {found['reuse_from'] or '(none)'!r}")
         return found
 
     base = find_base()
-    chunk = quarry_task("chunk")
+    chunk = quarry_task("chunk", extra_args=f"['--set', 'chunking.reuseFrom=' + {BASE}['chunks_from']]")
     embed = quarry_task("embed", extra_args=f"['--set', 'embedding.reuseFrom=' + {BASE}['reuse_from']]")
     build_incremental = quarry_task(
         "build",

@@ -84,7 +84,7 @@ def _commands():
         for task in dag.tasks:
             if task.task_id in ("find_baseline", "find_base", "choose_path"):
                 continue
-            xcoms = {"find_base": {"base": "v0", "reuse_from": ""}}
+            xcoms = {"find_base": {"base": "v0", "chunks_from": "", "reuse_from": ""}}
             args = lib.render(task, params, xcoms=xcoms).application_args
             seen.setdefault(args[0], set()).update(a for a in args[1:] if a.startswith("--"))
     return sorted((c, tuple(sorted(o))) for c, o in seen.items())

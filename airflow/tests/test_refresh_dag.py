@@ -36,7 +36,8 @@ def test_refresh_dag_graph_branches_between_incremental_and_retrain(dagbag):
 def test_refresh_command_lines(dagbag):
     dag = dagbag.dags[REFRESH]
     params = lib.resolved_params(dag, overrides=["segments.shards=3"])
-    xcoms = {"find_base": {"base": "v-base", "reuse_from": "/w/runs/v-base/embeddings"}}
+    xcoms = {"find_base": {"base": "v-base", "chunks_from": "/w/runs/v-base/chunks",
+                           "reuse_from": "/w/runs/v-base/embeddings"}}
     config = qargs.cli_args("build", params, lib.RUN_ID)[1:]
     inc = lib.render(dag.task_dict["build_incremental"], params, xcoms=xcoms).application_args
     assert inc == ["build", *config, "--incremental", "--no-fail-on-drift", "--base", "v-base"]
@@ -44,6 +45,8 @@ def test_refresh_command_lines(dagbag):
     assert full == ["build", *config]
     embed = lib.render(dag.task_dict["embed"], params, xcoms=xcoms).application_args
     assert embed[-2:] == ["--set", "embedding.reuseFrom=/w/runs/v-base/embeddings"]
+    chunk = lib.render(dag.task_dict["chunk"], params, xcoms=xcoms).application_args
+    assert chunk[-2:] == ["--set", "chunking.reuseFrom=/w/runs/v-base/chunks"]
     rid = qargs.safe_run_id(lib.RUN_ID)
     # per-run isolation as in the build DAG: the version is the run id, built unpublished
     assert f"segments.version={rid}" in config and "segments.publish=false" in config
@@ -55,11 +58,15 @@ def test_refresh_base_and_path(tmp_path):
         qargs.refresh_base(params)
     (tmp_path / "index").mkdir()
     (tmp_path / "index" / "CURRENT").write_text("v1\n")
-    assert qargs.refresh_base(params) == {"base": "v1", "reuse_from": ""}
+    assert qargs.refresh_base(params) == {"base": "v1", "chunks_from": "", "reuse_from": ""}
     emb = tmp_path / "runs" / "v1" / "embeddings"
     emb.mkdir(parents=True)
     (emb / "_model.json").write_text("{}")
-    assert qargs.refresh_base(params) == {"base": "v1", "reuse_from": str(emb)}
+    assert qargs.refresh_base(params) == {"base": "v1", "chunks_from": "", "reuse_from": str(emb)}
+    chunks = tmp_path / "runs" / "v1" / "chunks"
+    chunks.mkdir(parents=True)
+    (chunks / "_summary.json").write_text("{}")
+    assert qargs.refresh_base(params) == {"base": "v1", "chunks_from": str(chunks), "reuse_from": str(emb)}
     assert qargs.refresh_base(dict(params, base_version="v0"))["base"] == "v0"
     with pytest.raises(ValueError, match="refresh.json"):
         qargs.refresh_path(params, lib.RUN_ID)
@@ -124,6 +131,11 @@ def test_refresh_dag_end_to_end(airflow_env):
     summary = json.loads((WORK / "runs" / qargs.safe_run_id(inc["run_id"]) / "embeddings" / "_summary.json")
                          .read_text())
     assert summary["reused"] > 0 and summary["computed"] <= 5 * 3, summary
+    chunked = json.loads((WORK / "runs" / qargs.safe_run_id(inc["run_id"]) / "chunks" / "_summary.json")
+                         .read_text())
+    # only the 5 edited documents were tokenized; the others' chunks were copied from the base run's
+    assert chunked["reuse"] == "used" and chunked["documentsChunked"] == 5, chunked
+    assert chunked["documentsReused"] == len(day1) - 5 == chunked["documents"] - 5, chunked
 
     # day 2: any change is too much (driftMaxChangedShare=0): the retrain path, then gate and publish as usual
     day2 = day1[20:]

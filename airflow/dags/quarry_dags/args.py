@@ -229,9 +229,9 @@ def find_baseline(params: Mapping[str, Any]) -> str | None:
 
 def refresh_base(params: Mapping[str, Any]) -> dict[str, str]:
     """Base of a refresh run (``quarry_refresh_index``): the version ``<work_base>/index/CURRENT`` names (or the
-    ``base_version`` param), and the embeddings to reuse — ``<work_base>/runs/<base>/embeddings``, the build or
-    refresh run that made that version (its version id is its run id) — or ``""`` when that run's embeddings are
-    gone (then everything is embedded again).
+    ``base_version`` param), and the chunks and embeddings to reuse — ``<work_base>/runs/<base>/chunks`` and
+    ``.../embeddings``, of the build or refresh run that made that version (its version id is its run id) — each
+    ``""`` when that run's output is gone (then every document is chunked, or every chunk embedded, again).
 
     :raises ValueError: when there is no published version to refresh (run ``quarry_build_index`` first)
     """
@@ -244,9 +244,11 @@ def refresh_base(params: Mapping[str, Any]) -> dict[str, str]:
         raise ValueError(f"no published index version under {_join(base, 'index')}: run quarry_build_index first")
     if safe_run_id(version) != version or len(version) > 64:
         raise ValueError(f"base version is not a version id: {version!r}")
+    chunks = _join(base, "runs", version, "chunks")
+    chunks_from = chunks if read_text(_join(chunks, "_summary.json")) is not None else ""
     embeddings = _join(base, "runs", version, "embeddings")
     reuse = embeddings if read_text(_join(embeddings, "_model.json")) is not None else ""
-    return {"base": version, "reuse_from": reuse}
+    return {"base": version, "chunks_from": chunks_from, "reuse_from": reuse}
 
 
 def refresh_path(params: Mapping[str, Any], run_id: str) -> str:

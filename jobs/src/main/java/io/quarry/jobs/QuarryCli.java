@@ -41,6 +41,7 @@ import picocli.CommandLine.Option;
       QuarryCli.Embed.class,
       QuarryCli.Train.class,
       QuarryCli.Build.class,
+      QuarryCli.Index.class,
       QuarryCli.Compact.class,
       QuarryCli.Evaluate.class,
       QuarryCli.Tune.class,
@@ -273,12 +274,8 @@ public final class QuarryCli {
     }
   }
 
-  @Command(name = "build", description = "Encode vectors and write sharded, versioned index segments; with "
-      + "--incremental, a new version from a base version with its quantizer frozen (exit 4 when drift requires "
-      + "retraining).")
-  static final class Build implements Callable<Integer> {
-    @CommandLine.Mixin ConfigOptions opts = new ConfigOptions();
-
+  /** The options of an incremental build, shared by {@code build} and {@code index}. */
+  static final class IncrementalOptions {
     @Option(names = "--incremental", description = "Keep the base version's quantizer and shards; write delta "
         + "shards for added/changed documents and tombstones for deleted ones (segments.incremental=true).")
     boolean incremental;
@@ -287,6 +284,26 @@ public final class QuarryCli {
         + "default: the version CURRENT names).")
     String base;
 
+    /** The {@code --set} overrides these options stand for. */
+    List<String> overrides() {
+      List<String> extra = new ArrayList<>();
+      if (incremental) {
+        extra.add("segments.incremental=true");
+      }
+      if (base != null) {
+        extra.add("segments.base=" + base);
+      }
+      return extra;
+    }
+  }
+
+  @Command(name = "build", description = "Encode vectors and write sharded, versioned index segments; with "
+      + "--incremental, a new version from a base version with its quantizer frozen (exit 4 when drift requires "
+      + "retraining).")
+  static final class Build implements Callable<Integer> {
+    @CommandLine.Mixin ConfigOptions opts = new ConfigOptions();
+    @CommandLine.Mixin IncrementalOptions inc = new IncrementalOptions();
+
     @Option(names = "--no-fail-on-drift", description = "With --incremental: exit 0 instead of 4 when drift requires "
         + "retraining (the decision, path=retrain, is in <paths.work>/refresh.json): for schedulers that branch on "
         + "it, such as the quarry_refresh_index DAG.")
@@ -294,28 +311,86 @@ public final class QuarryCli {
 
     @Override
     public Integer call() throws Exception {
-      List<String> extra = new ArrayList<>();
-      if (noFailOnDrift) {
-        try {
-          return call(extra);
-        } catch (io.quarry.jobs.build.RetrainRequiredException e) {
-          System.err.println("quarry build: " + e.getMessage() + " (recorded in refresh.json; exit 0: "
-              + "--no-fail-on-drift)");
-          return 0;
+      try {
+        return runStages(opts, inc.overrides(), List.of(new BuildSegmentsJob()));
+      } catch (io.quarry.jobs.build.RetrainRequiredException e) {
+        if (!noFailOnDrift) {
+          throw e;
+        }
+        System.err.println("quarry build: " + e.getMessage() + " (recorded in refresh.json; exit 0: "
+            + "--no-fail-on-drift)");
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "index", description = "Chunk, embed, train and build one index version in one Spark application "
+      + "(the four stage commands without their four JVM and Spark starts). With --incremental: chunk and embed "
+      + "reusing the previous outputs (chunking.reuseFrom and embedding.reuseFrom default to auto), then an "
+      + "incremental build from the base with its quantizer frozen; when drift requires retraining, train and build "
+      + "in full instead (refreshPath=retrain in the summary). No tune or evaluate: see pipeline.")
+  static final class Index implements Callable<Integer> {
+    @CommandLine.Mixin ConfigOptions opts = new ConfigOptions();
+    @CommandLine.Mixin IncrementalOptions inc = new IncrementalOptions();
+
+    @Override
+    public Integer call() throws Exception {
+      List<String> extra = inc.overrides();
+      if (inc.incremental) {
+        QuarryConfig given = opts.load(extra.toArray(String[]::new));
+        if (given.chunking().reuseFrom().isEmpty()) {
+          extra.add("chunking.reuseFrom=auto");
+        }
+        if (given.embedding().reuseFrom().isEmpty()) {
+          extra.add("embedding.reuseFrom=auto");
         }
       }
-      return call(extra);
+      QuarryConfig config = opts.load(extra.toArray(String[]::new));
+      String json = ConfigLoader.toJson(config);
+      String hash = ConfigLoader.hash(config);
+      SparkSession spark = openSpark(config, "quarry-index");
+      try {
+        buildVersion(spark, opts, extra, json, hash);
+      } finally {
+        spark.stop();
+      }
+      return 0;
     }
+  }
 
-    private Integer call(List<String> extra) throws Exception {
-      if (incremental) {
-        extra.add("segments.incremental=true");
-      }
-      if (base != null) {
-        extra.add("segments.base=" + base);
-      }
-      return runStages(opts, extra, List.of(new BuildSegmentsJob()));
+  /**
+   * Chunk, embed, train (not with {@code segments.incremental}) and build in one session, preflights first; when an
+   * incremental build finds that drift requires retraining, trains and builds in full instead. Prints each stage's
+   * summary.
+   *
+   * @param extra {@code --set} overrides on top of the command line's
+   * @return the build stage's summary ({@code version}; {@code refreshPath=retrain} after the fallback)
+   */
+  static JobSummary buildVersion(SparkSession spark, ConfigOptions opts, List<String> extra, String json,
+      String hash) throws Exception {
+    JobContext ctx = new JobContext(spark, opts.load(extra.toArray(String[]::new)), json, hash);
+    // an incremental build keeps the base's quantizer: no training, unless drift sends it down the full path
+    List<StageJob> stages = ctx.config().segments().incremental()
+        ? List.of(new ChunkJob(), new EmbedJob(), new BuildSegmentsJob())
+        : List.of(new ChunkJob(), new EmbedJob(), new TrainQuantizerJob(), new BuildSegmentsJob());
+    for (StageJob stage : stages) {
+      stage.preflight(ctx);
     }
+    JobSummary built = null;
+    for (StageJob stage : stages) {
+      try {
+        built = runStage(ctx, stage, hash);
+      } catch (io.quarry.jobs.build.RetrainRequiredException e) {
+        LOG.warn("{}; retraining the quantizer and building in full", e.getMessage());
+        List<String> full = new ArrayList<>(extra);
+        full.add("segments.incremental=false");
+        JobContext fullCtx = new JobContext(spark, opts.load(full.toArray(String[]::new)), json, hash);
+        runStage(fullCtx, new TrainQuantizerJob(), hash);
+        built = runStage(fullCtx, new BuildSegmentsJob(), hash);
+        built.put("refreshPath", "retrain").put("retrainReasons", e.reasons());
+      }
+    }
+    return built;
   }
 
   @Command(name = "compact", description = "Rewrite every shard of a version (--base, default CURRENT) from the "
@@ -376,31 +451,10 @@ public final class QuarryCli {
       io.quarry.core.eval.EvalReport base = checkInputs(config, hadoopConf(config), baseline);
       String json = ConfigLoader.toJson(config);
       String hash = ConfigLoader.hash(config);
-      // build without publishing (as the Airflow DAG does); CURRENT moves at the end, after evaluation and gate
-      QuarryConfig building = opts.load("segments.publish=false");
       SparkSession spark = openSpark(config, "quarry-pipeline");
       try {
-        JobContext ctx = new JobContext(spark, building, json, hash);
-        JobSummary built = null;
-        // an incremental pipeline keeps the base's quantizer: no training, unless drift sends it down the full path
-        List<StageJob> stages = config.segments().incremental()
-            ? List.of(new ChunkJob(), new EmbedJob(), new BuildSegmentsJob())
-            : List.of(new ChunkJob(), new EmbedJob(), new TrainQuantizerJob(), new BuildSegmentsJob());
-        for (StageJob stage : stages) {
-          stage.preflight(ctx);
-        }
-        for (StageJob stage : stages) {
-          try {
-            built = runStage(ctx, stage, hash);
-          } catch (io.quarry.jobs.build.RetrainRequiredException e) {
-            LOG.warn("pipeline: {}; retraining the quantizer and building in full", e.getMessage());
-            JobContext full = new JobContext(spark, opts.load("segments.publish=false",
-                "segments.incremental=false"), json, hash);
-            runStage(full, new TrainQuantizerJob(), hash);
-            built = runStage(full, new BuildSegmentsJob(), hash);
-            built.put("refreshPath", "retrain").put("retrainReasons", e.reasons());
-          }
-        }
+        // build without publishing (as the Airflow DAG does); CURRENT moves at the end, after evaluation and gate
+        JobSummary built = buildVersion(spark, opts, List.of("segments.publish=false"), json, hash);
         String version = (String) built.get("version");
         QuarryConfig evaluating = opts.load("segments.publish=false", "segments.version=" + version);
         // tune the new version on the training qrels (skipped without tuning.qrels) before it is evaluated

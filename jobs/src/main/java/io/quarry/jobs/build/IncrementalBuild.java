@@ -251,7 +251,7 @@ final class IncrementalBuild {
     }
     JsonNode now = JSON.readTree(ctx.configJson());
     JsonNode then = base.config() == null ? JSON.createObjectNode() : base.config();
-    if (!now.path("chunking").equals(then.path("chunking"))) {
+    if (!chunkOutputParams(now).equals(chunkOutputParams(then))) {
       p.add("chunking differs from the base's (" + then.path("chunking") + ")");
     }
     if (!now.path("embedding").path("maxSeqLength").equals(then.path("embedding").path("maxSeqLength"))) {
@@ -265,6 +265,15 @@ final class IncrementalBuild {
       }
     }
     return p;
+  }
+
+  /** A config's {@code chunking} section without {@code reuseFrom}, which does not change the chunks. */
+  private static JsonNode chunkOutputParams(JsonNode config) {
+    JsonNode c = config.path("chunking");
+    if (c instanceof com.fasterxml.jackson.databind.node.ObjectNode o) {
+      return o.deepCopy().without("reuseFrom");
+    }
+    return c;
   }
 
   /** Classifies every document of the new chunks and of the base's live documents; returns all but unchanged. */

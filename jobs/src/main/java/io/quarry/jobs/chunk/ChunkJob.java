@@ -16,7 +16,10 @@ import io.quarry.core.ingest.DocumentValidator;
 import io.quarry.core.ingest.ParseResult;
 import io.quarry.core.ingest.QuarantineReason;
 import io.quarry.embed.HfTokenizer;
+import io.quarry.core.chunk.ReuseKey;
+import io.quarry.embed.ModelFiles;
 import io.quarry.jobs.JobContext;
+import io.quarry.jobs.PreviousOutput;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
 import io.quarry.jobs.embed.ModelShipping;
@@ -31,6 +34,9 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.api.java.UDF3;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.expressions.WindowSpec;
 import org.apache.spark.sql.types.DataTypes;
@@ -57,6 +63,10 @@ import org.slf4j.LoggerFactory;
  * ({@code spark.read().option("pathGlobFilter", "*.parquet")}): the JSON side files live beside them.
  * Duplicate document ids: the first occurrence in (file path, line) order is kept, later ones are quarantined as
  * {@code duplicate_id}. Same input and config give the same rows in the same files.
+ *
+ * <p>Chunk reuse ({@code chunking.reuseFrom}, {@link #reuse}): every row carries its document's {@code doc_key};
+ * the rows of documents whose key is in the previous chunks dataset are copied from it and only the other documents
+ * are tokenized. The rows are the same as without reuse (the file boundaries may differ).
  *
  * @throws FileNotFoundException (from {@link #run}) naming {@code input.corpus} if it is missing or empty
  */
@@ -91,6 +101,10 @@ public final class ChunkJob implements StageJob {
     // Hadoop path is shipped once to the executors
     io.quarry.core.config.EmbeddingConfig tokCfg = ModelShipping.ship(ctx, cfg.embedding());
     HfTokenizer.forModel(ModelShipping.local(tokCfg));
+    ReuseKey docKeyer = ReuseKey.forDocuments(
+        ModelFiles.sha256(ModelFiles.loadTokenizerJson(ModelShipping.local(tokCfg))), cfg.chunking());
+    String out = cfg.paths().chunksDir();
+    PreviousOutput previous = resolveReuse(ctx); // fails fast on a missing path
 
     Dataset<Row> records = read(ctx, in).persist(StorageLevel.MEMORY_AND_DISK());
     try {
@@ -102,7 +116,10 @@ public final class ChunkJob implements StageJob {
       Dataset<Row> good = records.filter(col("ok"))
           .withColumn("rn", row_number().over(byId))
           .withColumn("first_source", first("source").over(byId));
-      Dataset<Row> docs = good.filter(col("rn").equalTo(1)).select("doc_id", "title", "text");
+      UserDefinedFunction keyOf = functions.udf((UDF3<String, String, String, String>) docKeyer::documentKey,
+          DataTypes.StringType).asNonNullable();
+      Dataset<Row> docs = good.filter(col("rn").equalTo(1)).select("doc_id", "title", "text")
+          .withColumn("doc_key", keyOf.apply(col("doc_id"), col("title"), col("text")));
       Dataset<Row> dups = good.filter(col("rn").gt(1)).select(lit("duplicate_id").as("reason"), col("source"),
           col("doc_id"), concat(lit("duplicate of the record at "), col("first_source")).as("detail"),
           // the duplicate's own record (its raw line; the start of its text for inputs without raw lines)
@@ -130,15 +147,21 @@ public final class ChunkJob implements StageJob {
         throw new IllegalArgumentException("input.corpus: " + in.corpus() + ": no valid document (" + nBad
             + " quarantined under " + qdir + ": " + reasons + ")");
       }
-      String out = cfg.paths().chunksDir();
-      try (Progress progress = new Progress(ctx.spark().sparkContext(), LOG, "chunk", "documents", nDocs,
+      Reuse reuse = reuse(ctx, previous, docs, summary);
+      long toChunk = reuse.reused() == null ? nDocs : reuse.toChunk().count();
+      summary.put("documentsReused", nDocs - toChunk).put("documentsChunked", toChunk);
+      try (Progress progress = new Progress(ctx.spark().sparkContext(), LOG, "chunk", "documents", toChunk,
           "chunks", 10)) {
-        JavaRDD<Row> rows = docs.repartition(col("doc_id")).javaRDD()
+        JavaRDD<Row> rows = reuse.toChunk().repartition(col("doc_id")).javaRDD()
             .mapPartitions(new ChunkPartition(cfg.chunking(), tokCfg, progress.done(),
                 progress.secondary()));
-        ctx.spark().createDataFrame(rows, CHUNK_SCHEMA).sortWithinPartitions("doc_id", "ordinal")
-            .write().mode("overwrite").parquet(out);
+        Dataset<Row> chunks = ctx.spark().createDataFrame(rows, CHUNK_SCHEMA);
+        if (reuse.reused() != null) { // the same layout as without reuse: hash of doc_id, sorted within files
+          chunks = chunks.unionByName(reuse.reused()).repartition(col("doc_id"));
+        }
+        chunks.sortWithinPartitions("doc_id", "ordinal").write().mode("overwrite").parquet(previous.writeDir(out));
       }
+      previous.swap(ctx, out);
       Row st = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(out).selectExpr("count(*)", "coalesce(sum(n_tokens), 0)",
           "coalesce(max(n_tokens), 0)", "count(distinct doc_id)").first();
       long noTokens = nDocs - st.getLong(3);
@@ -170,6 +193,59 @@ public final class ChunkJob implements StageJob {
     } finally {
       records.unpersist();
     }
+  }
+
+  /** A missing {@code chunking.reuseFrom} path fails before any stage of the run. */
+  @Override
+  public void preflight(JobContext ctx) throws Exception {
+    resolveReuse(ctx);
+  }
+
+  private static PreviousOutput resolveReuse(JobContext ctx) throws java.io.IOException {
+    QuarryConfig cfg = ctx.config();
+    return PreviousOutput.resolve(ctx, "chunking.reuseFrom", cfg.chunking().reuseFrom(), cfg.paths().chunksDir(),
+        "a previous chunks directory");
+  }
+
+  /**
+   * The split of the documents into those to chunk and the reused chunk rows.
+   *
+   * @param toChunk document rows {@code (doc_id, title, text, doc_key)} whose key has no rows in the previous chunks
+   * @param reused previous chunk rows ({@link #CHUNK_SCHEMA}) of the documents whose key has, or null when nothing
+   *     can be reused
+   */
+  record Reuse(Dataset<Row> toChunk, Dataset<Row> reused) {}
+
+  /**
+   * Chunk reuse ({@code chunking.reuseFrom}): the chunk rows of every document whose key ({@link
+   * ReuseKey#forDocuments}: tokenizer, chunking parameters, id, title, text) has rows in the previous chunks dataset
+   * are copied from it (a left semi join on {@code doc_key}); only the other documents are chunked. The previous
+   * dataset is not used (the reason is in {@code _summary.json} as {@code reuse}) when its rows have no
+   * {@code doc_key} column (written before chunk reuse). Records {@code reuse} and {@code reuseFrom}.
+   */
+  static Reuse reuse(JobContext ctx, PreviousOutput previous, Dataset<Row> docs, JobSummary summary) {
+    summary.put("reuseFrom", previous.dir() == null ? "" : previous.dir());
+    if (previous.dir() == null) {
+      summary.put("reuse", "none: " + previous.note());
+      return new Reuse(docs, null);
+    }
+    Dataset<Row> prev = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(previous.dir());
+    if (!List.of(prev.columns()).contains("doc_key")) {
+      summary.put("reuse", "none: " + previous.dir() + " has no doc_key column (written before chunk reuse)");
+      LOG.info("chunk: no chunk reuse, every document is chunked ({})", summary.get("reuse"));
+      return new Reuse(docs, null);
+    }
+    Dataset<Row> prevKeys = prev.where(col("doc_key").isNotNull()).select(col("doc_key").as("p_key")).distinct();
+    Dataset<Row> toChunk = docs.join(prevKeys, docs.col("doc_key").equalTo(prevKeys.col("p_key")), "left_anti");
+    Dataset<Row> current = docs.select(col("doc_key").as("c_key"));
+    Dataset<Row> semi = prev.join(current, prev.col("doc_key").equalTo(current.col("c_key")), "left_semi")
+        .select(java.util.Arrays.stream(CHUNK_SCHEMA.fieldNames()).map(functions::col)
+            .toArray(org.apache.spark.sql.Column[]::new));
+    // with the chunk schema's nullability (Parquet reads every column as nullable), as the chunked rows
+    Dataset<Row> reused = ctx.spark().createDataFrame(semi.javaRDD(), CHUNK_SCHEMA);
+    summary.put("reuse", "used");
+    LOG.info("chunk: reusing the chunks of unchanged documents from {}", previous.dir());
+    return new Reuse(toChunk, reused);
   }
 
   /** All input records as {@link IngestRows}. */

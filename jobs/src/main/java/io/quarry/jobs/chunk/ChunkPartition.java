@@ -14,9 +14,9 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.util.LongAccumulator;
 
 /**
- * Executor side of chunking: rows {@code (doc_id, title, text)} to chunk rows in the order of {@code chunk.avsc}
- * ({@code chunk_id, doc_id, ordinal, title, text, start_char, end_char, n_tokens}). The tokenizer is the embedding
- * model's, loaded once per executor JVM.
+ * Executor side of chunking: rows {@code (doc_id, title, text, doc_key)} to chunk rows in the order of
+ * {@code chunk.avsc} ({@code chunk_id, doc_id, ordinal, title, text, start_char, end_char, n_tokens, doc_key}). The
+ * tokenizer is the embedding model's, loaded once per executor JVM.
  */
 final class ChunkPartition implements FlatMapFunction<Iterator<Row>, Row> {
   private static final long serialVersionUID = 1L;
@@ -44,10 +44,11 @@ final class ChunkPartition implements FlatMapFunction<Iterator<Row>, Row> {
       public boolean hasNext() {
         while (!current.hasNext() && it.hasNext()) {
           Row d = it.next();
+          String docKey = d.getString(3);
           List<Row> rows = new ArrayList<>();
           for (Chunk c : chunker.chunk(d.getString(0), d.getString(1), d.getString(2))) {
             rows.add(RowFactory.create(c.chunkId(), c.docId(), c.ordinal(), c.title(), c.text(), c.startChar(),
-                c.endChar(), c.nTokens()));
+                c.endChar(), c.nTokens(), docKey));
           }
           docs.add(1);
           chunks.add(rows.size());

@@ -11,6 +11,7 @@ import io.quarry.core.platform.Platform;
 import io.quarry.embed.Embedder;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.PreviousOutput;
 import io.quarry.jobs.StageJob;
 import io.quarry.jobs.avro.EmbeddingRecord;
 import io.quarry.jobs.chunk.ChunkJob;
@@ -81,7 +82,7 @@ public final class EmbedJob implements StageJob {
     }
     long t0 = System.nanoTime();
     EmbeddingConfig ec = cfg.embedding();
-    EmbeddingReuse.Source reuseSource = EmbeddingReuse.resolve(ctx, ec, out); // fails fast on a missing path
+    PreviousOutput reuseSource = EmbeddingReuse.resolve(ctx, ec, out); // fails fast on a missing path
     EmbeddingConfig execCfg = ModelShipping.ship(ctx, ec);
     Embedder driverModel = Embedder.open(ModelShipping.local(execCfg)); // fails fast; gives id, sha, dim
     JobSummary summary = new JobSummary(name());
@@ -102,7 +103,7 @@ public final class EmbedJob implements StageJob {
     EmbeddingReuse.Plan plan = EmbeddingReuse.plan(ctx, reuseSource, driverModel.modelSha256(), chunks, summary);
     long computed = plan.reused() == null ? n : plan.toEmbed().count();
     summary.put("reused", n - computed).put("computed", computed);
-    String writeDir = reuseSource.inPlace() ? out + ".staging" : out;
+    String writeDir = reuseSource.writeDir(out);
     long tEmbed = System.nanoTime();
     CollectionAccumulator<Platform> platformAcc = ctx.spark().sparkContext().collectionAccumulator("embed platforms");
     try (Progress progress = new Progress(ctx.spark().sparkContext(), LOG, "embed", "chunks", computed, "tokens",
@@ -118,9 +119,7 @@ public final class EmbedJob implements StageJob {
       vectors.write().mode("overwrite").parquet(writeDir);
       summary.put("tokens", progress.secondary().value()).put("chunksEmbedded", progress.done().value());
     }
-    if (reuseSource.inPlace()) {
-      EmbeddingReuse.swap(ctx, writeDir, out);
-    }
+    reuseSource.swap(ctx, out);
     List<Platform> platforms = Platform.distinct(platformAcc.value());
     summary.put("platforms", Platform.describe(platforms));
     LOG.info("embed: vectors computed on {}", Platform.describe(platforms));

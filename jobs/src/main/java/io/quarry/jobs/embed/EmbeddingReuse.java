@@ -8,11 +8,10 @@ import io.quarry.core.chunk.ReuseKey;
 import io.quarry.core.config.EmbeddingConfig;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.PreviousOutput;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.util.Arrays;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.api.java.UDF2;
@@ -38,42 +37,12 @@ final class EmbeddingReuse {
   private EmbeddingReuse() {}
 
   /**
-   * The previous dataset named by {@code embedding.reuseFrom}, resolved before any work.
-   *
-   * @param dir the previous dataset's directory, or null for none
-   * @param inPlace whether it is the stage's own output directory (the new output must then be staged and swapped
-   *     in, as the previous vectors are read while the new ones are written)
-   * @param note why there is none, or {@code ""}
-   */
-  record Source(String dir, boolean inPlace, String note) {}
-
-  /**
-   * Resolves {@code embedding.reuseFrom}.
+   * Resolves {@code embedding.reuseFrom} ({@link PreviousOutput#resolve}).
    *
    * @throws FileNotFoundException naming {@code embedding.reuseFrom} when it is a path that does not exist
    */
-  static Source resolve(JobContext ctx, EmbeddingConfig ec, String out) throws IOException {
-    String from = ec.reuseFrom();
-    if (from.isEmpty()) {
-      return new Source(null, false, "embedding.reuseFrom is empty");
-    }
-    if (EmbeddingConfig.REUSE_AUTO.equals(from)) {
-      if (!ctx.exists(out)) {
-        return new Source(null, false, "auto: " + out + " does not exist yet (first run)");
-      }
-      return new Source(out, true, "");
-    }
-    if (!ctx.exists(from)) {
-      throw new FileNotFoundException("embedding.reuseFrom: " + from + " not found (a previous embeddings "
-          + "directory, \"auto\" for the previous content of paths.embeddings, or \"\" for no reuse)");
-    }
-    return new Source(from, sameDir(ctx, from, out), "");
-  }
-
-  static boolean sameDir(JobContext ctx, String a, String b) throws IOException {
-    FileSystem fa = ctx.fs(a);
-    FileSystem fb = ctx.fs(b);
-    return fa.makeQualified(new Path(a)).equals(fb.makeQualified(new Path(b)));
+  static PreviousOutput resolve(JobContext ctx, EmbeddingConfig ec, String out) throws IOException {
+    return PreviousOutput.resolve(ctx, "embedding.reuseFrom", ec.reuseFrom(), out, "a previous embeddings directory");
   }
 
   /** Adds {@code reuse_key} to chunk rows {@code (chunk_id, doc_id, title, text)}. */
@@ -98,7 +67,7 @@ final class EmbeddingReuse {
    * {@code previousRows} and {@code dropped} (previous rows whose key no current chunk has: the chunk changed,
    * went away, or the previous dataset cannot be used at all) in {@code summary}.
    */
-  static Plan plan(JobContext ctx, Source src, String modelSha256, Dataset<Row> keyed, JobSummary summary)
+  static Plan plan(JobContext ctx, PreviousOutput src, String modelSha256, Dataset<Row> keyed, JobSummary summary)
       throws IOException {
     summary.put("reuseFrom", src.dir() == null ? "" : src.dir());
     if (src.dir() == null) {
@@ -142,20 +111,5 @@ final class EmbeddingReuse {
     summary.put("reuse", "none: " + why).put("previousRows", previousRows).put("dropped", dropped);
     LOG.info("embed: no embedding reuse, every chunk is embedded ({})", why);
     return new Plan(keyed, null);
-  }
-
-  /**
-   * Replaces {@code out} by {@code staging} (delete, then rename). Between the two a crash leaves no
-   * {@code out}: the next run then embeds every chunk (and {@code staging} still holds the complete new vectors).
-   */
-  static void swap(JobContext ctx, String staging, String out) throws IOException {
-    FileSystem fs = ctx.fs(out);
-    Path o = new Path(out);
-    if (fs.exists(o) && !fs.delete(o, true)) {
-      throw new IOException("embed: cannot delete " + out + " to replace it with " + staging);
-    }
-    if (!fs.rename(new Path(staging), o)) {
-      throw new IOException("embed: cannot rename " + staging + " to " + out);
-    }
   }
 }

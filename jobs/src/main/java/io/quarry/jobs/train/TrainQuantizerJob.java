@@ -102,8 +102,11 @@ public final class TrainQuantizerJob implements StageJob {
       }
       QuantizerTrainer.Params params = new QuantizerTrainer.Params(cfg.seed(), cfg.maxIter(), cfg.tol(),
           cfg.maxPointsPerCentroid(), cfg.opqIterations());
+      // quantizer.ivfInit / ivfSolver from the config; MLlib's k-means|| steps and the init sample stay the defaults
+      SparkQuantizerTrainer.IvfOptions ivfDefaults = SparkQuantizerTrainer.IvfOptions.defaults();
       SparkQuantizerTrainer.Result result = new SparkQuantizerTrainer(ctx.spark(), spec, metric, params)
-          .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(cfg.ivfInit(), 2, cfg.ivfSolver(), 0))
+          .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(cfg.ivfInit(), ivfDefaults.initSteps(),
+              cfg.ivfSolver(), ivfDefaults.initSample()))
           .train(vectors, d, n);
       QuantizerModel model = result.model();
       long t1 = System.nanoTime();

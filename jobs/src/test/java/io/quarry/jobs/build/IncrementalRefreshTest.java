@@ -93,7 +93,7 @@ class IncrementalRefreshTest {
   }
 
   JobContext ctx(Path work, Path corpus, String... extra) {
-    List<String> o = new ArrayList<>(List.of("input.corpus=" + corpus, "embedding.reuseFrom=auto",
+    List<String> o = new ArrayList<>(List.of("input.corpus=" + corpus, "chunking.reuseFrom=auto", "embedding.reuseFrom=auto",
         "quantizer.spec=IVF16,PQ48x8", "quantizer.seed=42", "segments.shards=2",
         "segments.driftMaxMseRatio=0", "segments.driftMaxChangedShare=1"));
     o.addAll(List.of(extra));
@@ -232,6 +232,11 @@ class IncrementalRefreshTest {
     assertThat(emb.get("computed")).as(name + " computed").isEqualTo((long) after.size());
     assertThat((Long) emb.get("computed")).isLessThanOrEqualTo(expectComputed);
     assertThat((Long) emb.get("reused") + (Long) emb.get("computed")).isEqualTo(emb.get("chunks"));
+    // nothing re-tokenized that did not change: the chunk rows of every other document were reused
+    JsonNode chunked = JSON.readTree(Path.of(ChunkJob.summaryPath(c.config().paths().chunksDir())).toFile());
+    assertThat(chunked.get("reuse").asText()).isEqualTo("used");
+    assertThat(chunked.get("documentsChunked").asLong()).as(name + " chunked").isEqualTo(added.size() + changed.size());
+    assertThat(chunked.get("documentsReused").asLong()).isEqualTo(docs.size() - added.size() - changed.size());
 
     JobSummary inc = new BuildSegmentsJob().run(ctx(work, corpus, "segments.incremental=true",
         "segments.base=" + base));

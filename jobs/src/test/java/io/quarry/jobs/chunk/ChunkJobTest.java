@@ -113,6 +113,55 @@ public class ChunkJobTest {
         .isEqualTo(partContents(Path.of(b.config().paths().chunksDir())));
   }
 
+  /** Chunk reuse: unchanged documents' rows are copied, only edited and added ones are tokenized. */
+  @Test
+  void reusesTheChunksOfUnchangedDocumentsAndGivesTheRowsOfAFullRun() throws Exception {
+    List<String> lines = Files.readAllLines(SAMPLES.resolve("scifact/corpus.jsonl")).stream()
+        .filter(l -> !l.isBlank()).toList();
+    ObjectMapper om = new ObjectMapper();
+    Path v1 = tmp.resolve("v1.jsonl");
+    Files.write(v1, lines);
+    // day 2: the first document edited, the second deleted, one added
+    List<String> day2 = new ArrayList<>(lines);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> first = om.readValue(day2.get(0), Map.class);
+    first.put("text", first.get("text") + " Revised: the findings were replicated.");
+    day2.set(0, om.writeValueAsString(first));
+    day2.remove(1);
+    day2.add(om.writeValueAsString(Map.of("_id", "added-1", "title", "New", "text",
+        "Aerobic exercise improved memory scores in adults with mild cognitive impairment.")));
+    Path v2 = tmp.resolve("v2.jsonl");
+    Files.write(v2, day2);
+
+    Path work = tmp.resolve("w");
+    JobSummary s1 = new ChunkJob().run(ctx(work, "input.corpus=" + v1, "chunking.reuseFrom=auto"));
+    assertThat(s1.get("reuse").toString()).startsWith("none: auto:").contains("first run");
+    assertThat(s1.values()).containsEntry("documentsReused", 0L).containsEntry("documentsChunked",
+        (long) lines.size());
+    JobContext second = ctx(work, "input.corpus=" + v2, "chunking.reuseFrom=auto");
+    JobSummary s2 = new ChunkJob().run(second);
+    assertThat(s2.values()).containsEntry("reuse", "used").containsEntry("documents", (long) day2.size())
+        .containsEntry("documentsReused", (long) day2.size() - 2).containsEntry("documentsChunked", 2L);
+    String out = second.config().paths().chunksDir();
+    assertThat(Path.of(out + ".staging")).as("staging swapped in").doesNotExist();
+
+    JobContext full = ctx(tmp.resolve("full"), "input.corpus=" + v2);
+    JobSummary s3 = new ChunkJob().run(full);
+    assertThat(s3.get("reuse").toString()).startsWith("none: chunking.reuseFrom is empty");
+    assertThat(sortedRows(out)).as("the same rows as chunking every document")
+        .isEqualTo(sortedRows(full.config().paths().chunksDir())).hasSize(((Long) s3.get("chunks")).intValue());
+    assertConforms(Path.of(out), ChunkRecord.getClassSchema(), ((Long) s2.get("chunks")).intValue());
+
+    JobContext missing = ctx(tmp.resolve("m"), "input.corpus=" + v2, "chunking.reuseFrom=" + tmp.resolve("nope"));
+    assertThatThrownBy(() -> new ChunkJob().preflight(missing)).isInstanceOf(FileNotFoundException.class)
+        .hasMessageContaining("chunking.reuseFrom").hasMessageContaining("nope");
+  }
+
+  static List<String> sortedRows(String dir) {
+    return spark.read().option("pathGlobFilter", "*.parquet").parquet(dir).collectAsList().stream()
+        .map(Row::toString).sorted().toList();
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"corpus.jsonl", "corpus.jsonl.gz", "corpus.jsonl.bz2"})
   void quarantinesEveryKindOfBadRecordAndGoesOn(String file) throws Exception {

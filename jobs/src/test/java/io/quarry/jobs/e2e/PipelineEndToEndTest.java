@@ -98,5 +98,39 @@ class PipelineEndToEndTest {
         "--set", "spark.master=local[2]")).isEqualTo(QuarryCli.EXIT_USAGE);
     assertThat(Files.walk(work).count()).isEqualTo(before);
     assertThat(Files.readString(index.resolve("CURRENT")).trim()).isEqualTo(current);
+
+    // the next day in one command: quarry index --incremental (3 documents edited, 2 deleted) re-tokenizes and
+    // re-embeds only the edited documents and publishes an incremental version of the pipeline's
+    List<String> day1 = new java.util.ArrayList<>(Files.readAllLines(ROOT.resolve("data-samples/scifact/corpus.jsonl"))
+        .stream().filter(l -> !l.isBlank()).toList());
+    for (int i = 0; i < 3; i++) {
+      com.fasterxml.jackson.databind.node.ObjectNode d = (com.fasterxml.jackson.databind.node.ObjectNode)
+          JSON.readTree(day1.get(i));
+      d.put("text", d.get("text").asText() + " Revised: replicated in a second cohort.");
+      day1.set(i, JSON.writeValueAsString(d));
+    }
+    day1.subList(3, 5).clear();
+    Path corpus1 = tmp.resolve("day1.jsonl");
+    Files.write(corpus1, day1);
+    assertThat(QuarryCli.run("index", "--incremental",
+        "--config", ROOT.resolve("conf/quarry.yaml").toString(), "--set", "paths.work=" + work,
+        "--set", "input.corpus=" + corpus1, "--set", "segments.driftMaxMseRatio=0",
+        "--set", "spark.master=local[2]")).isZero();
+    String refreshed = Files.readString(index.resolve("CURRENT")).trim();
+    assertThat(refreshed).isNotEqualTo(current);
+    JsonNode refresh = JSON.readTree(index.resolve(refreshed).resolve("manifest.json").toFile()).get("refresh");
+    assertThat(refresh.get("base").asText()).isEqualTo(current);
+    assertThat(refresh.get("path").asText()).isEqualTo("incremental");
+    assertThat(refresh.get("changedDocs").asInt()).isEqualTo(3);
+    assertThat(refresh.get("deletedDocs").asInt()).isEqualTo(2);
+    JsonNode chunked = JSON.readTree(work.resolve("chunks/_summary.json").toFile());
+    assertThat(chunked.get("reuse").asText()).isEqualTo("used");
+    assertThat(chunked.get("documentsChunked").asLong()).isEqualTo(3);
+    assertThat(chunked.get("documentsReused").asLong()).isEqualTo(day1.size() - 3);
+    JsonNode embedded = JSON.readTree(work.resolve("embeddings/_summary.json").toFile());
+    assertThat(embedded.get("reuse").asText()).isEqualTo("used");
+    assertThat(embedded.get("computed").asLong()).isPositive()
+        .isEqualTo(embedded.get("chunks").asLong() - embedded.get("reused").asLong());
+    assertThat(embedded.get("reused").asLong()).isGreaterThan(10 * embedded.get("computed").asLong());
   }
 }

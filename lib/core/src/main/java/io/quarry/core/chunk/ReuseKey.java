@@ -10,7 +10,10 @@ import java.util.Arrays;
 import java.util.HexFormat;
 
 /**
- * The reuse key of a chunk embedding: hex SHA-256 over everything that decides the vector the model returns for a
+ * Reuse keys of the refresh path: of a chunk embedding ({@link #of}, {@code embedding.reuseFrom}) and of a
+ * document's chunks ({@link #forDocuments}, {@code chunking.reuseFrom}).
+ *
+ * <p><b>Chunk embedding</b>: hex SHA-256 over everything that decides the vector the model returns for a
  * chunk, so two chunks (of the same or of different runs) with equal keys get the same vector up to the int8
  * models' batch effects, and a stored vector may be reused for any chunk with its key.
  *
@@ -20,12 +23,21 @@ import java.util.HexFormat;
  * the model's passage prefix, and the exact text given to the model ({@link Chunk#embeddingText}: title, blank
  * line and text when {@code prependTitle}). The batch size is not part of the key: it changes the int8 models'
  * vectors only slightly, and reusing a vector is exactly what keeps it unchanged.
+ *
+ * <p><b>Document chunks</b> ({@link #forDocuments}, {@link #documentKey}): hex SHA-256 over the format tag
+ * {@value #DOCUMENT_FORMAT}, the tokenizer's SHA-256 ({@code tokenizer.json} bytes), the chunking parameters
+ * ({@code method}, {@code maxTokens}, {@code overlapTokens}) and the document's id, title and text: everything the
+ * chunker's output depends on, so a document with an equal key has exactly the chunk rows stored for it. A change of
+ * the chunker's algorithm must change {@value #DOCUMENT_FORMAT}.
  */
 public final class ReuseKey implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /** Version of the key's definition; a change of definition must change it. */
   public static final String FORMAT = "quarry-embedding-reuse-key/1";
+
+  /** Version of the document key's definition (and of the chunker's output); a change of either must change it. */
+  public static final String DOCUMENT_FORMAT = "quarry-chunk-reuse-key/1";
 
   private final byte[] header;
 
@@ -42,23 +54,49 @@ public final class ReuseKey implements Serializable {
    * @param passagePrefix the model's passage prefix ({@code ""} if none)
    */
   public static ReuseKey of(String modelSha256, ChunkingConfig chunking, int maxSeqLength, String passagePrefix) {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    for (String f : new String[] {FORMAT, modelSha256, chunking.method(), Integer.toString(chunking.maxTokens()),
+    return new ReuseKey(fields(FORMAT, modelSha256, chunking.method(), Integer.toString(chunking.maxTokens()),
         Integer.toString(chunking.overlapTokens()), Boolean.toString(chunking.prependTitle()),
-        Integer.toString(maxSeqLength), passagePrefix == null ? "" : passagePrefix}) {
-      writeField(b, f);
-    }
-    return new ReuseKey(b.toByteArray());
+        Integer.toString(maxSeqLength), passagePrefix == null ? "" : passagePrefix));
+  }
+
+  /**
+   * The keyer of documents for one tokenizer and chunking config ({@code chunking.reuseFrom}).
+   *
+   * @param tokenizerSha256 hex SHA-256 of the tokenizer's {@code tokenizer.json} bytes
+   * @param chunking the chunking config ({@code method}, {@code maxTokens}, {@code overlapTokens})
+   */
+  public static ReuseKey forDocuments(String tokenizerSha256, ChunkingConfig chunking) {
+    return new ReuseKey(fields(DOCUMENT_FORMAT, tokenizerSha256, chunking.method(),
+        Integer.toString(chunking.maxTokens()), Integer.toString(chunking.overlapTokens())));
   }
 
   /** The key of a chunk whose text given to the model (before the passage prefix) is {@code embeddingText}. */
   public String key(String embeddingText) {
+    return digest(embeddingText);
+  }
+
+  /**
+   * The key of a document for a keyer made by {@link #forDocuments}.
+   *
+   * @param title the title, or null (distinct from {@code ""})
+   */
+  public String documentKey(String docId, String title, String text) {
+    return digest(docId, title, text);
+  }
+
+  private String digest(String... fields) {
     MessageDigest md = sha256();
     md.update(header);
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    writeField(b, embeddingText);
-    md.update(b.toByteArray());
+    md.update(fields(fields));
     return HexFormat.of().formatHex(md.digest());
+  }
+
+  private static byte[] fields(String... fields) {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    for (String f : fields) {
+      writeField(b, f);
+    }
+    return b.toByteArray();
   }
 
   /** The key of a chunk row: {@code key(Chunk.embeddingText(title, text, prependTitle))}. */
@@ -66,7 +104,15 @@ public final class ReuseKey implements Serializable {
     return key(Chunk.embeddingText(title, text, prependTitle));
   }
 
+  /** A field: 4-byte big-endian length and UTF-8 bytes; null as the length −1 and no bytes. */
   private static void writeField(ByteArrayOutputStream b, String s) {
+    if (s == null) {
+      b.write(0xFF);
+      b.write(0xFF);
+      b.write(0xFF);
+      b.write(0xFF);
+      return;
+    }
     byte[] u = s.getBytes(StandardCharsets.UTF_8);
     int n = u.length;
     b.write(n >>> 24);

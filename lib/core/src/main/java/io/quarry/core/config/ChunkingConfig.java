@@ -10,11 +10,27 @@ import java.util.Set;
  * @param maxTokens maximum tokens per chunk, excluding the model's special tokens
  * @param overlapTokens tokens shared by consecutive windows; must be &lt; maxTokens
  * @param prependTitle whether the document title is prepended to each chunk's embedded text
+ * @param reuseFrom a previous chunks dataset whose chunks are reused for documents with the same document key
+ *     ({@code io.quarry.core.chunk.ReuseKey#forDocuments}: tokenizer, chunking parameters, id, title and text):
+ *     {@code ""} (or null) = none, {@value #REUSE_AUTO} = the previous content of {@code paths.chunks}, or a path
  */
-public record ChunkingConfig(String method, int maxTokens, int overlapTokens, boolean prependTitle)
-    implements ConfigSection {
+public record ChunkingConfig(String method, int maxTokens, int overlapTokens, boolean prependTitle,
+    String reuseFrom) implements ConfigSection {
 
   public static final Set<String> METHODS = Set.of("token", "recursive");
+
+  /** {@code reuseFrom} value: reuse the previous content of {@code paths.chunks}. */
+  public static final String REUSE_AUTO = EmbeddingConfig.REUSE_AUTO;
+
+  /** Normalizes {@code reuseFrom}: null or blank to {@code ""}, surrounding blanks removed. */
+  public ChunkingConfig {
+    reuseFrom = reuseFrom == null ? "" : reuseFrom.strip();
+  }
+
+  /** Without chunk reuse ({@code reuseFrom = ""}). */
+  public ChunkingConfig(String method, int maxTokens, int overlapTokens, boolean prependTitle) {
+    this(method, maxTokens, overlapTokens, prependTitle, "");
+  }
 
   @Override
   public void validate(String path, Violations v) {

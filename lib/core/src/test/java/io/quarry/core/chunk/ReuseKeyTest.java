@@ -37,4 +37,29 @@ class ReuseKeyTest {
     assertThat(ReuseKey.of(SHA, CH, 512, "passage: ").key("x"))
         .isNotEqualTo(ReuseKey.of(SHA, CH, 512, "passage:").key(" x"));
   }
+
+  @Test
+  void documentKeysChangeWithEveryInputTheChunksDependOn() {
+    ReuseKey d = ReuseKey.forDocuments(SHA, CH);
+    String key = d.documentKey("doc1", "Title", "some text");
+    assertThat(key).matches("[0-9a-f]{64}")
+        .isEqualTo(ReuseKey.forDocuments(SHA, new ChunkingConfig("token", 256, 32, false, "auto"))
+            .documentKey("doc1", "Title", "some text"))
+        .as("a document key is not a chunk key of the same strings").isNotEqualTo(ReuseKey.of(SHA, CH, 512, "")
+            .key("Title", "some text", true));
+    Set<String> keys = new HashSet<>(List.of(key,
+        d.documentKey("doc2", "Title", "some text"),
+        d.documentKey("doc1", "Other", "some text"),
+        d.documentKey("doc1", null, "some text"),
+        d.documentKey("doc1", "", "some text"),
+        d.documentKey("doc1", "Title", "some text."),
+        ReuseKey.forDocuments("cd".repeat(32), CH).documentKey("doc1", "Title", "some text"),
+        ReuseKey.forDocuments(SHA, new ChunkingConfig("recursive", 256, 32, true)).documentKey("doc1", "Title",
+            "some text"),
+        ReuseKey.forDocuments(SHA, new ChunkingConfig("token", 128, 32, true)).documentKey("doc1", "Title",
+            "some text"),
+        ReuseKey.forDocuments(SHA, new ChunkingConfig("token", 256, 16, true)).documentKey("doc1", "Title",
+            "some text")));
+    assertThat(keys).as("each changed input (a null title included) gives a distinct key").hasSize(10);
+  }
 }
