@@ -107,6 +107,7 @@ public final class ChunkJob implements StageJob {
     PreviousOutput previous = resolveReuse(ctx); // fails fast on a missing path
 
     Dataset<Row> records = read(ctx, in).persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> docs = null;
     try {
       long nRecords = records.count();
       summary.put("records", nRecords);
@@ -118,8 +119,10 @@ public final class ChunkJob implements StageJob {
           .withColumn("first_source", first("source").over(byId));
       UserDefinedFunction keyOf = functions.udf((UDF3<String, String, String, String>) docKeyer::documentKey,
           DataTypes.StringType).asNonNullable();
-      Dataset<Row> docs = good.filter(col("rn").equalTo(1)).select("doc_id", "title", "text")
-          .withColumn("doc_key", keyOf.apply(col("doc_id"), col("title"), col("text")));
+      // cached: read by the reuse joins, their count and the chunking (the window would be recomputed for each)
+      docs = good.filter(col("rn").equalTo(1)).select("doc_id", "title", "text")
+          .withColumn("doc_key", keyOf.apply(col("doc_id"), col("title"), col("text")))
+          .persist(StorageLevel.MEMORY_AND_DISK());
       Dataset<Row> dups = good.filter(col("rn").gt(1)).select(lit("duplicate_id").as("reason"), col("source"),
           col("doc_id"), concat(lit("duplicate of the record at "), col("first_source")).as("detail"),
           // the duplicate's own record (its raw line; the start of its text for inputs without raw lines)
@@ -192,6 +195,9 @@ public final class ChunkJob implements StageJob {
       return summary;
     } finally {
       records.unpersist();
+      if (docs != null) {
+        docs.unpersist();
+      }
     }
   }
 

@@ -119,6 +119,7 @@ public final class EmbedJob implements StageJob {
       vectors.write().mode("overwrite").parquet(writeDir);
       summary.put("tokens", progress.secondary().value()).put("chunksEmbedded", progress.done().value());
     }
+    plan.release();
     reuseSource.swap(ctx, out);
     List<Platform> platforms = Platform.distinct(platformAcc.value());
     summary.put("platforms", Platform.describe(platforms));

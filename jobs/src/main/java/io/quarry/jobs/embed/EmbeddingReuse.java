@@ -60,7 +60,14 @@ final class EmbeddingReuse {
    * @param reused embedding rows {@code (chunk_id, doc_id, vector, reuse_key)} with the previous vector, or null
    *     when nothing can be reused
    */
-  record Plan(Dataset<Row> toEmbed, Dataset<Row> reused) {}
+  record Plan(Dataset<Row> toEmbed, Dataset<Row> reused, Dataset<Row> cached) {
+    /** Frees the join both datasets are read from (cached: it is read by a count and by the write). */
+    void release() {
+      if (cached != null) {
+        cached.unpersist();
+      }
+    }
+  }
 
   /**
    * Joins the keyed chunks with the previous dataset and records {@code reuse}, {@code reuseFrom},
@@ -94,7 +101,7 @@ final class EmbeddingReuse {
         .groupBy(col("reuse_key").as("p_key"))
         .agg(functions.min_by(col("vector"), col("chunk_id")).as("p_vector"));
     Dataset<Row> joined = keyed.join(prevByKey, keyed.col("reuse_key").equalTo(prevByKey.col("p_key")),
-        "left_outer");
+        "left_outer").persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> toEmbed = joined.where(col("p_vector").isNull())
         .select("chunk_id", "doc_id", "title", "text", "reuse_key");
     Dataset<Row> reused = joined.where(col("p_vector").isNotNull())
@@ -104,12 +111,12 @@ final class EmbeddingReuse {
     summary.put("reuse", "used").put("previousRows", previousRows).put("dropped", dropped);
     LOG.info("embed: reusing vectors from {} ({} rows, {} of them for chunks that changed or went away)",
         src.dir(), previousRows, dropped);
-    return new Plan(toEmbed, reused);
+    return new Plan(toEmbed, reused, joined);
   }
 
   private static Plan none(Dataset<Row> keyed, JobSummary summary, String why, long previousRows, long dropped) {
     summary.put("reuse", "none: " + why).put("previousRows", previousRows).put("dropped", dropped);
     LOG.info("embed: no embedding reuse, every chunk is embedded ({})", why);
-    return new Plan(keyed, null);
+    return new Plan(keyed, null, null);
   }
 }
