@@ -18,7 +18,7 @@ import org.apache.hadoop.fs.Path;
  */
 public record PreviousOutput(String dir, boolean inPlace, String note) {
   /** The {@code reuseFrom} value that names the stage's own previous output. */
-  public static final String AUTO = "auto";
+  public static final String AUTO = io.quarry.core.config.EmbeddingConfig.REUSE_AUTO;
 
   /**
    * Resolves a {@code reuseFrom} value.

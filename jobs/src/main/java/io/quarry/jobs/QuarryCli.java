@@ -328,7 +328,8 @@ public final class QuarryCli {
       + "(the four stage commands without their four JVM and Spark starts). With --incremental: chunk and embed "
       + "reusing the previous outputs (chunking.reuseFrom and embedding.reuseFrom default to auto), then an "
       + "incremental build from the base with its quantizer frozen; when drift requires retraining, train and build "
-      + "in full instead (refreshPath=retrain in the summary). No tune or evaluate: see pipeline.")
+      + "in full instead (refreshPath=retrain in the summary). Published as build publishes (segments.publish). No "
+      + "tune or evaluate: see pipeline.")
   static final class Index implements Callable<Integer> {
     @CommandLine.Mixin ConfigOptions opts = new ConfigOptions();
     @CommandLine.Mixin IncrementalOptions inc = new IncrementalOptions();
