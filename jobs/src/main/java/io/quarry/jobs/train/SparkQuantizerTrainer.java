@@ -1,6 +1,7 @@
 package io.quarry.jobs.train;
 
 import io.quarry.core.quant.CoarseQuantizer;
+import io.quarry.core.config.QuantizerConfig;
 import io.quarry.core.quant.EncodingStats;
 import io.quarry.core.quant.IndexSpec;
 import io.quarry.core.quant.Metric;
@@ -129,13 +130,13 @@ public final class SparkQuantizerTrainer {
   public record IvfOptions(String initMode, int initSteps, String solver, long initSample)
       implements java.io.Serializable {
     public IvfOptions {
-      if (!"k-means||".equals(initMode) && !"random".equals(initMode)) {
+      if (!QuantizerConfig.IVF_INITS.contains(initMode)) {
         throw new IllegalArgumentException("IVF init mode must be k-means|| or random, got " + initMode);
       }
       if (initSteps < 1) {
         throw new IllegalArgumentException("IVF k-means|| initSteps must be >= 1, got " + initSteps);
       }
-      if (solver != null && !List.of("auto", "row", "block").contains(solver)) {
+      if (solver != null && !QuantizerConfig.IVF_SOLVERS.contains(solver)) {
         throw new IllegalArgumentException("IVF solver must be auto, row or block, got " + solver);
       }
       if (initSample < 0) {
