@@ -17,9 +17,6 @@ import org.apache.hadoop.fs.Path;
  * @param note why there is none, or {@code ""}
  */
 public record PreviousOutput(String dir, boolean inPlace, String note) {
-  /** The {@code reuseFrom} value that names the stage's own previous output. */
-  public static final String AUTO = io.quarry.core.config.EmbeddingConfig.REUSE_AUTO;
-
   /**
    * Resolves a {@code reuseFrom} value.
    *
@@ -34,7 +31,7 @@ public record PreviousOutput(String dir, boolean inPlace, String note) {
     if (from.isEmpty()) {
       return new PreviousOutput(null, false, key + " is empty");
     }
-    if (AUTO.equals(from)) {
+    if (io.quarry.core.config.EmbeddingConfig.REUSE_AUTO.equals(from)) { // = ChunkingConfig.REUSE_AUTO
       if (!ctx.exists(out)) {
         return new PreviousOutput(null, false, "auto: " + out + " does not exist yet (first run)");
       }
