@@ -5,7 +5,9 @@
 #                                            --k 100 --warmup 3 --iterations 5 --time 2 --forks 1 --metric ip|l2
 #                                            --l2Tables precomputed|perList --scalar false|true]
 # (--scalar true adds searchScalar/scanScalar: the same benchmarks in a fork with -Dquarry.simd=false, the scalar
-# loops, and scanGather: a fork with -Dquarry.adc.gather=true, the opt-in gather kernel of the ADC sums; --metric l2 compares with FAISS's L2 IndexIVFPQ and its precomputed table.)
+# loops, and scanFloat: a fork with -Dquarry.adc.lut=false, the float-table scan of every code without the
+# quantized-table bound (the default before it); --metric l2 compares with FAISS's L2 IndexIVFPQ and its
+# precomputed table.)
 # Env: PYTHON (default /tmp/faissvenv/bin/python, a throwaway venv with faiss-cpu and numpy, never a project
 # dependency), FAISS_MODEL (quarry | train, default quarry), FAISS_REPEAT (default 20), JAVA_OPTS (default
 # -Xmx2g --add-modules=jdk.incubator.vector: the Vector API kernels; JMH's forks inherit the flags).

@@ -88,7 +88,7 @@ def main():
     print(f"{'faiss':<20} {us:10.1f} {codes:12.1f} {ns_code:9.2f}")
     if metric == faiss.METRIC_L2:
         print(f"use_precomputed_table = {index.use_precomputed_table}")
-    for name in ("search", "scan", "searchScalar", "scanScalar", "scanGather"):
+    for name in ("search", "scan", "searchScalar", "scanScalar", "scanFloat"):
         r = q.get(name)
         if r:
             print(f"{'quarry ' + name:<20} {r['us_per_query']:10.1f} {q['codes_per_query']:12.1f} "

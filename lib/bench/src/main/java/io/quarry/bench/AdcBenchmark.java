@@ -169,10 +169,13 @@ public class AdcBenchmark {
     return search();
   }
 
-  /** {@link #scan} with the opt-in Vector API gather kernel for the ADC sums ({@code -Dquarry.adc.gather=true}). */
+  /**
+   * {@link #scan} with the quantized-table scan switched off ({@code -Dquarry.adc.lut=false}): the float-table scan
+   * over every code, on the same Vector API build (the default before the quantized-table scan).
+   */
   @Benchmark
-  @Fork(value = 1, jvmArgsAppend = "-Dquarry.adc.gather=true")
-  public List<Neighbor> scanGather() {
+  @Fork(value = 1, jvmArgsAppend = "-Dquarry.adc.lut=false")
+  public List<Neighbor> scanFloat() {
     return scan();
   }
 
@@ -260,7 +263,7 @@ public class AdcBenchmark {
     int threads = 1;
     ChainedOptionsBuilder opt = new OptionsBuilder()
         .include(AdcBenchmark.class.getName() + (Boolean.parseBoolean(o.get("scalar"))
-            ? "\\.(search|scan)(Scalar|Gather)?$" : "\\.(search|scan)$"))
+            ? "\\.(search|scan)(Scalar|Float)?$" : "\\.(search|scan)$"))
         .param("spec", b.spec)
         .param("n", o.get("n"))
         .param("nprobe", o.get("nprobe"))

@@ -1,7 +1,6 @@
 package io.quarry.core.quant;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.IntBuffer;
 
 /**
@@ -16,21 +15,12 @@ import java.nio.IntBuffer;
  *   <li>{@code table} is {@code M × ksub} floats, row-major: the {@code ksub} entries of sub-quantizer {@code j} are
  *       contiguous ({@link ProductQuantizer#innerProductTable} / {@link ProductQuantizer#l2Table}, or the
  *       precomputed L2 table combined with the query's inner-product table).
- *   <li><b>Scalar</b> (the default): codes copied or unpacked to one byte per sub-code, sums computed for 4 codes at a
- *       time (4 independent accumulators), unrolled 4 sub-quantizers per step.
- *   <li><b>Vector API gathers</b>, opt-in ({@link Simd#GATHER_SCAN}: {@code -Dquarry.adc.gather=true}, measured 1.5–2×
- *       slower than the scalar loop on the AMD EPYC development machine with JDK 17; and {@code M % 4 == 0}): the
- *       list's codes are read once as
- *       little-endian 32-bit words (4 sub-codes each; one bulk copy from the heap or memory-mapped buffer for
- *       {@code nbits = 8}, else unpacked to one byte per sub-code first), and {@link VectorKernels#sums} scores
- *       {@code L} codes per step (16 with AVX-512), one lane per code: a gather of the codes' words per group of four
- *       sub-quantizers, then per sub-quantizer a gather of the table at {@code j·ksub + byte}. The on-disk layout
- *       stays row-major (no transposed blocks): the word gather does the transposition in registers. The last
- *       {@code n % L} codes take the scalar loop.
- *   <li>Either way each code's sum is accumulated in sub-quantizer order {@code j = 0, 1, …, M−1} starting from
- *       {@code 0f}, so every score is <b>bit-identical</b> to the straightforward loop {@code s = 0; for j: s +=
- *       table[j·ksub + c_j]} and then {@code base + sign × s} ({@code IvfPqSearcherAdcTest}, {@code
- *       VectorKernelsTest}).
+ *   <li>Codes copied or unpacked to one byte per sub-code, sums computed for 4 codes at a time (4 independent
+ *       accumulators), unrolled 4 sub-quantizers per step.
+ *   <li>Each code's sum is accumulated in sub-quantizer order {@code j = 0, 1, …, M−1} starting from {@code 0f}, so
+ *       every score is <b>bit-identical</b> to the straightforward loop {@code s = 0; for j: s += table[j·ksub +
+ *       c_j]} and then {@code base + sign × s} ({@code IvfPqSearcherAdcTest}). {@link LutScan}, the scan of
+ *       inner-product 8-bit PQ on the Vector API, scores its candidates with the same {@link #sums}.
  *   <li>Selection: a candidate is offered to the heap only when {@code !(score < threshold)} (the heap's current
  *       minimum, {@code −∞} while it is not full), so most entries cost one comparison; {@link TopK}'s total order
  *       (score desc, id asc) decides ties and the result does not depend on scan order.
@@ -46,13 +36,8 @@ final class AdcScan {
   private final int nbits;
   private final int ksub;
   private final int codeSize;
-  /** True when the sums run on {@link VectorKernels#sums} ({@link Simd#GATHER_SCAN} and {@code M % 4 == 0}). */
-  private final boolean vector;
-  private final int[] map;
-  private final int[] idx;
   private byte[] packed = new byte[0];
   private byte[] sub = new byte[0];
-  private int[] words = new int[0];
   private int[] ids = new int[0];
   private float[] sums = new float[0];
 
@@ -63,18 +48,10 @@ final class AdcScan {
    * @param capacity entries of the largest list expected (buffers grow on demand)
    */
   AdcScan(int m, int nbits, int codeSize, int capacity) {
-    this(m, nbits, codeSize, capacity, Simd.GATHER_SCAN);
-  }
-
-  /** As above, choosing the gather kernel explicitly (used when {@link Simd#ENABLED}; tests compare both). */
-  AdcScan(int m, int nbits, int codeSize, int capacity, boolean gather) {
     this.m = m;
     this.nbits = nbits;
     this.ksub = 1 << nbits;
     this.codeSize = codeSize;
-    this.vector = gather && Simd.ENABLED && m % 4 == 0;
-    this.map = vector ? VectorKernels.rowMap(m / 4) : null;
-    this.idx = vector ? new int[4 * Simd.LANES] : null;
     ensure(capacity);
   }
 
@@ -86,7 +63,6 @@ final class AdcScan {
     sums = new float[n];
     sub = new byte[n * m];
     packed = nbits == 8 ? sub : new byte[n * codeSize];
-    words = vector ? new int[n * m / 4] : words;
   }
 
   /**
@@ -105,28 +81,11 @@ final class AdcScan {
     }
     ensure(n);
     idBuf.get(0, ids, 0, n);
-    int done = 0;
-    if (vector && n >= Simd.LANES) {
-      // sub-codes as little-endian 32-bit words (4 sub-quantizers each) for the gathers; the last n % LANES codes
-      // go through the scalar loop below
-      if (nbits == 8) {
-        codes.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(0, words, 0, n * m / 4);
-      } else {
-        codes.get(0, packed, 0, n * codeSize);
-        unpack(packed, n, sub);
-        ByteBuffer.wrap(sub).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(0, words, 0, n * m / 4);
-      }
-      done = VectorKernels.sums(words, n, m, ksub, table, sums, map, idx);
-      if (nbits == 8 && done < n) {
-        codes.get(done * m, sub, done * m, (n - done) * m);
-      }
-    } else {
-      codes.get(0, packed, 0, n * codeSize);
-      if (nbits != 8) {
-        unpack(packed, n, sub);
-      }
+    codes.get(0, packed, 0, n * codeSize);
+    if (nbits != 8) {
+      unpack(packed, n, sub);
     }
-    sums(sub, done, n, m, ksub, table, sums);
+    sums(sub, 0, n, m, ksub, table, sums);
     float[] s = sums;
     int[] id = ids;
     float thr = top.threshold();
@@ -177,7 +136,7 @@ final class AdcScan {
 
   /**
    * {@code out[i] = Σ_{j=0..M−1} table[j·ksub + (c[i·M + j] & 0xFF)]} for {@code from ≤ i < n}, accumulated from
-   * {@code 0f} in {@code j} order for every {@code i} (the scalar form of {@link VectorKernels#sums}).
+   * {@code 0f} in {@code j} order for every {@code i}.
    *
    * @param c {@code n × M} sub-codes, one byte each
    * @param table {@code M × ksub} floats

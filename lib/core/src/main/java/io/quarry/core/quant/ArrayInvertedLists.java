@@ -7,7 +7,8 @@ import java.util.Arrays;
 /**
  * In-memory {@link InvertedLists} for tests, benchmarks and small indexes: per list a growable byte array of codes
  * ({@code size × codeSize}, row-major) and an int array of ids. Not thread-safe while adding; safe to read
- * concurrently once filled.
+ * concurrently once filled. The blocked layout of a list ({@link #blockedCodes}) is built on its first search after a
+ * change.
  */
 public final class ArrayInvertedLists implements InvertedLists {
   private final int nlist;
@@ -15,6 +16,7 @@ public final class ArrayInvertedLists implements InvertedLists {
   private final byte[][] codes;
   private final int[][] ids;
   private final int[] sizes;
+  private final BlockedCodes.Cache blocked;
 
   /**
    * @param nlist number of lists, ≥ 1
@@ -29,6 +31,7 @@ public final class ArrayInvertedLists implements InvertedLists {
     this.codes = new byte[nlist][codeSize * 4];
     this.ids = new int[nlist][4];
     this.sizes = new int[nlist];
+    this.blocked = new BlockedCodes.Cache(nlist);
   }
 
   /** Appends one entry; {@code codeSize} bytes are copied from {@code code} at {@code offset}. */
@@ -44,6 +47,7 @@ public final class ArrayInvertedLists implements InvertedLists {
     ids[list][n] = id;
     System.arraycopy(code, offset, codes[list], n * codeSize, codeSize);
     sizes[list] = n + 1;
+    blocked.invalidate(list);
   }
 
   /** Encodes raw vector {@code x} with {@code model} and appends it under {@code id}. Returns its list. */
@@ -90,6 +94,11 @@ public final class ArrayInvertedLists implements InvertedLists {
   @Override
   public IntBuffer ids(int list) {
     return IntBuffer.wrap(ids[list], 0, sizes[list]).slice();
+  }
+
+  @Override
+  public BlockedCodes blockedCodes(int list) {
+    return blocked.get(this, list);
   }
 
   /** Total number of entries. */

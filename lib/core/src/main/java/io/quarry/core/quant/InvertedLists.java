@@ -23,4 +23,13 @@ public interface InvertedLists {
 
   /** The ids of list {@code list}: {@code size(list)} ints, in the same order as the codes, position 0. */
   IntBuffer ids(int list);
+
+  /**
+   * The codes of list {@code list} in the blocked layout of the quantized-table scan ({@link BlockedCodes}), or null
+   * when this storage does not provide it (the searcher then scans the row-major {@link #codes}). Implementations
+   * build it once per list and cache it ({@link BlockedCodes.Cache}); only meaningful for 8-bit codes.
+   */
+  default BlockedCodes blockedCodes(int list) {
+    return null;
+  }
 }

@@ -37,9 +37,11 @@ import java.util.List;
  * Results are the top {@code k} by score, ties broken by lower id, so the answer does not depend on the order the
  * lists are scanned in: {@code nprobe = nlist} returns exactly {@link #searchExhaustive}.
  *
- * <p>The PQ scan ({@link AdcScan}) sums each code's lookups in sub-quantizer order (on the Vector API, one lane per
- * code, when {@link Simd#ENABLED}) and offers a candidate to the primitive top-k heap only when it can enter; scores
- * are bit-identical to the plain per-code loop over the same table.
+ * <p>The PQ scan ({@link AdcScan}) sums each code's lookups in sub-quantizer order and offers a candidate to the
+ * primitive top-k heap only when it can enter; scores are bit-identical to the plain per-code loop over the same
+ * table. Inner-product 8-bit PQ on the Vector API ({@link LutScan#AVAILABLE}) first bounds every code with a
+ * byte-quantized table and scores exactly only the codes whose bound can reach the top {@code k} ({@link LutScan}):
+ * the same results, bit for bit, several times faster.
  */
 public final class IvfPqSearcher {
   private final QuantizerModel model;
@@ -47,6 +49,8 @@ public final class IvfPqSearcher {
   private final ProductQuantizer pq;
   /** {@code P[l][m][k]} at {@code [(l·M + m)·ksub + k]} (see the class comment), or null. */
   private final float[] precomputed;
+  /** True when inner-product 8-bit PQ is scanned by {@link LutScan} (bound, then exact) instead of {@link AdcScan}. */
+  private final boolean lutScan;
 
   /**
    * Memory cap of the L2 precomputed table by default: 512 MiB ({@code nlist × M × 2^nbits × 4} bytes; e.g.
@@ -71,6 +75,14 @@ public final class IvfPqSearcher {
    * @throws IllegalArgumentException when {@code precomputedTableMaxBytes < 0}
    */
   public IvfPqSearcher(QuantizerModel model, long precomputedTableMaxBytes) {
+    this(model, precomputedTableMaxBytes, LutScan.AVAILABLE);
+  }
+
+  /**
+   * As above, choosing the scan of inner-product 8-bit PQ: {@code lutScan} ({@link LutScan}, when {@link
+   * LutScan#AVAILABLE}) or the plain {@link AdcScan}; both return the same results (tests compare them).
+   */
+  IvfPqSearcher(QuantizerModel model, long precomputedTableMaxBytes, boolean lutScan) {
     if (precomputedTableMaxBytes < 0) {
       throw new IllegalArgumentException("precomputedTableMaxBytes must be >= 0, got " + precomputedTableMaxBytes);
     }
@@ -81,6 +93,7 @@ public final class IvfPqSearcher {
     boolean use = pq != null && model.metric() == Metric.L2 && floats * Float.BYTES <= precomputedTableMaxBytes
         && floats <= Integer.MAX_VALUE - 8;
     this.precomputed = use ? precompute(coarse, pq) : null;
+    this.lutScan = lutScan && LutScan.AVAILABLE && pq != null && model.metric() == Metric.IP && pq.nbits() == 8;
   }
 
   /** {@code P[l][m][k] = ||b_{m,k}||² + 2<c_{l,m}, b_{m,k}>} for every list (FAISS {@code precompute_table}). */
@@ -130,8 +143,10 @@ public final class IvfPqSearcher {
    * @param ipTable the inner-product ADC table {@code <xt_m, b_{m,k}>} ({@code M × ksub}) for {@link Metric#IP} PQ
    *     models and for L2 PQ models searched with the precomputed table; null otherwise (a searcher that needs it
    *     and finds null computes it)
+   * @param lut {@code ipTable} quantized to bytes ({@link QuantizedLut}) when the searcher scans with {@link LutScan},
+   *     else null (the shards are then scanned with the float table only)
    */
-  public record PreparedQuery(float[] xt, int[] probes, float[] ipTable) {}
+  public record PreparedQuery(float[] xt, int[] probes, float[] ipTable, QuantizedLut lut) {}
 
   /**
    * Rotates and probes a raw query once: {@code xt = R q}, the {@code min(nprobe, nlist)} nearest lists, and for
@@ -162,7 +177,8 @@ public final class IvfPqSearcher {
       table = new float[pq.m() * pq.ksub()];
       pq.innerProductTable(xt, table);
     }
-    return new PreparedQuery(xt, probes, table);
+    QuantizedLut lut = lutScan ? QuantizedLut.of(table, pq.m(), pq.ksub()) : null;
+    return new PreparedQuery(xt, probes, table, lut);
   }
 
   /**
@@ -219,6 +235,16 @@ public final class IvfPqSearcher {
     int largest = 0;
     for (int list : q.probes()) {
       largest = Math.max(largest, lists.size(list));
+    }
+    if (model.metric() == Metric.IP && q.lut() != null && lutScan) {
+      int[] probes = q.probes();
+      float[] bases = new float[probes.length];
+      for (int i = 0; i < probes.length; i++) {
+        bases[i] = lists.size(probes[i]) > 0 ? coarse.dot(xt, probes[i]) : 0f;
+      }
+      if (new LutScan(pq.m(), pq.ksub()).scan(lists, probes, bases, q.ipTable(), q.lut(), top) >= 0) {
+        return top.result();
+      }
     }
     AdcScan adc = new AdcScan(pq.m(), pq.nbits(), pq.codeSize(), largest);
     if (model.metric() == Metric.IP) {

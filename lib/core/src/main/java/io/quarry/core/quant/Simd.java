@@ -2,7 +2,7 @@ package io.quarry.core.quant;
 
 /**
  * Whether the ADC kernels run on the Vector API ({@link VectorKernels}, {@code jdk.incubator.vector}) or on their
- * scalar loops. Both give the same bits (each vector lane performs the scalar loop's float operations in the scalar
+ * scalar loops (and whether {@link LutScan} may run). Both give the same bits (each vector lane performs the scalar loop's float operations in the scalar
  * loop's order, without fused multiply-add), so results never depend on this switch: only speed does.
  *
  * <p>On when the JVM was started with {@code --add-modules jdk.incubator.vector} ({@code bin/quarry},
@@ -15,14 +15,6 @@ final class Simd {
   /** True when {@link VectorKernels} may be used (the class is never loaded otherwise). */
   static final boolean ENABLED = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
       && !"false".equalsIgnoreCase(System.getProperty("quarry.simd"));
-
-  /**
-   * True when the ADC sums use the gather kernel ({@link VectorKernels#sums}): {@link #ENABLED} and the system
-   * property {@code quarry.adc.gather=true}. Off by default: on the AMD EPYC (AVX-512) development machine with JDK
-   * 17 the gathers (whose indices must round-trip through an {@code int[]}) were 1.5–2× slower than the scalar loop
-   * in an interleaved A/B (docs/benchmarks.md, "ADC scan vs FAISS"); measure before turning it on elsewhere.
-   */
-  static final boolean GATHER_SCAN = ENABLED && Boolean.getBoolean("quarry.adc.gather");
 
   /** Float lanes of the preferred vector shape (16 with AVX-512, 8 with AVX2), or 1 when {@link #ENABLED} is false. */
   static final int LANES = ENABLED ? VectorKernels.lanes() : 1;

@@ -32,6 +32,11 @@ public final class TopK {
     return s1 < s2 || (s1 == s2 && id1 > id2);
   }
 
+  /** The capacity {@code k}. */
+  public int capacity() {
+    return k;
+  }
+
   /** The score a candidate must beat to enter once full ({@code -∞} before). */
   public float threshold() {
     return size < k ? Float.NEGATIVE_INFINITY : scores[0];

@@ -1,26 +1,23 @@
 package io.quarry.core.quant;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The Vector API ({@code jdk.incubator.vector}, JEP 414) forms of the per-query ADC kernels: the coarse probe
- * distances, the inner-product lookup table, the per-list table of the precomputed L2 decomposition and the ADC
- * sums. Loaded only when {@link Simd#ENABLED}.
+ * distances, the inner-product lookup table, the per-list table of the precomputed L2 decomposition. (The ADC scan's
+ * own kernels are in {@link LutScanKernels}.) Loaded only when {@link Simd#ENABLED}.
  *
  * <p><b>Same bits as the scalar loops.</b> Lanes run over independent outputs (centroids, codewords, codes), and
  * every lane performs exactly the float operations of the scalar loop it replaces, in the same order, with separate
  * multiply and add (never {@code fma}): {@link #coarseDistances} = {@code L2Kernel.distances}, {@link #ipTable} =
- * {@link ProductQuantizer#innerProductTable}'s {@code VectorMath.dot} order, {@link #sums} = {@link AdcScan#sums}.
+ * {@link ProductQuantizer#innerProductTable}'s {@code VectorMath.dot} order.
  * {@code VectorKernelsTest} checks it bit for bit.
  */
 final class VectorKernels {
   private VectorKernels() {}
 
   static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
-  static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
   static final int L = FS.length();
 
   static int lanes() {
@@ -115,48 +112,5 @@ final class VectorKernels {
     for (; i < n; i++) {
       out[oo + i] = a[ao + i] + s * b[i];
     }
-  }
-
-  /** Lane offsets {@code u·w} of {@code L} consecutive codes of {@code w} ints each (the gather map of {@link #sums}). */
-  static int[] rowMap(int w) {
-    int[] map = new int[L];
-    for (int u = 0; u < L; u++) {
-      map[u] = u * w;
-    }
-    return map;
-  }
-
-  /**
-   * {@link AdcScan#sums} for the first {@code n − n % L} codes, {@code L} codes per step (one lane per code): per
-   * group of four sub-quantizers one gather of the codes' 32-bit words, then per sub-quantizer the table index
-   * {@code j·ksub + byte} and one gather of the table; each lane adds its code's {@code M} lookups in sub-quantizer
-   * order from {@code 0f}, so every sum has the scalar loop's bits.
-   *
-   * @param words the {@code n × M} sub-codes (one byte each) as little-endian ints, {@code n × M/4}; requires
-   *     {@code M % 4 == 0}
-   * @param map {@link #rowMap}{@code (M / 4)}
-   * @param idx scratch of at least {@code 4·L} ints
-   * @return the number of codes done ({@code n − n % L})
-   */
-  static int sums(int[] words, int n, int m, int ksub, float[] table, float[] out, int[] map, int[] idx) {
-    int w = m >>> 2;
-    int done = n - n % L;
-    for (int i = 0; i < done; i += L) {
-      FloatVector acc = FloatVector.zero(FS);
-      int base = i * w;
-      for (int g = 0, t = 0; g < w; g++, t += 4 * ksub) {
-        IntVector word = IntVector.fromArray(IS, words, base + g, map, 0);
-        word.and(0xFF).add(t).intoArray(idx, 0);
-        word.lanewise(VectorOperators.LSHR, 8).and(0xFF).add(t + ksub).intoArray(idx, L);
-        word.lanewise(VectorOperators.LSHR, 16).and(0xFF).add(t + 2 * ksub).intoArray(idx, 2 * L);
-        word.lanewise(VectorOperators.LSHR, 24).add(t + 3 * ksub).intoArray(idx, 3 * L);
-        acc = acc.add(FloatVector.fromArray(FS, table, 0, idx, 0));
-        acc = acc.add(FloatVector.fromArray(FS, table, 0, idx, L));
-        acc = acc.add(FloatVector.fromArray(FS, table, 0, idx, 2 * L));
-        acc = acc.add(FloatVector.fromArray(FS, table, 0, idx, 3 * L));
-      }
-      acc.intoArray(out, i);
-    }
-    return done;
   }
 }

@@ -1,5 +1,6 @@
 package io.quarry.core.segment;
 
+import io.quarry.core.quant.BlockedCodes;
 import io.quarry.core.quant.InvertedLists;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -39,6 +40,7 @@ public final class IvfListsFile implements InvertedLists {
   private final long[] offsets;
   private final ByteBuffer ids;
   private final ByteBuffer codes;
+  private final BlockedCodes.Cache blocked;
 
   private IvfListsFile(int nlist, int codeSize, long[] offsets, ByteBuffer ids, ByteBuffer codes) {
     this.nlist = nlist;
@@ -46,6 +48,7 @@ public final class IvfListsFile implements InvertedLists {
     this.offsets = offsets;
     this.ids = ids;
     this.codes = codes;
+    this.blocked = new BlockedCodes.Cache(nlist);
   }
 
   /**
@@ -241,5 +244,11 @@ public final class IvfListsFile implements InvertedLists {
     int from = (int) (offsets[list] * 4);
     int to = (int) (offsets[list + 1] * 4);
     return ids.duplicate().position(from).limit(to).slice().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+  }
+
+  /** The list's codes in the scan's blocked layout: a heap copy built on the list's first search, then cached. */
+  @Override
+  public BlockedCodes blockedCodes(int list) {
+    return blocked.get(this, list);
   }
 }

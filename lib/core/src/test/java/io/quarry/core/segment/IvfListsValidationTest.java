@@ -1,5 +1,6 @@
 package io.quarry.core.segment;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -7,7 +8,10 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The id and padding checks that run on every load of a lists file, checksum verification or not. */
+/**
+ * The id and padding checks that run on every load of a lists file, checksum verification or not; and the blocked
+ * copy of the mapped codes that the quantized-table scan reads.
+ */
 class IvfListsValidationTest {
   @TempDir Path dir;
 
@@ -54,5 +58,30 @@ class IvfListsValidationTest {
         .hasMessageContaining("entry 1: PQ code has non-zero padding bits");
     // byte-aligned codes: every byte value is legal, nothing to check
     assertThatCode(() -> bad.validatePqPadding("lists.ivf", 2, 8)).doesNotThrowAnyException();
+  }
+
+  @Test
+  void blockedCodesOfAMappedListAreItsCodes() throws Exception {
+    int n = 70;
+    int m = 4;
+    int[] list = new int[n];
+    int[] ids = new int[n];
+    byte[] codes = new byte[n * m];
+    for (int i = 0; i < n; i++) {
+      list[i] = i % 3 == 0 ? 1 : 2;
+      ids[i] = i;
+    }
+    new java.util.Random(3).nextBytes(codes);
+    IvfListsFile f = write(list, ids, m, codes);
+    for (int l = 0; l < 3; l++) {
+      var blocked = f.blockedCodes(l);
+      assertThat(blocked.size()).isEqualTo(f.size(l));
+      assertThat(f.blockedCodes(l)).as("cached").isSameAs(blocked);
+      for (int i = 0; i < f.size(l); i++) {
+        for (int j = 0; j < m; j++) {
+          assertThat(blocked.subCode(i, j)).isEqualTo(f.codes(l).get(i * m + j) & 0xFF);
+        }
+      }
+    }
   }
 }
