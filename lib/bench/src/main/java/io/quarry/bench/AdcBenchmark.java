@@ -223,13 +223,15 @@ public class AdcBenchmark {
     o.put("l2Tables", "precomputed");
     o.put("scalar", "false");
     o.put("prepareOnly", "false");
+    o.put("passes", "0");
     o.put("out", "");
     for (int i = 0; i < args.length; i += 2) {
       String key = args[i].replaceFirst("^--", "");
       if (!o.containsKey(key) || i + 1 >= args.length) {
         throw new IllegalArgumentException("usage: AdcBenchmark [--spec S] [--n N] [--nprobe P] [--k K] [--warmup W]"
             + " [--iterations I] [--time SECONDS] [--forks F] [--metric ip|l2] [--l2Tables precomputed|perList]"
-            + " [--scalar true|false] [--prepareOnly true|false] [--out DIR]; got " + String.join(" ", args));
+            + " [--scalar true|false] [--prepareOnly true|false] [--passes P] [--out DIR]; got "
+            + String.join(" ", args));
       }
       o.put(key, args[i + 1]);
     }
@@ -240,7 +242,9 @@ public class AdcBenchmark {
    * Runs {@link #search} and {@link #scan} through JMH and prints the table; see the class comment.
    *
    * @param args {@code --spec IVF256,PQ48x8 --n 50000 --nprobe 16 --k 100 --warmup 3 --iterations 5 --time 2
-   *     --forks 1 --out DIR} (all optional; these are the defaults, without DIR)
+   *     --forks 1 --out DIR} (all optional; these are the defaults, without DIR); {@code --passes P} instead runs
+   *     {@link #search} over the 256 queries {@code P} times without JMH (for timing the whole process from outside,
+   *     against {@code faiss_adc_bench.py --repeat P}) and prints its own µs per query
    */
   public static void main(String[] args) throws Exception {
     Map<String, String> o = parseArgs(args);
@@ -254,6 +258,18 @@ public class AdcBenchmark {
     // the same seeded training as the JMH fork's setup: the codes scanned per query, and the export for FAISS
     b.setup();
     if (Boolean.parseBoolean(o.get("prepareOnly"))) { // train and cache the model only (no timing)
+      return;
+    }
+    int passes = Integer.parseInt(o.get("passes"));
+    if (passes > 0) { // no JMH: P passes of search() over the queries, for whole-process timing from outside
+      long t0 = System.nanoTime();
+      long sink = 0;
+      for (int p = 0; p < passes * QUERIES; p++) {
+        sink += b.search().size();
+      }
+      double us = (System.nanoTime() - t0) / 1e3 / (passes * QUERIES);
+      System.out.printf(Locale.ROOT, "search: %d passes x %d queries, %.1f us/query (in process), %d hits%n", passes,
+          QUERIES, us, sink);
       return;
     }
     Path out = o.get("out").isEmpty() ? null : Path.of(o.get("out"));
