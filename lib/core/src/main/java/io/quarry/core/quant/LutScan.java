@@ -157,7 +157,7 @@ final class LutScan {
     return (int) Math.max(0, Math.min(Short.MAX_VALUE, t));
   }
 
-  /** Scores the codes of one list whose {@code Q ≥ t} exactly (same sums as {@link AdcScan}), offers them, counts them. */
+  /** Scores the codes of one list with {@code Q ≥ t} exactly (the sums of {@link AdcScan}); offers and counts them. */
   private int rescore(InvertedLists lists, int list, BlockedCodes codes, int from, short t, float base,
       float[] table, TopK top) {
     int n = codes.size();
@@ -177,12 +177,9 @@ final class LutScan {
       sub = new byte[Math.max(c, 64) * m];
       sums = new float[Math.max(c, 64)];
     }
-    byte[] data = codes.data();
     for (int r = 0; r < c; r++) {
-      int i = candidates[r];
-      int src = (i / BlockedCodes.BLOCK) * m * BlockedCodes.BLOCK + (i % BlockedCodes.BLOCK);
-      for (int j = 0, dst = r * m; j < m; j++, src += BlockedCodes.BLOCK) {
-        sub[dst + j] = data[src];
+      for (int j = 0; j < m; j++) {
+        sub[r * m + j] = (byte) codes.subCode(candidates[r], j);
       }
     }
     AdcScan.sums(sub, 0, c, m, ksub, table, sums);

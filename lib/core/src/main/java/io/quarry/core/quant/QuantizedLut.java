@@ -10,10 +10,10 @@ package io.quarry.core.quant;
  *
  * (round half to even, 0..255), so {@code |T[j][c] − min_j − q·Δ| ≤ Δ/2} (up to the float rounding of the
  * quantization, which {@link #slack} covers), and for a code with {@code Q = Σ_j q[j][c_j]}: {@code Σ_j min_j +
- * Δ·(Q − M/2) ≤ Σ_j T[j][c_j] ≤ Σ_j min_j + Δ·(Q + M/2)}. One scale {@code Δ} for all sub-quantizers keeps {@code Q} a plain sum (at most {@code 255·M}, a 16-bit
- * integer for {@code M ≤ 128}). The same quantization as FAISS's fast-scan LUTs ({@code faiss/impl/
- * LookupTableScaler.h}, {@code quantize_lut::round_uint8_per_column}), used here only to bound, never to rank: every
- * reported score is the exact float sum.
+ * Δ·(Q − M/2) ≤ Σ_j T[j][c_j] ≤ Σ_j min_j + Δ·(Q + M/2)}. One scale {@code Δ} for all sub-quantizers keeps {@code
+ * Q} a plain sum (at most {@code 255·M}, a 16-bit integer for {@code M ≤ 128}). FAISS quantizes its fast-scan tables
+ * the same way (per sub-quantizer minimum, one scale; {@code faiss/utils/quantize_lut.cpp}) but ranks by the
+ * quantized sums; here they only bound, never rank: every reported score is the exact float sum.
  */
 public final class QuantizedLut {
   private final byte[] q;

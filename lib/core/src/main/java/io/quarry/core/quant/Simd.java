@@ -2,8 +2,9 @@ package io.quarry.core.quant;
 
 /**
  * Whether the ADC kernels run on the Vector API ({@link VectorKernels}, {@code jdk.incubator.vector}) or on their
- * scalar loops (and whether {@link LutScan} may run). Both give the same bits (each vector lane performs the scalar loop's float operations in the scalar
- * loop's order, without fused multiply-add), so results never depend on this switch: only speed does.
+ * scalar loops, and whether {@link LutScan} may run. Both give the same bits (each vector lane performs the scalar
+ * loop's float operations in the scalar loop's order, without fused multiply-add), so results never depend on this
+ * switch: only speed does.
  *
  * <p>On when the JVM was started with {@code --add-modules jdk.incubator.vector} ({@code bin/quarry},
  * {@code bin/quarry-serve}, the Maven tests and benchmarks add it) and the system property {@code quarry.simd} is not
