@@ -77,6 +77,13 @@ public final class BlockedCodes {
     return data[((i / BLOCK) * m + j) * BLOCK + (i % BLOCK)] & 0xFF;
   }
 
+  /** Copies the {@code M} sub-codes of code {@code i} to {@code out[off, off + M)} (the row-major code). */
+  public void copyCode(int i, byte[] out, int off) {
+    for (int j = 0, src = (i / BLOCK) * m * BLOCK + (i % BLOCK); j < m; j++, src += BLOCK) {
+      out[off + j] = data[src];
+    }
+  }
+
   /** The blocked bytes (see the class comment); shared, not to be modified. */
   byte[] data() {
     return data;

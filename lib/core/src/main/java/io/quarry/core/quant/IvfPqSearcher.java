@@ -3,7 +3,11 @@ package io.quarry.core.quant;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Approximate nearest-neighbour search over {@link InvertedLists} with asymmetric distance computation (ADC, Jégou et
@@ -49,8 +53,19 @@ public final class IvfPqSearcher {
   private final ProductQuantizer pq;
   /** {@code P[l][m][k]} at {@code [(l·M + m)·ksub + k]} (see the class comment), or null. */
   private final float[] precomputed;
-  /** True when inner-product 8-bit PQ is scanned by {@link LutScan} (bound, then exact) instead of {@link AdcScan}. */
+  /**
+   * True when 8-bit PQ is scanned by {@link LutScan} (bound, then exact) instead of {@link AdcScan}: inner product, or
+   * L2 with the precomputed table.
+   */
   private final boolean lutScan;
+  /** L2 with {@link #lutScan}: per list {@code Σ_m max_k |P[l][m][k]|}, else null. */
+  private final float[] precomputedAbsSums;
+  /**
+   * L2 with {@link #lutScan}: per lists object, per list, {@link LutScan#codeTerms} (built on a list's first search,
+   * 4 bytes per entry; weakly keyed, so it goes with the lists).
+   */
+  private final Map<InvertedLists, AtomicReferenceArray<float[]>> codeTerms =
+      Collections.synchronizedMap(new WeakHashMap<>());
 
   /**
    * Memory cap of the L2 precomputed table by default: 512 MiB ({@code nlist × M × 2^nbits × 4} bytes; e.g.
@@ -93,7 +108,26 @@ public final class IvfPqSearcher {
     boolean use = pq != null && model.metric() == Metric.L2 && floats * Float.BYTES <= precomputedTableMaxBytes
         && floats <= Integer.MAX_VALUE - 8;
     this.precomputed = use ? precompute(coarse, pq) : null;
-    this.lutScan = lutScan && LutScan.AVAILABLE && pq != null && model.metric() == Metric.IP && pq.nbits() == 8;
+    this.lutScan = lutScan && LutScan.AVAILABLE && pq != null && pq.nbits() == 8
+        && (model.metric() == Metric.IP || precomputed != null);
+    this.precomputedAbsSums = this.lutScan && precomputed != null ? absSums(precomputed, pq.m(), pq.ksub()) : null;
+  }
+
+  /** {@code Σ_m max_k |P[l][m][k]|} per list {@code l}. */
+  private static float[] absSums(float[] p, int m, int ksub) {
+    float[] out = new float[p.length / (m * ksub)];
+    for (int l = 0; l < out.length; l++) {
+      double sum = 0;
+      for (int j = 0; j < m; j++) {
+        float max = 0f;
+        for (int c = (l * m + j) * ksub, end = c + ksub; c < end; c++) {
+          max = Math.max(max, Math.abs(p[c]));
+        }
+        sum += max;
+      }
+      out[l] = (float) Math.min(Float.MAX_VALUE, sum * (1 + 0x1p-20)); // rounded up: it bounds
+    }
+    return out;
   }
 
   /** {@code P[l][m][k] = ||b_{m,k}||² + 2<c_{l,m}, b_{m,k}>} for every list (FAISS {@code precompute_table}). */
@@ -110,7 +144,7 @@ public final class IvfPqSearcher {
   }
 
   /** {@code out[oo + i] = a[ao + i] + s × b[i]}, {@code i < n} (vectorized when {@link Simd#ENABLED}, same bits). */
-  private static void madd(float[] a, int ao, float s, float[] b, float[] out, int oo, int n) {
+  static void madd(float[] a, int ao, float s, float[] b, float[] out, int oo, int n) {
     if (Simd.ENABLED) {
       VectorKernels.madd(a, ao, s, b, out, oo, n);
       return;
@@ -236,15 +270,8 @@ public final class IvfPqSearcher {
     for (int list : q.probes()) {
       largest = Math.max(largest, lists.size(list));
     }
-    if (model.metric() == Metric.IP && q.lut() != null && lutScan) {
-      int[] probes = q.probes();
-      float[] bases = new float[probes.length];
-      for (int i = 0; i < probes.length; i++) {
-        bases[i] = lists.size(probes[i]) > 0 ? coarse.dot(xt, probes[i]) : 0f;
-      }
-      if (new LutScan(pq.m(), pq.ksub()).scan(lists, probes, bases, q.ipTable(), q.lut(), top) >= 0) {
-        return top.result();
-      }
+    if (lutScan && q.lut() != null && q.ipTable() != null && lutScan(q, lists, top) >= 0) {
+      return top.result();
     }
     AdcScan adc = new AdcScan(pq.m(), pq.nbits(), pq.codeSize(), largest);
     if (model.metric() == Metric.IP) {
@@ -287,6 +314,45 @@ public final class IvfPqSearcher {
       }
     }
     return top.result();
+  }
+
+  /** {@link LutScan} over one shard: the coarse terms, and for L2 the code terms; −1 when it cannot run. */
+  int lutScan(PreparedQuery q, InvertedLists lists, TopK top) {
+    int[] probes = q.probes();
+    float[] bases = new float[probes.length];
+    boolean ip = model.metric() == Metric.IP;
+    LutScan.L2Terms l2 = null;
+    if (!ip) {
+      l2 = new LutScan.L2Terms(precomputed, new float[probes.length][], new float[probes.length]);
+    }
+    for (int i = 0; i < probes.length; i++) {
+      int list = probes[i];
+      if (lists.size(list) == 0) {
+        continue;
+      }
+      bases[i] = ip ? coarse.dot(q.xt(), list) : -coarse.distance(q.xt(), list);
+      if (!ip) {
+        BlockedCodes codes = lists.blockedCodes(list);
+        if (codes == null || codes.size() != lists.size(list)) {
+          return -1;
+        }
+        l2.codeTerms()[i] = codeTerms(lists, list, codes);
+        l2.absSum()[i] = precomputedAbsSums[list];
+      }
+    }
+    return new LutScan(pq.m(), pq.ksub()).scan(lists, probes, bases, q.ipTable(), q.lut(), l2, top);
+  }
+
+  /** The cached {@link LutScan#codeTerms} of one list (built the first time). */
+  private float[] codeTerms(InvertedLists lists, int list, BlockedCodes codes) {
+    AtomicReferenceArray<float[]> perList = codeTerms.computeIfAbsent(lists,
+        l -> new AtomicReferenceArray<>(model.nlist()));
+    float[] terms = perList.get(list);
+    if (terms == null || terms.length != BlockedCodes.blocks(codes.size()) * BlockedCodes.BLOCK) {
+      terms = LutScan.codeTerms(codes, precomputed, list * pq.m() * pq.ksub(), pq.ksub());
+      perList.set(list, terms);
+    }
+    return terms;
   }
 
   private void scanFlat(float[] xt, float[] x, int list, InvertedLists lists, TopK top) {

@@ -2,7 +2,9 @@ package io.quarry.core.quant;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -25,16 +27,18 @@ final class LutScanKernels {
   static final VectorSpecies<Byte> BS = ByteVector.SPECIES_PREFERRED;
   static final VectorSpecies<Short> SS = ShortVector.SPECIES_PREFERRED;
   static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+  static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
   /** Byte lanes {@code L} (64 with AVX-512, 32 with AVX2). */
   static final int L = BS.length();
   private static final int SHIFT = Integer.numberOfTrailingZeros(L);
+  /** Pieces of a 256-entry table row: 4 or 8. */
   private static final int PIECES = 256 / L;
   private static final int HALF = L / 2;
 
-  /** True when the bound kernel can run: at least 32 byte lanes that divide a block, 16-bit lanes of half as many. */
+  /** True when the bound kernel can run: 32 or 64 byte lanes, 16-bit lanes of half as many. */
   static boolean supported() {
-    return L >= 32 && BlockedCodes.BLOCK % L == 0 && SS.length() == HALF && FS.length() >= 8
-        && 256 % FS.length() == 0;
+    return (L == 32 || L == 64) && BlockedCodes.BLOCK % L == 0 && SS.length() == HALF && FS.length() >= 8
+        && 256 % FS.length() == 0 && BlockedCodes.BLOCK % IS.length() == 0;
   }
 
   /**
@@ -106,11 +110,16 @@ final class LutScanKernels {
         for (int j = 0, t = 0; j < m; j++, off += block, t += 256) {
           ByteVector c = ByteVector.fromArray(BS, codes, off);
           VectorShuffle<Byte> low = c.and((byte) (L - 1)).toShuffle();
-          ByteVector piece = c.lanewise(VectorOperators.LSHR, SHIFT);
-          ByteVector r = ByteVector.fromArray(BS, lut, t).rearrange(low);
-          for (int p = 1; p < PIECES; p++) {
-            r = r.blend(ByteVector.fromArray(BS, lut, t + p * L).rearrange(low),
-                piece.compare(VectorOperators.EQ, (byte) p));
+          // the sub-code's bits above log2 L pick the piece: a tree of blends, one mask per bit
+          VectorMask<Byte> b0 = c.and((byte) L).compare(VectorOperators.NE, (byte) 0);
+          VectorMask<Byte> b1 = c.and((byte) (2 * L)).compare(VectorOperators.NE, (byte) 0);
+          ByteVector r01 = piece(lut, t, 0, low).blend(piece(lut, t, 1, low), b0);
+          ByteVector r23 = piece(lut, t, 2, low).blend(piece(lut, t, 3, low), b0);
+          ByteVector r = r01.blend(r23, b1);
+          if (PIECES == 8) {
+            ByteVector r45 = piece(lut, t, 4, low).blend(piece(lut, t, 5, low), b0);
+            ByteVector r67 = piece(lut, t, 6, low).blend(piece(lut, t, 7, low), b0);
+            r = r.blend(r45.blend(r67, b1), c.compare(VectorOperators.LT, (byte) 0));
           }
           ShortVector w = r.reinterpretAsShorts();
           even = even.add(w.and((short) 0xFF));
@@ -122,28 +131,38 @@ final class LutScanKernels {
     }
   }
 
-  /** How many of {@code q[from, to)} are {@code ≥ t} ({@code to − from} a multiple of 64). */
-  static int countAtLeast(short[] q, int from, int to, short t) {
+  /** One of the {@code 256 / L} pieces of row {@code t} of the quantized table, looked up by {@code low}. */
+  private static ByteVector piece(byte[] lut, int t, int p, VectorShuffle<Byte> low) {
+    return ByteVector.fromArray(BS, lut, t + p * L).rearrange(low);
+  }
+
+  /**
+   * How many of {@code keys[from, to)} are {@code ≥ t} ({@code to − from} a multiple of 64), counting stops at the
+   * first block of 64 that reaches {@code limit}.
+   */
+  static int countAtLeast(int[] keys, int from, int to, int t, int limit) {
     int c = 0;
-    int sl = SS.length();
-    for (int i = from; i < to; i += sl) {
-      c += ShortVector.fromArray(SS, q, i).compare(VectorOperators.GE, t).trueCount();
+    int il = IS.length();
+    for (int b = from; b < to && c < limit; b += BlockedCodes.BLOCK) {
+      for (int i = b; i < b + BlockedCodes.BLOCK; i += il) {
+        c += IntVector.fromArray(IS, keys, i).compare(VectorOperators.GE, t).trueCount();
+      }
     }
     return c;
   }
 
   /**
-   * Writes to {@code out} the slots {@code s − from} of {@code q[from, to)} with {@code q[s] ≥ t}, in order, and
+   * Writes to {@code out} the indices {@code s} of {@code keys[from, to)} with {@code keys[s] ≥ t}, in order, and
    * returns how many ({@code to − from} a multiple of 64). Vectors without one are skipped with one comparison.
    */
-  static int atLeast(short[] q, int from, int to, short t, int[] out) {
+  static int atLeast(int[] keys, int from, int to, int t, int[] out) {
     int c = 0;
-    int sl = SS.length();
-    for (int i = from; i < to; i += sl) {
-      if (ShortVector.fromArray(SS, q, i).compare(VectorOperators.GE, t).anyTrue()) {
-        for (int s = i; s < i + sl; s++) {
-          if (q[s] >= t) {
-            out[c++] = s - from;
+    int il = IS.length();
+    for (int i = from; i < to; i += il) {
+      if (IntVector.fromArray(IS, keys, i).compare(VectorOperators.GE, t).anyTrue()) {
+        for (int s = i; s < i + il; s++) {
+          if (keys[s] >= t) {
+            out[c++] = s;
           }
         }
       }

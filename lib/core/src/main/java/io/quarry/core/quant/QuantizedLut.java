@@ -86,6 +86,11 @@ public final class QuantizedLut {
     return sumMin;
   }
 
+  /** {@code Σ_j max_c |T[j][c]|}. */
+  double absSum() {
+    return sumAbs;
+  }
+
   /**
    * A bound on how far a computed float score {@code base + Σ_j T[j][c_j]} (summed in {@code j} order from {@code 0f},
    * as the scan does) and the bounds from {@code Q} can each be off the exact real values: {@code (M + 2)·2^−23·(Σ_j

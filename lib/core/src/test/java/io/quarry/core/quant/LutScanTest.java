@@ -23,8 +23,10 @@ class LutScanTest {
     assumeTrue(LutScan.AVAILABLE, "needs the Vector API with at least 256-bit vectors");
   }
 
-  private static QuantizerModel trained(String spec, float[] x, int n) {
-    return QuantizerTrainer.train(x, n, D, IndexSpec.parse(spec), Metric.IP, new QuantizerTrainer.Params(3, 6, 1e-4,
+  private static final long TABLE = IvfPqSearcher.DEFAULT_PRECOMPUTED_TABLE_MAX_BYTES;
+
+  private static QuantizerModel trained(String spec, Metric metric, float[] x, int n) {
+    return QuantizerTrainer.train(x, n, D, IndexSpec.parse(spec), metric, new QuantizerTrainer.Params(3, 6, 1e-4,
         256, 1));
   }
 
@@ -38,23 +40,25 @@ class LutScanTest {
   }
 
   @Test
-  void sameResultsAsThePlainScanForEveryKAndNprobe() {
+  void sameResultsAsThePlainScanForEveryMetricKAndNprobe() {
     int n = 6000;
     float[] x = TestData.clustered(n, D, 60, 0.3f, 31);
     float[] queries = TestData.clustered(20, D, 60, 0.3f, 32);
     for (String spec : new String[] {"IVF32,PQ8x8", "IVF16,PQ16x8", "IVF8,PQ2x8", "OPQ4,IVF16,PQ4x8", "PQ8x8"}) {
-      QuantizerModel model = trained(spec, x, n);
-      ArrayInvertedLists lists = ArrayInvertedLists.build(model, x, n);
-      IvfPqSearcher lut = new IvfPqSearcher(model, 0, true);
-      IvfPqSearcher plain = new IvfPqSearcher(model, 0, false);
-      for (int q = 0; q < 20; q++) {
-        float[] query = TestData.row(queries, D, q);
-        for (int nprobe : new int[] {1, 4, model.nlist()}) {
-          IvfPqSearcher.PreparedQuery pq = lut.prepare(query, nprobe);
-          assertThat(pq.lut()).as("quantized table").isNotNull();
-          for (int k : new int[] {1, 10, 100, 1000, n + 1}) {
-            assertSame(lut.search(pq, k, lists), plain.search(plain.prepare(query, nprobe), k, lists),
-                spec + " q" + q + " nprobe " + nprobe + " k " + k);
+      for (Metric metric : Metric.values()) {
+        QuantizerModel model = trained(spec, metric, x, n);
+        ArrayInvertedLists lists = ArrayInvertedLists.build(model, x, n);
+        IvfPqSearcher lut = new IvfPqSearcher(model, TABLE, true);
+        IvfPqSearcher plain = new IvfPqSearcher(model, TABLE, false);
+        for (int q = 0; q < 20; q++) {
+          float[] query = TestData.row(queries, D, q);
+          for (int nprobe : new int[] {1, 4, model.nlist()}) {
+            IvfPqSearcher.PreparedQuery pq = lut.prepare(query, nprobe);
+            assertThat(pq.lut()).as("quantized table").isNotNull();
+            for (int k : new int[] {1, 10, 100, 1000, n + 1}) {
+              assertSame(lut.search(pq, k, lists), plain.search(plain.prepare(query, nprobe), k, lists),
+                  spec + " " + metric + " q" + q + " nprobe " + nprobe + " k " + k);
+            }
           }
         }
       }
@@ -65,25 +69,24 @@ class LutScanTest {
   void pruneMostCodesOnClusteredData() {
     int n = 20000;
     float[] x = TestData.clustered(n, D, 100, 0.3f, 41);
-    QuantizerModel model = trained("IVF16,PQ16x8", x, n);
-    ArrayInvertedLists lists = ArrayInvertedLists.build(model, x, n);
-    IvfPqSearcher searcher = new IvfPqSearcher(model, 0, true);
     float[] queries = TestData.clustered(10, D, 100, 0.3f, 42);
-    long scored = 0;
-    long scanned = 0;
-    for (int q = 0; q < 10; q++) {
-      IvfPqSearcher.PreparedQuery pq = searcher.prepare(TestData.row(queries, D, q), 4);
-      float[] bases = new float[pq.probes().length];
-      for (int i = 0; i < bases.length; i++) {
-        bases[i] = model.coarse().dot(pq.xt(), pq.probes()[i]);
-        scanned += lists.size(pq.probes()[i]);
+    for (Metric metric : Metric.values()) {
+      QuantizerModel model = trained("IVF16,PQ16x8", metric, x, n);
+      ArrayInvertedLists lists = ArrayInvertedLists.build(model, x, n);
+      IvfPqSearcher searcher = new IvfPqSearcher(model, TABLE, true);
+      long scored = 0;
+      long scanned = 0;
+      for (int q = 0; q < 10; q++) {
+        IvfPqSearcher.PreparedQuery pq = searcher.prepare(TestData.row(queries, D, q), 4);
+        for (int list : pq.probes()) {
+          scanned += lists.size(list);
+        }
+        int s = searcher.lutScan(pq, lists, new TopK(10));
+        assertThat(s).as(metric.name()).isGreaterThanOrEqualTo(10);
+        scored += s;
       }
-      TopK top = new TopK(10);
-      int s = new LutScan(model.m(), model.ksub()).scan(lists, pq.probes(), bases, pq.ipTable(), pq.lut(), top);
-      assertThat(s).isGreaterThanOrEqualTo(10);
-      scored += s;
+      assertThat((double) scored / scanned).as("%s: share of scanned codes scored exactly", metric).isLessThan(0.25);
     }
-    assertThat((double) scored / scanned).as("share of scanned codes scored exactly").isLessThan(0.25);
   }
 
   @Test
@@ -95,14 +98,16 @@ class LutScanTest {
     for (int i = 0; i < n; i++) {
       System.arraycopy(base, (i % distinct) * D, x, i * D, D);
     }
-    QuantizerModel model = trained("IVF4,PQ8x8", TestData.clustered(1000, D, 10, 0.3f, 52), 1000);
-    ArrayInvertedLists lists = ArrayInvertedLists.build(model, x, n);
-    IvfPqSearcher lut = new IvfPqSearcher(model, 0, true);
-    IvfPqSearcher plain = new IvfPqSearcher(model, 0, false);
-    for (int q = 0; q < 5; q++) {
-      float[] query = TestData.row(base, D, q);
-      for (int k : new int[] {7, 60, 61, 500}) {
-        assertSame(lut.search(query, k, 2, lists), plain.search(query, k, 2, lists), "q" + q + " k " + k);
+    for (Metric metric : Metric.values()) {
+      QuantizerModel model = trained("IVF4,PQ8x8", metric, TestData.clustered(1000, D, 10, 0.3f, 52), 1000);
+      ArrayInvertedLists lists = ArrayInvertedLists.build(model, x, n);
+      IvfPqSearcher lut = new IvfPqSearcher(model, TABLE, true);
+      IvfPqSearcher plain = new IvfPqSearcher(model, TABLE, false);
+      for (int q = 0; q < 5; q++) {
+        float[] query = TestData.row(base, D, q);
+        for (int k : new int[] {7, 60, 61, 500}) {
+          assertSame(lut.search(query, k, 2, lists), plain.search(query, k, 2, lists), metric + " q" + q + " k " + k);
+        }
       }
     }
   }
@@ -111,10 +116,10 @@ class LutScanTest {
   void aListChangedAfterASearchIsScannedWithItsNewCodes() {
     int n = 700;
     float[] x = TestData.clustered(n, D, 20, 0.3f, 61);
-    QuantizerModel model = trained("IVF4,PQ8x8", x, n);
+    QuantizerModel model = trained("IVF4,PQ8x8", Metric.L2, x, n);
     ArrayInvertedLists lists = ArrayInvertedLists.build(model, java.util.Arrays.copyOf(x, 500 * D), 500);
-    IvfPqSearcher lut = new IvfPqSearcher(model, 0, true);
-    IvfPqSearcher plain = new IvfPqSearcher(model, 0, false);
+    IvfPqSearcher lut = new IvfPqSearcher(model, TABLE, true);
+    IvfPqSearcher plain = new IvfPqSearcher(model, TABLE, false);
     float[] query = TestData.row(x, D, 600);
     assertSame(lut.search(query, 20, 4, lists), plain.search(query, 20, 4, lists), "before");
     for (int i = 500; i < n; i++) {
