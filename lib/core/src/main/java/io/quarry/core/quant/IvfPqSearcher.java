@@ -43,9 +43,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *
  * <p>The PQ scan ({@link AdcScan}) sums each code's lookups in sub-quantizer order and offers a candidate to the
  * primitive top-k heap only when it can enter; scores are bit-identical to the plain per-code loop over the same
- * table. Inner-product 8-bit PQ on the Vector API ({@link LutScan#AVAILABLE}) first bounds every code with a
- * byte-quantized table and scores exactly only the codes whose bound can reach the top {@code k} ({@link LutScan}):
- * the same results, bit for bit, several times faster.
+ * table. 8-bit PQ on the Vector API ({@link LutScan#AVAILABLE}; inner product, and L2 with the precomputed table)
+ * first bounds every code with a byte-quantized table and scores exactly only the codes whose bound can reach the top
+ * {@code k} ({@link LutScan}): the same results, bit for bit, several times faster.
  */
 public final class IvfPqSearcher {
   private final QuantizerModel model;
@@ -94,8 +94,9 @@ public final class IvfPqSearcher {
   }
 
   /**
-   * As above, choosing the scan of inner-product 8-bit PQ: {@code lutScan} ({@link LutScan}, when {@link
-   * LutScan#AVAILABLE}) or the plain {@link AdcScan}; both return the same results (tests compare them).
+   * As above, choosing the scan of 8-bit PQ (inner product, or L2 with the precomputed table): {@code lutScan}
+   * ({@link LutScan}, when {@link LutScan#AVAILABLE}) or the plain {@link AdcScan}; both return the same results
+   * (tests compare them).
    */
   IvfPqSearcher(QuantizerModel model, long precomputedTableMaxBytes, boolean lutScan) {
     if (precomputedTableMaxBytes < 0) {
