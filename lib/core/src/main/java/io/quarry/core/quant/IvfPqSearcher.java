@@ -61,11 +61,15 @@ public final class IvfPqSearcher {
   /** L2 with {@link #lutScan}: per list {@code Σ_m max_k |P[l][m][k]|}, else null. */
   private final float[] precomputedAbsSums;
   /**
-   * L2 with {@link #lutScan}: per lists object, per list, {@link LutScan#codeTerms} (built on a list's first search,
-   * 4 bytes per entry; weakly keyed, so it goes with the lists).
+   * L2 with {@link #lutScan}: per lists object, per list, {@link LutScan#codeTerms} with the blocked codes they were
+   * computed from (built on a list's first search and again when the lists hand out new blocked codes, i.e. after the
+   * list changed; 4 bytes per entry; weakly keyed, so it goes with the lists).
    */
-  private final Map<InvertedLists, AtomicReferenceArray<float[]>> codeTerms =
+  private final Map<InvertedLists, AtomicReferenceArray<CodeTerms>> codeTerms =
       Collections.synchronizedMap(new WeakHashMap<>());
+
+  /** {@link LutScan#codeTerms} of {@code codes}. */
+  private record CodeTerms(BlockedCodes codes, float[] terms) {}
 
   /**
    * Memory cap of the L2 precomputed table by default: 512 MiB ({@code nlist × M × 2^nbits × 4} bytes; e.g.
@@ -346,14 +350,14 @@ public final class IvfPqSearcher {
 
   /** The cached {@link LutScan#codeTerms} of one list (built the first time). */
   private float[] codeTerms(InvertedLists lists, int list, BlockedCodes codes) {
-    AtomicReferenceArray<float[]> perList = codeTerms.computeIfAbsent(lists,
+    AtomicReferenceArray<CodeTerms> perList = codeTerms.computeIfAbsent(lists,
         l -> new AtomicReferenceArray<>(model.nlist()));
-    float[] terms = perList.get(list);
-    if (terms == null || terms.length != BlockedCodes.blocks(codes.size()) * BlockedCodes.BLOCK) {
-      terms = LutScan.codeTerms(codes, precomputed, list * pq.m() * pq.ksub(), pq.ksub());
-      perList.set(list, terms);
+    CodeTerms cached = perList.get(list);
+    if (cached == null || cached.codes() != codes) {
+      cached = new CodeTerms(codes, LutScan.codeTerms(codes, precomputed, list * pq.m() * pq.ksub(), pq.ksub()));
+      perList.set(list, cached);
     }
-    return terms;
+    return cached.terms();
   }
 
   private void scanFlat(float[] xt, float[] x, int list, InvertedLists lists, TopK top) {
