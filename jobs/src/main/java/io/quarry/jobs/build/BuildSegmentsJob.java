@@ -1,18 +1,19 @@
 package io.quarry.jobs.build;
 
-import io.quarry.jobs.SerializableConf;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.core.config.SegmentsConfig;
 import io.quarry.core.platform.Platform;
 import io.quarry.core.quant.QuantizerModel;
+import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.segment.Checksums;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.ShardEntry;
 import io.quarry.core.segment.Sharding;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.SerializableConf;
 import io.quarry.jobs.StageJob;
 import java.io.IOException;
 import java.io.InputStream;
@@ -70,7 +71,7 @@ public final class BuildSegmentsJob implements StageJob {
   /** The quantizer a build encodes with: the train stage's, or (incremental) the base version's, frozen. */
   record Quantizer(byte[] bytes, QuantizerModel model, String sha256) {
     static Quantizer of(byte[] bytes, String name) throws IOException {
-      return new Quantizer(bytes, QuantizerModel.fromBytes(bytes, name), Checksums.sha256(bytes));
+      return new Quantizer(bytes, QuantizerFormat.fromBytes(bytes, name), Checksums.sha256(bytes));
     }
   }
 
@@ -416,7 +417,7 @@ public final class BuildSegmentsJob implements StageJob {
    * at a time); the output keeps the input order.
    */
   static Iterator<Encoded> encodePartition(Iterator<Row> rows, byte[] quantBytes, int dim) throws IOException {
-    QuantizerModel model = QuantizerModel.fromBytes(quantBytes, "quantizer.bin");
+    QuantizerModel model = QuantizerFormat.fromBytes(quantBytes, "quantizer.bin");
     List<Encoded> out = new ArrayList<>();
     List<Pending> pending = new ArrayList<>(ENCODE_BATCH);
     while (rows.hasNext()) {

@@ -6,7 +6,7 @@ import io.quarry.core.config.EvaluationConfig;
 import io.quarry.core.eval.ChunkHit;
 import io.quarry.core.eval.ExactSearch;
 import io.quarry.core.quant.Metric;
-import io.quarry.core.quant.VecsFormat;
+import io.quarry.core.quant.format.VecsFormat;
 import io.quarry.embed.Embedder;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;

@@ -1,13 +1,14 @@
 package io.quarry.jobs.train;
 
-import io.quarry.core.quant.ArrayInvertedLists;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.IvfPqSearcher;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.Neighbor;
 import io.quarry.core.quant.QuantizerModel;
-import io.quarry.core.quant.QuantizerTrainer;
-import io.quarry.core.quant.VecsFormat;
+import io.quarry.core.quant.format.QuantizerFormat;
+import io.quarry.core.quant.format.VecsFormat;
+import io.quarry.core.quant.ivf.ArrayInvertedLists;
+import io.quarry.core.quant.ivf.IvfPqSearcher;
+import io.quarry.core.quant.train.QuantizerTrainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,7 +90,7 @@ public final class BenchAnnCommand implements Callable<Integer> {
     SparkSession spark = null;
     try {
       for (Path q : quantizers) {
-        QuantizerModel model = QuantizerModel.fromBytes(Files.readAllBytes(q), q.toString());
+        QuantizerModel model = QuantizerFormat.fromBytes(Files.readAllBytes(q), q.toString());
         if (model.dim() != xb.d()) {
           throw new IllegalArgumentException(q + ": quantizer dimension " + model.dim() + " != data dimension "
               + xb.d());

@@ -1,11 +1,11 @@
 package io.quarry.jobs.train;
 
-import io.quarry.core.quant.EncodingStats;
 import io.quarry.core.quant.IndexSpec;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
-import io.quarry.core.quant.QuantizerTrainer;
-import io.quarry.core.quant.SampleKeys;
+import io.quarry.core.quant.train.EncodingStats;
+import io.quarry.core.quant.train.QuantizerTrainer;
+import io.quarry.core.quant.train.SampleKeys;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;

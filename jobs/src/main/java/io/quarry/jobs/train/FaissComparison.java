@@ -1,11 +1,11 @@
 package io.quarry.jobs.train;
 
-import io.quarry.core.quant.ArrayInvertedLists;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.IvfPqSearcher;
 import io.quarry.core.quant.Neighbor;
 import io.quarry.core.quant.QuantizerModel;
-import io.quarry.core.quant.VecsFormat;
+import io.quarry.core.quant.format.VecsFormat;
+import io.quarry.core.quant.ivf.ArrayInvertedLists;
+import io.quarry.core.quant.ivf.IvfPqSearcher;
 import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;

@@ -1,13 +1,13 @@
 package io.quarry.jobs.train;
 
-import io.quarry.core.quant.BlockProducts;
+import io.quarry.core.quant.kernel.BlockProducts;
 
 /**
  * {@link BlockProducts} as one {@code sgemm} of the BLAS Spark MLlib uses ({@code
  * org.apache.spark.ml.linalg.BLAS.nativeBLAS()}: dev.ludovic.netlib's JNIBLAS over a native OpenBLAS when one is
  * loaded — {@code bin/install-native-blas}, docs/operations.md "Native BLAS" — else its Java fallback). The coarse
  * assignment of encoding and of the trainer's residual passes uses it to shortlist centroids; the result is the
- * reference kernel's, bit for bit ({@link io.quarry.core.quant.CoarseQuantizer#assign(float[], int, int[],
+ * reference kernel's, bit for bit ({@link io.quarry.core.quant.component.CoarseQuantizer#assign(float[], int, int[],
  * BlockProducts)}).
  */
 public final class MllibBlasProducts implements BlockProducts {

@@ -4,11 +4,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.quarry.core.config.QuantizerConfig;
-import io.quarry.core.quant.EncodingStats;
 import io.quarry.core.quant.IndexSpec;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
-import io.quarry.core.quant.QuantizerTrainer;
+import io.quarry.core.quant.format.QuantizerFormat;
+import io.quarry.core.quant.train.EncodingStats;
+import io.quarry.core.quant.train.QuantizerTrainer;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
@@ -114,11 +115,11 @@ public final class TrainQuantizerJob implements StageJob {
       EncodingStats stats = encodingStats(ctx, vectors.values(), model);
       long t2 = System.nanoTime();
 
-      byte[] bytes = model.toBytes();
+      byte[] bytes = QuantizerFormat.toBytes(model);
       try (OutputStream out = ctx.create(child(outDir, "quantizer.bin"))) {
         out.write(bytes);
       }
-      ObjectNode json = model.headerJson();
+      ObjectNode json = QuantizerFormat.headerJson(model);
       json.put("inputVectors", n);
       ObjectNode enc = json.putObject("encoding");
       enc.put("vectors", stats.count());

@@ -7,6 +7,7 @@ import io.quarry.core.quant.IndexSpec;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TrainingInfo;
+import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.search.HybridSearcher;
 import io.quarry.core.search.SearchOptions;
 import io.quarry.core.segment.ChunkTableFile;
@@ -14,8 +15,8 @@ import io.quarry.core.segment.CorruptSegmentException;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.jobs.JobContext;
-import io.quarry.jobs.SparkTestSupport;
 import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.SparkTestSupport;
 import io.quarry.lexical.Bm25Index;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -115,7 +116,7 @@ class BuildSegmentsJobTest {
     }
     QuantizerModel q = new QuantizerModel(spec, Metric.IP, DIM, null, centroids, codebooks, TrainingInfo.of(0, 1));
     Files.createDirectories(work.resolve("quantizer"));
-    Files.write(work.resolve("quantizer/quantizer.bin"), q.toBytes());
+    Files.write(work.resolve("quantizer/quantizer.bin"), QuantizerFormat.toBytes(q));
     return vectors;
   }
 

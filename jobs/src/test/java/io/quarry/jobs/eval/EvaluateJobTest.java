@@ -10,18 +10,19 @@ import io.quarry.core.config.ConfigLoader;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.core.eval.EvalInputException;
 import io.quarry.core.eval.EvalReport;
-import io.quarry.core.eval.FusionTuner;
-import io.quarry.core.search.FusionSpec;
-import io.quarry.core.segment.IndexManifest;
-import io.quarry.core.segment.IndexVersion;
 import io.quarry.core.eval.Evaluation;
+import io.quarry.core.eval.FusionTuner;
 import io.quarry.core.eval.Qrels;
 import io.quarry.core.eval.ScoredDoc;
 import io.quarry.core.eval.TrecRunFormat;
 import io.quarry.core.quant.IndexSpec;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
-import io.quarry.core.quant.QuantizerTrainer;
+import io.quarry.core.quant.format.QuantizerFormat;
+import io.quarry.core.quant.train.QuantizerTrainer;
+import io.quarry.core.search.FusionSpec;
+import io.quarry.core.segment.IndexManifest;
+import io.quarry.core.segment.IndexVersion;
 import io.quarry.embed.Embedder;
 import io.quarry.embed.OnnxCrossEncoder;
 import io.quarry.embed.TinyOnnx;
@@ -159,7 +160,7 @@ class EvaluateJobTest {
     QuantizerModel q = QuantizerTrainer.train(flat, v.length, emb.dim(), IndexSpec.parse("IVF4,PQ32x8"), Metric.IP,
         QuantizerTrainer.Params.defaults(7));
     Files.createDirectories(work.resolve("quantizer"));
-    Files.write(work.resolve("quantizer/quantizer.bin"), q.toBytes());
+    Files.write(work.resolve("quantizer/quantizer.bin"), QuantizerFormat.toBytes(q));
     new BuildSegmentsJob().run(ctx());
   }
 
@@ -373,10 +374,10 @@ class EvaluateJobTest {
   void exportAnnWritesTexmexFilesWithExactInnerProductGroundTruth() throws Exception {
     Path dir = tmp.resolve("ann");
     JobSummary s = new ExportAnnJob(dir, "sf", 10).run(ctx());
-    io.quarry.core.quant.VecsFormat.Vecs base = io.quarry.core.quant.VecsFormat.readFvecs(dir.resolve("sf_base.fvecs"));
-    io.quarry.core.quant.VecsFormat.Vecs q = io.quarry.core.quant.VecsFormat.readFvecs(dir.resolve("sf_query.fvecs"));
-    io.quarry.core.quant.VecsFormat.Vecs gt =
-        io.quarry.core.quant.VecsFormat.readIvecs(dir.resolve("sf_groundtruth.ivecs"));
+    io.quarry.core.quant.format.VecsFormat.Vecs base = io.quarry.core.quant.format.VecsFormat.readFvecs(dir.resolve("sf_base.fvecs"));
+    io.quarry.core.quant.format.VecsFormat.Vecs q = io.quarry.core.quant.format.VecsFormat.readFvecs(dir.resolve("sf_query.fvecs"));
+    io.quarry.core.quant.format.VecsFormat.Vecs gt =
+        io.quarry.core.quant.format.VecsFormat.readIvecs(dir.resolve("sf_groundtruth.ivecs"));
     List<String> ids = Files.readAllLines(dir.resolve("sf_ids.txt"));
     long embeddings = spark.read().parquet(work.resolve("embeddings").toString()).count();
     assertThat(base.n()).isEqualTo(embeddings).isEqualTo(ids.size());
@@ -388,7 +389,7 @@ class EvaluateJobTest {
       int best = -1;
       double bestScore = Double.NEGATIVE_INFINITY;
       for (int j = 0; j < base.n(); j++) {
-        double sc = io.quarry.core.quant.VectorMath.dot(qi, base.row(j));
+        double sc = io.quarry.core.quant.kernel.VectorMath.dot(qi, base.row(j));
         if (sc > bestScore) {
           bestScore = sc;
           best = j;

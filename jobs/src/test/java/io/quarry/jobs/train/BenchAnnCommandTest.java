@@ -5,9 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.quarry.core.quant.IndexSpec;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
-import io.quarry.core.quant.QuantizerTrainer;
-import io.quarry.core.quant.VecsFormat;
-import io.quarry.core.quant.VectorMath;
+import io.quarry.core.quant.format.QuantizerFormat;
+import io.quarry.core.quant.format.VecsFormat;
+import io.quarry.core.quant.kernel.VectorMath;
+import io.quarry.core.quant.train.QuantizerTrainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -52,7 +53,7 @@ class BenchAnnCommandTest {
     QuantizerModel model = QuantizerTrainer.train(base, n, d, IndexSpec.parse("IVF8,PQ8x6"), Metric.L2,
         QuantizerTrainer.Params.defaults(5));
     Path qbin = tmp.resolve("quantizer.bin");
-    Files.write(qbin, model.toBytes());
+    Files.write(qbin, QuantizerFormat.toBytes(model));
     Path out = tmp.resolve("table.md");
 
     int rc = new CommandLine(new BenchAnnCommand()).execute("--data", tmp.toString(), "--quantizer", qbin.toString(),

@@ -7,12 +7,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.core.config.ConfigLoader;
 import io.quarry.core.config.QuarryConfig;
-import io.quarry.core.quant.ArrayInvertedLists;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.IvfPqSearcher;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
-import io.quarry.core.quant.QuantizerTrainer;
+import io.quarry.core.quant.format.QuantizerFormat;
+import io.quarry.core.quant.ivf.ArrayInvertedLists;
+import io.quarry.core.quant.ivf.IvfPqSearcher;
+import io.quarry.core.quant.train.QuantizerTrainer;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import java.nio.file.Files;
@@ -121,7 +122,7 @@ class TrainQuantizerJobTest {
     JobSummary s1 = new TrainQuantizerJob().run(ctx(work, "quantizer.spec=OPQ4,IVF8,PQ4x6", "quantizer.metric=l2"));
     byte[] bin1 = Files.readAllBytes(work.resolve("quantizer/quantizer.bin"));
     String json1 = Files.readString(work.resolve("quantizer/quantizer.json"));
-    QuantizerModel model = QuantizerModel.fromBytes(bin1, "quantizer.bin");
+    QuantizerModel model = QuantizerFormat.fromBytes(bin1, "quantizer.bin");
 
     assertThat(s1.get("quarantined.wrong_dimension")).isEqualTo(1L);
     assertThat(s1.get("quarantined.non_finite")).isEqualTo(1L);
@@ -199,7 +200,7 @@ class TrainQuantizerJobTest {
         "quantizer.maxPointsPerCentroid=40", "quantizer.metric=ip"));
     // cap = 40 × max(nlist 16, ksub 16) = 640
     assertThat(s.get("sampleSize")).isEqualTo(640L);
-    QuantizerModel m = QuantizerModel.fromBytes(Files.readAllBytes(work.resolve("quantizer/quantizer.bin")), "q");
+    QuantizerModel m = QuantizerFormat.fromBytes(Files.readAllBytes(work.resolve("quantizer/quantizer.bin")), "q");
     assertThat(m.metric()).isEqualTo(Metric.IP);
     assertThat(m.nlist()).isEqualTo(16);
     assertThat(s.get("pqSampleSize")).isEqualTo(640L);
@@ -211,7 +212,7 @@ class TrainQuantizerJobTest {
     assertThat(big.get("sampleSize")).isEqualTo(1280L);
     assertThat(big.get("pqSampleSize")).isEqualTo(640L);
     byte[] bin = Files.readAllBytes(work.resolve("quantizer/quantizer.bin"));
-    QuantizerModel bm = QuantizerModel.fromBytes(bin, "q");
+    QuantizerModel bm = QuantizerFormat.fromBytes(bin, "q");
     assertThat(bm.info().metrics().get("pq.mse")).isLessThan(bm.info().metrics().get("ivf.mse"));
     new TrainQuantizerJob().run(ctx(work, "quantizer.spec=IVF32,PQ4x4", "quantizer.maxPointsPerCentroid=40",
         "quantizer.metric=ip"));

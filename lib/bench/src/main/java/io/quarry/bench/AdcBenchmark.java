@@ -1,13 +1,14 @@
 package io.quarry.bench;
 
-import io.quarry.core.quant.ArrayInvertedLists;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.IvfPqSearcher;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.Neighbor;
 import io.quarry.core.quant.QuantizerModel;
-import io.quarry.core.quant.QuantizerTrainer;
-import io.quarry.core.quant.VecsFormat;
+import io.quarry.core.quant.format.QuantizerFormat;
+import io.quarry.core.quant.format.VecsFormat;
+import io.quarry.core.quant.ivf.ArrayInvertedLists;
+import io.quarry.core.quant.ivf.IvfPqSearcher;
+import io.quarry.core.quant.train.QuantizerTrainer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -44,7 +45,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * 20,000, nprobe 16, top 100, one query at a time, one thread.
  *
  * <ul>
- *   <li>{@link #search}: {@link IvfPqSearcher#search(float[], int, int, io.quarry.core.quant.InvertedLists)} per query
+ *   <li>{@link #search}: {@link IvfPqSearcher#search(float[], int, int, io.quarry.core.quant.ivf.InvertedLists)} per query
  *       (rotation, probing, the ADC table, the scan, the top-k), as FAISS {@code IndexIVFPQ.search} with one query.
  *   <li>{@link #scan}: the per-shard part only, {@code search(PreparedQuery, k, lists)} on queries prepared in setup
  *       (the list scans and the top-k).
@@ -135,14 +136,14 @@ public class AdcBenchmark {
     try {
       if (Files.exists(file)) {
         try (var in = Files.newInputStream(file)) {
-          return QuantizerModel.read(in, file.toString());
+          return QuantizerFormat.read(in, file.toString());
         }
       }
       QuantizerModel trained = QuantizerTrainer.train(Arrays.copyOf(x, nt * D), nt, D, IndexSpec.parse(spec), m,
           new QuantizerTrainer.Params(1, 8, 1e-3, 256, 2));
       Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
       try (var out = Files.newOutputStream(tmp)) {
-        trained.write(out);
+        QuantizerFormat.write(trained, out);
       }
       Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
           java.nio.file.StandardCopyOption.ATOMIC_MOVE);

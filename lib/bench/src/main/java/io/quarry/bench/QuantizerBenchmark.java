@@ -1,12 +1,12 @@
 package io.quarry.bench;
 
-import io.quarry.core.quant.ArrayInvertedLists;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.IvfPqSearcher;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.Neighbor;
 import io.quarry.core.quant.QuantizerModel;
-import io.quarry.core.quant.QuantizerTrainer;
+import io.quarry.core.quant.ivf.ArrayInvertedLists;
+import io.quarry.core.quant.ivf.IvfPqSearcher;
+import io.quarry.core.quant.train.QuantizerTrainer;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;

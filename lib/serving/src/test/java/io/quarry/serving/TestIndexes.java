@@ -6,7 +6,8 @@ import io.quarry.core.config.EmbeddingConfig;
 import io.quarry.core.quant.IndexSpec;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
-import io.quarry.core.quant.QuantizerTrainer;
+import io.quarry.core.quant.format.QuantizerFormat;
+import io.quarry.core.quant.train.QuantizerTrainer;
 import io.quarry.core.segment.Checksums;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.ShardEntry;
@@ -86,7 +87,7 @@ final class TestIndexes {
     }
     Path vdir = root.resolve(version);
     Files.createDirectories(vdir);
-    byte[] qb = q.toBytes();
+    byte[] qb = QuantizerFormat.toBytes(q);
     Files.write(vdir.resolve("quantizer.bin"), qb);
     List<IndexManifest.Shard> ms = new ArrayList<>();
     for (int s = 0; s < shards; s++) {

@@ -27,7 +27,7 @@ import java.util.Set;
  *     chunks would exceed this share of its stored chunks, in {@code [0, 1]}
  * @param driftMaxMseRatio an incremental build takes the full-retrain path when the mean squared quantization error
  *     of the new vectors under the frozen quantizer exceeds this multiple of the error recorded at training (its
- *     held-out estimate {@code pq.mse.heldout}, {@link io.quarry.core.quant.PqHeldOutError}; {@code pq.mse} for
+ *     held-out estimate {@code pq.mse.heldout}, {@link io.quarry.core.quant.train.PqHeldOutError}; {@code pq.mse} for
  *     older quantizers); {@code 0} disables the check
  * @param driftMaxChangedShare an incremental build takes the full-retrain path when the share of added, changed and
  *     deleted documents (of the base's live documents) exceeds this, in {@code [0, 1]}; {@code 1} disables it

@@ -1,5 +1,8 @@
 package io.quarry.core.quant;
 
+import io.quarry.core.quant.component.CoarseQuantizer;
+import io.quarry.core.quant.component.ProductQuantizer;
+import io.quarry.core.quant.component.VectorTransform;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

@@ -1,26 +1,13 @@
 package io.quarry.core.quant;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.EOFException;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
+import io.quarry.core.quant.component.CoarseQuantizer;
+import io.quarry.core.quant.component.ProductQuantizer;
+import io.quarry.core.quant.component.VectorTransform;
+import io.quarry.core.quant.kernel.BlockProducts;
+import io.quarry.core.quant.kernel.VectorMath;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-import java.util.zip.CRC32;
-import java.util.zip.CheckedInputStream;
-import java.util.zip.CheckedOutputStream;
 
 /**
  * A trained vector quantizer in FAISS's shape: a chain of a {@link VectorTransform} (the OPQ rotation, identity
@@ -39,45 +26,14 @@ import java.util.zip.CheckedOutputStream;
  * <p>Codes: {@link #codeSize()} bytes per vector; PQ codes bit-packed least-significant bit first (FAISS
  * {@code PQEncoderGeneric}); {@code Flat} codes are the rotated vector itself as {@code d} little-endian float32.
  *
- * <p>File format ({@link #write}, version {@value #FORMAT_VERSION}), big-endian:
- *
- * <pre>
- *   magic        8 bytes  "QRYQUANT"
- *   version      int32    format version (2)
- *   headerLen    int32    bytes of the header
- *   header       UTF-8 JSON object: format, formatVersion, spec, d, metric, nlist, M, nbits, ksub, dsub, codeSize,
- *                hasRotation, sections [tags in file order], sampleSize, maxPointsPerCentroid, seed, sparkVersion,
- *                quarryVersion, metrics {name: value}
- *   sections     in this order, each present only when the spec has the component:
- *                  tag      4 ASCII bytes
- *                  length   int64    bytes of the body that follows
- *                  body     the component's own layout:
- *                    "OPQR"  VectorTransform:  int32 d, float32[d × d]
- *                    "IVFC"  CoarseQuantizer:  int32 nlist, int32 d, float32[nlist × d]
- *                    "PQCB"  ProductQuantizer: int32 M, int32 nbits, int32 dsub, float32[M × ksub × dsub]
- *   footer       int64    CRC32 of every preceding byte
- * </pre>
- *
- * A section with an unknown tag is skipped (by its length). Version 1 files (written before issue 12: no section
- * framing — {@code rotation float32[d × d]} when hasRotation, {@code centroids float32[nlist × d]} always (one zero row
- * without IVF), {@code codebooks float32[M × ksub × dsub]} unless Flat) are still read, so indexes published before
- * the change keep serving; {@code src/test/resources/golden/quantizer-v1} pins that. Readers reject an unknown magic,
- * a newer format version, an inconsistent header or section, a truncated file or a CRC mismatch, with an {@link
- * IOException} naming the source.
+ * <p>Bytes: {@link io.quarry.core.quant.format.QuantizerFormat} writes and reads a model ({@code quantizer.bin});
+ * the format is specified there and in docs/segment-format.md.
  */
 public final class QuantizerModel implements Serializable {
   private static final long serialVersionUID = 2L;
 
-  /** Magic bytes at the start of a model file. */
-  public static final String MAGIC = "QRYQUANT";
-
-  /** Current (and newest readable) file format version. */
-  public static final int FORMAT_VERSION = 2;
-
   /** Rows processed together by {@link #encodeBatch} (bounds its temporaries to a few {@code d}-row blocks). */
   public static final int ENCODE_BLOCK = 1024;
-
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final IndexSpec spec;
   private final Metric metric;
@@ -395,238 +351,6 @@ public final class QuantizerModel implements Serializable {
     if (x.length != d) {
       throw new IllegalArgumentException("vector has dimension " + x.length + ", the quantizer expects " + d);
     }
-  }
-
-  // ------------------------------------------------------------------------------------------------ I/O
-
-  private List<String> sections() {
-    List<String> s = new ArrayList<>(3);
-    if (!transform.isIdentity()) {
-      s.add(VectorTransform.SECTION);
-    }
-    if (spec.hasIvf()) {
-      s.add(CoarseQuantizer.SECTION);
-    }
-    if (pq != null) {
-      s.add(ProductQuantizer.SECTION);
-    }
-    return s;
-  }
-
-  /** Writes the model in the format described in the class javadoc (version 2). Does not close {@code out}. */
-  public void write(OutputStream out) throws IOException {
-    CheckedOutputStream checked = new CheckedOutputStream(out, new CRC32());
-    DataOutputStream data = new DataOutputStream(checked);
-    data.write(MAGIC.getBytes(StandardCharsets.US_ASCII));
-    data.writeInt(FORMAT_VERSION);
-    byte[] header = JSON.writeValueAsBytes(headerJson());
-    data.writeInt(header.length);
-    data.write(header);
-    for (String tag : sections()) {
-      ByteArrayOutputStream body = new ByteArrayOutputStream();
-      DataOutputStream b = new DataOutputStream(body);
-      switch (tag) {
-        case VectorTransform.SECTION -> transform.writeSection(b);
-        case CoarseQuantizer.SECTION -> coarse.writeSection(b);
-        default -> pq.writeSection(b);
-      }
-      b.flush();
-      data.write(tag.getBytes(StandardCharsets.US_ASCII));
-      data.writeLong(body.size());
-      body.writeTo(data);
-    }
-    data.flush();
-    long crc = checked.getChecksum().getValue();
-    new DataOutputStream(out).writeLong(crc);
-    out.flush();
-  }
-
-  /** The header as JSON (also the basis of the human-readable {@code quantizer.json}). */
-  public ObjectNode headerJson() {
-    ObjectNode h = JSON.createObjectNode();
-    h.put("format", "quarry-quantizer");
-    h.put("formatVersion", FORMAT_VERSION);
-    h.put("spec", spec.toString());
-    h.put("d", d);
-    h.put("metric", metric.name().toLowerCase(java.util.Locale.ROOT));
-    h.put("nlist", nlist());
-    h.put("M", m());
-    h.put("nbits", nbits());
-    h.put("ksub", ksub());
-    h.put("dsub", dsub());
-    h.put("codeSize", codeSize());
-    h.put("hasRotation", hasRotation());
-    sections().forEach(h.putArray("sections")::add);
-    h.put("sampleSize", info.sampleSize());
-    h.put("maxPointsPerCentroid", info.maxPointsPerCentroid());
-    h.put("seed", info.seed());
-    h.put("sparkVersion", info.sparkVersion());
-    h.put("quarryVersion", info.quarryVersion());
-    ObjectNode metrics = h.putObject("metrics");
-    info.metrics().forEach(metrics::put);
-    return h;
-  }
-
-  /** The bytes of {@link #write}. */
-  public byte[] toBytes() {
-    ByteArrayOutputStream bos = new ByteArrayOutputStream();
-    try {
-      write(bos);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-    return bos.toByteArray();
-  }
-
-  /**
-   * Reads a model written by {@link #write} (format version 2) or by the version-1 writer. Does not close {@code in}.
-   *
-   * @param sourceName the file name or URI, used in error messages
-   * @throws IOException naming {@code sourceName} when the input is not a model file, has a newer format version,
-   *     is truncated, has an inconsistent header or section or fails the CRC32 check
-   */
-  public static QuantizerModel read(InputStream in, String sourceName) throws IOException {
-    CheckedInputStream checked = new CheckedInputStream(in, new CRC32());
-    DataInputStream data = new DataInputStream(checked);
-    try {
-      byte[] magic = new byte[MAGIC.length()];
-      data.readFully(magic);
-      if (!MAGIC.equals(new String(magic, StandardCharsets.US_ASCII))) {
-        throw new IOException(sourceName + ": not a Quarry quantizer file (bad magic)");
-      }
-      int version = data.readInt();
-      if (version < 1 || version > FORMAT_VERSION) {
-        throw new IOException(sourceName + ": unsupported quantizer format version " + version
-            + " (this build reads 1.." + FORMAT_VERSION + ")");
-      }
-      int headerLen = data.readInt();
-      if (headerLen <= 0 || headerLen > (1 << 24)) {
-        throw new IOException(sourceName + ": corrupt header length " + headerLen);
-      }
-      byte[] headerBytes = new byte[headerLen];
-      data.readFully(headerBytes);
-      JsonNode h;
-      try {
-        h = JSON.readTree(headerBytes);
-      } catch (IOException e) {
-        throw new IOException(sourceName + ": corrupt header JSON: " + e.getMessage(), e);
-      }
-      IndexSpec spec;
-      Metric metric;
-      int d;
-      try {
-        spec = IndexSpec.parse(required(h, "spec", sourceName).asText());
-        metric = Metric.parse(required(h, "metric", sourceName).asText());
-        d = required(h, "d", sourceName).asInt();
-        spec.validateFor(d);
-      } catch (IllegalArgumentException e) {
-        throw new IOException(sourceName + ": invalid header: " + e.getMessage(), e);
-      }
-      boolean hasRotation = required(h, "hasRotation", sourceName).asBoolean();
-      if (hasRotation != spec.hasOpq()) {
-        throw new IOException(sourceName + ": header hasRotation=" + hasRotation + " contradicts spec " + spec);
-      }
-      VectorTransform transform;
-      CoarseQuantizer coarse;
-      ProductQuantizer pq;
-      try {
-        if (version == 1) {
-          int nlist = spec.effectiveNlist();
-          float[] rotation = hasRotation ? Checks.readFloats(data, (long) d * d, sourceName, "rotation") : null;
-          float[] centroids = Checks.readFloats(data, (long) nlist * d, sourceName, "centroids");
-          float[] codebooks = spec.isFlat() ? null
-              : Checks.readFloats(data, (long) spec.pqM() * spec.ksub() * (d / spec.pqM()), sourceName, "codebooks");
-          transform = spec.transform(d, rotation);
-          coarse = spec.coarse(d, centroids);
-          pq = spec.productQuantizer(d, codebooks);
-        } else {
-          transform = VectorTransform.identity(d);
-          coarse = CoarseQuantizer.single(d);
-          pq = null;
-          for (String tag : expectedSections(spec)) {
-            String found = readTag(data, sourceName);
-            long len = data.readLong();
-            while (!found.equals(tag) && !isKnown(found)) { // a newer writer's extra section: skip it
-              data.skipNBytes(len);
-              found = readTag(data, sourceName);
-              len = data.readLong();
-            }
-            if (!found.equals(tag)) {
-              throw new IOException(sourceName + ": expected section " + tag + " for spec " + spec + ", found "
-                  + found);
-            }
-            switch (tag) {
-              case VectorTransform.SECTION -> transform = VectorTransform.readSection(data, d, sourceName);
-              case CoarseQuantizer.SECTION ->
-                  coarse = CoarseQuantizer.readSection(data, spec.effectiveNlist(), d, sourceName);
-              default -> pq = ProductQuantizer.readSection(data, spec.pqM(), spec.nbits(), d / spec.pqM(),
-                  sourceName);
-            }
-          }
-        }
-      } catch (IllegalArgumentException e) {
-        throw new IOException(sourceName + ": invalid model: " + e.getMessage(), e);
-      }
-      long expected = checked.getChecksum().getValue();
-      long stored = new DataInputStream(in).readLong();
-      if (stored != expected) {
-        throw new IOException(sourceName + ": CRC32 mismatch (stored " + Long.toHexString(stored) + ", computed "
-            + Long.toHexString(expected) + "): the file is corrupt");
-      }
-      Map<String, Double> metrics = new TreeMap<>();
-      JsonNode mj = h.get("metrics");
-      if (mj != null) {
-        mj.properties().forEach(e -> metrics.put(e.getKey(), e.getValue().asDouble()));
-      }
-      TrainingInfo info = new TrainingInfo(
-          h.path("sampleSize").asLong(), h.path("seed").asLong(), h.path("sparkVersion").asText("none"),
-          h.path("quarryVersion").asText("dev"), metrics, h.path("maxPointsPerCentroid").asInt(0));
-      try {
-        return new QuantizerModel(spec, metric, transform, coarse, pq, info);
-      } catch (IllegalArgumentException e) {
-        throw new IOException(sourceName + ": invalid model: " + e.getMessage(), e);
-      }
-    } catch (EOFException e) {
-      throw new IOException(sourceName + ": truncated quantizer file", e);
-    }
-  }
-
-  private static List<String> expectedSections(IndexSpec spec) {
-    List<String> s = new ArrayList<>(3);
-    if (spec.hasOpq()) {
-      s.add(VectorTransform.SECTION);
-    }
-    if (spec.hasIvf()) {
-      s.add(CoarseQuantizer.SECTION);
-    }
-    if (!spec.isFlat()) {
-      s.add(ProductQuantizer.SECTION);
-    }
-    return s;
-  }
-
-  private static boolean isKnown(String tag) {
-    return tag.equals(VectorTransform.SECTION) || tag.equals(CoarseQuantizer.SECTION)
-        || tag.equals(ProductQuantizer.SECTION);
-  }
-
-  private static String readTag(DataInputStream in, String source) throws IOException {
-    byte[] t = new byte[4];
-    in.readFully(t);
-    return new String(t, StandardCharsets.US_ASCII);
-  }
-
-  private static JsonNode required(JsonNode h, String field, String source) throws IOException {
-    JsonNode v = h.get(field);
-    if (v == null || v.isNull()) {
-      throw new IOException(source + ": header misses field '" + field + "'");
-    }
-    return v;
-  }
-
-  /** Reads a model from bytes (tests). */
-  public static QuantizerModel fromBytes(byte[] bytes, String sourceName) throws IOException {
-    return read(new java.io.ByteArrayInputStream(bytes), sourceName);
   }
 
   @Override

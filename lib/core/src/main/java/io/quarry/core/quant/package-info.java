@@ -1,10 +1,18 @@
 /**
- * Vector quantization, Spark-free: the index spec in FAISS notation ({@link io.quarry.core.quant.IndexSpec}), the
- * trained model with OPQ rotation, IVF centroids and residual PQ codebooks and its versioned file format ({@link
- * io.quarry.core.quant.QuantizerModel}), ADC search over inverted lists ({@link io.quarry.core.quant.IvfPqSearcher}),
- * an in-memory trainer ({@link io.quarry.core.quant.QuantizerTrainer}) and the mergeable statistics the Spark trainer
- * aggregates ({@link io.quarry.core.quant.PqLloydStats}, {@link io.quarry.core.quant.OpqStats}, {@link
- * io.quarry.core.quant.EncodingStats}).
+ * Vector quantization, Spark-free. This package is the model's public API: the index spec in FAISS notation ({@link
+ * io.quarry.core.quant.IndexSpec}), the {@link io.quarry.core.quant.Metric}, and the trained model ({@link
+ * io.quarry.core.quant.QuantizerModel}: OPQ rotation, IVF centroids and residual PQ codebooks). Sub-packages, each
+ * depending only on those listed before it:
+ *
+ * <ul>
+ *   <li>{@code kernel}: numeric kernels (nearest centroid, fixed-order dot products, Vector API paths);
+ *   <li>{@code component}: the model's parts ({@code VectorTransform}, {@code CoarseQuantizer}, {@code
+ *       ProductQuantizer});
+ *   <li>(this package) the composite model;
+ *   <li>{@code format}: the bytes of a model ({@code QuantizerFormat}, the version-1 reader) and fvecs/ivecs;
+ *   <li>{@code ivf}: inverted lists and the ADC scans ({@code IvfPqSearcher}, {@code LutScan});
+ *   <li>{@code train}: the in-memory trainer and the mergeable statistics the Spark trainer aggregates.
+ * </ul>
  *
  * <p>References: Jégou, Douze, Schmid, "Product Quantization for Nearest Neighbor Search", TPAMI 2011 (PQ, IVFADC);
  * Ge, He, Ke, Sun, "Optimized Product Quantization for Approximate Nearest Neighbor Search", CVPR 2013 (OPQ); Johnson,

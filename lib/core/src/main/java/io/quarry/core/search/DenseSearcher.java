@@ -1,7 +1,7 @@
 package io.quarry.core.search;
 
-import io.quarry.core.quant.IvfPqSearcher;
 import io.quarry.core.quant.Neighbor;
+import io.quarry.core.quant.ivf.IvfPqSearcher;
 import io.quarry.core.segment.IndexVersion;
 import java.util.ArrayList;
 import java.util.List;

@@ -11,7 +11,7 @@ public final class QueryContext {
   private final String text;
   private final HybridSearcher.QueryEncoder encoder;
   private float[] vector;
-  private io.quarry.core.quant.IvfPqSearcher.PreparedQuery assignment;
+  private io.quarry.core.quant.ivf.IvfPqSearcher.PreparedQuery assignment;
   private int assignedNprobe;
 
   /**
@@ -39,7 +39,7 @@ public final class QueryContext {
   }
 
   /** The coarse assignment at {@code nprobe}, computed once per query and nprobe. */
-  public io.quarry.core.quant.IvfPqSearcher.PreparedQuery assignment(DenseSearcher dense, int nprobe) throws IOException {
+  public io.quarry.core.quant.ivf.IvfPqSearcher.PreparedQuery assignment(DenseSearcher dense, int nprobe) throws IOException {
     if (assignment == null || assignedNprobe != nprobe) {
       assignment = dense.assign(vector(), nprobe);
       assignedNprobe = nprobe;

@@ -1,6 +1,7 @@
 package io.quarry.core.segment;
 
 import io.quarry.core.quant.QuantizerModel;
+import io.quarry.core.quant.format.QuantizerFormat;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -91,7 +92,7 @@ public final class IndexVersion {
     Path qf = Checksums.resolveInside(versionDir, m.quantizer().path());
     QuantizerModel q;
     try (InputStream in = Files.newInputStream(qf)) {
-      q = QuantizerModel.read(in, qf.toString());
+      q = QuantizerFormat.read(in, qf.toString());
     }
     if (q.dim() != m.dim() || q.nlist() != m.nlist() || q.codeSize() != m.codeSize()) {
       throw new CorruptSegmentException(qf.toString(), "quantizer (dim " + q.dim() + ", nlist " + q.nlist()

@@ -1,7 +1,7 @@
 package io.quarry.core.segment;
 
-import io.quarry.core.quant.BlockedCodes;
-import io.quarry.core.quant.InvertedLists;
+import io.quarry.core.quant.ivf.BlockedCodes;
+import io.quarry.core.quant.ivf.InvertedLists;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -188,7 +188,7 @@ public final class IvfListsFile implements InvertedLists {
 
   /**
    * Checks what can be checked in PQ codes without their checksum: when {@code m × nbits} is not a multiple of 8,
-   * the unused high bits of each code's last byte must be zero (as {@link io.quarry.core.quant.PqCodes} writes
+   * the unused high bits of each code's last byte must be zero (as {@link io.quarry.core.quant.component.PqCodes} writes
    * them). For byte-aligned codes (e.g. PQ48x8, PQ16x4) every byte value is legal and nothing is checked here.
    *
    * @param fileName the file as named in errors

@@ -3,6 +3,10 @@ package io.quarry.core.quant;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.quarry.core.quant.component.PqCodes;
+import io.quarry.core.quant.format.QuantizerFormat;
+import io.quarry.core.quant.kernel.VectorMath;
+import io.quarry.core.quant.train.QuantizerTrainer;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Random;
@@ -21,31 +25,31 @@ class QuantizerModelTest {
   void writeReadRoundTripsByteIdentically() throws IOException {
     for (String spec : new String[] {"OPQ4,IVF8,PQ4x8", "IVF8,PQ6x5", "PQ3x8", "IVF8,Flat"}) {
       QuantizerModel m = model(spec, Metric.IP);
-      byte[] bytes = m.toBytes();
-      QuantizerModel back = QuantizerModel.fromBytes(bytes, "mem.bin");
+      byte[] bytes = QuantizerFormat.toBytes(m);
+      QuantizerModel back = QuantizerFormat.fromBytes(bytes, "mem.bin");
       assertThat(back.spec()).isEqualTo(m.spec());
       assertThat(back.metric()).isEqualTo(Metric.IP);
       assertThat(back.info()).isEqualTo(m.info());
-      assertThat(back.toBytes()).isEqualTo(bytes);
-      assertThat(back.headerJson().get("metrics").has("pq.mse")).isTrue();
+      assertThat(QuantizerFormat.toBytes(back)).isEqualTo(bytes);
+      assertThat(QuantizerFormat.headerJson(back).get("metrics").has("pq.mse")).isTrue();
     }
   }
 
   @Test
   void corruptInputNamesTheSource() {
-    byte[] bytes = model("IVF8,PQ4x8", Metric.L2).toBytes();
+    byte[] bytes = QuantizerFormat.toBytes(model("IVF8,PQ4x8", Metric.L2));
     byte[] flipped = bytes.clone();
     flipped[bytes.length - 20] ^= 0x10;
-    assertThatThrownBy(() -> QuantizerModel.fromBytes(flipped, "s3a://b/q.bin"))
+    assertThatThrownBy(() -> QuantizerFormat.fromBytes(flipped, "s3a://b/q.bin"))
         .isInstanceOf(IOException.class).hasMessageContaining("s3a://b/q.bin").hasMessageContaining("CRC32");
-    assertThatThrownBy(() -> QuantizerModel.fromBytes(Arrays.copyOf(bytes, bytes.length - 100), "q.bin"))
+    assertThatThrownBy(() -> QuantizerFormat.fromBytes(Arrays.copyOf(bytes, bytes.length - 100), "q.bin"))
         .hasMessageContaining("q.bin: truncated");
     byte[] badMagic = bytes.clone();
     badMagic[0] = 'X';
-    assertThatThrownBy(() -> QuantizerModel.fromBytes(badMagic, "q.bin")).hasMessageContaining("bad magic");
+    assertThatThrownBy(() -> QuantizerFormat.fromBytes(badMagic, "q.bin")).hasMessageContaining("bad magic");
     byte[] newer = bytes.clone();
     newer[11] = 9;
-    assertThatThrownBy(() -> QuantizerModel.fromBytes(newer, "q.bin"))
+    assertThatThrownBy(() -> QuantizerFormat.fromBytes(newer, "q.bin"))
         .hasMessageContaining("unsupported quantizer format version 9");
   }
 

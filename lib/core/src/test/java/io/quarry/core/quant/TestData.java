@@ -1,13 +1,14 @@
 package io.quarry.core.quant;
 
+import io.quarry.core.quant.kernel.VectorMath;
 import java.util.Random;
 
 /** Seeded synthetic data sets for quantizer tests. */
-final class TestData {
+public final class TestData {
   private TestData() {}
 
   /** {@code n × d} points around {@code clusters} Gaussian centres (centre spread 1, noise sigma). */
-  static float[] clustered(int n, int d, int clusters, float sigma, long seed) {
+  public static float[] clustered(int n, int d, int clusters, float sigma, long seed) {
     Random rnd = new Random(seed);
     float[] centres = new float[clusters * d];
     for (int i = 0; i < centres.length; i++) {
@@ -27,7 +28,7 @@ final class TestData {
    * Strongly correlated data: {@code x = A z} with a random dense mixing matrix {@code A} and {@code z} of decaying
    * variance, so the energy is unevenly spread across PQ sub-spaces (the case OPQ is for).
    */
-  static float[] correlated(int n, int d, long seed) {
+  public static float[] correlated(int n, int d, long seed) {
     Random rnd = new Random(seed);
     float[] a = new float[d * d];
     for (int i = 0; i < a.length; i++) {
@@ -46,11 +47,11 @@ final class TestData {
     return x;
   }
 
-  static float[] row(float[] x, int d, int i) {
+  public static float[] row(float[] x, int d, int i) {
     return java.util.Arrays.copyOfRange(x, i * d, (i + 1) * d);
   }
 
-  static void normalize(float[] x, int d) {
+  public static void normalize(float[] x, int d) {
     for (int i = 0; i < x.length / d; i++) {
       double s = 0;
       for (int t = 0; t < d; t++) {

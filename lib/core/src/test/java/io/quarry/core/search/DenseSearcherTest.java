@@ -3,13 +3,14 @@ package io.quarry.core.search;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.quarry.core.quant.ArrayInvertedLists;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.IvfPqSearcher;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.Neighbor;
 import io.quarry.core.quant.QuantizerModel;
-import io.quarry.core.quant.QuantizerTrainer;
+import io.quarry.core.quant.format.QuantizerFormat;
+import io.quarry.core.quant.ivf.ArrayInvertedLists;
+import io.quarry.core.quant.ivf.IvfPqSearcher;
+import io.quarry.core.quant.train.QuantizerTrainer;
 import io.quarry.core.segment.Checksums;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.IndexVersion;
@@ -70,7 +71,7 @@ class DenseSearcherTest {
       int s = bounds == null ? Sharding.hashShard(e.docId(), shards) : Sharding.ivfShard(bounds, e.list());
       parts.get(s).add(e);
     }
-    byte[] qb = q.toBytes();
+    byte[] qb = QuantizerFormat.toBytes(q);
     Files.createDirectories(dir);
     Files.write(dir.resolve("quantizer.bin"), qb);
     List<IndexManifest.Shard> ms = new ArrayList<>();

@@ -1,0 +1,297 @@
+package io.quarry.core.quant.component;
+
+import io.quarry.core.quant.kernel.BlockProducts;
+import io.quarry.core.quant.kernel.L2Kernel;
+import io.quarry.core.quant.kernel.Simd;
+import io.quarry.core.quant.kernel.VectorKernels;
+import io.quarry.core.quant.kernel.VectorMath;
+import java.io.Serializable;
+import java.util.Arrays;
+
+/**
+ * The IVF coarse quantizer (Jégou et al., "Product Quantization for Nearest Neighbor Search", TPAMI 2011, IVFADC):
+ * {@code nlist × d} centroids (row-major, in the transformed space), list assignment and probing. Without IVF it is a
+ * single all-zero centroid ({@code nlist = 1}), so the residual is the vector itself. Immutable, thread-safe,
+ * {@link Serializable}.
+ *
+ * <p>Both {@link #assign} and {@link #probe} rank centroids by squared L2 distance computed as {@code ||c||² − 2
+ * x·c} (precomputed norms; {@link L2Kernel}, the same kernel as the product quantizer), lowest list id on ties, for
+ * both metrics: the smallest residual is what residual PQ needs, and for L2-normalized embeddings the L2 order equals
+ * the inner-product order. The batch {@link #assign(float[], int, int[])} gives exactly the lists of the per-vector
+ * call.
+ *
+ * <p>File section ({@code IVFC}, written only with IVF): {@code int32 nlist}, {@code int32 d}, {@code float32[nlist ×
+ * d]} big-endian.
+ */
+public final class CoarseQuantizer implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final int nlist;
+  private final int d;
+  private final float[] centroids;
+  private final float[] norms;
+  /** {@link VectorKernels#blockTranspose} of the centroids, built on the first vectorized probe (search only). */
+  private transient volatile float[] centroidsT;
+
+  private CoarseQuantizer(int nlist, int d, float[] centroids) {
+    this.nlist = nlist;
+    this.d = d;
+    this.centroids = centroids;
+    this.norms = L2Kernel.norms(centroids, 0, nlist, d);
+  }
+
+  /**
+   * IVF centroids.
+   *
+   * @param centroids {@code nlist × d} row-major (copied)
+   * @throws IllegalArgumentException on a wrong length, {@code nlist < 1}, {@code d < 1} or a non-finite value
+   */
+  public static CoarseQuantizer ivf(float[] centroids, int nlist, int d) {
+    if (nlist < 1 || d < 1) {
+      throw new IllegalArgumentException("coarse quantizer: nlist and d must be >= 1 (nlist=" + nlist + ", d=" + d
+          + ")");
+    }
+    return new CoarseQuantizer(nlist, d, Checks.finite(centroids, (long) nlist * d, "centroids (nlist × d)"));
+  }
+
+  /** No IVF: one zero centroid, every vector in list 0. */
+  public static CoarseQuantizer single(int d) {
+    return new CoarseQuantizer(1, d, new float[d]);
+  }
+
+  /** Number of lists. */
+  public int nlist() {
+    return nlist;
+  }
+
+  /** Dimension {@code d}. */
+  public int dim() {
+    return d;
+  }
+
+  /** A copy of the {@code nlist × d} centroids. */
+  public float[] centroids() {
+    return centroids.clone();
+  }
+
+  /** A copy of centroid {@code list} ({@code d} floats). */
+  public float[] centroid(int list) {
+    checkList(list);
+    return Arrays.copyOfRange(centroids, list * d, (list + 1) * d);
+  }
+
+  /** Inner product {@code <xt, c_list>} (the per-list base of inner-product ADC). */
+  public float dot(float[] xt, int list) {
+    checkList(list);
+    return VectorMath.dot(centroids, list * d, xt, 0, d);
+  }
+
+  /** Exact squared L2 distance {@code ||xt − c_list||²}. */
+  public float distance(float[] xt, int list) {
+    checkList(list);
+    return VectorMath.l2sq(xt, 0, centroids, list * d, d);
+  }
+
+  /**
+   * The list of one transformed vector: nearest centroid in L2, lowest id on ties.
+   *
+   * @throws IllegalArgumentException when {@code xt.length != d}
+   */
+  public int assign(float[] xt) {
+    checkDim(xt);
+    int[] out = new int[1];
+    assign(xt, 1, out);
+    return out[0];
+  }
+
+  /**
+   * Lists of {@code n} transformed vectors, blocked; equal to calling {@link #assign(float[])} per vector.
+   *
+   * @param xt {@code n × d} row-major
+   * @param lists destination, {@code n} ints
+   */
+  public void assign(float[] xt, int n, int[] lists) {
+    if (xt.length < (long) n * d || lists.length < n) {
+      throw new IllegalArgumentException("expected " + n + " × " + d + " floats and " + n + " list slots");
+    }
+    if (nlist == 1) {
+      Arrays.fill(lists, 0, n, 0);
+      return;
+    }
+    L2Kernel.nearest(xt, 0, d, n, centroids, 0, norms, 0, nlist, d, lists, 0, 1);
+  }
+
+  /** Rows per {@link BlockProducts} call in {@link #assign(float[], int, int[], BlockProducts)}. */
+  private static final int GEMM_ROWS = 256;
+
+  /**
+   * {@link #assign(float[], int, int[])} with the bulk of the distance work in {@code gemm} (e.g. a native BLAS
+   * {@code sgemm}): the same lists, bit for bit, whatever {@code gemm}'s summation order. Per vector, the inner
+   * products from {@code gemm} shortlist every centroid whose approximate distance {@code ||c||² − 2 x·c} is within
+   * {@code 2E} of the approximate minimum, where {@code E} bounds the difference between {@code gemm}'s and the
+   * reference kernel's distance ({@code E = 1.01 · ((4γ_d + 8u)·||x||·max||c|| + 4u·max||c||²) + d·Float.MIN_NORMAL},
+   * {@code γ_d = d·u/(1 − d·u)}, {@code u = 2⁻²⁴}: both dot products are within {@code γ_d ||x|| ||c||} of the exact one,
+   * and each subtraction rounds once); the reference kernel ({@link L2Kernel}) then ranks the shortlist, lowest id
+   * on ties. The reference minimum is always on the shortlist, so the result equals the reference assignment. The
+   * shortlist is typically 1–3 centroids, so the reference kernel costs O(d) per vector instead of O(nlist · d).
+   *
+   * @param xt {@code n × d} row-major transformed vectors
+   * @param lists destination, {@code n} ints
+   * @param gemm the inner-product kernel; null: {@link #assign(float[], int, int[])}
+   */
+  public void assign(float[] xt, int n, int[] lists, BlockProducts gemm) {
+    if (gemm == null || nlist == 1) {
+      assign(xt, n, lists);
+      return;
+    }
+    if (xt.length < (long) n * d || lists.length < n) {
+      throw new IllegalArgumentException("expected " + n + " × " + d + " floats and " + n + " list slots");
+    }
+    double u = 0x1.0p-24;
+    double gamma = d * u / (1 - d * u);
+    double maxNorm = 0;
+    for (float cn : norms) {
+      maxNorm = Math.max(maxNorm, cn);
+    }
+    double cmax = Math.sqrt(maxNorm);
+    int rowsPer = Math.max(1, Math.min(GEMM_ROWS, n));
+    float[] p = new float[rowsPer * nlist];
+    float[] xb = new float[rowsPer * d];
+    for (int i0 = 0; i0 < n; i0 += rowsPer) {
+      int nb = Math.min(rowsPer, n - i0);
+      System.arraycopy(xt, i0 * d, xb, 0, nb * d);
+      gemm.products(xb, nb, centroids, nlist, d, p);
+      for (int i = 0; i < nb; i++) {
+        int po = i * nlist;
+        float amin = Float.POSITIVE_INFINITY;
+        boolean nan = false;
+        for (int j = 0; j < nlist; j++) {
+          float a = norms[j] - 2f * p[po + j];
+          p[po + j] = a;
+          nan |= a != a;
+          if (a < amin) {
+            amin = a;
+          }
+        }
+        int xo = (i0 + i) * d;
+        double xnorm = Math.sqrt(VectorMath.dot(xt, xo, xt, xo, d));
+        double e = 1.01 * ((4 * gamma + 8 * u) * xnorm * cmax + 4 * u * maxNorm) + d * (double) Float.MIN_NORMAL;
+        double limit = amin + 2 * e;
+        if (nan || !(limit < Double.POSITIVE_INFINITY)) { // non-finite input: let the reference kernel decide as before
+          L2Kernel.nearest(xt, xo, d, 1, centroids, 0, norms, 0, nlist, d, lists, i0 + i, 1);
+          continue;
+        }
+        float best = Float.POSITIVE_INFINITY;
+        int bj = 0;
+        for (int j = 0; j < nlist; j++) {
+          if (p[po + j] <= limit) {
+            float dist = norms[j] - 2f * L2Kernel.dot(centroids, j * d, xt, xo, d);
+            if (dist < best) {
+              best = dist;
+              bj = j;
+            }
+          }
+        }
+        lists[i0 + i] = bj;
+      }
+    }
+  }
+
+  /**
+   * The {@code min(nprobe, nlist)} lists to scan for a transformed query, nearest centroid first, ties by lower id;
+   * {@code probe(xt, 1)[0] == assign(xt)}.
+   *
+   * @throws IllegalArgumentException when {@code nprobe < 1} or the dimension is wrong
+   */
+  public int[] probe(float[] xt, int nprobe) {
+    checkDim(xt);
+    if (nprobe < 1) {
+      throw new IllegalArgumentException("nprobe must be >= 1, got " + nprobe);
+    }
+    int n = Math.min(nprobe, nlist);
+    if (n == 1) {
+      return new int[] {assign(xt)};
+    }
+    float[] dist = new float[nlist];
+    distances(xt, dist);
+    // (distance, id) packed into one long that sorts like Float.compare then id: the float's bits mapped to an int
+    // with the same order (negative floats' magnitude bits flipped), the id in the low 32 bits
+    long[] keys = new long[nlist];
+    for (int l = 0; l < nlist; l++) {
+      int bits = Float.floatToIntBits(dist[l]);
+      keys[l] = ((long) (bits ^ ((bits >> 31) & 0x7FFFFFFF)) << 32) | l;
+    }
+    Arrays.sort(keys);
+    int[] out = new int[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = (int) keys[i];
+    }
+    return out;
+  }
+
+  /**
+   * {@code out[l] = ||c_l||² − 2 xt·c_l} for every list (the ranking key of {@link #probe}; add {@code ||xt||²} for the
+   * squared distance): {@link L2Kernel#distances}, on the Vector API when {@link Simd#ENABLED} (one lane per centroid,
+   * the same bits).
+   *
+   * @param xt a transformed {@code d}-vector; @param out {@code nlist} floats
+   */
+  void distances(float[] xt, float[] out) {
+    int done = 0;
+    if (Simd.ENABLED && nlist >= Simd.LANES) {
+      float[] ct = centroidsT;
+      if (ct == null) {
+        ct = VectorKernels.blockTranspose(centroids, 0, nlist, d);
+        centroidsT = ct;
+      }
+      VectorKernels.coarseDistances(xt, ct, norms, nlist, d, out);
+      done = nlist - nlist % Simd.LANES;
+    }
+    L2Kernel.distances(xt, 0, centroids, norms, done, nlist, d, out);
+  }
+
+  /**
+   * Residuals {@code r_i = xt_i − c_{lists[i]}} of {@code n} vectors.
+   *
+   * @param xt {@code n × d}; @param lists their lists; @param out {@code n × d} destination (may be {@code xt})
+   */
+  public void residuals(float[] xt, int n, int[] lists, float[] out) {
+    for (int i = 0; i < n; i++) {
+      int xo = i * d;
+      int co = lists[i] * d;
+      for (int t = 0; t < d; t++) {
+        out[xo + t] = xt[xo + t] - centroids[co + t];
+      }
+    }
+  }
+
+  /** Adds centroid {@code list} to {@code out[oo, oo+d)}. */
+  public void addCentroid(int list, float[] out, int oo) {
+    int co = list * d;
+    for (int t = 0; t < d; t++) {
+      out[oo + t] += centroids[co + t];
+    }
+  }
+
+  /**
+   * Checks a list id.
+   *
+   * @throws IllegalArgumentException unless {@code 0 ≤ list < nlist}
+   */
+  public void checkList(int list) {
+    if (list < 0 || list >= nlist) {
+      throw new IllegalArgumentException("list id " + list + " out of range [0, " + nlist + ")");
+    }
+  }
+
+  private void checkDim(float[] x) {
+    if (x.length != d) {
+      throw new IllegalArgumentException("vector has dimension " + x.length + ", the quantizer expects " + d);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "CoarseQuantizer[nlist=" + nlist + ", d=" + d + "]";
+  }
+}

@@ -1,0 +1,91 @@
+package io.quarry.core.quant.train;
+
+import io.quarry.core.quant.component.ProductQuantizer;
+import io.quarry.core.quant.component.VectorTransform;
+import io.quarry.core.quant.kernel.VectorMath;
+import java.io.Serializable;
+
+/**
+ * Mergeable statistics of OPQ's rotation step (Ge et al., CVPR 2013, non-parametric OPQ, step "fix codebooks, update
+ * R"): the {@code d × d} cross-covariance {@code A = Σ_i x_i ŷ_iᵀ} between raw vectors and the PQ reconstruction
+ * {@code ŷ_i} of their rotation {@code R x_i}, plus the squared error {@code Σ ||R x_i − ŷ_i||²}. Accumulated per
+ * Spark partition and merged in partition order; {@link Procrustes#rotation} turns {@code A} into the next
+ * rotation on the driver. Memory: {@code 8 d²} bytes per accumulator.
+ */
+public final class OpqStats implements Serializable {
+  private static final long serialVersionUID = 1L;
+  private static final int BLOCK = 1024;
+  private final int d;
+  private final double[] cross;
+  private double sse;
+  private long n;
+
+  public OpqStats(int d) {
+    this.d = d;
+    this.cross = new double[d * d];
+  }
+
+  /** {@link #addBatch} of one raw {@code d}-vector. Returns this. */
+  public OpqStats add(float[] x, VectorTransform rotation, ProductQuantizer pq) {
+    return addBatch(x, 1, rotation, pq);
+  }
+
+  /**
+   * Adds {@code rows} raw vectors: rotates them ({@link VectorTransform#apply(float[], int, float[])}), encodes the
+   * rotation with {@code pq} ({@link ProductQuantizer#subCodes}) and accumulates {@code x ŷᵀ} and the error.
+   *
+   * @param x {@code rows × d} raw vectors, row-major
+   * @param rotation current rotation {@code R}
+   * @param pq current PQ codebooks
+   */
+  public OpqStats addBatch(float[] x, int rows, VectorTransform rotation, ProductQuantizer pq) {
+    int block = Math.min(rows, BLOCK);
+    float[] xb = new float[block * d];
+    float[] y = new float[block * d];
+    int m = pq.m();
+    int[] codes = new int[block * m];
+    float[] xi = new float[d];
+    float[] yhat = new float[d];
+    int dsub = pq.dsub();
+    for (int i0 = 0; i0 < rows; i0 += BLOCK) {
+      int nb = Math.min(BLOCK, rows - i0);
+      System.arraycopy(x, i0 * d, xb, 0, nb * d);
+      rotation.apply(xb, nb, y);
+      pq.subCodes(y, nb, codes);
+      for (int i = 0; i < nb; i++) {
+        java.util.Arrays.fill(yhat, 0f);
+        for (int j = 0; j < m; j++) {
+          pq.addCodeword(j, codes[i * m + j], yhat, j * dsub);
+        }
+        sse += VectorMath.l2sq(y, i * d, yhat, 0, d);
+        System.arraycopy(xb, i * d, xi, 0, d);
+        Procrustes.accumulate(cross, xi, yhat);
+        n++;
+      }
+    }
+    return this;
+  }
+
+  public OpqStats merge(OpqStats other) {
+    for (int i = 0; i < cross.length; i++) {
+      cross[i] += other.cross[i];
+    }
+    sse += other.sse;
+    n += other.n;
+    return this;
+  }
+
+  /** The accumulated {@code d × d} cross-covariance (live array). */
+  public double[] crossCovariance() {
+    return cross;
+  }
+
+  /** Mean squared PQ error per vector under the rotation and codebooks used in {@link #add}. */
+  public double mse() {
+    return n == 0 ? 0 : sse / n;
+  }
+
+  public long count() {
+    return n;
+  }
+}

@@ -1,0 +1,114 @@
+package io.quarry.core.quant.train;
+
+import io.quarry.core.quant.component.ProductQuantizer;
+import io.quarry.core.quant.kernel.VectorMath;
+import java.io.Serializable;
+
+/**
+ * Mergeable sufficient statistics of one Lloyd iteration for all {@code M} PQ sub-quantizers at once: for every
+ * vector, each of its {@code M} sub-vectors is assigned to the nearest codeword of its sub-quantizer and added to that
+ * codeword's sum. One pass over the data therefore serves all {@code M} k-means problems (instead of {@code M} passes),
+ * which is how the Spark job runs the PQ training inside OPQ's alternation (per-partition partials merged in partition order,
+ * then {@link #codebooks} on the driver).
+ *
+ * <p>Shapes: codebooks {@code M × ksub × dsub} row-major; sums in double, counts per codeword. Empty codewords keep
+ * their previous value (as MLlib's k-means does).
+ */
+public final class PqLloydStats implements Serializable {
+  private static final long serialVersionUID = 1L;
+  private final int m;
+  private final int ksub;
+  private final int dsub;
+  private final double[] sums;
+  private final long[] counts;
+  private double sse;
+  private long n;
+
+  /** Empty statistics for {@code M} sub-quantizers of {@code ksub} codewords of {@code dsub} dimensions. */
+  public PqLloydStats(int m, int ksub, int dsub) {
+    this.m = m;
+    this.ksub = ksub;
+    this.dsub = dsub;
+    this.sums = new double[m * ksub * dsub];
+    this.counts = new long[m * ksub];
+  }
+
+  /** {@link #addBatch} of one vector ({@code M × dsub} floats). Returns this. */
+  public PqLloydStats add(float[] y, ProductQuantizer pq) {
+    return addBatch(y, 1, pq);
+  }
+
+  /**
+   * Assigns each sub-vector of the {@code n × d} rows of {@code y} to its nearest codeword of {@code pq} (the same
+   * kernel as encoding: {@link ProductQuantizer#subCodes}) and accumulates it. Returns this.
+   *
+   * @throws IllegalArgumentException when {@code pq}'s shape differs from these statistics'
+   */
+  public PqLloydStats addBatch(float[] y, int rows, ProductQuantizer pq) {
+    if (pq.m() != m || pq.ksub() != ksub || pq.dsub() != dsub) {
+      throw new IllegalArgumentException("PqLloydStats: quantizer " + pq + " does not match M=" + m + ", ksub="
+          + ksub + ", dsub=" + dsub);
+    }
+    int d = m * dsub;
+    int[] codes = new int[rows * m];
+    pq.subCodes(y, rows, codes);
+    float[] codeword = new float[dsub];
+    for (int i = 0; i < rows; i++) {
+      for (int j = 0; j < m; j++) {
+        int best = codes[i * m + j];
+        int off = i * d + j * dsub;
+        java.util.Arrays.fill(codeword, 0f);
+        pq.addCodeword(j, best, codeword, 0);
+        sse += VectorMath.l2sq(y, off, codeword, 0, dsub);
+        counts[j * ksub + best]++;
+        int so = (j * ksub + best) * dsub;
+        for (int t = 0; t < dsub; t++) {
+          sums[so + t] += y[off + t];
+        }
+      }
+      n++;
+    }
+    return this;
+  }
+
+  /** Adds {@code other} into this (same shape). Returns this. */
+  public PqLloydStats merge(PqLloydStats other) {
+    if (other.sums.length != sums.length) {
+      throw new IllegalArgumentException("PqLloydStats shape mismatch");
+    }
+    for (int i = 0; i < sums.length; i++) {
+      sums[i] += other.sums[i];
+    }
+    for (int i = 0; i < counts.length; i++) {
+      counts[i] += other.counts[i];
+    }
+    sse += other.sse;
+    n += other.n;
+    return this;
+  }
+
+  /** Updated codebooks (the means); codewords with no points keep their value from {@code previous}. */
+  public float[] codebooks(float[] previous) {
+    float[] out = previous.clone();
+    for (int c = 0; c < m * ksub; c++) {
+      long cnt = counts[c];
+      if (cnt == 0) {
+        continue;
+      }
+      for (int t = 0; t < dsub; t++) {
+        out[c * dsub + t] = (float) (sums[c * dsub + t] / cnt);
+      }
+    }
+    return out;
+  }
+
+  /** Mean squared quantization error per vector under the codebooks used in {@link #add}. */
+  public double mse() {
+    return n == 0 ? 0 : sse / n;
+  }
+
+  /** Vectors added. */
+  public long count() {
+    return n;
+  }
+}

@@ -1,0 +1,114 @@
+package io.quarry.core.quant.component;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.quarry.core.quant.IndexSpec;
+import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.QuantizerModel;
+import io.quarry.core.quant.TestData;
+import io.quarry.core.quant.kernel.BlockProducts;
+import io.quarry.core.quant.train.QuantizerTrainer;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link CoarseQuantizer#assign(float[], int, int[], BlockProducts)}: whatever summation order the inner-product
+ * kernel has (within the dot-product error bound), the lists equal the reference kernel's bit for bit, including
+ * exact ties (duplicate centroids) and near ties (midpoints between centroids).
+ */
+class CoarseAssignGemmTest {
+
+  /** Products accumulated in double, then rounded: a different order and precision than the reference kernel. */
+  private static final BlockProducts DOUBLE = (x, n, c, k, d, out) -> {
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < k; j++) {
+        double s = 0;
+        for (int t = 0; t < d; t++) {
+          s += (double) x[i * d + t] * c[j * d + t];
+        }
+        out[i * k + j] = (float) s;
+      }
+    }
+  };
+
+  /**
+   * The worst case the contract allows: the exact product moved by the full bound {@code γ_d Σ|x_t c_t|}, up or
+   * down by the parity of {@code i + j}.
+   */
+  private static final BlockProducts ADVERSARIAL = (x, n, c, k, d, out) -> {
+    double u = 0x1.0p-24;
+    double gamma = d * u / (1 - d * u);
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < k; j++) {
+        double s = 0;
+        double abs = 0;
+        for (int t = 0; t < d; t++) {
+          double p = (double) x[i * d + t] * c[j * d + t];
+          s += p;
+          abs += Math.abs(p);
+        }
+        out[i * k + j] = (float) (s + ((i + j) % 2 == 0 ? 1 : -1) * gamma * abs * 0.999);
+      }
+    }
+  };
+
+  private static float[] hardVectors(float[] c, int k, int d, int n, Random rnd) {
+    float[] x = new float[n * d];
+    for (int i = 0; i < n; i++) {
+      int a = rnd.nextInt(k);
+      int b = rnd.nextInt(k);
+      for (int t = 0; t < d; t++) {
+        switch (i % 4) {
+          case 0 -> x[i * d + t] = c[a * d + t]; // a centroid itself
+          case 1 -> x[i * d + t] = 0.5f * (c[a * d + t] + c[b * d + t]); // a near tie between two centroids
+          case 2 -> x[i * d + t] = c[a * d + t] + 1e-4f * (float) rnd.nextGaussian();
+          default -> x[i * d + t] = (float) rnd.nextGaussian() * 0.3f;
+        }
+      }
+    }
+    return x;
+  }
+
+  @Test
+  void gemmShortlistGivesTheReferenceListsBitForBit() {
+    int d = 96;
+    int k = 300;
+    int n = 1001; // not a multiple of the 256-row gemm block
+    Random rnd = new Random(7);
+    float[] c = new float[k * d];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = (float) rnd.nextGaussian() * 0.3f;
+    }
+    System.arraycopy(c, 5 * d, c, 17 * d, d); // exact ties: duplicate centroids
+    System.arraycopy(c, 40 * d, c, 41 * d, d);
+    CoarseQuantizer q = CoarseQuantizer.ivf(c, k, d);
+    float[] x = hardVectors(c, k, d, n, rnd);
+    int[] ref = new int[n];
+    q.assign(x, n, ref);
+    for (BlockProducts gemm : new BlockProducts[] {DOUBLE, ADVERSARIAL}) {
+      int[] got = new int[n];
+      q.assign(x, n, got, gemm);
+      assertThat(got).isEqualTo(ref);
+    }
+    // a vector equal to a duplicated centroid goes to the lower id, as in the reference
+    int[] one = new int[1];
+    q.assign(java.util.Arrays.copyOfRange(c, 17 * d, 18 * d), 1, one, ADVERSARIAL);
+    assertThat(one[0]).isEqualTo(5);
+  }
+
+  @Test
+  void encodeBatchWithGemmEqualsTheReferenceEncoding() {
+    int d = 16;
+    int n = 700;
+    float[] x = TestData.correlated(3000, d, 11);
+    QuantizerModel model = QuantizerTrainer.train(x, 3000, d, IndexSpec.parse("OPQ4,IVF32,PQ4x8"), Metric.L2,
+        new QuantizerTrainer.Params(3, 8, 1e-4, 256, 2));
+    QuantizerModel.EncodedBatch ref = model.encodeBatch(x, n);
+    for (BlockProducts gemm : new BlockProducts[] {DOUBLE, ADVERSARIAL}) {
+      QuantizerModel.EncodedBatch got = model.encodeBatch(x, n, gemm);
+      assertThat(got.lists()).isEqualTo(ref.lists());
+      assertThat(got.codes()).isEqualTo(ref.codes());
+      assertThat(got.squaredErrors()).isEqualTo(ref.squaredErrors());
+    }
+  }
+}
