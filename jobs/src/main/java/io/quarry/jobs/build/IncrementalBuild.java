@@ -85,7 +85,77 @@ final class IncrementalBuild {
   /** One document's change; {@code shard}/{@code chunks} are the base's (-1/0 for an added document). */
   record Change(String docId, Kind kind, int shard, int chunks) implements Serializable {}
 
+  /** The base version: its id, directory, manifest, frozen quantizer and the embeddings' model (checked to match). */
+  private record Base(String id, String dir, IndexManifest manifest, BuildSegmentsJob.Quantizer q,
+      IndexManifest.Model embModel) {}
+
+  /**
+   * The changes by document, summed: counts by kind, the documents to encode (added, changed), the base documents
+   * to tombstone by shard (changed, deleted) and their chunks.
+   */
+  private record ChangeSet(List<Change> changes, Map<Kind, Long> counts, Set<String> deltaDocs,
+      Map<Integer, TreeSet<String>> tombstones, long newTombChunks) {
+    static ChangeSet of(List<Change> changes) {
+      Map<Kind, Long> counts = new TreeMap<>();
+      for (Kind k : Kind.values()) {
+        counts.put(k, 0L);
+      }
+      Set<String> deltaDocs = new TreeSet<>();
+      Map<Integer, TreeSet<String>> tombstones = new TreeMap<>();
+      long newTombChunks = 0;
+      for (Change c : changes) {
+        counts.merge(c.kind(), 1L, Long::sum);
+        if (c.kind() == Kind.ADDED || c.kind() == Kind.CHANGED) {
+          deltaDocs.add(c.docId());
+        }
+        if (c.kind() == Kind.CHANGED || c.kind() == Kind.DELETED) {
+          tombstones.computeIfAbsent(c.shard(), x -> new TreeSet<>()).add(c.docId());
+          newTombChunks += c.chunks();
+        }
+      }
+      return new ChangeSet(changes, counts, deltaDocs, tombstones, newTombChunks);
+    }
+
+    long count(Kind k) {
+      return counts.get(k);
+    }
+  }
+
+  /**
+   * Runs the steps: open the base, detect the changes, encode the new documents, decide ({@link RefreshDecision}),
+   * then write the version the decision asks for.
+   *
+   * @throws RetrainRequiredException when the new vectors drifted from the frozen quantizer (nothing written)
+   */
   JobSummary run(JobSummary summary) throws Exception {
+    Base base = openBase();
+    JobSummary retried = BuildSegmentsJob.reuseSameBuild(ctx, ctx.config().segments(), base.q().sha256(),
+        base.embModel(), summary);
+    if (retried != null) {
+      return retried.put("base", base.id());
+    }
+    ChangeSet changes = ChangeSet.of(detectChanges(base.manifest(), base.dir()));
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
+    // run even when no document changed: chunks without a document id are quarantined here, never dropped
+    JavaRDD<BuildSegmentsJob.Encoded> encoded = BuildSegmentsJob.encodeInputs(ctx, base.q(),
+        jsc.broadcast((Set<String>) new HashSet<>(changes.deltaDocs())), summary);
+    try {
+      JavaRDD<BuildSegmentsJob.Encoded> good = encoded.filter(e -> e.reason() == null);
+      EncodingStats stats = encodingStats(good, base.q().model().nlist());
+      IndexManifest.Refresh decided = decide(base, changes, stats, summary);
+      if (RefreshDecision.Path.COMPACT.label().equals(decided.path())) {
+        LOG.info("build: compacting every shard with the frozen quantizer of {}: {}", base.id(), decided.reasons());
+        return BuildSegmentsJob.writeFull(ctx, base.q(), base.embModel(), summary.put("refresh", decided), decided,
+            "\ncompact:" + base.id());
+      }
+      return writeIncremental(base, changes, good, stats.count(), decided, summary);
+    } finally {
+      encoded.unpersist(false);
+    }
+  }
+
+  /** Reads the base version's manifest and quantizer and checks that this build can refresh it. */
+  private Base openBase() throws IOException {
     SegmentsConfig cfg = ctx.config().segments();
     String indexDir = ctx.config().paths().indexDir();
     String baseId = cfg.base().isEmpty() ? PublishedIndex.current(ctx) : cfg.base();
@@ -111,127 +181,95 @@ final class IncrementalBuild {
       throw new IllegalArgumentException("segments.incremental: base version " + baseId + " cannot be refreshed "
           + "incrementally (run a full build: train + build): " + String.join("; ", problems));
     }
-    JobSummary retried = BuildSegmentsJob.reuseSameBuild(ctx, cfg, q.sha256(), embModel, summary);
-    if (retried != null) {
-      return retried.put("base", baseId);
-    }
+    return new Base(baseId, baseDir, base, q, embModel);
+  }
 
-    List<Change> changes = detectChanges(base, baseDir);
-    Map<Kind, Long> counts = new TreeMap<>();
-    for (Kind k : Kind.values()) {
-      counts.put(k, 0L);
-    }
-    Set<String> deltaDocs = new TreeSet<>();
-    Map<Integer, TreeSet<String>> tombstones = new TreeMap<>();
-    long newTombChunks = 0;
-    for (Change c : changes) {
-      counts.merge(c.kind(), 1L, Long::sum);
-      if (c.kind() == Kind.ADDED || c.kind() == Kind.CHANGED) {
-        deltaDocs.add(c.docId());
+  /** Quantization error and list sizes of the new vectors: per-partition sums merged in partition order. */
+  private static EncodingStats encodingStats(JavaRDD<BuildSegmentsJob.Encoded> good, int nlist) {
+    EncodingStats stats = new EncodingStats(nlist);
+    for (EncodingStats s : good.mapPartitions(it -> {
+      EncodingStats st = new EncodingStats(nlist);
+      while (it.hasNext()) {
+        BuildSegmentsJob.Encoded e = it.next();
+        st.add(new QuantizerModel.Encoded(e.entry().list(), null, e.squaredError()));
       }
-      if (c.kind() == Kind.CHANGED || c.kind() == Kind.DELETED) {
-        tombstones.computeIfAbsent(c.shard(), x -> new TreeSet<>()).add(c.docId());
-        newTombChunks += c.chunks();
-      }
+      return List.of(st).iterator();
+    }).collect()) {
+      stats.merge(s);
     }
-    long unchanged = base.docs() - counts.get(Kind.CHANGED) - counts.get(Kind.DELETED);
-    long changed = counts.get(Kind.ADDED) + counts.get(Kind.CHANGED) + counts.get(Kind.DELETED);
-    double changedShare = base.docs() == 0 ? 1.0 : Math.min(1.0, changed / (double) base.docs());
+    return stats;
+  }
 
-    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
-    // run even when no document changed: chunks without a document id are quarantined here, never dropped
-    JavaRDD<BuildSegmentsJob.Encoded> encoded = BuildSegmentsJob.encodeInputs(ctx, q,
-        jsc.broadcast((Set<String>) new HashSet<>(deltaDocs)), summary);
-    try {
-      JavaRDD<BuildSegmentsJob.Encoded> good = encoded.filter(e -> e.reason() == null);
-      int nlist = q.model().nlist();
-      EncodingStats stats = new EncodingStats(nlist);
-      // per-partition sums merged in partition order: the same doubles for the same input
-      for (EncodingStats s : good.mapPartitions(it -> {
-        EncodingStats st = new EncodingStats(nlist);
-        while (it.hasNext()) {
-          BuildSegmentsJob.Encoded e = it.next();
-          st.add(new QuantizerModel.Encoded(e.entry().list(), null, e.squaredError()));
-        }
-        return List.of(st).iterator();
-      }).collect()) {
-        stats.merge(s);
-      }
-      long newVectors = stats.count();
-      // the reference: the training error's held-out (leave-one-out) estimate; pq.mse (in-sample, optimistic with
-      // few training vectors per codeword) for quantizers trained before it was recorded
-      Double trainMse = q.model().info().metrics().getOrDefault("pq.mse.heldout",
-          q.model().info().metrics().get("pq.mse"));
-      Double mse = newVectors == 0 ? null : stats.mse();
-      Double ratio = mse == null || trainMse == null || trainMse <= 0 ? null : mse / trainMse;
-      Double imbalance = newVectors == 0 ? null : stats.imbalanceFactor();
-      long baseStored = 0;
-      for (IndexManifest.Shard s : base.shards()) {
-        baseStored += s.chunks();
-      }
-      long baseTomb = base.refresh() == null ? 0 : base.refresh().tombstonedChunks();
-      long tombChunks = baseTomb + newTombChunks;
-      long stored = baseStored + newVectors;
-      double tombShare = stored == 0 ? 0 : tombChunks / (double) stored;
-      IndexManifest.Refresh measured = new IndexManifest.Refresh(baseId, base.shards().size(), 0, unchanged,
-          counts.get(Kind.ADDED), counts.get(Kind.CHANGED), counts.get(Kind.DELETED), changedShare, newVectors, mse,
-          trainMse, ratio, imbalance, tombChunks, tombShare, null, List.of());
-      RefreshDecision decision = RefreshDecision.decide(cfg, measured);
-      IndexManifest.Refresh decided = measured.as(decision.path().label(), decision.reasons(),
-          measured.keptShards(), measured.deltaShards(), tombChunks, tombShare);
-      ctx.writeString(PublishedIndex.child(ctx.config().paths().work(), REFRESH_FILE),
-          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(decided));
-      summary.put("base", baseId).put("refreshPath", decision.path().label());
-      LOG.info("build: refresh of {}: {} added, {} changed, {} deleted, {} unchanged documents; {} new vectors, "
-          + "MSE ratio {}, imbalance {}, tombstone share {} -> {} {}", baseId, counts.get(Kind.ADDED),
-          counts.get(Kind.CHANGED), counts.get(Kind.DELETED), unchanged, newVectors, ratio, imbalance, tombShare,
-          decision.path().label(), decision.reasons());
-      switch (decision.path()) {
-        case RETRAIN:
-          LOG.warn("build: drift, taking the full-retrain path: {}", decision.reasons());
-          throw new RetrainRequiredException(decided);
-        case COMPACT:
-          LOG.info("build: compacting every shard with the frozen quantizer of {}: {}", baseId, decision.reasons());
-          return BuildSegmentsJob.writeFull(ctx, q, embModel, summary.put("refresh", decided), decided,
-              "\ncompact:" + baseId);
-        default:
-          break;
-      }
-
-      String salt = "\nincremental:" + baseId + ":" + Checksums.sha256(changes.toString()
-          .getBytes(StandardCharsets.UTF_8));
-      String version = BuildSegmentsJob.chooseVersion(ctx, cfg, q.sha256() + salt, embModel);
-      String versionDir = PublishedIndex.child(indexDir, version);
-      copyBaseShards(base, baseDir, versionDir);
-      List<IndexManifest.Shard> shards = new ArrayList<>();
-      for (IndexManifest.Shard s : base.shards()) {
-        TreeSet<String> t = new TreeSet<>(s.tombstones());
-        t.addAll(tombstones.getOrDefault(s.id(), new TreeSet<>()));
-        shards.add(new IndexManifest.Shard(s.id(), s.dir(), s.chunks(), s.docs(), s.listFrom(), s.listTo(),
-            s.files(), t.isEmpty() ? null : List.copyOf(t)));
-      }
-      int nDelta = 0;
-      if (newVectors > 0) {
-        nDelta = cfg.targetShardChunks() > 0
-            ? (int) Math.max(1, (newVectors + cfg.targetShardChunks() - 1) / cfg.targetShardChunks()) : 1;
-        int nd = nDelta;
-        JavaPairRDD<Integer, ShardEntry> keyed = good.map(BuildSegmentsJob.Encoded::entry)
-            .mapToPair(e -> new Tuple2<>(Sharding.hashShard(e.docId(), nd), e));
-        for (ShardTask.Result r : BuildSegmentsJob.writeShards(ctx, versionDir, q, keyed, nDelta,
-            base.shards().size())) {
-          shards.add(new IndexManifest.Shard(r.shard(), IndexManifest.shardDir(r.shard()), r.chunks(), r.docs(), 0,
-              q.model().nlist(), r.files()));
-        }
-      }
-      long chunks = base.chunks() - newTombChunks + newVectors;
-      long docs = base.docs() - counts.get(Kind.DELETED) + counts.get(Kind.ADDED);
-      IndexManifest.Refresh written = decided.as(decided.path(), decided.reasons(), base.shards().size(), nDelta,
-          tombChunks, tombShare);
-      return BuildSegmentsJob.finish(ctx, q, embModel, version, shards, chunks, docs, written,
-          summary.put("refresh", written));
-    } finally {
-      encoded.unpersist(false);
+  /**
+   * Measures the refresh, decides, records the decision in {@code <work>/refresh.json} and the summary.
+   *
+   * @return the measured refresh with the decided path
+   * @throws RetrainRequiredException on drift
+   */
+  private IndexManifest.Refresh decide(Base base, ChangeSet changes, EncodingStats stats, JobSummary summary)
+      throws IOException {
+    long newVectors = stats.count();
+    IndexManifest.Refresh measured = RefreshDecision.measure(new RefreshDecision.Changes(base.id(),
+        base.manifest(), changes.count(Kind.ADDED), changes.count(Kind.CHANGED), changes.count(Kind.DELETED),
+        changes.newTombChunks(), newVectors, newVectors == 0 ? null : stats.mse(),
+        newVectors == 0 ? null : stats.imbalanceFactor(), base.q().model().info().metrics()));
+    RefreshDecision decision = RefreshDecision.decide(ctx.config().segments(), measured);
+    IndexManifest.Refresh decided = measured.as(decision.path().label(), decision.reasons(),
+        measured.keptShards(), measured.deltaShards(), measured.tombstonedChunks(), measured.tombstoneShare());
+    ctx.writeString(PublishedIndex.child(ctx.config().paths().work(), REFRESH_FILE),
+        JSON.writerWithDefaultPrettyPrinter().writeValueAsString(decided));
+    summary.put("base", base.id()).put("refreshPath", decision.path().label());
+    LOG.info("build: refresh of {}: {} added, {} changed, {} deleted, {} unchanged documents; {} new vectors, "
+        + "MSE ratio {}, imbalance {}, tombstone share {} -> {} {}", base.id(), measured.addedDocs(),
+        measured.changedDocs(), measured.deletedDocs(), measured.unchangedDocs(), newVectors, measured.mseRatio(),
+        measured.imbalanceFactor(), measured.tombstoneShare(), decision.path().label(), decision.reasons());
+    if (decision.path() == RefreshDecision.Path.RETRAIN) {
+      LOG.warn("build: drift, taking the full-retrain path: {}", decision.reasons());
+      throw new RetrainRequiredException(decided);
     }
+    return decided;
+  }
+
+  /**
+   * The incremental version: the base's shards copied byte for byte with the changed and deleted documents added to
+   * their tombstones, plus delta shards holding the new vectors.
+   */
+  private JobSummary writeIncremental(Base base, ChangeSet changes, JavaRDD<BuildSegmentsJob.Encoded> good,
+      long newVectors, IndexManifest.Refresh decided, JobSummary summary) throws Exception {
+    SegmentsConfig cfg = ctx.config().segments();
+    IndexManifest bm = base.manifest();
+    BuildSegmentsJob.Quantizer q = base.q();
+    String salt = "\nincremental:" + base.id() + ":" + Checksums.sha256(changes.changes().toString()
+        .getBytes(StandardCharsets.UTF_8));
+    String version = BuildSegmentsJob.chooseVersion(ctx, cfg, q.sha256() + salt, base.embModel());
+    String versionDir = PublishedIndex.child(ctx.config().paths().indexDir(), version);
+    copyBaseShards(bm, base.dir(), versionDir);
+    List<IndexManifest.Shard> shards = new ArrayList<>();
+    for (IndexManifest.Shard s : bm.shards()) {
+      TreeSet<String> t = new TreeSet<>(s.tombstones());
+      t.addAll(changes.tombstones().getOrDefault(s.id(), new TreeSet<>()));
+      shards.add(new IndexManifest.Shard(s.id(), s.dir(), s.chunks(), s.docs(), s.listFrom(), s.listTo(),
+          s.files(), t.isEmpty() ? null : List.copyOf(t)));
+    }
+    int nDelta = 0;
+    if (newVectors > 0) {
+      nDelta = cfg.targetShardChunks() > 0
+          ? (int) Math.max(1, (newVectors + cfg.targetShardChunks() - 1) / cfg.targetShardChunks()) : 1;
+      int nd = nDelta;
+      JavaPairRDD<Integer, ShardEntry> keyed = good.map(BuildSegmentsJob.Encoded::entry)
+          .mapToPair(e -> new Tuple2<>(Sharding.hashShard(e.docId(), nd), e));
+      for (ShardTask.Result r : BuildSegmentsJob.writeShards(ctx, versionDir, q, keyed, nDelta,
+          bm.shards().size())) {
+        shards.add(new IndexManifest.Shard(r.shard(), IndexManifest.shardDir(r.shard()), r.chunks(), r.docs(), 0,
+            q.model().nlist(), r.files()));
+      }
+    }
+    long chunks = bm.chunks() - changes.newTombChunks() + newVectors;
+    long docs = bm.docs() - changes.count(Kind.DELETED) + changes.count(Kind.ADDED);
+    IndexManifest.Refresh written = decided.as(decided.path(), decided.reasons(), bm.shards().size(), nDelta,
+        decided.tombstonedChunks(), decided.tombstoneShare());
+    return BuildSegmentsJob.finish(ctx, q, base.embModel(), version, shards, chunks, docs, written,
+        summary.put("refresh", written));
   }
 
   /** Why {@code base} cannot be the base of this build (empty: it can). */

@@ -1,30 +1,30 @@
 package io.quarry.jobs.chunk;
 
-import io.quarry.jobs.SerializableConf;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.substring;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.first;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.row_number;
+import static org.apache.spark.sql.functions.substring;
 
+import io.quarry.core.chunk.ReuseKey;
 import io.quarry.core.config.InputConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.core.ingest.DocumentValidator;
 import io.quarry.core.ingest.ParseResult;
 import io.quarry.core.ingest.QuarantineReason;
 import io.quarry.embed.HfTokenizer;
-import io.quarry.core.chunk.ReuseKey;
 import io.quarry.embed.ModelFiles;
 import io.quarry.jobs.JobContext;
-import io.quarry.jobs.PreviousOutput;
 import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.PreviousOutput;
+import io.quarry.jobs.SerializableConf;
 import io.quarry.jobs.StageJob;
-import io.quarry.jobs.embed.ModelShipping;
 import io.quarry.jobs.avro.ChunkRecord;
 import io.quarry.jobs.avro.QuarantineRecord;
+import io.quarry.jobs.embed.ModelShipping;
 import java.io.FileNotFoundException;
 import java.util.List;
 import java.util.Map;
@@ -34,11 +34,11 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.functions;
 import org.apache.spark.sql.api.java.UDF3;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.expressions.WindowSpec;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
@@ -89,14 +89,17 @@ public final class ChunkJob implements StageJob {
   }
 
   @Override
+  /**
+   * Runs the steps: load the model's tokenizer, read and validate the records, quarantine the bad ones, chunk the
+   * valid documents (reusing unchanged ones), quarantine valid documents without any token, write the summary.
+   */
   public JobSummary run(JobContext ctx) throws Exception {
     QuarryConfig cfg = ctx.config();
     InputConfig in = cfg.input();
     long t0 = System.nanoTime();
-    JobSummary summary = new JobSummary(name());
-    summary.put("input", in.corpus()).put("format", in.format()).put("method", cfg.chunking().method())
-        .put("maxTokens", cfg.chunking().maxTokens()).put("overlapTokens", cfg.chunking().overlapTokens())
-        .put("tokenizer", cfg.embedding().model());
+    JobSummary summary = new JobSummary(name()).put("input", in.corpus()).put("format", in.format())
+        .put("method", cfg.chunking().method()).put("maxTokens", cfg.chunking().maxTokens())
+        .put("overlapTokens", cfg.chunking().overlapTokens()).put("tokenizer", cfg.embedding().model());
     // the model's tokenizer: fail fast on an unknown/unreadable model, before any Spark work; a custom model on a
     // Hadoop path is shipped once to the executors
     io.quarry.core.config.EmbeddingConfig tokCfg = ModelShipping.ship(ctx, cfg.embedding());
@@ -107,99 +110,134 @@ public final class ChunkJob implements StageJob {
     PreviousOutput previous = resolveReuse(ctx); // fails fast on a missing path
 
     Dataset<Row> records = read(ctx, in).persist(StorageLevel.MEMORY_AND_DISK());
-    Dataset<Row> docs = null;
+    Validated v = null;
     try {
       long nRecords = records.count();
       summary.put("records", nRecords);
       LOG.info("chunk: read {} records from {}", nRecords, in.corpus());
-
-      WindowSpec byId = Window.partitionBy("doc_id").orderBy("file", "line");
-      Dataset<Row> good = records.filter(col("ok"))
-          .withColumn("rn", row_number().over(byId))
-          .withColumn("first_source", first("source").over(byId));
-      UserDefinedFunction keyOf = functions.udf((UDF3<String, String, String, String>) docKeyer::documentKey,
-          DataTypes.StringType).asNonNullable();
-      // cached: read by the reuse joins, their count and the chunking (the window would be recomputed for each)
-      docs = good.filter(col("rn").equalTo(1)).select("doc_id", "title", "text")
-          .withColumn("doc_key", keyOf.apply(col("doc_id"), col("title"), col("text")))
-          .persist(StorageLevel.MEMORY_AND_DISK());
-      Dataset<Row> dups = good.filter(col("rn").gt(1)).select(lit("duplicate_id").as("reason"), col("source"),
-          col("doc_id"), concat(lit("duplicate of the record at "), col("first_source")).as("detail"),
-          // the duplicate's own record (its raw line; the start of its text for inputs without raw lines)
-          coalesce(col("raw"), substring(col("text"), 1, ParseResult.Quarantined.MAX_RAW_CHARS)).as("raw"));
-      Dataset<Row> bad = records.filter(not(col("ok"))).select("reason", "source", "doc_id", "detail", "raw")
-          .unionByName(dups);
-
-      Map<String, Long> reasons = new TreeMap<>();
-      for (Row r : bad.groupBy("reason").count().collectAsList()) {
-        reasons.put(r.getString(0), r.getLong(1));
-      }
-      long nBad = reasons.values().stream().mapToLong(Long::longValue).sum();
-      String qdir = child(cfg.paths().quarantineDir(), name());
-      ctx.deleteIfExists(qdir);
-      if (nBad > 0) {
-        ctx.spark().createDataFrame(bad.orderBy("source").javaRDD(), QUARANTINE_SCHEMA)
-            .coalesce(1).write().mode("overwrite").parquet(qdir);
-        LOG.warn("chunk: quarantined {} of {} records under {}: {}", nBad, nRecords, qdir, reasons);
-      }
-      summary.put("quarantined", nBad).put("quarantineDir", qdir);
-      reasons.forEach((r, n) -> summary.put("quarantined." + r, n));
-
-      long nDocs = nRecords - nBad;
+      v = validate(records, docKeyer);
+      Quarantined bad = quarantine(ctx, v.bad(), nRecords, summary);
+      long nDocs = nRecords - bad.count();
       if (nDocs == 0) {
-        throw new IllegalArgumentException("input.corpus: " + in.corpus() + ": no valid document (" + nBad
-            + " quarantined under " + qdir + ": " + reasons + ")");
+        throw new IllegalArgumentException("input.corpus: " + in.corpus() + ": no valid document (" + bad.count()
+            + " quarantined under " + bad.dir() + ": " + bad.reasons() + ")");
       }
-      Reuse reuse = reuse(ctx, previous, docs, summary);
-      long toChunk = reuse.reused() == null ? nDocs : reuse.toChunk().count();
-      summary.put("documentsReused", nDocs - toChunk).put("documentsChunked", toChunk);
-      try (Progress progress = new Progress(ctx.spark().sparkContext(), LOG, "chunk", "documents", toChunk,
-          "chunks", 10)) {
-        JavaRDD<Row> rows = reuse.toChunk().repartition(col("doc_id")).javaRDD()
-            .mapPartitions(new ChunkPartition(cfg.chunking(), tokCfg, progress.done(),
-                progress.secondary()));
-        Dataset<Row> chunks = ctx.spark().createDataFrame(rows, CHUNK_SCHEMA);
-        if (reuse.reused() != null) { // the same layout as without reuse: hash of doc_id, sorted within files
-          chunks = chunks.unionByName(reuse.reused()).repartition(col("doc_id"));
-        }
-        chunks.sortWithinPartitions("doc_id", "ordinal").write().mode("overwrite").parquet(previous.writeDir(out));
-      }
-      previous.swap(ctx, out);
-      Row st = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(out).selectExpr("count(*)", "coalesce(sum(n_tokens), 0)",
-          "coalesce(max(n_tokens), 0)", "count(distinct doc_id)").first();
-      long noTokens = nDocs - st.getLong(3);
-      if (noTokens > 0) {
-        // valid documents the tokenizer turned into nothing: quarantined with their id and location, not dropped
-        Dataset<Row> chunked = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(out)
-            .select("doc_id").distinct();
-        Dataset<Row> lost = good.filter(col("rn").equalTo(1)).join(chunked,
-                good.col("doc_id").equalTo(chunked.col("doc_id")), "left_anti")
-            .select(lit(QuarantineReason.NO_TOKENS.code()).as("reason"), col("source"), col("doc_id"),
-                lit("the embedding model's tokenizer produced no token (e.g. only combining marks): no chunk")
-                    .as("detail"),
-                coalesce(col("raw"), substring(col("text"), 1, ParseResult.Quarantined.MAX_RAW_CHARS)).as("raw"));
-        ctx.spark().createDataFrame(lost.orderBy("source").javaRDD(), QUARANTINE_SCHEMA)
-            .coalesce(1).write().mode("append").parquet(qdir);
-        reasons.merge(QuarantineReason.NO_TOKENS.code(), noTokens, Long::sum);
-        summary.put("quarantined", nBad + noTokens)
-            .put("quarantined." + QuarantineReason.NO_TOKENS.code(), noTokens);
-        LOG.warn("chunk: quarantined {} valid documents without any token under {}", noTokens, qdir);
-      }
-      summary.put("documentsWithoutTokens", noTokens);
-      summary.put("documents", st.getLong(3)).put("chunks", st.getLong(0)).put("tokens", st.getLong(1))
-          .put("maxChunkTokens", st.getInt(2)).put("output", out);
+      chunk(ctx, previous, v.docs(), tokCfg, nDocs, out, summary);
+      Row st = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(out).selectExpr("count(*)",
+          "coalesce(sum(n_tokens), 0)", "coalesce(max(n_tokens), 0)", "count(distinct doc_id)").first();
+      quarantineTokenless(ctx, v.good(), nDocs - st.getLong(3), out, bad, summary);
       double secs = (System.nanoTime() - t0) / 1e9;
-      summary.put("seconds", Math.round(secs * 100) / 100.0)
+      summary.put("documents", st.getLong(3)).put("chunks", st.getLong(0)).put("tokens", st.getLong(1))
+          .put("maxChunkTokens", st.getInt(2)).put("output", out).put("seconds", Math.round(secs * 100) / 100.0)
           .put("documentsPerSecond", Math.round(st.getLong(3) / secs * 10) / 10.0);
       ctx.writeString(summaryPath(out), summary.toJson());
       return summary;
     } finally {
       records.unpersist();
-      if (docs != null) {
-        docs.unpersist();
+      if (v != null) {
+        v.docs().unpersist();
       }
     }
   }
+
+  /**
+   * The records split by validity: {@code good} (valid records, {@code rn} = their rank among records of the same
+   * id in (file, line) order), {@code docs} (the first of each id, with its reuse key; cached) and {@code bad}
+   * (invalid records and later duplicates, as quarantine rows).
+   */
+  private record Validated(Dataset<Row> good, Dataset<Row> docs, Dataset<Row> bad) {}
+
+  private static Validated validate(Dataset<Row> records, ReuseKey docKeyer) {
+    WindowSpec byId = Window.partitionBy("doc_id").orderBy("file", "line");
+    Dataset<Row> good = records.filter(col("ok"))
+        .withColumn("rn", row_number().over(byId))
+        .withColumn("first_source", first("source").over(byId));
+    UserDefinedFunction keyOf = functions.udf((UDF3<String, String, String, String>) docKeyer::documentKey,
+        DataTypes.StringType).asNonNullable();
+    // cached: read by the reuse joins, their count and the chunking (the window would be recomputed for each)
+    Dataset<Row> docs = good.filter(col("rn").equalTo(1)).select("doc_id", "title", "text")
+        .withColumn("doc_key", keyOf.apply(col("doc_id"), col("title"), col("text")))
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> dups = good.filter(col("rn").gt(1)).select(lit("duplicate_id").as("reason"), col("source"),
+        col("doc_id"), concat(lit("duplicate of the record at "), col("first_source")).as("detail"),
+        // the duplicate's own record (its raw line; the start of its text for inputs without raw lines)
+        coalesce(col("raw"), substring(col("text"), 1, ParseResult.Quarantined.MAX_RAW_CHARS)).as("raw"));
+    Dataset<Row> bad = records.filter(not(col("ok"))).select("reason", "source", "doc_id", "detail", "raw")
+        .unionByName(dups);
+    return new Validated(good, docs, bad);
+  }
+
+  /** The quarantine of this run: its directory, counts by reason (mutable: later steps add theirs) and total. */
+  private record Quarantined(String dir, Map<String, Long> reasons, long count) {}
+
+  /** Writes the bad records to {@code <paths.quarantine>/chunk} (replacing an earlier run's) and counts them. */
+  private Quarantined quarantine(JobContext ctx, Dataset<Row> bad, long nRecords, JobSummary summary)
+      throws java.io.IOException {
+    Map<String, Long> reasons = new TreeMap<>();
+    for (Row r : bad.groupBy("reason").count().collectAsList()) {
+      reasons.put(r.getString(0), r.getLong(1));
+    }
+    long nBad = reasons.values().stream().mapToLong(Long::longValue).sum();
+    String qdir = child(ctx.config().paths().quarantineDir(), name());
+    ctx.deleteIfExists(qdir);
+    if (nBad > 0) {
+      ctx.spark().createDataFrame(bad.orderBy("source").javaRDD(), QUARANTINE_SCHEMA)
+          .coalesce(1).write().mode("overwrite").parquet(qdir);
+      LOG.warn("chunk: quarantined {} of {} records under {}: {}", nBad, nRecords, qdir, reasons);
+    }
+    summary.put("quarantined", nBad).put("quarantineDir", qdir);
+    reasons.forEach((r, n) -> summary.put("quarantined." + r, n));
+    return new Quarantined(qdir, reasons, nBad);
+  }
+
+  /**
+   * Chunks the documents that cannot be reused and writes them with the reused chunks to {@code out} (staged, then
+   * swapped in): hash-partitioned by {@code doc_id}, sorted by ({@code doc_id}, {@code ordinal}) within files.
+   */
+  private static void chunk(JobContext ctx, PreviousOutput previous, Dataset<Row> docs,
+      io.quarry.core.config.EmbeddingConfig tokCfg, long nDocs, String out, JobSummary summary) throws Exception {
+    Reuse reuse = reuse(ctx, previous, docs, summary);
+    long toChunk = reuse.reused() == null ? nDocs : reuse.toChunk().count();
+    summary.put("documentsReused", nDocs - toChunk).put("documentsChunked", toChunk);
+    try (Progress progress = new Progress(ctx.spark().sparkContext(), LOG, "chunk", "documents", toChunk,
+        "chunks", 10)) {
+      JavaRDD<Row> rows = reuse.toChunk().repartition(col("doc_id")).javaRDD()
+          .mapPartitions(new ChunkPartition(ctx.config().chunking(), tokCfg, progress.done(),
+              progress.secondary()));
+      Dataset<Row> chunks = ctx.spark().createDataFrame(rows, CHUNK_SCHEMA);
+      if (reuse.reused() != null) { // the same layout as without reuse: hash of doc_id, sorted within files
+        chunks = chunks.unionByName(reuse.reused()).repartition(col("doc_id"));
+      }
+      chunks.sortWithinPartitions("doc_id", "ordinal").write().mode("overwrite").parquet(previous.writeDir(out));
+    }
+    previous.swap(ctx, out);
+  }
+
+  /**
+   * Valid documents the tokenizer turned into no token at all ({@code noTokens} of them): quarantined with their id
+   * and location, not dropped, so that records = documents + quarantined.
+   */
+  private static void quarantineTokenless(JobContext ctx, Dataset<Row> good, long noTokens, String out,
+      Quarantined bad, JobSummary summary) {
+    if (noTokens > 0) {
+      Dataset<Row> chunked = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(out)
+          .select("doc_id").distinct();
+      Dataset<Row> lost = good.filter(col("rn").equalTo(1)).join(chunked,
+              good.col("doc_id").equalTo(chunked.col("doc_id")), "left_anti")
+          .select(lit(QuarantineReason.NO_TOKENS.code()).as("reason"), col("source"), col("doc_id"),
+              lit("the embedding model's tokenizer produced no token (e.g. only combining marks): no chunk")
+                  .as("detail"),
+              coalesce(col("raw"), substring(col("text"), 1, ParseResult.Quarantined.MAX_RAW_CHARS)).as("raw"));
+      ctx.spark().createDataFrame(lost.orderBy("source").javaRDD(), QUARANTINE_SCHEMA)
+          .coalesce(1).write().mode("append").parquet(bad.dir());
+      bad.reasons().merge(QuarantineReason.NO_TOKENS.code(), noTokens, Long::sum);
+      summary.put("quarantined", bad.count() + noTokens)
+          .put("quarantined." + QuarantineReason.NO_TOKENS.code(), noTokens);
+      LOG.warn("chunk: quarantined {} valid documents without any token under {}", noTokens, bad.dir());
+    }
+    summary.put("documentsWithoutTokens", noTokens);
+  }
+
 
   /** A missing {@code chunking.reuseFrom} path fails before any stage of the run. */
   @Override

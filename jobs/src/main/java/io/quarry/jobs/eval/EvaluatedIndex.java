@@ -1,6 +1,7 @@
 package io.quarry.jobs.eval;
 
 import io.quarry.core.search.HybridSearcher;
+import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.embed.Embedder;
 import io.quarry.jobs.JobContext;
@@ -29,7 +30,8 @@ final class EvaluatedIndex implements Closeable {
   }
 
   /**
-   * Opens the version and checks it was built with the embedder's model (queries must be embedded with it).
+   * Opens the version and checks it was built with the embedder's model ({@link IndexManifest.Model#mismatch}: the
+   * check serving makes too).
    *
    * @throws IllegalStateException on a model mismatch
    * @throws IOException if the version is missing, incomplete or unreadable
@@ -38,10 +40,10 @@ final class EvaluatedIndex implements Closeable {
     String wanted = ctx.config().segments().version();
     Path local = PublishedIndex.localCopy(ctx, wanted == null || wanted.isBlank() ? null : wanted);
     IndexVersion version = IndexVersion.open(local, false);
-    String indexModel = version.manifest().model().modelId();
-    if (!indexModel.equals(embedder.modelId())) {
-      throw new IllegalStateException("index version " + version.manifest().version() + " was built with model '"
-          + indexModel + "' but embedding.model is '" + embedder.modelId() + "': queries must use the same model");
+    String why = version.manifest().model().mismatch(version.manifest().version(),
+        new IndexManifest.Model(embedder.modelId(), embedder.modelSha256(), embedder.dim()));
+    if (why != null) {
+      throw new IllegalStateException(why + " (embedding.model must be the index's model)");
     }
     Bm25Index bm25 = version.manifest().bm25() == null ? null : Bm25Index.open(local, version.manifest());
     return new EvaluatedIndex(local, version, bm25);

@@ -42,13 +42,10 @@ public final class ModelEncoders implements IndexHolder.EncoderFactory {
     } catch (RuntimeException ex) {
       throw new IOException("cannot load embedding model '" + model + "': " + ex.getMessage(), ex);
     }
-    if (!emb.modelId().equals(m.model().modelId()) || !emb.modelSha256().equals(m.model().sha256())) {
-      throw new IOException("index version " + m.version() + " was embedded with " + m.model().modelId() + " (sha256 "
-          + m.model().sha256() + ") but this server loads " + emb.modelId() + " (sha256 " + emb.modelSha256()
-          + "); refusing to mix models");
-    }
-    if (emb.dim() != m.dim()) {
-      throw new IOException("model dim " + emb.dim() + " != index dim " + m.dim());
+    String why = m.model().mismatch(m.version(), new IndexManifest.Model(emb.modelId(), emb.modelSha256(),
+        emb.dim()));
+    if (why != null) {
+      throw new IOException(why);
     }
     return q -> emb.embedQueries(List.of(q))[0];
   }

@@ -6,9 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.quarry.core.platform.Platform;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import io.quarry.core.platform.Platform;
 import java.util.List;
 
 /**
@@ -101,6 +101,27 @@ public record IndexManifest(
     /** A model without recorded platforms. */
     public Model(String modelId, String sha256, int dim) {
       this(modelId, sha256, dim, null);
+    }
+
+    /**
+     * The one check that queries embedded by {@code queries} can search an index whose chunks this model embedded:
+     * the same id, the same weights (SHA-256 of the ONNX file) and the same dimension. Serving, evaluation and
+     * tuning all call it; the platforms are not compared (int8 vectors differ slightly between processor kinds,
+     * which is reported elsewhere, not refused).
+     *
+     * @param version the index version, named in the message
+     * @return null when they match, else why not (naming the version and both models)
+     */
+    public String mismatch(String version, Model queries) {
+      if (!modelId.equals(queries.modelId()) || !sha256.equals(queries.sha256())) {
+        return "index version " + version + " was embedded with " + modelId + " (sha256 " + sha256
+            + ") but queries would be embedded with " + queries.modelId() + " (sha256 " + queries.sha256()
+            + "); refusing to mix models";
+      }
+      if (dim != queries.dim()) {
+        return "index version " + version + " has dimension " + dim + " but the query model's is " + queries.dim();
+      }
+      return null;
     }
   }
 

@@ -3,6 +3,7 @@ package io.quarry.core.segment;
 import io.quarry.core.config.SegmentsConfig;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What an incremental build does with its measured changes (issue 15): keep the base's shards and add delta shards
@@ -24,6 +25,56 @@ public record RefreshDecision(Path path, List<String> reasons) {
     public String label() {
       return name().toLowerCase(java.util.Locale.ROOT);
     }
+  }
+
+  /**
+   * What an incremental build counted before it decides: its base, the documents that changed and the quantization
+   * error of the vectors it encoded for them.
+   *
+   * @param baseId the base version's id
+   * @param base the base version's manifest
+   * @param added documents not in the base
+   * @param changed documents whose content digest differs from the base's
+   * @param deleted base documents missing from the input
+   * @param newTombstonedChunks the base chunks of the changed and deleted documents (tombstoned by this version)
+   * @param newVectors vectors encoded for the added and changed documents
+   * @param newMse their mean squared quantization error (null without new vectors)
+   * @param newImbalance their list-size imbalance factor (FAISS's; null without new vectors)
+   * @param trainMetrics the frozen quantizer's training metrics ({@code pq.mse.heldout}, {@code pq.mse})
+   */
+  public record Changes(String baseId, IndexManifest base, long added, long changed, long deleted,
+      long newTombstonedChunks, long newVectors, Double newMse, Double newImbalance,
+      Map<String, Double> trainMetrics) {}
+
+  /**
+   * The drift and tombstone measures of a would-be incremental version (no decision yet: {@code path} null).
+   * <ul>
+   *   <li>{@code changedShare = (added + changed + deleted) / base documents}, capped at 1 (1 for an empty base);
+   *   <li>{@code mseRatio = newMse / trainingMse}, the reference being the training error's held-out (leave-one-out)
+   *       estimate {@code pq.mse.heldout}, or the in-sample {@code pq.mse} for quantizers trained before it was
+   *       recorded; null when either is missing;
+   *   <li>{@code tombstoneShare = (base's tombstoned + newly tombstoned chunks) / (base's stored chunks + new
+   *       vectors)}.
+   * </ul>
+   */
+  public static IndexManifest.Refresh measure(Changes c) {
+    IndexManifest base = c.base();
+    long unchanged = base.docs() - c.changed() - c.deleted();
+    long moved = c.added() + c.changed() + c.deleted();
+    double changedShare = base.docs() == 0 ? 1.0 : Math.min(1.0, moved / (double) base.docs());
+    Double trainMse = c.trainMetrics().getOrDefault("pq.mse.heldout", c.trainMetrics().get("pq.mse"));
+    Double ratio = c.newMse() == null || trainMse == null || trainMse <= 0 ? null : c.newMse() / trainMse;
+    long baseStored = 0;
+    for (IndexManifest.Shard s : base.shards()) {
+      baseStored += s.chunks();
+    }
+    long baseTomb = base.refresh() == null ? 0 : base.refresh().tombstonedChunks();
+    long tombChunks = baseTomb + c.newTombstonedChunks();
+    long stored = baseStored + c.newVectors();
+    double tombShare = stored == 0 ? 0 : tombChunks / (double) stored;
+    return new IndexManifest.Refresh(c.baseId(), base.shards().size(), 0, unchanged, c.added(), c.changed(),
+        c.deleted(), changedShare, c.newVectors(), c.newMse(), trainMse, ratio, c.newImbalance(), tombChunks,
+        tombShare, null, List.of());
   }
 
   /**

@@ -97,6 +97,29 @@ class RefreshFormatTest {
   }
 
   @Test
+  void measureGivesTheDriftAndTombstoneShares() throws Exception {
+    String json = manifest(2, null).replace("\"formatVersion\": 2,", "\"formatVersion\": 2, \"chunks\": 3, "
+        + "\"docs\": 2,");
+    IndexManifest base = IndexManifest.parse(json, "m");
+    assertThat(base.docs()).isEqualTo(2);
+    IndexManifest.Refresh r = RefreshDecision.measure(new RefreshDecision.Changes("b", base, 1, 1, 0, 2, 4, 0.2,
+        1.5, Map.of("pq.mse.heldout", 0.1, "pq.mse", 0.05)));
+    assertThat(r.unchangedDocs()).isEqualTo(1);
+    assertThat(r.changedShare()).isEqualTo(1.0); // (1 + 1 + 0) / 2
+    assertThat(r.trainingMse()).isEqualTo(0.1); // the held-out estimate wins over the in-sample pq.mse
+    assertThat(r.mseRatio()).isCloseTo(2.0, org.assertj.core.data.Offset.offset(1e-12));
+    assertThat(r.tombstonedChunks()).isEqualTo(2);
+    assertThat(r.tombstoneShare()).isCloseTo(2 / 7.0, org.assertj.core.data.Offset.offset(1e-12)); // 2 / (3 + 4)
+    assertThat(r.keptShards()).isEqualTo(1);
+    assertThat(r.path()).isNull();
+    IndexManifest.Refresh old = RefreshDecision.measure(new RefreshDecision.Changes("b", base, 0, 0, 1, 1, 0, null,
+        null, Map.of("pq.mse", 0.05)));
+    assertThat(old.trainingMse()).isEqualTo(0.05);
+    assertThat(old.mseRatio()).isNull(); // no new vectors
+    assertThat(old.changedShare()).isEqualTo(0.5);
+  }
+
+  @Test
   void badRefreshSettingsAreAllReported() {
     assertThatThrownBy(() -> segments("segments.compact=true", "segments.compactTombstoneShare=2",
         "segments.driftMaxMseRatio=-1", "segments.base=../x"))
