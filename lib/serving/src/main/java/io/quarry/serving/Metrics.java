@@ -29,6 +29,7 @@ import java.util.function.IntSupplier;
  *   <li>{@code quarry_search_stage_seconds{stage}}: latency histogram per search stage, {@code total} = whole request;
  *   <li>{@code quarry_index_version_info{version}} (1 for the served version), {@code quarry_reload_failures_total},
  *       {@code quarry_reload_failing} (1 while {@code CURRENT} names a version that could not be loaded),
+ *       {@code quarry_index_source_up} (0 while the last reload failed because the source could not be reached),
  *       {@code quarry_last_successful_reload_timestamp_seconds}, {@code quarry_seconds_since_last_successful_reload},
  *       {@code quarry_index_loaded_timestamp_seconds};
  *   <li>{@code quarry_search_queue_depth}: searches waiting for a search thread;
@@ -105,11 +106,15 @@ public final class Metrics {
       }
     });
     CounterWithCallback.builder().name("quarry_reload_failures")
-        .help("Failed index reload attempts (a failed version counts once, an unreadable CURRENT on every poll).")
+        .help("Failed index reload attempts (a failed version counts once; an unreadable CURRENT or an unreachable source on every poll).")
         .callback(c -> c.call(holder.reloadFailures())).register(registry);
     GaugeWithCallback.builder().name("quarry_reload_failing")
         .help("1 while CURRENT names a version that could not be loaded (the previous one keeps serving), else 0.")
         .callback(c -> c.call(holder.reloadFailing() ? 1 : 0)).register(registry);
+    GaugeWithCallback.builder().name("quarry_index_source_up")
+        .help("0 while the last reload failed because the index source (S3) could not be reached or timed out "
+            + "(retried every poll; the loaded version keeps serving), else 1.")
+        .callback(c -> c.call(holder.sourceAvailable() ? 1 : 0)).register(registry);
     GaugeWithCallback.builder().name("quarry_last_successful_reload_timestamp_seconds")
         .help("When CURRENT was last read and found served (loaded or already serving), Unix time; 0 if never.")
         .callback(c -> c.call(holder.lastSuccessfulReloadMillis() / 1000.0)).register(registry);

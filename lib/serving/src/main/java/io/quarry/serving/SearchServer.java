@@ -316,6 +316,7 @@ public final class SearchServer implements AutoCloseable {
       o.put("lastReloadError", s.lastReloadError());
       o.put("failedVersion", s.failedVersion());
     }
+    o.put("sourceAvailable", s.sourceAvailable());
     o.put("reloadFailures", s.reloadFailures());
     long t = holder.lastSuccessfulReloadMillis();
     if (t > 0) {

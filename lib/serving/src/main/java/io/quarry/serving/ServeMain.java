@@ -64,6 +64,12 @@ public final class ServeMain implements Callable<Integer> {
       + "http://127.0.0.1:9000; path-style access is used when set.")
   String s3Endpoint;
 
+  @Option(names = "--s3-timeout-ms", defaultValue = "10000", description = "Connect and read timeout of every S3 "
+      + "request: a response, or the next bytes of an object, not arriving within it fails the request (the SDK "
+      + "makes up to 4 attempts per request); a reload that still fails keeps the served version and is retried at "
+      + "the next poll (milliseconds, default ${DEFAULT-VALUE}).")
+  long s3TimeoutMs;
+
   @Option(names = "--s3-region", defaultValue = "us-east-1", description = "S3 region (default ${DEFAULT-VALUE}).")
   String s3Region;
 
@@ -101,7 +107,7 @@ public final class ServeMain implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     IndexSource source = index.startsWith("s3://") || index.startsWith("s3a://")
-        ? S3IndexSource.create(index, s3Endpoint, s3Region, cache)
+        ? S3IndexSource.create(index, s3Endpoint, s3Region, cache, s3TimeoutMs)
         : new LocalIndexSource(Path.of(index));
     OnnxCrossEncoder reranker = rerankModel == null ? null : new OnnxCrossEncoder(rerankModel, rerankMaxLength);
     IndexHolder holder = new IndexHolder(source, new ModelEncoders(modelPath, 1), reranker, verify);
