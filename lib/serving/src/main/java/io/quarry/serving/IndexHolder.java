@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * replaces the one being served, and does not make the server unready: the previous version keeps answering, and the
  * failure is reported by {@link #status()} ({@code /health} detail), one ERROR log line per failed version, and the
  * reload metrics ({@link #reloadFailures()}, {@link #lastSuccessfulReloadMillis()}). A version that failed is not
- * retried until {@code CURRENT} names another one (then, it may name it again).
+ * retried until {@code CURRENT} names another one (then, it may name it again). A reload that failed because the
+ * source could not be reached ({@link IndexSource.Unavailable}: S3 errors or timeouts) says nothing about the
+ * version: it is tried again at every poll, and {@link #sourceAvailable()} is false until one succeeds.
  */
 public final class IndexHolder implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(IndexHolder.class);
@@ -45,12 +47,13 @@ public final class IndexHolder implements Closeable {
    *     failed version (or cannot be read); null once the served version is {@code CURRENT}'s again
    * @param failedVersion the version of {@code lastReloadError}, or null (e.g. {@code CURRENT} unreadable)
    * @param reloadFailures failed reload attempts since start
+   * @param sourceAvailable false while the last reload failed because the index source could not be reached
    */
   public record Status(boolean ready, String version, String reason, String lastReloadError, String failedVersion,
-      long reloadFailures) {
+      long reloadFailures, boolean sourceAvailable) {
     /** Ready, serving {@code version}, no reload failure pending. */
     public static Status serving(String version, long reloadFailures) {
-      return new Status(true, version, null, null, null, reloadFailures);
+      return new Status(true, version, null, null, null, reloadFailures, true);
     }
   }
 
@@ -63,6 +66,7 @@ public final class IndexHolder implements Closeable {
   private volatile String lastError = "no index version loaded yet";
   private volatile String lastFailedVersion;
   private volatile boolean failing;
+  private volatile boolean sourceUnavailable;
   private volatile long lastSuccessMillis;
   private volatile long loadedAtMillis;
   private ScheduledExecutorService poller;
@@ -100,7 +104,7 @@ public final class IndexHolder implements Closeable {
       inSync();
       return false;
     }
-    if (v.equals(lastFailedVersion)) {
+    if (v.equals(lastFailedVersion) && !sourceUnavailable) {
       return false; // already reported and counted; wait for CURRENT to change
     }
     try {
@@ -123,6 +127,7 @@ public final class IndexHolder implements Closeable {
     lastError = null;
     lastFailedVersion = null;
     failing = false;
+    sourceUnavailable = false;
     lastSuccessMillis = System.currentTimeMillis();
   }
 
@@ -133,6 +138,7 @@ public final class IndexHolder implements Closeable {
     lastError = shown;
     lastFailedVersion = version;
     failing = true;
+    sourceUnavailable = e instanceof IndexSource.Unavailable;
     LoadedIndex cur = current.get();
     String tail = cur != null ? " (still serving " + cur.version().manifest().version() + ")" : " (nothing to serve)";
     if (!repeated) { // a CURRENT that stays unreadable is counted on every poll but logged once
@@ -193,10 +199,18 @@ public final class IndexHolder implements Closeable {
     boolean pending = failing;
     String version = li == null ? null : li.version().manifest().version();
     return new Status(li != null, version, li == null ? (err == null ? "no index version loaded yet" : err) : null,
-        pending ? err : null, pending ? lastFailedVersion : null, reloadFailures.get());
+        pending ? err : null, pending ? lastFailedVersion : null, reloadFailures.get(), !sourceUnavailable);
   }
 
-  /** Failed reload attempts since start (a failed version counts once; an unreadable CURRENT on every poll). */
+  /** False while the last reload failed because the index source could not be reached (retried every poll). */
+  public boolean sourceAvailable() {
+    return !sourceUnavailable;
+  }
+
+  /**
+   * Failed reload attempts since start (a failed version counts once; an unreadable CURRENT or an unreachable source
+   * on every poll).
+   */
   public long reloadFailures() {
     return reloadFailures.get();
   }

@@ -11,16 +11,30 @@ public interface IndexSource {
   /**
    * The version id {@code CURRENT} names.
    *
-   * @throws IOException if {@code CURRENT} is missing, unreadable or not a valid id
+   * @throws Unavailable if the source cannot be reached or read
+   * @throws IOException if {@code CURRENT} is missing or not a valid id
    */
   String currentVersion() throws IOException;
 
   /**
    * A local directory holding the complete version (downloaded and checksum-verified if remote).
    *
+   * @throws Unavailable if the source cannot be reached or read (retried at the next poll)
    * @throws IOException if the version is missing, incomplete or corrupt
    */
   Path fetch(String version) throws IOException;
+
+  /**
+   * The source could not be reached or read (network error, timeout, a server error that persisted through the
+   * client's retries, a local I/O error while caching): nothing is known to be wrong with the version, so the reload
+   * is tried again at the next poll. Other {@link IOException}s of {@link #currentVersion()} and {@link #fetch} mean
+   * the version itself is missing, incomplete or corrupt.
+   */
+  final class Unavailable extends IOException {
+    public Unavailable(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
 
   /** Human-readable location for logs (may hold local paths; never sent to clients). */
   String describe();

@@ -23,10 +23,13 @@ import java.util.function.IntSupplier;
  * one JVM do not collide) and exposed by {@code GET /metrics} through the client's exposition code:
  *
  * <ul>
- *   <li>{@code quarry_requests_total{endpoint,code}}, {@code quarry_request_errors_total} (4xx and 5xx);
+ *   <li>{@code quarry_requests_total{endpoint,code}}, {@code quarry_request_errors_total} (4xx and 5xx),
+ *       {@code quarry_request_deadline_closes_total} (connections closed with incomplete request headers at the
+ *       request deadline: no request to count);
  *   <li>{@code quarry_search_stage_seconds{stage}}: latency histogram per search stage, {@code total} = whole request;
  *   <li>{@code quarry_index_version_info{version}} (1 for the served version), {@code quarry_reload_failures_total},
  *       {@code quarry_reload_failing} (1 while {@code CURRENT} names a version that could not be loaded),
+ *       {@code quarry_index_source_up} (0 while the last reload failed because the source could not be reached),
  *       {@code quarry_last_successful_reload_timestamp_seconds}, {@code quarry_seconds_since_last_successful_reload},
  *       {@code quarry_index_loaded_timestamp_seconds};
  *   <li>{@code quarry_search_queue_depth}: searches waiting for a search thread;
@@ -42,6 +45,7 @@ public final class Metrics {
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final Counter requests;
   private final Counter errors;
+  private final Counter deadlineCloses;
   private final Histogram stages;
 
   /** A registry with the request metrics and the JVM metrics. */
@@ -50,6 +54,9 @@ public final class Metrics {
         .labelNames("endpoint", "code").register(registry);
     errors = Counter.builder().name("quarry_request_errors").help("HTTP requests answered with a 4xx or 5xx status.")
         .register(registry);
+    deadlineCloses = Counter.builder().name("quarry_request_deadline_closes")
+        .help("Connections closed because their request headers were not complete within the request timeout "
+            + "(a body that is late is answered 408 and counted in quarry_requests_total).").register(registry);
     stages = Histogram.builder().name("quarry_search_stage_seconds")
         .help("Search latency per stage in seconds (total = whole request).").unit(Unit.SECONDS)
         .labelNames("stage").classicOnly().classicUpperBounds(BUCKETS).register(registry);
@@ -67,6 +74,11 @@ public final class Metrics {
     if (status >= 400) {
       errors.inc();
     }
+  }
+
+  /** Counts one connection closed at the request deadline before its headers were complete. */
+  public void requestDeadlineClose() {
+    deadlineCloses.inc();
   }
 
   /** Records {@code nanos} of stage {@code stage} ({@code total} for whole search requests). */
@@ -94,11 +106,15 @@ public final class Metrics {
       }
     });
     CounterWithCallback.builder().name("quarry_reload_failures")
-        .help("Failed index reload attempts (a failed version counts once, an unreadable CURRENT on every poll).")
+        .help("Failed index reload attempts (a failed version counts once; an unreadable CURRENT or an unreachable source on every poll).")
         .callback(c -> c.call(holder.reloadFailures())).register(registry);
     GaugeWithCallback.builder().name("quarry_reload_failing")
         .help("1 while CURRENT names a version that could not be loaded (the previous one keeps serving), else 0.")
         .callback(c -> c.call(holder.reloadFailing() ? 1 : 0)).register(registry);
+    GaugeWithCallback.builder().name("quarry_index_source_up")
+        .help("0 while the last reload failed because the index source (S3) could not be reached or timed out "
+            + "(retried every poll; the loaded version keeps serving), else 1.")
+        .callback(c -> c.call(holder.sourceAvailable() ? 1 : 0)).register(registry);
     GaugeWithCallback.builder().name("quarry_last_successful_reload_timestamp_seconds")
         .help("When CURRENT was last read and found served (loaded or already serving), Unix time; 0 if never.")
         .callback(c -> c.call(holder.lastSuccessfulReloadMillis() / 1000.0)).register(registry);

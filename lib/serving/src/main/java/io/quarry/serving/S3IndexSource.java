@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.HexFormat;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
@@ -32,6 +33,12 @@ import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
  * Flexible checksums (the SDK's default since 2.30: {@code x-amz-checksum-mode} on GETs, CRC trailers on PUTs) only
  * when an operation requires them, as Hadoop's S3A does by default: S3-compatible servers (S3Proxy, older MinIO/Ceph)
  * reject them, and every downloaded file is checked against the manifest's SHA-256 anyway.
+ *
+ * <p>Faults: every request has a connect timeout and a read timeout of {@code timeoutMs} (a response, or the next
+ * bytes of a body, that does not arrive within it fails the request), and the SDK's default retries (4 attempts
+ * in all, with backoff, for 5xx, throttling and I/O errors before a response). A request that still fails, or a body stream
+ * that breaks, throws {@link IndexSource.Unavailable}: the reload fails, the served version stays, and the next poll
+ * tries again. A missing object or a checksum mismatch is a fault of the version (not retried).
  */
 public final class S3IndexSource implements IndexSource {
   private final S3Client s3;
@@ -51,22 +58,29 @@ public final class S3IndexSource implements IndexSource {
    * @param endpoint endpoint override for S3-compatible servers (path-style access), or null for AWS
    * @param region the region
    * @param cache local cache directory (created)
-   * @throws IllegalArgumentException if the URI has no bucket
+   * @param timeoutMs connect and read timeout of every S3 request (milliseconds, ≥ 1)
+   * @throws IllegalArgumentException if the URI has no bucket or the timeout is not positive
+   * @throws IOException if the cache directory cannot be created
    */
-  public static S3IndexSource create(String uri, String endpoint, String region, Path cache) throws IOException {
-    return create(uri, endpoint, region, cache, DefaultCredentialsProvider.create());
+  public static S3IndexSource create(String uri, String endpoint, String region, Path cache, long timeoutMs)
+      throws IOException {
+    return create(uri, endpoint, region, cache, timeoutMs, DefaultCredentialsProvider.create());
   }
 
-  /** As {@link #create(String, String, String, Path)} with explicit credentials. */
-  public static S3IndexSource create(String uri, String endpoint, String region, Path cache,
+  /** As {@link #create(String, String, String, Path, long)} with explicit credentials. */
+  public static S3IndexSource create(String uri, String endpoint, String region, Path cache, long timeoutMs,
       AwsCredentialsProvider credentials) throws IOException {
+    if (timeoutMs < 1) {
+      throw new IllegalArgumentException("S3 timeout must be positive: " + timeoutMs + " ms");
+    }
+    Duration timeout = Duration.ofMillis(timeoutMs);
     URI u = URI.create(uri);
     if (u.getHost() == null || u.getHost().isEmpty()) {
       throw new IllegalArgumentException("S3 index location needs a bucket: " + uri);
     }
     String path = u.getPath() == null ? "" : u.getPath().replaceFirst("^/", "");
     var b = S3Client.builder().region(Region.of(region)).credentialsProvider(credentials)
-        .httpClientBuilder(UrlConnectionHttpClient.builder())
+        .httpClientBuilder(UrlConnectionHttpClient.builder().connectionTimeout(timeout).socketTimeout(timeout))
         .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
         .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
     if (endpoint != null && !endpoint.isEmpty()) {
@@ -82,7 +96,7 @@ public final class S3IndexSource implements IndexSource {
     } catch (NoSuchKeyException e) {
       throw new IOException("s3://" + bucket + "/" + key + ": not found");
     } catch (SdkException e) {
-      throw new IOException("s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+      throw new IndexSource.Unavailable("s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
     }
   }
 
@@ -132,8 +146,8 @@ public final class S3IndexSource implements IndexSource {
       }
     } catch (NoSuchKeyException e) {
       throw new CorruptSegmentException("s3://" + bucket + "/" + key, "missing (listed in the manifest)");
-    } catch (SdkException e) {
-      throw new IOException("s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+    } catch (SdkException | IOException e) { // the request, the body stream (read timeout, reset) or the cache file
+      throw new IndexSource.Unavailable("s3://" + bucket + "/" + key + ": " + e, e);
     }
     String sha = HexFormat.of().formatHex(md.digest());
     if (n != f.bytes() || !sha.equals(f.sha256())) {

@@ -24,7 +24,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -46,8 +49,9 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@code POST /search}: {@link SearchApi} request → hits (200); 400 on a bad request, 413 on a body over the
- *       limit, 408 when the body does not arrive within the idle timeout, 503 when no index version is loaded or the
- *       search queue is full ({@code Retry-After: 1});
+ *       limit, 415 when the body's {@code Content-Type} is not JSON ({@link #isJson}), 408 when the body does not
+ *       arrive within the idle timeout or the request deadline, 503 when no index version is loaded or the search
+ *       queue is full ({@code Retry-After: 1});
  *   <li>{@code GET /health}: 200 while the process runs, with the served version and any pending reload failure
  *       ({@code "status": "ok"} or {@code "degraded"});
  *   <li>{@code GET /ready}: 200 {@code {"ready":true,"version":…}} while a valid version serves (also while the last
@@ -56,13 +60,19 @@ import org.slf4j.LoggerFactory;
  *       another).
  * </ul>
  *
- * {@code HEAD} is answered like {@code GET} on the GET endpoints (headers only); any other method gets 405 with
- * {@code Allow}; other paths 404. Error bodies are {@code {"error": message}} and never hold local paths.
+ * {@code HEAD} is answered like {@code GET} on the GET endpoints (same status and headers, no body); any other
+ * method gets 405 with {@code Allow}; other paths 404. Error bodies are {@code {"error": message}} and never hold
+ * local paths. Every answered request, including those Jetty refuses itself (400 malformed or ambiguous URI, 414,
+ * 431), is counted in {@code quarry_requests_total}; every client error (4xx) logs one INFO line, without a stack
+ * trace.
  *
  * <p>Isolation: request bodies are read asynchronously (a stalled or slow client holds a connection, never a
- * thread) and a connection idle for {@link Options#idleTimeoutMs} is closed; searches run on their own pool of
- * {@link Options#searchThreads} threads behind a queue of {@link Options#queueCapacity} (503 when full), so
- * {@code /health}, {@code /ready} and {@code /metrics}, answered on Jetty's threads, never wait behind searches.
+ * thread); a connection idle for {@link Options#idleTimeoutMs} is closed, and one that has not delivered a whole
+ * request (headers and body) within {@link Options#requestTimeoutMs} is closed too ({@link RequestDeadlines}).
+ * Searches run on their own pool of {@link Options#searchThreads} threads behind a queue of
+ * {@link Options#queueCapacity} (503 when full), so {@code /health}, {@code /ready} and {@code /metrics}, answered on
+ * Jetty's threads, never wait behind searches. With an admin port ({@link Options#adminPort}) they are also served
+ * on a connector of their own, which a main connector full of slow clients cannot starve.
  * {@link #close()} stops accepting, lets in-flight requests finish (up to {@link Options#stopTimeoutMs}) and stops.
  * Nothing from a request reaches the filesystem: versions come only from {@code CURRENT}.
  */
@@ -77,26 +87,43 @@ public final class SearchServer implements AutoCloseable {
    * @param queueCapacity searches waiting for a thread before new ones get 503, ≥ 1
    * @param idleTimeoutMs a connection with no bytes read or written for this long is closed (milliseconds; bounds
    *     how long a stalled request body or an idle keep-alive connection is kept), ≥ 1
-   * @param maxConnections open connections at most; beyond, the server stops accepting until one closes
+   * @param requestTimeoutMs a connection must deliver a whole request (headers and body) within this many
+   *     milliseconds of being opened or of its previous response, else it is closed (408 if its body was being
+   *     read), however steadily it trickles bytes, ≥ 1
+   * @param maxConnections open connections on the main port at most; beyond, the server stops accepting there until
+   *     one closes (the admin port has its own limit of {@link #ADMIN_CONNECTIONS})
+   * @param adminPort port of the admin connector serving only {@code /health}, {@code /ready} and {@code /metrics}
+   *     (same host; 0 = any free port), or -1 for none
    * @param stopTimeoutMs how long {@link #close()} waits for in-flight requests (milliseconds)
+   * @throws IllegalArgumentException if a value is out of range
    */
-  public record Options(int searchThreads, int queueCapacity, long idleTimeoutMs, int maxConnections,
-      long stopTimeoutMs) {
+  public record Options(int searchThreads, int queueCapacity, long idleTimeoutMs, long requestTimeoutMs,
+      int maxConnections, int adminPort, long stopTimeoutMs) {
+    /** Connections the admin port accepts at most. */
+    public static final int ADMIN_CONNECTIONS = 64;
+
     public Options {
-      if (searchThreads < 1 || queueCapacity < 1 || idleTimeoutMs < 1 || maxConnections < 1 || stopTimeoutMs < 0) {
+      if (searchThreads < 1 || queueCapacity < 1 || idleTimeoutMs < 1 || requestTimeoutMs < 1 || maxConnections < 1
+          || adminPort < -1 || adminPort > 65535 || stopTimeoutMs < 0) {
         throw new IllegalArgumentException("invalid server options: " + searchThreads + " threads, queue "
-            + queueCapacity + ", idle timeout " + idleTimeoutMs + " ms, " + maxConnections + " connections");
+            + queueCapacity + ", idle timeout " + idleTimeoutMs + " ms, request timeout " + requestTimeoutMs
+            + " ms, " + maxConnections + " connections, admin port " + adminPort);
       }
     }
 
-    /** {@code threads} search threads, queue 64, idle timeout 5 s, 1,024 connections, 10 s to stop. */
+    /**
+     * {@code threads} search threads, queue 64, idle timeout 5 s, request timeout 10 s, 1,024 connections, no admin
+     * port, 10 s to stop.
+     */
     public static Options defaults(int threads) {
-      return new Options(threads, 64, 5_000, 1024, 10_000);
+      return new Options(threads, 64, 5_000, 10_000, 1024, -1, 10_000);
     }
   }
 
   private final Server server;
   private final ServerConnector connector;
+  private final ServerConnector admin;
+  private final RequestDeadlines deadlines;
   private final ThreadPoolExecutor searchPool;
   private final IndexHolder holder;
   private final Metrics metrics = new Metrics();
@@ -139,13 +166,15 @@ public final class SearchServer implements AutoCloseable {
     hc.setSendXPoweredBy(false);
     hc.setRequestHeaderSize(8192);
     hc.setIdleTimeout(options.idleTimeoutMs());
-    connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(hc));
-    connector.setHost(host);
-    connector.setPort(port);
-    connector.setIdleTimeout(options.idleTimeoutMs());
-    connector.setAcceptQueueSize(128);
-    server.addConnector(connector);
+    deadlines = new RequestDeadlines(options.requestTimeoutMs(), metrics::requestDeadlineClose);
+    connector = connector(hc, host, port, options.idleTimeoutMs());
     server.addBean(new NetworkConnectionLimit(options.maxConnections(), connector));
+    if (options.adminPort() >= 0) {
+      admin = connector(hc, host, options.adminPort(), options.idleTimeoutMs());
+      server.addBean(new NetworkConnectionLimit(Options.ADMIN_CONNECTIONS, admin));
+    } else {
+      admin = null;
+    }
     server.setHandler(new GracefulHandler(new Api()));
     server.setErrorHandler(new JsonErrorHandler());
     server.setStopTimeout(options.stopTimeoutMs());
@@ -154,6 +183,7 @@ public final class SearchServer implements AutoCloseable {
       server.start();
     } catch (Exception e) {
       searchPool.shutdownNow();
+      deadlines.close();
       try {
         server.stop();
       } catch (Exception ignored) {
@@ -162,13 +192,30 @@ public final class SearchServer implements AutoCloseable {
       throw e instanceof IOException io ? io : new IOException("cannot start the HTTP server on " + host + ":" + port
           + ": " + e.getMessage(), e);
     }
-    LOG.info("listening on http://{}:{} ({} search threads, queue {}, idle timeout {} ms)", host, port(),
-        options.searchThreads(), options.queueCapacity(), options.idleTimeoutMs());
+    LOG.info("listening on http://{}:{}{} ({} search threads, queue {}, idle timeout {} ms, request timeout {} ms)",
+        host, port(), admin == null ? "" : ", admin port " + adminPort(), options.searchThreads(),
+        options.queueCapacity(), options.idleTimeoutMs(), options.requestTimeoutMs());
+  }
+
+  private ServerConnector connector(HttpConfiguration hc, String host, int port, long idleTimeoutMs) {
+    ServerConnector c = new ServerConnector(server, 1, 1, new HttpConnectionFactory(hc));
+    c.setHost(host);
+    c.setPort(port);
+    c.setIdleTimeout(idleTimeoutMs);
+    c.setAcceptQueueSize(128);
+    c.addEventListener(deadlines);
+    server.addConnector(c);
+    return c;
   }
 
   /** The bound port. */
   public int port() {
     return connector.getLocalPort();
+  }
+
+  /** The bound admin port ({@code /health}, {@code /ready}, {@code /metrics} only), or -1 if there is none. */
+  public int adminPort() {
+    return admin == null ? -1 : admin.getLocalPort();
   }
 
   public Metrics metrics() {
@@ -183,46 +230,61 @@ public final class SearchServer implements AutoCloseable {
   /** Routes requests; runs on Jetty's threads and never blocks on a search or on a request body. */
   private final class Api extends Handler.Abstract {
     @Override
-    public boolean handle(Request req, Response res, Callback cb) {
+    public boolean handle(Request req, Response res, Callback callback) {
       String path = Request.getPathInContext(req);
       String method = req.getMethod();
+      boolean onAdmin = admin != null && req.getConnectionMetaData().getConnector() == admin;
       String endpoint = switch (path) {
-        case "/search", "/health", "/ready", "/metrics" -> path.substring(1);
+        case "/health", "/ready", "/metrics" -> path.substring(1);
+        case "/search" -> onAdmin ? "other" : "search";
         default -> "other";
       };
       boolean get = "GET".equals(method) || "HEAD".equals(method);
+      Connection conn = req.getConnectionMetaData().getConnection();
+      boolean readsBody = "search".equals(endpoint) && "POST".equals(method);
+      if (!readsBody) { // bodies of other requests are never read: the request is complete for the deadline
+        deadlines.received(conn);
+      }
+      Callback cb = new Callback.Nested(callback) {
+        @Override
+        public void succeeded() {
+          deadlines.awaitNext(conn); // before the next request on this connection can start
+          super.succeeded();
+        }
+      };
       try {
         switch (endpoint) {
           case "search" -> {
             if ("POST".equals(method)) {
-              search(req, res, cb);
+              search(req, res, cb, conn);
             } else {
-              methodNotAllowed(res, cb, endpoint, "POST");
+              methodNotAllowed(req, res, cb, endpoint, "POST");
             }
           }
           case "health" -> {
             if (get) {
               send(res, cb, endpoint, 200, SearchApi.JSON.writeValueAsBytes(health()));
             } else {
-              methodNotAllowed(res, cb, endpoint, "GET, HEAD");
+              methodNotAllowed(req, res, cb, endpoint, "GET, HEAD");
             }
           }
           case "ready" -> {
             if (get) {
               ready(res, cb);
             } else {
-              methodNotAllowed(res, cb, endpoint, "GET, HEAD");
+              methodNotAllowed(req, res, cb, endpoint, "GET, HEAD");
             }
           }
           case "metrics" -> {
             if (get) {
               metricsText(req, res, cb);
             } else {
-              methodNotAllowed(res, cb, endpoint, "GET, HEAD");
+              methodNotAllowed(req, res, cb, endpoint, "GET, HEAD");
             }
           }
-          default -> send(res, cb, endpoint, 404,
-              SearchApi.error("not found: use POST /search, GET /health, /ready, /metrics"));
+          default -> sendError(req, res, cb, endpoint, 404, onAdmin
+              ? "not found: the admin port answers GET /health, /ready, /metrics"
+              : "not found: use POST /search, GET /health, /ready, /metrics");
         }
       } catch (Exception | Error e) {
         internalError(req, res, cb, endpoint, e);
@@ -237,7 +299,7 @@ public final class SearchServer implements AutoCloseable {
       metrics.request(endpoint, 500);
       cb.failed(e);
     } else {
-      send(res, cb, endpoint, 500, SearchApi.error("internal error: " + e.getClass().getSimpleName()));
+      sendError(req, res, cb, endpoint, 500, "internal error: " + e.getClass().getSimpleName());
     }
   }
 
@@ -254,6 +316,7 @@ public final class SearchServer implements AutoCloseable {
       o.put("lastReloadError", s.lastReloadError());
       o.put("failedVersion", s.failedVersion());
     }
+    o.put("sourceAvailable", s.sourceAvailable());
     o.put("reloadFailures", s.reloadFailures());
     long t = holder.lastSuccessfulReloadMillis();
     if (t > 0) {
@@ -274,14 +337,38 @@ public final class SearchServer implements AutoCloseable {
     send(res, cb, "ready", s.ready() ? 200 : 503, SearchApi.JSON.writeValueAsBytes(o));
   }
 
-  private void search(Request req, Response res, Callback cb) {
+  /**
+   * Whether a {@code POST /search} body with this {@code Content-Type} header is accepted: {@code application/json}
+   * and structured-syntax {@code application/*+json} types (any parameters; JSON is UTF-8), and no header at all
+   * (clients that send none, e.g. Java's HttpClient without one, meant JSON). Anything else — {@code text/plain},
+   * {@code application/x-www-form-urlencoded} (curl's {@code -d} default) — is 415.
+   */
+  static boolean isJson(String contentType) {
+    if (contentType == null || contentType.isBlank()) {
+      return true;
+    }
+    String t = contentType.toLowerCase(java.util.Locale.ROOT);
+    int semi = t.indexOf(';');
+    t = (semi >= 0 ? t.substring(0, semi) : t).trim();
+    return t.equals("application/json") || (t.startsWith("application/") && t.endsWith("+json"));
+  }
+
+  private void search(Request req, Response res, Callback cb, Connection conn) {
     long t0 = System.nanoTime();
-    long declared = req.getLength();
-    if (declared > limits.maxBodyBytes()) { // refused before reading a byte of it
-      send(res, cb, "search", 413, SearchApi.error("request body larger than " + limits.maxBodyBytes() + " bytes"));
+    if (!isJson(req.getHeaders().get(HttpHeader.CONTENT_TYPE))) { // refused before reading a byte of the body
+      deadlines.received(conn);
+      sendError(req, res, cb, "search", 415, "unsupported Content-Type: send the request as "
+          + "Content-Type: application/json (curl: -H 'Content-Type: application/json')");
       return;
     }
-    Content.Source.asByteArrayAsync(req, limits.maxBodyBytes()).whenComplete((body, failure) -> {
+    if (req.getLength() > limits.maxBodyBytes()) { // refused before reading a byte of it
+      deadlines.received(conn);
+      sendError(req, res, cb, "search", 413, "request body larger than " + limits.maxBodyBytes() + " bytes");
+      return;
+    }
+    deadlines.readingBody(conn);
+    new BodyReader(req, limits.maxBodyBytes(), (body, failure) -> {
+      deadlines.received(conn);
       if (failure != null) {
         bodyFailed(req, res, cb, failure);
         return;
@@ -289,7 +376,7 @@ public final class SearchServer implements AutoCloseable {
       try {
         searchPool.execute(() -> {
           try {
-            runSearch(body, t0, res, cb);
+            runSearch(req, body, t0, res, cb);
           } catch (Exception | Error e) {
             internalError(req, res, cb, "search", e);
           }
@@ -299,34 +386,91 @@ public final class SearchServer implements AutoCloseable {
         send(res, cb, "search", 503, SearchApi.error("overloaded: " + searchPool.getQueue().size()
             + " searches queued; retry later"));
       }
-    });
+    }).run();
   }
 
-  private void bodyFailed(Request req, Response res, Callback cb, Throwable failure) {
-    Throwable c = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-        ? failure.getCause() : failure;
-    if (Request.getContentBytesRead(req) > limits.maxBodyBytes() || c instanceof IllegalArgumentException) {
-      send(res, cb, "search", 413, SearchApi.error("request body larger than " + limits.maxBodyBytes() + " bytes"));
-    } else if (c instanceof java.util.concurrent.TimeoutException) {
-      send(res, cb, "search", 408, SearchApi.error("request body not received within the idle timeout"));
-    } else {
-      LOG.debug("reading a request body failed", c);
-      metrics.request("search", 400);
-      cb.failed(c); // the connection is gone or broken; Jetty closes it
+  /**
+   * Reads a request body asynchronously into a byte array of at most {@code max} bytes, then calls {@code done}
+   * once with the body or a failure ({@link BodyTooLarge}, {@link java.util.concurrent.TimeoutException} from the
+   * idle timeout, or the I/O failure). Unlike Jetty's {@code Content.Source.asByteArrayAsync}, a failed read does
+   * not fail the request afterwards (which, once the error response had completed, logged a
+   * {@code NullPointerException} stack trace for every 408), so the error answer is the request's only outcome.
+   */
+  private static final class BodyReader implements Runnable {
+    private final Request req;
+    private final int max;
+    private final java.util.function.BiConsumer<byte[], Throwable> done;
+    private final ByteArrayOutputStream body = new ByteArrayOutputStream();
+
+    BodyReader(Request req, int max, java.util.function.BiConsumer<byte[], Throwable> done) {
+      this.req = req;
+      this.max = max;
+      this.done = done;
+    }
+
+    @Override
+    public void run() {
+      while (true) {
+        Content.Chunk chunk = req.read();
+        if (chunk == null) {
+          req.demand(this);
+          return;
+        }
+        if (Content.Chunk.isFailure(chunk)) {
+          done.accept(null, chunk.getFailure());
+          return;
+        }
+        ByteBuffer b = chunk.getByteBuffer();
+        int n = b.remaining();
+        if (body.size() + n > max) {
+          chunk.release();
+          done.accept(null, new BodyTooLarge());
+          return;
+        }
+        byte[] copy = new byte[n];
+        b.get(copy);
+        body.write(copy, 0, n);
+        boolean last = chunk.isLast();
+        chunk.release();
+        if (last) {
+          done.accept(body.toByteArray(), null);
+          return;
+        }
+      }
     }
   }
 
-  private void runSearch(byte[] body, long t0, Response res, Callback cb) throws IOException {
+  /** A request body over the limit. */
+  private static final class BodyTooLarge extends Exception {
+    BodyTooLarge() {
+      super(null, null, false, false);
+    }
+  }
+
+  private void bodyFailed(Request req, Response res, Callback cb, Throwable failure) {
+    if (failure instanceof BodyTooLarge) {
+      sendError(req, res, cb, "search", 413, "request body larger than " + limits.maxBodyBytes() + " bytes");
+    } else if (failure instanceof java.util.concurrent.TimeoutException) {
+      sendError(req, res, cb, "search", 408, "request body not received in time (idle timeout or request "
+          + "deadline)");
+    } else { // the connection is gone or broken: nobody to answer; Jetty closes it
+      LOG.info("client error: {} {} from {}: request body not received: {}", req.getMethod(), pathForLog(req),
+          Request.getRemoteAddr(req), failure.toString());
+      cb.failed(failure);
+    }
+  }
+
+  private void runSearch(Request httpReq, byte[] body, long t0, Response res, Callback cb) throws IOException {
     HybridSearcher.Request req;
     try {
       req = SearchApi.parse(body, limits);
     } catch (SearchApi.BadRequest e) {
-      send(res, cb, "search", 400, SearchApi.error(e.getMessage()));
+      sendError(httpReq, res, cb, "search", 400, e.getMessage());
       return;
     }
     LoadedIndex li = holder.acquire();
     if (li == null) {
-      send(res, cb, "search", 503, SearchApi.error("not ready: " + holder.status().reason()));
+      sendError(httpReq, res, cb, "search", 503, "not ready: " + holder.status().reason());
       return;
     }
     try {
@@ -334,7 +478,7 @@ public final class SearchServer implements AutoCloseable {
       try {
         result = li.searcher().search(req);
       } catch (IllegalArgumentException e) {
-        send(res, cb, "search", 400, SearchApi.error(ClientMessages.redact(e.getMessage())));
+        sendError(httpReq, res, cb, "search", 400, ClientMessages.redact(e.getMessage()));
         return;
       }
       long took = System.nanoTime() - t0;
@@ -350,7 +494,7 @@ public final class SearchServer implements AutoCloseable {
   }
 
   private void metricsText(Request req, Response res, Callback cb) throws IOException {
-    ScrapeExchange ex = new ScrapeExchange(req);
+    ScrapeExchange ex = new ScrapeExchange(req); // HEAD is scraped as GET: same headers (Jetty drops the body)
     scrape.handleRequest(ex);
     res.setStatus(ex.status);
     for (Map.Entry<String, String> h : ex.headers.entrySet()) {
@@ -362,9 +506,29 @@ public final class SearchServer implements AutoCloseable {
     res.write(true, ByteBuffer.wrap(b), cb);
   }
 
-  private void methodNotAllowed(Response res, Callback cb, String endpoint, String allowed) {
+  private void methodNotAllowed(Request req, Response res, Callback cb, String endpoint, String allowed) {
     res.getHeaders().put(HttpHeader.ALLOW, allowed);
-    send(res, cb, endpoint, 405, SearchApi.error("method not allowed; use " + allowed));
+    sendError(req, res, cb, endpoint, 405, "method not allowed; use " + allowed);
+  }
+
+  /** Sends {@code {"error": message}}, counts it, and logs one INFO line for a client error (4xx). */
+  private void sendError(Request req, Response res, Callback cb, String endpoint, int status, String message) {
+    logClientError(req, status, message);
+    send(res, cb, endpoint, status, SearchApi.error(message));
+  }
+
+  private static void logClientError(Request req, int status, String message) {
+    if (status >= 400 && status < 500) {
+      LOG.info("client error: {} {} {} from {}: {}", status, req.getMethod(), pathForLog(req),
+          Request.getRemoteAddr(req), message);
+    }
+  }
+
+  /** The request path for a log line: at most 120 characters, control characters replaced. */
+  private static String pathForLog(Request req) {
+    String p = req.getHttpURI() == null ? "?" : String.valueOf(req.getHttpURI().getPath());
+    p = p.length() > 120 ? p.substring(0, 120) + "…" : p;
+    return p.replaceAll("\\p{Cntrl}", "?");
   }
 
   /** Sends a complete JSON response (the body is dropped for HEAD by Jetty) and counts it. */
@@ -403,7 +567,7 @@ public final class SearchServer implements AutoCloseable {
 
         @Override
         public String getMethod() {
-          return req.getMethod();
+          return "HEAD".equals(req.getMethod()) ? "GET" : req.getMethod();
         }
 
         @Override
@@ -450,8 +614,11 @@ public final class SearchServer implements AutoCloseable {
     public void close() {}
   }
 
-  /** Jetty's own error responses (malformed requests, headers too large, …) as {@code {"error": …}} JSON. */
-  private static final class JsonErrorHandler extends ErrorHandler {
+  /**
+   * Jetty's own error responses (malformed requests, ambiguous URIs, URI or headers too large, …) as
+   * {@code {"error": …}} JSON, counted ({@code endpoint="other"}) and logged like the handler's own.
+   */
+  private final class JsonErrorHandler extends ErrorHandler {
     JsonErrorHandler() {
       setShowStacks(false);
       setShowCauses(false);
@@ -460,8 +627,14 @@ public final class SearchServer implements AutoCloseable {
     @Override
     protected boolean generateAcceptableResponse(Request request, Response response, Callback callback,
         String contentType, List<Charset> charsets, int code, String message, Throwable cause) {
-      String text = message == null ? org.eclipse.jetty.http.HttpStatus.getMessage(code) : message;
-      byte[] b = SearchApi.error(ClientMessages.redact(text));
+      String text = ClientMessages.redact(message == null ? HttpStatus.getMessage(code) : message);
+      byte[] b = SearchApi.error(text);
+      Connection conn = request.getConnectionMetaData().getConnection();
+      if (!(cause instanceof EofException) && conn.getEndPoint().isOpen()) { // else nobody to answer: not counted
+        metrics.request("other", code);
+        logClientError(request, code, text);
+        deadlines.awaitNext(conn);
+      }
       response.getHeaders().put(HttpHeader.CONTENT_TYPE, JSON_TYPE);
       response.getHeaders().put(HttpHeader.CONTENT_LENGTH, b.length);
       response.write(true, ByteBuffer.wrap(b), callback);
@@ -470,7 +643,7 @@ public final class SearchServer implements AutoCloseable {
 
     @Override
     public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
-      String text = reason == null ? org.eclipse.jetty.http.HttpStatus.getMessage(status) : reason;
+      String text = reason == null ? HttpStatus.getMessage(status) : reason;
       fields.put(new HttpField(HttpHeader.CONTENT_TYPE, JSON_TYPE));
       return ByteBuffer.wrap(SearchApi.error(ClientMessages.redact(text)));
     }
@@ -487,6 +660,7 @@ public final class SearchServer implements AutoCloseable {
     } catch (Exception e) {
       LOG.warn("stopping the HTTP server: {}", e.toString());
     }
+    deadlines.close();
     searchPool.shutdown();
     try {
       if (!searchPool.awaitTermination(5, TimeUnit.SECONDS)) {

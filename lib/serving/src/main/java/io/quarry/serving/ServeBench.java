@@ -242,7 +242,8 @@ public final class ServeBench implements Callable<Integer> {
       String body = "{\"query\":" + JSON.writeValueAsString(q) + ",\"k\":" + k + "," + c.body()
           + ",\"withText\":false}";
       HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url))
-          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+          .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+          HttpResponse.BodyHandlers.ofString());
       if (r.statusCode() != 200) {
         return new Answer(null, "HTTP " + r.statusCode());
       }

@@ -25,6 +25,11 @@ public final class ServeMain implements Callable<Integer> {
   @Option(names = "--port", defaultValue = "8080", description = "Port (default ${DEFAULT-VALUE}; 0 = any free).")
   int port;
 
+  @Option(names = "--admin-port", defaultValue = "8081", description = "Port of the admin connector answering only "
+      + "GET /health, /ready and /metrics (also answered on --port), which a main port full of slow clients cannot "
+      + "starve; same host (default ${DEFAULT-VALUE}; 0 = any free; -1 = none).")
+  int adminPort;
+
   @Option(names = "--threads", defaultValue = "8", description = "Search threads (default ${DEFAULT-VALUE}); "
       + "health, readiness and metrics are answered on separate HTTP threads.")
   int threads;
@@ -37,8 +42,14 @@ public final class ServeMain implements Callable<Integer> {
       + "written for this long is closed, e.g. a stalled request body (milliseconds, default ${DEFAULT-VALUE}).")
   long idleTimeoutMs;
 
-  @Option(names = "--max-connections", defaultValue = "1024", description = "Open connections at most "
-      + "(default ${DEFAULT-VALUE}).")
+  @Option(names = "--request-timeout-ms", defaultValue = "10000", description = "A connection must deliver a whole "
+      + "request, headers and body, within this long of opening or of its previous response, else it is closed "
+      + "(408 if the body was late), however steadily it trickles bytes (milliseconds, default ${DEFAULT-VALUE}).")
+  long requestTimeoutMs;
+
+  @Option(names = "--max-connections", defaultValue = "1024", description = "Open connections on --port at most; "
+      + "beyond, new ones wait in the accept queue (default ${DEFAULT-VALUE}; the admin port takes "
+      + SearchServer.Options.ADMIN_CONNECTIONS + " more).")
   int maxConnections;
 
   @Option(names = "--max-body-bytes", defaultValue = "16384", description = "Largest request body; larger ones "
@@ -52,6 +63,12 @@ public final class ServeMain implements Callable<Integer> {
   @Option(names = "--s3-endpoint", description = "S3 endpoint override (S3-compatible servers), e.g. "
       + "http://127.0.0.1:9000; path-style access is used when set.")
   String s3Endpoint;
+
+  @Option(names = "--s3-timeout-ms", defaultValue = "10000", description = "Connect and read timeout of every S3 "
+      + "request: a response, or the next bytes of an object, not arriving within it fails the request (the SDK "
+      + "makes up to 4 attempts per request); a reload that still fails keeps the served version and is retried at "
+      + "the next poll (milliseconds, default ${DEFAULT-VALUE}).")
+  long s3TimeoutMs;
 
   @Option(names = "--s3-region", defaultValue = "us-east-1", description = "S3 region (default ${DEFAULT-VALUE}).")
   String s3Region;
@@ -90,7 +107,7 @@ public final class ServeMain implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     IndexSource source = index.startsWith("s3://") || index.startsWith("s3a://")
-        ? S3IndexSource.create(index, s3Endpoint, s3Region, cache)
+        ? S3IndexSource.create(index, s3Endpoint, s3Region, cache, s3TimeoutMs)
         : new LocalIndexSource(Path.of(index));
     OnnxCrossEncoder reranker = rerankModel == null ? null : new OnnxCrossEncoder(rerankModel, rerankMaxLength);
     IndexHolder holder = new IndexHolder(source, new ModelEncoders(modelPath, 1), reranker, verify);
@@ -98,9 +115,11 @@ public final class ServeMain implements Callable<Integer> {
     holder.startPolling(reloadSeconds * 1000L);
     SearchApi.Limits limits = new SearchApi.Limits(maxQueryChars, maxK, maxDepth, 1024, maxBodyBytes);
     SearchServer server = new SearchServer(host, port, holder, limits,
-        new SearchServer.Options(threads, queue, idleTimeoutMs, maxConnections, 10_000));
+        new SearchServer.Options(threads, queue, idleTimeoutMs, requestTimeoutMs, maxConnections, adminPort, 10_000));
     IndexHolder.Status s = holder.status();
-    System.out.println("quarry-serve: http://" + host + ":" + server.port() + "  index " + source.describe()
+    System.out.println("quarry-serve: http://" + host + ":" + server.port()
+        + (server.adminPort() >= 0 ? "  admin http://" + host + ":" + server.adminPort() : "")
+        + "  index " + source.describe()
         + "  " + (s.ready() ? "serving " + s.version() : "NOT READY: " + s.reason())
         + (verify ? "" : "  (--no-verify: file checksums not checked)"));
     CountDownLatch done = new CountDownLatch(1);

@@ -129,7 +129,7 @@ class IntegrityAndReloadTest {
     IndexHolder h = holder(true);
     assertThat(h.refresh()).isTrue();
     SearchServer server = new SearchServer("127.0.0.1", 0, h, SearchApi.Limits.defaults(),
-        new SearchServer.Options(4, 64, 5_000, 256, 10_000));
+        new SearchServer.Options(4, 64, 5_000, 10_000, 256, -1, 10_000));
     String base = "http://127.0.0.1:" + server.port();
     AtomicInteger remaining = new AtomicInteger(2000);
     Map<String, AtomicInteger> outcomes = new ConcurrentHashMap<>();

@@ -28,11 +28,19 @@ final class LoopbackS3 implements AutoCloseable {
   final String endpoint;
 
   LoopbackS3() throws Exception {
+    this(AuthenticationType.AWS_V2_OR_V4);
+  }
+
+  /**
+   * @param auth {@code NONE} lets requests reach it through a forwarding proxy (which changes the signed Host
+   *     header); clients still sign
+   */
+  LoopbackS3(AuthenticationType auth) throws Exception {
     Properties p = new Properties();
     BlobStoreContext ctx = ContextBuilder.newBuilder("transient").credentials("id", "cred").overrides(p)
         .build(BlobStoreContext.class);
     proxy = S3Proxy.builder().blobStore(ctx.getBlobStore()).endpoint(URI.create("http://127.0.0.1:0"))
-        .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS, SECRET).build();
+        .awsAuthentication(auth, ACCESS, SECRET).build();
     proxy.start();
     for (int i = 0; i < 200 && !"STARTED".equals(proxy.getState()); i++) {
       Thread.sleep(25);

@@ -22,7 +22,7 @@ class S3IndexSourceTest {
       s3.upload("idx", "prod/index/v1/", v1);
       s3.put("idx", "prod/index/CURRENT", "v1\n".getBytes(StandardCharsets.UTF_8));
       Path cache = tmp.resolve("cache");
-      S3IndexSource src = S3IndexSource.create("s3://idx/prod/index", s3.endpoint, "us-east-1", cache,
+      S3IndexSource src = S3IndexSource.create("s3://idx/prod/index", s3.endpoint, "us-east-1", cache, 10_000,
           LoopbackS3.credentials());
       assertThat(src.currentVersion()).isEqualTo("v1");
       try (IndexHolder holder = new IndexHolder(src, new ModelEncoders(null, 1), null, true)) {

@@ -60,7 +60,7 @@ class ServerHardeningTest {
     holder = new IndexHolder(new LocalIndexSource(root), new ModelEncoders(null, 1), blocking, true);
     assertThat(holder.refresh()).isTrue();
     server = new SearchServer("127.0.0.1", 0, holder, SearchApi.Limits.defaults(),
-        new SearchServer.Options(2, 2, IDLE_MS, 1024, 10_000));
+        new SearchServer.Options(2, 2, IDLE_MS, 10_000, 1024, 0, 10_000));
   }
 
   @AfterAll
@@ -188,6 +188,133 @@ class ServerHardeningTest {
     assertThat(m).doesNotContain("code=\"500\"").contains("quarry_requests_total{code=\"405\",endpoint=\"health\"} 5");
   }
 
+  /** The value of {@code quarry_requests_total{code,endpoint}} (0 if absent). */
+  static double requests(String endpoint, int code) {
+    String key = "quarry_requests_total{code=\"" + code + "\",endpoint=\"" + endpoint + "\"} ";
+    return server.metrics().render().lines().filter(l -> l.startsWith(key))
+        .mapToDouble(l -> Double.parseDouble(l.substring(key.length()))).findFirst().orElse(0);
+  }
+
+  /** Runs {@code action} with System.err (where slf4j-simple logs) captured, and returns what was logged. */
+  static String logged(ThrowingRunnable action) throws Exception {
+    PrintStream err = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      action.run();
+      Thread.sleep(300); // log lines written after the response
+    } finally {
+      System.setErr(err);
+    }
+    String text = captured.toString(StandardCharsets.UTF_8);
+    System.out.print(text);
+    return text;
+  }
+
+  interface ThrowingRunnable {
+    void run() throws Exception;
+  }
+
+  @Test
+  void requestsJettyRefusesItselfAreCountedAndLoggedOnceWithoutStackTraces() throws Exception {
+    double before400 = requests("other", 400);
+    double before414 = requests("other", 414);
+    double before431 = requests("other", 431);
+    String log = logged(() -> {
+      assertThat(raw("GET /" + "a".repeat(9000) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+          .startsWith("HTTP/1.1 414").contains("{\"error\":");
+      assertThat(raw("GET /a/%2e%2e/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+          .startsWith("HTTP/1.1 400").contains("{\"error\":").containsIgnoringCase("ambiguous");
+      assertThat(raw("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + "b".repeat(9000)
+          + "\r\nConnection: close\r\n\r\n")).startsWith("HTTP/1.1 431");
+      assertThat(raw("garbage\r\n\r\n")).startsWith("HTTP/1.1 400");
+    });
+    assertThat(requests("other", 414) - before414).isEqualTo(1);
+    assertThat(requests("other", 400) - before400).isEqualTo(2);
+    assertThat(requests("other", 431) - before431).isEqualTo(1);
+    assertThat(log.lines().filter(l -> l.contains("client error: 4"))).hasSize(4);
+    assertThat(log).doesNotContain("Exception").doesNotContain("\tat ");
+  }
+
+  @Test
+  void stalledBodiesGet408WithOneLogLineEachAndNoStackTrace() throws Exception {
+    double before = requests("search", 408);
+    String log = logged(() -> {
+      List<Socket> stalled = new ArrayList<>();
+      try {
+        for (int i = 0; i < 5; i++) {
+          Socket s = new Socket();
+          s.connect(new InetSocketAddress("127.0.0.1", server.port()), 2000);
+          s.getOutputStream().write("POST /search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              .concat("Content-Length: 100\r\n\r\n{\"query\":").getBytes(StandardCharsets.US_ASCII));
+          stalled.add(s);
+        }
+        for (Socket s : stalled) {
+          s.setSoTimeout((int) IDLE_MS + 5000);
+          String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+          assertThat(answer).startsWith("HTTP/1.1 408").contains("request body not received in time");
+        }
+      } finally {
+        for (Socket s : stalled) {
+          s.close();
+        }
+      }
+    });
+    assertThat(requests("search", 408) - before).isEqualTo(5);
+    assertThat(log.lines().filter(l -> l.contains("client error: 408 POST /search"))).hasSize(5);
+    assertThat(log).doesNotContain("Exception").doesNotContain("\tat ");
+  }
+
+  @Test
+  void searchBodiesMustBeJson() throws Exception {
+    String body = "{\"query\":\"stem cells\",\"k\":3,\"mode\":\"bm25\"}";
+    double before = requests("search", 415);
+    for (String type : List.of("text/plain", "application/x-www-form-urlencoded", "application/xml")) {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri("/search")).timeout(Duration.ofSeconds(5))
+          .header("Content-Type", type).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(type).isEqualTo(415);
+      assertThat(r.body()).contains("application/json");
+    }
+    assertThat(requests("search", 415) - before).isEqualTo(3);
+    for (String type : List.of("application/json", "application/json; charset=utf-8", "Application/JSON",
+        "application/vnd.quarry+json")) {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri("/search")).timeout(Duration.ofSeconds(5))
+          .header("Content-Type", type).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(type).isEqualTo(200);
+    }
+    // no Content-Type at all (Java's HttpClient sends none by default): taken as JSON
+    assertThat(postAsync(body).get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+  }
+
+  /** Status line and the named headers of a raw response. */
+  static String head(String response, String... names) {
+    StringBuilder sb = new StringBuilder(response.substring(0, response.indexOf("\r\n")));
+    for (String n : names) {
+      response.lines().filter(l -> l.toLowerCase().startsWith(n.toLowerCase() + ":")).forEach(l -> sb.append('|')
+          .append(l));
+    }
+    return sb.toString();
+  }
+
+  @Test
+  void headAnswersWithTheHeadersOfGet() throws Exception {
+    for (String p : List.of("/ready", "/health", "/metrics")) {
+      String get = raw("GET " + p + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      String head = raw("HEAD " + p + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      assertThat(head.substring(head.indexOf("\r\n\r\n") + 4)).as(p).isEmpty();
+      assertThat(head(head, "Content-Type")).as(p).isEqualTo(head(get, "Content-Type"));
+      long getLength = Long.parseLong(head(get, "Content-Length").replaceAll(".*: *", ""));
+      long headLength = Long.parseLong(head(head, "Content-Length").replaceAll(".*: *", ""));
+      if (p.equals("/ready")) {
+        assertThat(headLength).isEqualTo(getLength);
+      } else { // the health timestamps and the JVM metrics move between two requests
+        assertThat(headLength).as(p).isGreaterThan(getLength / 2).isLessThan(getLength * 2);
+      }
+    }
+  }
+
   @Test
   void bodiesOverTheLimitAre413() throws Exception {
     // declared too large: refused before the body is sent
@@ -249,7 +376,7 @@ class ServerHardeningTest {
     }, true);
     h.refresh();
     SearchServer s = new SearchServer("127.0.0.1", 0, h, SearchApi.Limits.defaults(),
-        new SearchServer.Options(1, 4, IDLE_MS, 64, 10_000));
+        new SearchServer.Options(1, 4, IDLE_MS, 10_000, 64, -1, 10_000));
     entered.drainPermits();
     CompletableFuture<HttpResponse<String>> f = http.sendAsync(HttpRequest.newBuilder(
         URI.create("http://127.0.0.1:" + s.port() + "/search")).timeout(Duration.ofSeconds(20))
