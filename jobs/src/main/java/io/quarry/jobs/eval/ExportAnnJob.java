@@ -54,35 +54,14 @@ public final class ExportAnnJob implements StageJob {
   }
 
   @Override
+  /** Runs the steps: embed the judged queries, read the embeddings, compute the exact ground truth, write. */
   public JobSummary run(JobContext ctx) throws Exception {
-    EvaluationConfig e = ctx.config().evaluation();
-    EvaluateJob.Inputs in = EvaluateJob.Inputs.read(ctx, e);
-    List<String> qtexts = new ArrayList<>();
-    for (String q : in.qrels().queryIds()) {
-      qtexts.add(in.texts().get(q));
-    }
-    if (qtexts.isEmpty()) {
-      throw new IllegalArgumentException(e.qrelsPath() + ": no judged queries to export");
-    }
-    float[][] qv;
-    try (Embedder embedder = Embedder.open(ctx.config().embedding())) {
-      qv = embedder.embedQueries(qtexts);
-    }
+    float[][] qv = embedJudgedQueries(ctx);
     int d = qv[0].length;
-
-    List<Row> rows = ctx.spark().read().option("pathGlobFilter", "*.parquet")
-        .parquet(ctx.config().paths().embeddingsDir())
-        .select(col("chunk_id").cast("string"), col("doc_id").cast("string"), col("vector"))
-        .where(col("vector").isNotNull().and(org.apache.spark.sql.functions.size(col("vector")).equalTo(d))
-            .and(col("chunk_id").isNotNull()))
-        .orderBy("chunk_id").collectAsList();
+    List<Row> rows = readEmbeddings(ctx, d);
     int n = rows.size();
-    if (n == 0) {
-      throw new IllegalArgumentException(ctx.config().paths().embeddingsDir() + ": no " + d
-          + "-dimensional embeddings to export (run the embed stage with the same model first)");
-    }
-    // ground truth: exact inner-product search over exactly the exported rows (ties by chunk id, as evaluation)
     int kk = Math.min(k, n);
+    // ground truth: exact inner-product search over exactly the exported rows (ties by chunk id, as evaluation)
     ExactSearch exactSearch = new ExactSearch(qv, kk, Metric.IP);
     float[] base = new float[n * d];
     Map<String, Integer> rowOf = new HashMap<>();
@@ -106,6 +85,46 @@ public final class ExportAnnJob implements StageJob {
         gt[q * kk + j] = rowOf.get(exact.get(q).get(j).chunkId());
       }
     }
+    write(base, n, qv, gt, kk, ids);
+    JobSummary s = new JobSummary(name());
+    s.put("base", n).put("queries", qv.length).put("dim", d).put("groundTruthK", kk).put("output", out.toString());
+    return s;
+  }
+
+  /** The evaluation's judged queries embedded by the configured model, in qrels order ({@code q × d}). */
+  private static float[][] embedJudgedQueries(JobContext ctx) throws Exception {
+    EvaluationConfig e = ctx.config().evaluation();
+    EvaluateJob.Inputs in = EvaluateJob.Inputs.read(ctx, e);
+    List<String> qtexts = new ArrayList<>();
+    for (String q : in.qrels().queryIds()) {
+      qtexts.add(in.texts().get(q));
+    }
+    if (qtexts.isEmpty()) {
+      throw new IllegalArgumentException(e.qrelsPath() + ": no judged queries to export");
+    }
+    try (Embedder embedder = Embedder.open(ctx.config().embedding())) {
+      return embedder.embedQueries(qtexts);
+    }
+  }
+
+  /** The {@code d}-dimensional embeddings with a chunk id, ordered by chunk id (chunk_id, doc_id, vector). */
+  private static List<Row> readEmbeddings(JobContext ctx, int d) {
+    List<Row> rows = ctx.spark().read().option("pathGlobFilter", "*.parquet")
+        .parquet(ctx.config().paths().embeddingsDir())
+        .select(col("chunk_id").cast("string"), col("doc_id").cast("string"), col("vector"))
+        .where(col("vector").isNotNull().and(org.apache.spark.sql.functions.size(col("vector")).equalTo(d))
+            .and(col("chunk_id").isNotNull()))
+        .orderBy("chunk_id").collectAsList();
+    if (rows.isEmpty()) {
+      throw new IllegalArgumentException(ctx.config().paths().embeddingsDir() + ": no " + d
+          + "-dimensional embeddings to export (run the embed stage with the same model first)");
+    }
+    return rows;
+  }
+
+  /** Writes {@code <name>_base.fvecs}, {@code _query.fvecs}, {@code _groundtruth.ivecs} and {@code _ids.txt}. */
+  private void write(float[] base, int n, float[][] qv, int[] gt, int kk, CharSequence ids) throws Exception {
+    int d = qv[0].length;
     float[] queries = new float[qv.length * d];
     for (int q = 0; q < qv.length; q++) {
       System.arraycopy(qv[q], 0, queries, q * d, d);
@@ -115,8 +134,6 @@ public final class ExportAnnJob implements StageJob {
     VecsFormat.writeFvecs(out.resolve(name + "_query.fvecs"), queries, qv.length, d);
     VecsFormat.writeIvecs(out.resolve(name + "_groundtruth.ivecs"), gt, qv.length, kk);
     Files.writeString(out.resolve(name + "_ids.txt"), ids, StandardCharsets.UTF_8);
-    JobSummary s = new JobSummary(name());
-    s.put("base", n).put("queries", qv.length).put("dim", d).put("groundTruthK", kk).put("output", out.toString());
-    return s;
   }
+
 }

@@ -124,25 +124,9 @@ public final class ServeBench implements Callable<Integer> {
    * @throws IllegalArgumentException on an unknown {@code --configs} name
    */
   String report() throws Exception {
-    List<Config> configs = new ArrayList<>();
-    for (String name : configNames) {
-      Config c = CONFIGS.get(name.trim());
-      if (c == null) {
-        throw new IllegalArgumentException("--configs: unknown config '" + name + "' (bm25, dense8, dense32, hybrid, hybrid-tuned)");
-      }
-      configs.add(c);
-    }
-    List<String> qs = new ArrayList<>();
-    try (BufferedReader r = Files.newBufferedReader(queries, StandardCharsets.UTF_8)) {
-      String line;
-      while ((line = r.readLine()) != null && qs.size() < limit) {
-        if (!line.isBlank()) {
-          qs.add(JSON.readTree(line).get("text").asText());
-        }
-      }
-    }
-    LocalIndexSource src = new LocalIndexSource(index);
-    IndexHolder holder = new IndexHolder(src, new ModelEncoders(null, 1), null, true);
+    List<Config> configs = configs();
+    List<String> qs = readQueries();
+    IndexHolder holder = new IndexHolder(new LocalIndexSource(index), new ModelEncoders(null, 1), null, true);
     if (!holder.refresh()) {
       System.err.println("no index: " + holder.status().reason());
       return null;
@@ -160,80 +144,131 @@ public final class ServeBench implements Callable<Integer> {
     bound.append("| config | end-to-end p50 / p99 ms (1 client) | CPU ms / query (threads; process) | bound QPS | QPS ("
         + clients + " clients) | QPS / bound | errors (1 client; " + clients + " clients) |\n"
         + "|---|---|---|---|---|---|---|\n");
-    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(java.util.concurrent.Executors.newFixedThreadPool(clients))
-        .build();
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .executor(java.util.concurrent.Executors.newFixedThreadPool(clients)).build();
     StringBuilder out = new StringBuilder();
     try (SearchServer server = new SearchServer("127.0.0.1", 0, threads, holder, SearchApi.Limits.defaults())) {
       String url = "http://127.0.0.1:" + server.port() + "/search";
-      LoadedIndex li = holder.acquire();
-      IndexManifest m = li.version().manifest();
-      li.release();
-      out.append(String.format(Locale.ROOT, "index %s: %s, %d chunks, %d shards (%s), rescore %s, dim %d%n%n",
-          m.version(), m.indexSpec(), m.chunks(), m.shards().size(), m.sharding(), m.rescore(), m.dim()));
-      out.append(bytesPerVector(m)).append('\n');
-      out.append(String.format(Locale.ROOT, "%d queries, k=%d, depths 100, re-score top 100; one client: "
-          + "latency p50 / p99 in ms; %d clients: QPS%n%n", qs.size(), k, clients));
-      out.append("| config | end-to-end | embed | bm25 | dense (ADC) | fusion | rescore | QPS (" + clients
-          + " clients) |\n|---|---|---|---|---|---|---|---|\n");
+      out.append(header(holder, qs.size()));
       for (Config c : configs) {
         for (int i = 0; i < Math.min(warmup, qs.size()); i++) {
           send(http, url, c, qs.get(i));
         }
-        Map<String, List<Double>> stages = new LinkedHashMap<>();
-        List<Double> e2e = new ArrayList<>();
-        int errors1 = 0;
-        Map<Long, Long> cpu0 = threadCpu(mx);
-        long proc0 = processCpu();
-        for (String q : qs) {
-          long t0 = System.nanoTime();
-          Answer a = send(http, url, c, q);
-          e2e.add((System.nanoTime() - t0) / 1e6);
-          if (a.body() == null) {
-            errors1++;
-            continue;
-          }
-          a.body().get("stagesMs").fields().forEachRemaining(e ->
-              stages.computeIfAbsent(e.getKey(), x -> new ArrayList<>()).add(e.getValue().asDouble()));
-        }
-        double cpuMs = cpuDelta(cpu0, threadCpu(mx)) / 1e6 / qs.size();
-        long proc1 = processCpu();
-        double procMs = proc0 < 0 || proc1 < 0 ? Double.NaN : (proc1 - proc0) / 1e6 / qs.size();
-        AtomicInteger next = new AtomicInteger();
-        AtomicInteger errorsN = new AtomicInteger();
-        Map<String, Integer> errorKinds = new java.util.concurrent.ConcurrentHashMap<>();
-        List<Thread> ts = new ArrayList<>();
-        long t0 = System.nanoTime();
-        for (int t = 0; t < clients; t++) {
-          Thread th = new Thread(() -> {
-            int i;
-            while ((i = next.getAndIncrement()) < qs.size()) {
-              Answer a = send(http, url, c, qs.get(i));
-              if (a.body() == null) {
-                errorsN.incrementAndGet();
-                errorKinds.merge(a.error(), 1, Integer::sum);
-              }
-            }
-          });
-          th.start();
-          ts.add(th);
-        }
-        for (Thread th : ts) {
-          th.join();
-        }
-        double qps = qs.size() / ((System.nanoTime() - t0) / 1e9);
-        double boundQps = ncores / (cpuMs / 1e3);
-        out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %.1f |%n", c.name(), pp(e2e),
-            pp(stages.get("embed")), pp(stages.get("bm25")), pp(stages.get("dense")), pp(stages.get("fusion")),
-            pp(stages.get("rescore")), qps));
+        OneClient one = oneClient(http, url, c, qs, mx);
+        Clients many = clients(http, url, c, qs);
+        double boundQps = ncores / (one.cpuMs() / 1e3);
+        out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %.1f |%n", c.name(),
+            pp(one.e2e()), pp(one.stages().get("embed")), pp(one.stages().get("bm25")),
+            pp(one.stages().get("dense")), pp(one.stages().get("fusion")), pp(one.stages().get("rescore")),
+            many.qps()));
         bound.append(String.format(Locale.ROOT, "| %s | %s | %.2f; %.2f | %.1f | %.1f | %.0f %% | %d; %d%s |%n",
-            c.name(), pp(e2e), cpuMs, procMs, boundQps, qps, 100 * qps / boundQps, errors1, errorsN.get(),
-            errorKinds.isEmpty() ? "" : " " + errorKinds));
+            c.name(), pp(one.e2e()), one.cpuMs(), one.procMs(), boundQps, many.qps(), 100 * many.qps() / boundQps,
+            one.errors(), many.errors(), many.errorKinds().isEmpty() ? "" : " " + many.errorKinds()));
       }
       out.append('\n').append(bound);
     } finally {
       holder.close();
     }
     return out.toString();
+  }
+
+  private List<Config> configs() {
+    List<Config> configs = new ArrayList<>();
+    for (String name : configNames) {
+      Config c = CONFIGS.get(name.trim());
+      if (c == null) {
+        throw new IllegalArgumentException("--configs: unknown config '" + name + "' (bm25, dense8, dense32, hybrid, hybrid-tuned)");
+      }
+      configs.add(c);
+    }
+    return configs;
+  }
+
+  /** The first {@code --limit} query texts of the BEIR queries file. */
+  private List<String> readQueries() throws java.io.IOException {
+    List<String> qs = new ArrayList<>();
+    try (BufferedReader r = Files.newBufferedReader(queries, StandardCharsets.UTF_8)) {
+      String line;
+      while ((line = r.readLine()) != null && qs.size() < limit) {
+        if (!line.isBlank()) {
+          qs.add(JSON.readTree(line).get("text").asText());
+        }
+      }
+    }
+    return qs;
+  }
+
+  /** The report's first lines: the served index and the run's shape. */
+  private String header(IndexHolder holder, int queries) {
+    LoadedIndex li = holder.acquire();
+    IndexManifest m = li.version().manifest();
+    li.release();
+    return String.format(Locale.ROOT, "index %s: %s, %d chunks, %d shards (%s), rescore %s, dim %d%n%n",
+        m.version(), m.indexSpec(), m.chunks(), m.shards().size(), m.sharding(), m.rescore(), m.dim())
+        + bytesPerVector(m) + '\n'
+        + String.format(Locale.ROOT, "%d queries, k=%d, depths 100, re-score top 100; one client: "
+        + "latency p50 / p99 in ms; %d clients: QPS%n%n", queries, k, clients)
+        + "| config | end-to-end | embed | bm25 | dense (ADC) | fusion | rescore | QPS (" + clients
+        + " clients) |\n|---|---|---|---|---|---|---|---|\n";
+  }
+
+  /**
+   * The one-client pass: end-to-end and per-stage latencies (ms), failed requests, and CPU ms per query (all JVM
+   * threads; the process, NaN where the JVM cannot tell).
+   */
+  private record OneClient(List<Double> e2e, Map<String, List<Double>> stages, int errors, double cpuMs,
+      double procMs) {}
+
+  private OneClient oneClient(HttpClient http, String url, Config c, List<String> qs, ThreadMXBean mx) {
+    Map<String, List<Double>> stages = new LinkedHashMap<>();
+    List<Double> e2e = new ArrayList<>();
+    int errors = 0;
+    Map<Long, Long> cpu0 = threadCpu(mx);
+    long proc0 = processCpu();
+    for (String q : qs) {
+      long t0 = System.nanoTime();
+      Answer a = send(http, url, c, q);
+      e2e.add((System.nanoTime() - t0) / 1e6);
+      if (a.body() == null) {
+        errors++;
+        continue;
+      }
+      a.body().get("stagesMs").fields().forEachRemaining(e ->
+          stages.computeIfAbsent(e.getKey(), x -> new ArrayList<>()).add(e.getValue().asDouble()));
+    }
+    double cpuMs = cpuDelta(cpu0, threadCpu(mx)) / 1e6 / qs.size();
+    long proc1 = processCpu();
+    double procMs = proc0 < 0 || proc1 < 0 ? Double.NaN : (proc1 - proc0) / 1e6 / qs.size();
+    return new OneClient(e2e, stages, errors, cpuMs, procMs);
+  }
+
+  /** The {@code --clients} pass: queries per second, failed requests and their kinds. */
+  private record Clients(double qps, int errors, Map<String, Integer> errorKinds) {}
+
+  private Clients clients(HttpClient http, String url, Config c, List<String> qs) throws InterruptedException {
+    AtomicInteger next = new AtomicInteger();
+    AtomicInteger errors = new AtomicInteger();
+    Map<String, Integer> errorKinds = new java.util.concurrent.ConcurrentHashMap<>();
+    List<Thread> ts = new ArrayList<>();
+    long t0 = System.nanoTime();
+    for (int t = 0; t < clients; t++) {
+      Thread th = new Thread(() -> {
+        int i;
+        while ((i = next.getAndIncrement()) < qs.size()) {
+          Answer a = send(http, url, c, qs.get(i));
+          if (a.body() == null) {
+            errors.incrementAndGet();
+            errorKinds.merge(a.error(), 1, Integer::sum);
+          }
+        }
+      });
+      th.start();
+      ts.add(th);
+    }
+    for (Thread th : ts) {
+      th.join();
+    }
+    return new Clients(qs.size() / ((System.nanoTime() - t0) / 1e9), errors.get(), errorKinds);
   }
 
   /** One request; never throws: a non-200 answer or a failed request is an {@link Answer} with an error. */
