@@ -90,9 +90,21 @@ public final class CompareCommand implements Callable<Integer> {
    * @throws EvalInputException naming the file when it is missing or not a metrics.json
    */
   public static EvalReport readBaseline(Configuration hconf, QuarryConfig config, String baseline) throws IOException {
-    String base = baseline.matches("[A-Za-z0-9._-]+") && !baseline.endsWith(".json")
-        ? EvaluateJob.child(EvaluateJob.child(config.paths().evalDir(), baseline), "metrics.json") : baseline;
+    String base = metricsPath(config, baseline);
     return EvalReport.fromJson(base, read(hconf, base));
+  }
+
+  /**
+   * The {@code metrics.json} an evaluation argument names: a run id (letters, digits, {@code . _ -}, not ending in
+   * {@code .json}) is {@code <paths.eval>/<id>/metrics.json}; anything else is a path, returned as given.
+   */
+  static String metricsPath(QuarryConfig config, String arg) {
+    return isRunId(arg) ? EvaluateJob.child(EvaluateJob.child(config.paths().evalDir(), arg), "metrics.json") : arg;
+  }
+
+  /** True when {@code arg} names an evaluation by run id rather than by path. */
+  static boolean isRunId(String arg) {
+    return arg.matches("[A-Za-z0-9._-]+") && !arg.endsWith(".json");
   }
 
   /**
@@ -146,7 +158,7 @@ public final class CompareCommand implements Callable<Integer> {
     return m;
   }
 
-  private static String read(Configuration conf, String file) throws IOException {
+  static String read(Configuration conf, String file) throws IOException {
     Path p = new Path(file);
     FileSystem fs = p.getFileSystem(conf);
     if (!fs.exists(p)) {
@@ -157,7 +169,7 @@ public final class CompareCommand implements Callable<Integer> {
     }
   }
 
-  private static void write(Configuration conf, String file, String text) throws IOException {
+  static void write(Configuration conf, String file, String text) throws IOException {
     Path p = new Path(file);
     try (OutputStream o = p.getFileSystem(conf).create(p, true)) {
       o.write(text.getBytes(StandardCharsets.UTF_8));
