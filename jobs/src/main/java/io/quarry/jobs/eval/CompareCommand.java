@@ -2,7 +2,6 @@ package io.quarry.jobs.eval;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.quarry.core.config.ConfigLoader;
 import io.quarry.core.config.EvaluationConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.core.eval.Comparison;
@@ -21,6 +20,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -61,20 +61,12 @@ public final class CompareCommand implements Callable<Integer> {
       description = "Where to write comparison.md and comparison.json (default: beside the current metrics.json).")
   String out;
 
-  @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Config file(s), lowest precedence first.")
-  List<String> configFiles = new ArrayList<>();
-
-  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override one config value.")
-  List<String> overrides = new ArrayList<>();
+  @Mixin FileCommandConfig configOptions = new FileCommandConfig();
 
   @Override
   public Integer call() throws Exception {
     Configuration hconf = io.quarry.jobs.QuarryCli.hadoopConf();
-    List<ConfigLoader.Source> sources = new ArrayList<>();
-    for (String f : configFiles) {
-      sources.add(new ConfigLoader.Source(f, read(hconf, f)));
-    }
-    QuarryConfig config = ConfigLoader.load(sources, overrides);
+    QuarryConfig config = configOptions.load(hconf);
     EvaluationConfig e = config.evaluation();
     String cur = current != null ? current
         : EvaluateJob.child(EvaluateJob.child(config.paths().evalDir(), e.runId()), "metrics.json");

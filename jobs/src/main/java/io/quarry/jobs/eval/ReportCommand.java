@@ -2,7 +2,6 @@ package io.quarry.jobs.eval;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.quarry.core.config.ConfigLoader;
 import io.quarry.core.config.EvaluationConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.core.eval.EvalReport;
@@ -22,6 +21,7 @@ import org.apache.hadoop.fs.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -43,6 +43,8 @@ public final class ReportCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   @Spec CommandSpec spec;
+
+  @Mixin FileCommandConfig configOptions = new FileCommandConfig();
 
   @Parameters(arity = "1..*", paramLabel = "RUN",
       description = "Evaluations: run ids (<paths.eval>/<id>/metrics.json), metrics.json files, evaluation "
@@ -70,20 +72,10 @@ public final class ReportCommand implements Callable<Integer> {
       description = "Output directory (default: <paths.eval>/leaderboard).")
   String out;
 
-  @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Config file(s), lowest precedence first.")
-  List<String> configFiles = new ArrayList<>();
-
-  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override one config value.")
-  List<String> overrides = new ArrayList<>();
-
   @Override
   public Integer call() throws Exception {
     Configuration hconf = io.quarry.jobs.QuarryCli.hadoopConf();
-    List<ConfigLoader.Source> sources = new ArrayList<>();
-    for (String f : configFiles) {
-      sources.add(new ConfigLoader.Source(f, CompareCommand.read(hconf, f)));
-    }
-    QuarryConfig config = ConfigLoader.load(sources, overrides);
+    QuarryConfig config = configOptions.load(hconf);
     EvaluationConfig e = config.evaluation();
     // every argument to metrics.json paths, in order, each once
     List<String> paths = new ArrayList<>();
