@@ -144,8 +144,8 @@ public final class ReportCommand implements Callable<Integer> {
   }
 
   /**
-   * The {@code metrics.json} files one argument names: a run id or path ({@link CompareCommand#metricsPath}; a
-   * directory means its {@code metrics.json}), or a glob (Hadoop glob syntax; without {@code /} it is matched under
+   * The {@code metrics.json} files one argument names, as qualified paths: a run id or path
+   * ({@link CompareCommand#metricsPath}; a directory means its {@code metrics.json}), or a glob (Hadoop glob syntax; without {@code /} it is matched under
    * {@code paths.eval}) whose matches are taken in path order, directories without {@code metrics.json} and names
    * starting with {@code .} or {@code _} (partial and hidden outputs) skipped.
    *
@@ -157,8 +157,10 @@ public final class ReportCommand implements Callable<Integer> {
       String p = CompareCommand.metricsPath(config, arg);
       Path path = new Path(p);
       FileSystem fs = path.getFileSystem(hconf);
-      return List.of(fs.exists(path) && fs.getFileStatus(path).isDirectory()
-          ? EvaluateJob.child(p, "metrics.json") : p);
+      // qualified, as glob matches are: one evaluation named two ways is read once
+      Path q = fs.makeQualified(path);
+      return List.of((fs.exists(q) && fs.getFileStatus(q).isDirectory() ? new Path(q, "metrics.json") : q)
+          .toString());
     }
     String pattern = arg.contains("/") ? arg : EvaluateJob.child(config.paths().evalDir(), arg);
     Path gp = new Path(pattern);

@@ -176,6 +176,11 @@ class ReportCommandTest {
     assertThat(QuarryCli.run("report", "--set", set, "a", "b")).isZero();
     assertThat(eval.resolve("leaderboard/leaderboard.html")).isRegularFile();
     assertThat(QuarryCli.run("report", "--set", set, "*")).isZero();
+    // the baseline named by path, the runs by glob: each evaluation once
+    assertThat(QuarryCli.run("report", "--set", set, "--baseline", eval.resolve("b").toString(), "*")).isZero();
+    JsonNode board = JSON.readTree(eval.resolve("leaderboard/leaderboard.json").toFile());
+    assertThat(board.path("runs")).hasSize(2);
+    assertThat(board.path("baseline").asText()).isEqualTo("b");
     assertThat(QuarryCli.run("report", "--set", set, "a")).isEqualTo(QuarryCli.EXIT_USAGE); // one evaluation
     assertThat(QuarryCli.run("report", "--set", set, "zz*", "a")).isEqualTo(QuarryCli.EXIT_USAGE);
     assertThat(QuarryCli.run("report", "--set", set, "--metric", "P@5", "a", "b")).isEqualTo(QuarryCli.EXIT_USAGE);
