@@ -181,6 +181,14 @@ class ReportCommandTest {
     JsonNode board = JSON.readTree(eval.resolve("leaderboard/leaderboard.json").toFile());
     assertThat(board.path("runs")).hasSize(2);
     assertThat(board.path("baseline").asText()).isEqualTo("b");
+    assertThat(board.path("boards").get(0).path("metrics").toString()).isEqualTo(
+        "[\"nDCG@10\",\"Recall@100\",\"MRR@10\"]");
+    // --metrics replaces the default columns; --out elsewhere
+    Path out = tmp.resolve("only-mrr");
+    assertThat(QuarryCli.run("report", "--set", set, "--metrics", "MRR@10,MAP", "--out", out.toString(), "a", "b"))
+        .isZero();
+    assertThat(JSON.readTree(out.resolve("leaderboard.json").toFile()).path("boards").get(0).path("metrics")
+        .toString()).isEqualTo("[\"MRR@10\"]");
     assertThat(QuarryCli.run("report", "--set", set, "a")).isEqualTo(QuarryCli.EXIT_USAGE); // one evaluation
     assertThat(QuarryCli.run("report", "--set", set, "zz*", "a")).isEqualTo(QuarryCli.EXIT_USAGE);
     assertThat(QuarryCli.run("report", "--set", set, "--metric", "P@5", "a", "b")).isEqualTo(QuarryCli.EXIT_USAGE);
