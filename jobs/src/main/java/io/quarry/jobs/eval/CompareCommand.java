@@ -2,7 +2,6 @@ package io.quarry.jobs.eval;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.quarry.core.config.ConfigLoader;
 import io.quarry.core.config.EvaluationConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.core.eval.Comparison;
@@ -21,6 +20,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -61,20 +61,12 @@ public final class CompareCommand implements Callable<Integer> {
       description = "Where to write comparison.md and comparison.json (default: beside the current metrics.json).")
   String out;
 
-  @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Config file(s), lowest precedence first.")
-  List<String> configFiles = new ArrayList<>();
-
-  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override one config value.")
-  List<String> overrides = new ArrayList<>();
+  @Mixin FileCommandConfig configOptions = new FileCommandConfig();
 
   @Override
   public Integer call() throws Exception {
     Configuration hconf = io.quarry.jobs.QuarryCli.hadoopConf();
-    List<ConfigLoader.Source> sources = new ArrayList<>();
-    for (String f : configFiles) {
-      sources.add(new ConfigLoader.Source(f, read(hconf, f)));
-    }
-    QuarryConfig config = ConfigLoader.load(sources, overrides);
+    QuarryConfig config = configOptions.load(hconf);
     EvaluationConfig e = config.evaluation();
     String cur = current != null ? current
         : EvaluateJob.child(EvaluateJob.child(config.paths().evalDir(), e.runId()), "metrics.json");
@@ -90,9 +82,21 @@ public final class CompareCommand implements Callable<Integer> {
    * @throws EvalInputException naming the file when it is missing or not a metrics.json
    */
   public static EvalReport readBaseline(Configuration hconf, QuarryConfig config, String baseline) throws IOException {
-    String base = baseline.matches("[A-Za-z0-9._-]+") && !baseline.endsWith(".json")
-        ? EvaluateJob.child(EvaluateJob.child(config.paths().evalDir(), baseline), "metrics.json") : baseline;
+    String base = metricsPath(config, baseline);
     return EvalReport.fromJson(base, read(hconf, base));
+  }
+
+  /**
+   * The {@code metrics.json} an evaluation argument names: a run id (letters, digits, {@code . _ -}, not ending in
+   * {@code .json}) is {@code <paths.eval>/<id>/metrics.json}; anything else is a path, returned as given.
+   */
+  static String metricsPath(QuarryConfig config, String arg) {
+    return isRunId(arg) ? EvaluateJob.child(EvaluateJob.child(config.paths().evalDir(), arg), "metrics.json") : arg;
+  }
+
+  /** True when {@code arg} names an evaluation by run id rather than by path. */
+  static boolean isRunId(String arg) {
+    return arg.matches("[A-Za-z0-9._-]+") && !arg.endsWith(".json");
   }
 
   /**
@@ -146,7 +150,7 @@ public final class CompareCommand implements Callable<Integer> {
     return m;
   }
 
-  private static String read(Configuration conf, String file) throws IOException {
+  static String read(Configuration conf, String file) throws IOException {
     Path p = new Path(file);
     FileSystem fs = p.getFileSystem(conf);
     if (!fs.exists(p)) {
@@ -157,7 +161,7 @@ public final class CompareCommand implements Callable<Integer> {
     }
   }
 
-  private static void write(Configuration conf, String file, String text) throws IOException {
+  static void write(Configuration conf, String file, String text) throws IOException {
     Path p = new Path(file);
     try (OutputStream o = p.getFileSystem(conf).create(p, true)) {
       o.write(text.getBytes(StandardCharsets.UTF_8));

@@ -65,23 +65,8 @@ public final class HtmlReport {
 
   /** The HTML document. */
   public static String render(EvalReport r) {
-    if (System.getProperty("java.awt.headless") == null) {
-      System.setProperty("java.awt.headless", "true");
-    }
-    ChartFactory.setChartTheme(StandardChartTheme.createJFreeTheme());
-    // rotated labels (the vertical axis titles) through drawString, so they stay <text> in the SVG instead of the
-    // workaround's TextLayout glyph outlines
-    TextUtils.setUseDrawRotatedStringWorkaround(false);
     StringBuilder h = new StringBuilder(64 * 1024);
-    h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
-        .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
-        .append("<title>Quarry evaluation ").append(esc(r.runId())).append("</title><style>")
-        .append("body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;")
-        .append("color:#222;padding:0 1em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;")
-        .append("padding:4px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}")
-        .append("figure.chart{margin:1em 0}figure.chart svg{max-width:100%;height:auto}code{background:#f6f6f6;")
-        .append("padding:0 3px}.final{font-weight:bold}.muted{color:#666}")
-        .append("</style></head><body>\n");
+    head(h, "Quarry evaluation " + r.runId());
     h.append("<h1>Quarry evaluation <code>").append(esc(r.runId())).append("</code></h1>\n");
     summary(h, r);
     stages(h, r);
@@ -102,6 +87,29 @@ public final class HtmlReport {
         + " document scores 0. Latencies are per-query wall times of the search call on one thread, query embedding"
         + " excluded.</p>\n</body></html>\n");
     return h.toString();
+  }
+
+  /**
+   * Starts a page: doctype, head with {@code title} (escaped here) and the reports' one style sheet, opening
+   * {@code <body>}. Also prepares JFreeChart for SVG output (headless AWT, the JFree theme, rotated labels as text).
+   */
+  static void head(StringBuilder h, String title) {
+    if (System.getProperty("java.awt.headless") == null) {
+      System.setProperty("java.awt.headless", "true");
+    }
+    ChartFactory.setChartTheme(StandardChartTheme.createJFreeTheme());
+    // rotated labels (the vertical axis titles) through drawString, so they stay <text> in the SVG instead of the
+    // workaround's TextLayout glyph outlines
+    TextUtils.setUseDrawRotatedStringWorkaround(false);
+    h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
+        .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+        .append("<title>").append(esc(title)).append("</title><style>")
+        .append("body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;")
+        .append("color:#222;padding:0 1em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;")
+        .append("padding:4px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}")
+        .append("figure.chart{margin:1em 0}figure.chart svg{max-width:100%;height:auto}code{background:#f6f6f6;")
+        .append("padding:0 3px}.final{font-weight:bold}.muted{color:#666}")
+        .append("</style></head><body>\n");
   }
 
   private static void summary(StringBuilder h, EvalReport r) {
@@ -333,7 +341,7 @@ public final class HtmlReport {
     return s;
   }
 
-  private static JFreeChart xyChart(String xLabel, String yLabel, XYSeriesCollection c) {
+  static JFreeChart xyChart(String xLabel, String yLabel, XYSeriesCollection c) {
     JFreeChart chart = ChartFactory.createXYLineChart(null, xLabel, yLabel, c, PlotOrientation.VERTICAL, true, false,
         false);
     chart.setBackgroundPaint(Color.WHITE);
@@ -355,7 +363,7 @@ public final class HtmlReport {
     return chart;
   }
 
-  private static void figure(StringBuilder h, String id, String caption, JFreeChart chart) {
+  static void figure(StringBuilder h, String id, String caption, JFreeChart chart) {
     h.append("<figure class=\"chart\" id=\"").append(id).append("\">").append(svg(id, chart))
         .append("<figcaption>").append(esc(caption)).append("</figcaption></figure>\n");
   }
