@@ -69,7 +69,7 @@ public final class CompareCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Configuration hconf = io.quarry.jobs.QuarryCli.hadoopConf();
+    Configuration hconf = io.quarry.jobs.DriverHadoopConf.get();
     List<ConfigLoader.Source> sources = new ArrayList<>();
     for (String f : configFiles) {
       sources.add(new ConfigLoader.Source(f, read(hconf, f)));
