@@ -19,6 +19,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -99,6 +100,7 @@ class HtmlReportTest {
   }
 
   @Test
+  @Tag("browser") // not in the fast tier (bin/test --fast)
   void loadsInHeadlessChromiumWithChartsAndNoErrors() throws Exception {
     if (!Files.isExecutable(CHROMIUM)) {
       if ("true".equalsIgnoreCase(System.getenv("CI"))) {
