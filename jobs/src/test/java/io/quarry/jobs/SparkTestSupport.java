@@ -23,7 +23,7 @@ import org.apache.spark.sql.SparkSession;
  * <ul>
  *   <li>the cache (Dataset.cache and persisted RDDs): {@link #release} uncaches everything;
  *   <li>the Hadoop configuration ({@code sparkContext().hadoopConfiguration()}): a test that sets keys unsets them
- *       itself, and {@link #release} puts back any key that still differs from the context's start;
+ *       itself, and {@link #release} puts back any key that code changed since the context started (and says so);
  *   <li>static Spark settings (master, {@code spark.hadoop.*} for the executors, …): fixed when the context starts.
  *       A class that needs other ones calls {@link #stopShared} and builds its own session (and stops it); so does a
  *       class that runs a CLI command that opens Spark (the command joins and then stops whatever session exists);
@@ -59,6 +59,7 @@ public final class SparkTestSupport {
           // EmbedJobTest waits for one
           .config("spark.executor.heartbeatInterval", "1s")
           .getOrCreate();
+      shared.sharedState(); // sets hive.metastore.warehouse.dir in the Hadoop configuration: part of the start
       hadoopAtStart = asMap(shared.sparkContext().hadoopConfiguration());
     }
     SparkSession s = shared.newSession();
@@ -84,14 +85,40 @@ public final class SparkTestSupport {
     JavaSparkContext.fromSparkContext(s.sparkContext()).getPersistentRDDs().values()
         .forEach(rdd -> rdd.unpersist(true));
     if (shared != null && s.sparkContext() == shared.sparkContext()) {
-      Configuration h = s.sparkContext().hadoopConfiguration();
-      Map<String, String> now = asMap(h);
-      now.keySet().stream().filter(k -> !hadoopAtStart.containsKey(k)).forEach(h::unset);
-      hadoopAtStart.forEach((k, v) -> {
-        if (!v.equals(now.get(k))) {
-          h.set(k, v);
+      restoreHadoopConf(s.sparkContext().hadoopConfiguration());
+    }
+  }
+
+  /**
+   * Puts back what code changed in the shared Hadoop configuration since the context started: keys set
+   * programmatically are reset to their value at start or unset; keys unset since are set again. Keys that came from
+   * a default resource loaded since (mapred-default.xml, once Spark first writes) stay, as in a fresh context.
+   */
+  private static void restoreHadoopConf(Configuration h) {
+    Map<String, String> now = asMap(h);
+    List<String> restored = new ArrayList<>();
+    for (Map.Entry<String, String> e : now.entrySet()) {
+      String k = e.getKey();
+      String[] sources = h.getPropertySources(k);
+      boolean setByCode = sources != null && List.of(sources).contains("programmatically");
+      if (setByCode && !e.getValue().equals(hadoopAtStart.get(k))) {
+        if (hadoopAtStart.containsKey(k)) {
+          h.set(k, hadoopAtStart.get(k));
+        } else {
+          h.unset(k);
         }
-      });
+        restored.add(k);
+      }
+    }
+    hadoopAtStart.forEach((k, v) -> {
+      if (!now.containsKey(k)) {
+        h.set(k, v);
+        restored.add(k);
+      }
+    });
+    if (!restored.isEmpty()) {
+      System.err.println("SparkTestSupport: a test class left the shared Hadoop configuration changed; restored "
+          + restored);
     }
   }
 
