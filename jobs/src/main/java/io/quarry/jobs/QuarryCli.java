@@ -120,7 +120,7 @@ public final class QuarryCli {
       return Files.readString(p, StandardCharsets.UTF_8);
     }
     org.apache.hadoop.fs.Path hp = new org.apache.hadoop.fs.Path(file);
-    try (var in = hp.getFileSystem(hadoopConf()).open(hp)) {
+    try (var in = hp.getFileSystem(DriverHadoopConf.get()).open(hp)) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (java.io.FileNotFoundException e) {
       throw new ConfigException(List.of(file + ": config file not found"));
@@ -128,27 +128,11 @@ public final class QuarryCli {
   }
 
   /**
-   * The Hadoop configuration for reading config files before any stage runs: the active Spark session's (when there
-   * is one) overlaid with the {@code spark.hadoop.*} properties of a fresh {@link SparkConf} (what spark-submit's
-   * {@code --conf} and {@code spark-defaults.conf} set, as system properties), prefix removed: the same S3A endpoint,
-   * credentials provider, etc. that the Spark session gets.
-   */
-  public static Configuration hadoopConf() {
-    Configuration c = SparkSession.getActiveSession().isDefined()
-        ? new Configuration(SparkSession.getActiveSession().get().sparkContext().hadoopConfiguration())
-        : new Configuration();
-    for (scala.Tuple2<String, String> kv : new SparkConf().getAllWithPrefix("spark.hadoop.")) {
-      c.set(kv._1(), kv._2());
-    }
-    return c;
-  }
-
-  /**
-   * A Hadoop configuration for reading files before Spark starts: {@link #hadoopConf()} plus the config's
+   * A Hadoop configuration for reading files before Spark starts: {@link DriverHadoopConf#get()} plus the config's
    * {@code spark.conf} entries {@code spark.hadoop.*} (prefix removed), as Spark would set them.
    */
   static Configuration hadoopConf(QuarryConfig config) {
-    Configuration conf = hadoopConf();
+    Configuration conf = DriverHadoopConf.get();
     config.spark().conf().forEach((k, v) -> {
       if (k.startsWith("spark.hadoop.")) {
         conf.set(k.substring("spark.hadoop.".length()), v);

@@ -34,6 +34,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * the S3A magic committer (spark-hadoop-cloud on the classpath), and config files on {@code s3a://} are read with the
  * {@code spark.hadoop.fs.s3a.*} settings.
  */
+@SparkTest
 class S3CommitterTest {
   static SparkSession spark;
   static S3Proxy proxy;
@@ -66,7 +67,7 @@ class S3CommitterTest {
   static void stop() throws Exception {
     s3.close();
     proxy.stop();
-    spark.stop();
+    SparkTestSupport.release(spark);
   }
 
   static Map<String, String> s3aSettings() {

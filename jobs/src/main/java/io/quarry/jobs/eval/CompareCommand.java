@@ -65,7 +65,7 @@ public final class CompareCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Configuration hconf = io.quarry.jobs.QuarryCli.hadoopConf();
+    Configuration hconf = io.quarry.jobs.DriverHadoopConf.get();
     QuarryConfig config = configOptions.load(hconf);
     EvaluationConfig e = config.evaluation();
     String cur = current != null ? current

@@ -74,7 +74,7 @@ public final class ReportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Configuration hconf = io.quarry.jobs.QuarryCli.hadoopConf();
+    Configuration hconf = io.quarry.jobs.DriverHadoopConf.get();
     QuarryConfig config = configOptions.load(hconf);
     EvaluationConfig e = config.evaluation();
     // every argument to metrics.json paths, in order, each once

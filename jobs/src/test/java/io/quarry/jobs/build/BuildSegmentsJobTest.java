@@ -15,6 +15,7 @@ import io.quarry.core.segment.CorruptSegmentException;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.jobs.JobContext;
+import io.quarry.jobs.SparkTest;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.SparkTestSupport;
 import io.quarry.lexical.Bm25Index;
@@ -38,6 +39,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The build stage on synthetic chunks/embeddings with a hand-assembled quantizer, read back with the lib readers. */
+@SparkTest
 class BuildSegmentsJobTest {
   static SparkSession spark;
   static final int DIM = 8;
@@ -52,7 +54,7 @@ class BuildSegmentsJobTest {
 
   @AfterAll
   static void stop() {
-    spark.stop();
+    SparkTestSupport.release(spark);
   }
 
   static float[] unit(Random rnd) {

@@ -13,6 +13,7 @@ import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.SparkTest;
 import io.quarry.jobs.SparkTestSupport;
 import io.quarry.jobs.chunk.ChunkJob;
 import io.quarry.jobs.embed.EmbedJob;
@@ -44,6 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
  * by any stage, and nothing re-embedded that did not change. (BM25 statistics are summed over the version's shards
  * with the tombstoned chunks subtracted, so a live chunk's BM25 score does not depend on the layout.)
  */
+@SparkTest
 class IncrementalRefreshTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
@@ -62,7 +64,7 @@ class IncrementalRefreshTest {
 
   @AfterAll
   static void stop() {
-    spark.stop();
+    SparkTestSupport.release(spark);
   }
 
   /** The corpus of one day: doc id → BEIR record. */

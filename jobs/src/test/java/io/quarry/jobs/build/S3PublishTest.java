@@ -7,6 +7,7 @@ import io.quarry.core.search.HybridSearcher;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.SparkTest;
 import io.quarry.lexical.Bm25Index;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +32,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  * real S3 API server, on loopback: shards, manifest and CURRENT land on S3, the version reads back through a local
  * copy, and a failed build leaves the published CURRENT alone.
  */
+@SparkTest
 class S3PublishTest {
   @org.junit.jupiter.api.io.TempDir Path tmp;
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.jobs.JobContext;
+import io.quarry.jobs.SparkTest;
 import io.quarry.jobs.SparkTestSupport;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.avro.ChunkRecord;
@@ -42,6 +43,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The chunk stage on Spark local[2]: the data-samples slice, every kind of bad input, every reader. */
+@SparkTest
 public class ChunkJobTest {
   static final Path SAMPLES = Path.of("..", "data-samples").toAbsolutePath().normalize();
   static SparkSession spark;
@@ -55,7 +57,7 @@ public class ChunkJobTest {
 
   @AfterAll
   static void stop() {
-    spark.stop();
+    SparkTestSupport.release(spark);
   }
 
   static JobContext ctx(Path work, String... overrides) {

@@ -6,6 +6,7 @@ import io.quarry.core.config.EmbeddingConfig;
 import io.quarry.embed.Embedder;
 import io.quarry.embed.ModelFiles;
 import io.quarry.jobs.JobContext;
+import io.quarry.jobs.SparkTest;
 import io.quarry.jobs.SparkTestSupport;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.embed.EmbedJob;
@@ -36,6 +37,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  * gzip-compressed corpus read straight from S3, and a custom model directory on S3 shipped to the executors with
  * {@code addFile}.
  */
+@SparkTest
 class S3IngestTest {
   static SparkSession spark;
   static S3Proxy proxy;
@@ -55,7 +57,9 @@ class S3IngestTest {
     }
     endpoint = "http://127.0.0.1:" + proxy.getPort();
     // S3A settings as spark.hadoop.* properties, as on a cluster: they reach every Hadoop configuration Spark makes,
-    // including the executors' (where SparkContext.addFile fetches the shipped model), not only the driver's.
+    // including the executors' (where SparkContext.addFile fetches the shipped model), not only the driver's. They
+    // are static settings: this class has a SparkContext of its own, not the shared one.
+    SparkTestSupport.stopShared();
     SparkSession.Builder b = SparkSession.builder().master("local[2]").appName("s3-ingest-test")
         .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
         .config("spark.sql.shuffle.partitions", "2");

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.jobs.QuarryCli;
+import io.quarry.jobs.SparkTest;
+import io.quarry.jobs.SparkTestSupport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -13,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,11 +24,18 @@ import org.junit.jupiter.api.io.TempDir;
  * (400 documents, 100 test queries), through the same CLI entry point that spark-submit and bin/quarry use, with the
  * quick-start config and only the output directory changed.
  */
+@SparkTest
 class PipelineEndToEndTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
 
   @TempDir Path tmp;
+
+  /** The CLI opens its Spark session from the config (and stops it): not the tests' shared one. */
+  @BeforeAll
+  static void noSharedSpark() {
+    SparkTestSupport.stopShared();
+  }
 
   @Test
   void pipelineOnDataSamplesRanksEveryQueryFarAboveRandom() throws Exception {

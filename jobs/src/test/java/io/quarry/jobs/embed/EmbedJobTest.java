@@ -10,6 +10,7 @@ import io.quarry.core.config.EmbeddingConfig;
 import io.quarry.embed.Embedder;
 import io.quarry.embed.ModelFiles;
 import io.quarry.jobs.JobContext;
+import io.quarry.jobs.SparkTest;
 import io.quarry.jobs.SparkTestSupport;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.avro.EmbeddingRecord;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Chunk + embed on Spark local[2] with the bundled default model (bge-small-en-v1.5 int8). */
+@SparkTest
 class EmbedJobTest {
   static final Path SAMPLES = Path.of("..", "data-samples").toAbsolutePath().normalize();
   static SparkSession spark;
@@ -43,7 +45,7 @@ class EmbedJobTest {
 
   @AfterAll
   static void stop() {
-    spark.stop();
+    SparkTestSupport.release(spark);
     Embedder.closeAll();
   }
 

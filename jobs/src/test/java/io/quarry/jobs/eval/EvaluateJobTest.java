@@ -28,6 +28,8 @@ import io.quarry.embed.OnnxCrossEncoder;
 import io.quarry.embed.TinyOnnx;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.SparkTest;
+import io.quarry.jobs.SparkTestSupport;
 import io.quarry.jobs.build.BuildSegmentsJob;
 import java.io.BufferedReader;
 import java.nio.charset.StandardCharsets;
@@ -55,6 +57,7 @@ import org.junit.jupiter.api.io.TempDir;
  * distractors, two chunks per document, embedded with the bundled bge-small-en-v1.5 (int8) model, an IVF4,PQ32x8
  * quantizer trained in memory and an index built by the build stage; then every stage is evaluated.
  */
+@SparkTest
 class EvaluateJobTest {
   static SparkSession spark;
   static final ObjectMapper JSON = new ObjectMapper();
@@ -66,16 +69,14 @@ class EvaluateJobTest {
 
   @BeforeAll
   static void setUp() throws Exception {
-    spark = SparkSession.builder().master("local[2]").appName("evaluate-test")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "4").getOrCreate();
+    spark = SparkTestSupport.localSpark("evaluate-test", 4);
     work = tmp.resolve("work");
     prepare();
   }
 
   @AfterAll
   static void tearDown() {
-    spark.stop();
+    SparkTestSupport.release(spark);
   }
 
   /** Queries, qrels (40 queries), chunks + embeddings of their documents and distractors, quantizer, index. */

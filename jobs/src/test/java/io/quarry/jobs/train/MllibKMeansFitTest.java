@@ -2,6 +2,7 @@ package io.quarry.jobs.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.quarry.jobs.SparkTest;
 import io.quarry.jobs.SparkTestSupport;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The summary-free block fit returns MLlib's own centres, bit for bit, on this Spark. */
+@SparkTest
 class MllibKMeansFitTest {
   static SparkSession spark;
 
@@ -30,7 +32,7 @@ class MllibKMeansFitTest {
 
   @AfterAll
   static void stop() {
-    spark.stop();
+    SparkTestSupport.release(spark);
   }
 
   static Dataset<Row> clustered(int n, int d, int clusters, long seed) {

@@ -16,6 +16,8 @@ import io.quarry.core.quant.ivf.IvfPqSearcher;
 import io.quarry.core.quant.train.QuantizerTrainer;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.SparkTest;
+import io.quarry.jobs.SparkTestSupport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,6 +35,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The train stage on synthetic clustered embeddings, local[2]. */
+@SparkTest
 class TrainQuantizerJobTest {
   static SparkSession spark;
   static final int DIM = 16;
@@ -43,14 +46,12 @@ class TrainQuantizerJobTest {
 
   @BeforeAll
   static void start() {
-    spark = SparkSession.builder().master("local[2]").appName("train-test")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "4").getOrCreate();
+    spark = SparkTestSupport.localSpark("train-test", 4);
   }
 
   @AfterAll
   static void stop() {
-    spark.stop();
+    SparkTestSupport.release(spark);
   }
 
   /** Clustered, correlated vectors (row-major N × DIM), seeded. */

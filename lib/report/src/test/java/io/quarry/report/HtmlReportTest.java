@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -96,6 +97,7 @@ class HtmlReportTest {
   }
 
   @Test
+  @Tag("browser") // not in the fast tier (bin/test --fast)
   void loadsInHeadlessChromiumWithChartsAndNoErrors() throws Exception {
     HeadlessChromium.assertLoadsWithCharts(tmp, HtmlReport.render(sample()), List.of(CHARTS), 500);
   }

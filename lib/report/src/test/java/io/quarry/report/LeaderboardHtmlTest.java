@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -88,6 +89,7 @@ class LeaderboardHtmlTest {
   }
 
   @Test
+  @Tag("browser") // not in the fast tier (bin/test --fast)
   void loadsInHeadlessChromiumWithChartsAndNoErrors() throws Exception {
     // 12 points of 10 px: ~4 samples each, plus the legends' markers
     HeadlessChromium.assertLoadsWithCharts(tmp, LeaderboardHtml.render(result()), CHARTS, 30);
