@@ -58,7 +58,7 @@ class FusionTest {
     }
     assertThat(FusionSpec.parse("rrf")).isEqualTo(rrf(60));
     assertThat(FusionSpec.parse("convex")).isEqualTo(FusionSpec.DEFAULT);
-    assertThatThrownBy(() -> FusionSpec.parse("borda")).hasMessageContaining("rrf, wrrf or convex");
+    assertThatThrownBy(() -> FusionSpec.parse("borda")).hasMessageContaining("rrf, wrrf, convex or combmnz");
     assertThatThrownBy(() -> FusionSpec.parse("convex:tmm,alpha=1.5")).hasMessageContaining("[0, 1]");
     assertThatThrownBy(() -> FusionSpec.parse("rrf:alpha=0.5")).hasMessageContaining("no alpha");
     assertThatThrownBy(() -> FusionSpec.parse("convex:k=3")).hasMessageContaining("no k");
@@ -206,6 +206,31 @@ class FusionTest {
     assertThatThrownBy(() -> Candidates.union(List.of(Candidates.Source.lexical("bm25"),
         Candidates.Source.lexical("bm25")), List.of(List.of(), List.of()))).hasMessageContaining("two signals");
     assertThatThrownBy(() -> c.score("splade", 0)).hasMessageContaining("no signal splade");
+  }
+
+  @Test
+  void combMnzCountsTheRetrieversOfEachCandidateAndDocument() {
+    Candidates c = threeSignals();
+    // minmax sums (1, 2.075, 1.75, 1.125) x retrieved by (1, 2, 2, 1) of the three first stages
+    List<ScoredChunk> mnz = c.fuse(FusionSpec.parse("combmnz:minmax"));
+    assertThat(mnz).extracting(ScoredChunk::id).containsExactly(2, 3, 4, 1);
+    assertThat(mnz.get(0).score()).isCloseTo(2 * 2.075f, within(1e-6f));
+    assertThat(mnz.get(2).score()).isCloseTo(1.125f, within(1e-6f));
+    // at depth 1 (ids 1, 2, 3) id 3 is only BM25's top 1 (bge returned it second): its count drops to 1;
+    // minmax over the three: e5 0, bge (0.6-0.3)/0.4, bm25 1
+    Candidates top1 = c.truncate(1);
+    assertThat(top1.fuse(FusionSpec.parse("combmnz:minmax")).stream().filter(x -> x.id() == 3).findFirst()
+        .orElseThrow().score()).isCloseTo((float) (1 * (0 + 0.75 + 1.0)), within(1e-6f));
+    // document level: ids 2 and 3 are one document; e5 retrieved chunk 2, bge both, BM25 chunk 3: any chunk counts,
+    // so its count is 3. Per document (1 | 2+3 | 4): e5 (0.9 0.8 0.2) -> (1, 0.6/0.7, 0), bge (0.3 0.7 0.5) ->
+    // (0, 1, 0.5), bm25 (0 10 5) -> (0, 1, 0.5); documents 1 and 4 are retrieved once and sum to 1
+    c.setDocuments(new int[] {0, 1, 1, 2});
+    List<ScoredChunk> doc = c.fuse(FusionSpec.parse("combmnz:minmax,level=doc"));
+    assertThat(doc).extracting(ScoredChunk::id).startsWith(2, 3);
+    assertThat(doc.get(0).score()).isCloseTo((float) (3 * (0.6 / 0.7 + 1 + 1)), within(1e-5f));
+    assertThat(doc.get(1).score()).isEqualTo(doc.get(0).score());
+    assertThat(doc.get(2).score()).isCloseTo(1f, within(1e-6f));
+    assertThat(doc.get(3).score()).isCloseTo(1f, within(1e-6f));
   }
 
   @Test

@@ -17,7 +17,7 @@ public final class FusionMethods {
   private static final Map<String, FusionMethod> BY_NAME = new LinkedHashMap<>();
 
   static {
-    for (FusionMethod m : List.of(Rrf.METHOD, WeightedRrf.METHOD, ConvexCombination.METHOD)) {
+    for (FusionMethod m : List.of(Rrf.METHOD, WeightedRrf.METHOD, ConvexCombination.METHOD, CombMnz.METHOD)) {
       BY_NAME.put(m.name(), m);
     }
   }

@@ -22,7 +22,7 @@ class FusionMethodsTest {
 
   @Test
   void registeredInOrderWithUniqueNames() {
-    assertThat(FusionMethods.names()).containsExactly("rrf", "wrrf", "convex");
+    assertThat(FusionMethods.names()).containsExactly("rrf", "wrrf", "convex", "combmnz");
     assertThat(TuningConfig.STRATEGIES).isEqualTo(FusionMethods.names());
     for (FusionMethod m : FusionMethods.all()) {
       assertThat(FusionMethods.get(m.name())).isSameAs(m);
@@ -60,10 +60,12 @@ class FusionMethodsTest {
 
   @Test
   void theTunersGridIsEachListedMethodsGridAtEachLevel() {
-    TuningConfig t = tuning(List.of("rrf", "convex"), List.of("zscore"), List.of(0.5), List.of(10, 60));
+    TuningConfig t = tuning(List.of("rrf", "convex", "combmnz"), List.of("zscore", "minmax"), List.of(0.5),
+        List.of(10, 60));
     assertThat(FusionTuner.fusions(t)).extracting(FusionSpec::toString).containsExactly(
-        "rrf:k=10", "rrf:k=60", "convex:zscore,alpha=0.5",
-        "rrf:k=10,level=doc", "rrf:k=60,level=doc", "convex:zscore,alpha=0.5,level=doc");
+        "rrf:k=10", "rrf:k=60", "convex:zscore,alpha=0.5", "convex:minmax,alpha=0.5", "combmnz:minmax",
+        "rrf:k=10,level=doc", "rrf:k=60,level=doc", "convex:zscore,alpha=0.5,level=doc",
+        "convex:minmax,alpha=0.5,level=doc", "combmnz:minmax,level=doc");
   }
 
   @Test
@@ -73,6 +75,10 @@ class FusionMethodsTest {
     assertThat(violations(tuning(List.of("convex"), List.of(), List.of(0.5), List.of())))
         .anyMatch(v -> v.contains("tuning.normalizations") && v.contains("[minmax, zscore, tmm]")
             && v.contains("convex"));
+    // combmnz alone needs neither alphas nor k, but a normalization it accepts
+    assertThat(violations(tuning(List.of("combmnz"), List.of("tmm"), List.of(), List.of()))).isEmpty();
+    assertThat(violations(tuning(List.of("combmnz"), List.of("zscore"), List.of(), List.of())))
+        .anyMatch(v -> v.contains("tuning.normalizations") && v.contains("[minmax, tmm]") && v.contains("combmnz"));
     assertThat(violations(tuning(List.of("wrrf"), List.of(), List.of(), List.of(60))))
         .anyMatch(v -> v.contains("tuning.alphas") && v.contains("wrrf"));
     assertThat(violations(tuning(List.of("rrf"), List.of(), List.of(), List.of())))
