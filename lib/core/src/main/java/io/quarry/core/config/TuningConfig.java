@@ -4,6 +4,7 @@ import io.quarry.core.search.fusion.FusionMethod;
 import io.quarry.core.search.fusion.FusionMethods;
 import io.quarry.core.search.fusion.Normalization;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -63,8 +64,8 @@ public record TuningConfig(
   /** The registered fusion methods' names ({@link FusionMethods}). */
   public static final Set<String> STRATEGIES = FusionMethods.names();
 
-  public static final Set<String> NORMALIZATIONS = Arrays.stream(Normalization.values()).map(Normalization::text)
-      .collect(Collectors.toCollection(LinkedHashSet::new));
+  public static final Set<String> NORMALIZATIONS = Collections.unmodifiableSet(new LinkedHashSet<>(
+      Arrays.stream(Normalization.values()).map(Normalization::text).toList()));
   public static final Set<String> LEVELS = Set.of("chunk", "doc");
 
   public TuningConfig {

@@ -1,6 +1,8 @@
 package io.quarry.core.search.fusion;
 
 import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,9 +36,9 @@ public final class FusionMethods {
     return List.copyOf(BY_NAME.values());
   }
 
-  /** Every method's name, in registration order. */
+  /** Every method's name, in registration order (unmodifiable). */
   public static Set<String> names() {
-    return BY_NAME.keySet().stream().collect(Collectors.toCollection(java.util.LinkedHashSet::new));
+    return Collections.unmodifiableSet(new LinkedHashSet<>(BY_NAME.keySet()));
   }
 
   /** The names as a list for messages, e.g. {@code rrf, wrrf or convex}. */
