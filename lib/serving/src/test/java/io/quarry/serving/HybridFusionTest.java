@@ -8,6 +8,9 @@ import io.quarry.core.search.FusionSpec;
 import io.quarry.core.search.HybridSearcher;
 import io.quarry.core.search.ScoredChunk;
 import io.quarry.core.search.SearchOptions;
+import io.quarry.core.search.fusion.ConvexCombination;
+import io.quarry.core.search.fusion.Normalization;
+import io.quarry.core.search.fusion.Rrf;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.lexical.Bm25Index;
 import java.nio.file.Path;
@@ -38,8 +41,8 @@ class HybridFusionTest {
       float[] q = emb.embedQueries(List.of(query))[0];
       boolean sawBm25Missing = false;
       for (int i = 0; i < c.size(); i++) {
-        assertThat(c.dense(i)).isNotNaN();
-        assertThat(c.bm25(i)).isNotNaN();
+        assertThat(c.score(HybridSearcher.DENSE, i)).isNotNaN();
+        assertThat(c.score(HybridSearcher.BM25, i)).isNotNaN();
         // the exact dense score is the inner product with the stored float32 vector
         float[] x = new float[q.length];
         iv.shards().get(c.shard(i)).vectors().get(c.id(i), x);
@@ -47,29 +50,29 @@ class HybridFusionTest {
         for (int j = 0; j < x.length; j++) {
           dot += q[j] * x[j];
         }
-        assertThat(c.dense(i)).isCloseTo(dot, within(1e-4f));
+        assertThat(c.score(HybridSearcher.DENSE, i)).isCloseTo(dot, within(1e-4f));
         // the BM25 score equals the one a deeper BM25 search gives (0 when no term matches)
         final int ii = i;
         float want = deepBm25.stream().filter(h -> h.shard() == c.shard(ii) && h.id() == c.id(ii))
             .map(ScoredChunk::score).findFirst().orElse(0f);
-        assertThat(c.bm25(i)).isCloseTo(want, within(1e-4f));
+        assertThat(c.score(HybridSearcher.BM25, i)).isCloseTo(want, within(1e-4f));
         sawBm25Missing |= bm25.search(query, 10).stream().noneMatch(h -> h.shard() == c.shard(ii)
             && h.id() == c.id(ii));
       }
       assertThat(sawBm25Missing).isTrue();
 
       // alpha 1 / 0 of a convex combination: the exact-dense / BM25 orders of the same candidates
-      List<String> dense = ids(hs, query, base, FusionSpec.convex(FusionSpec.Normalization.MINMAX, 1));
-      List<String> lex = ids(hs, query, base, FusionSpec.convex(FusionSpec.Normalization.MINMAX, 0));
-      List<String> mid = ids(hs, query, base, FusionSpec.convex(FusionSpec.Normalization.TMM, 0.5));
-      assertThat(dense).isEqualTo(chunkIds(iv, c.rankByDense()));
-      assertThat(lex).isEqualTo(chunkIds(iv, c.rankByBm25()));
+      List<String> dense = ids(hs, query, base, new FusionSpec(new ConvexCombination(Normalization.MINMAX, 1)));
+      List<String> lex = ids(hs, query, base, new FusionSpec(new ConvexCombination(Normalization.MINMAX, 0)));
+      List<String> mid = ids(hs, query, base, new FusionSpec(new ConvexCombination(Normalization.TMM, 0.5)));
+      assertThat(dense).isEqualTo(chunkIds(iv, c.rankBy(HybridSearcher.DENSE)));
+      assertThat(lex).isEqualTo(chunkIds(iv, c.rankBy(HybridSearcher.BM25)));
       assertThat(mid).isNotEqualTo(dense).isNotEqualTo(lex).containsExactlyInAnyOrderElementsOf(dense);
 
       // the hit carries each stage's score; the final score is the fused one
       HybridSearcher.Result r = hs.search(new HybridSearcher.Request(query, base.toBuilder().k(5)
-          .fusion(FusionSpec.rrf(60)).build()));
-      assertThat(r.options().fusion()).isEqualTo(FusionSpec.rrf(60));
+          .fusion(new FusionSpec(new Rrf(60))).build()));
+      assertThat(r.options().fusion()).isEqualTo(new FusionSpec(new Rrf(60)));
       for (HybridSearcher.Hit h : r.hits()) {
         assertThat(h.stages()).containsKeys(HybridSearcher.BM25, HybridSearcher.EXACT, HybridSearcher.FUSION);
         assertThat(h.score()).isEqualTo(h.stageScore(HybridSearcher.FUSION));

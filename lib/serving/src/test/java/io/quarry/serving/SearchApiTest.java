@@ -33,7 +33,7 @@ class SearchApiTest {
     assertThat(r.options().withText()).isFalse();
     assertThat(r.options().nprobe()).isEqualTo(8);
     assertThat(r.options().bm25Depth()).isEqualTo(50);
-    assertThat(r.options().fusion()).isEqualTo(FusionSpec.wrrf(10, 0.7));
+    assertThat(r.options().fusion()).isEqualTo(new FusionSpec(new io.quarry.core.search.fusion.WeightedRrf(10, 0.7)));
   }
 
   @Test

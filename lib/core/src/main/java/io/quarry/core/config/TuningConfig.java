@@ -1,7 +1,16 @@
 package io.quarry.core.config;
 
+import io.quarry.core.search.fusion.FusionMethod;
+import io.quarry.core.search.fusion.FusionMethods;
+import io.quarry.core.search.fusion.Normalization;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
 
 /**
  * {@code quarry tune}: the grid searched on a <em>training</em> split of labeled queries to choose the hybrid
@@ -13,12 +22,15 @@ import java.util.Set;
  *     built-in default fusion is used)
  * @param format {@code beir} or {@code trec} ({@code ""}: {@code evaluation.format})
  * @param objective the metric maximized, e.g. {@code nDCG@10}
- * @param strategies fusion strategies tried: {@code rrf}, {@code wrrf}, {@code convex}
- * @param normalizations normalizations tried with {@code convex}: {@code minmax}, {@code zscore}, {@code tmm}
+ * @param strategies fusion methods tried, by registered name ({@link FusionMethods}, e.g. {@code rrf}, {@code wrrf},
+ *     {@code convex})
+ * @param normalizations normalizations tried with the methods that take one, each method with those it accepts
+ *     ({@link FusionMethod#normalizations}; {@code convex}: {@code minmax}, {@code zscore}, {@code tmm})
  * @param levels fusion levels tried with every strategy: {@code chunk} (fuse chunks, then MaxP per document),
  *     {@code doc} (MaxP of each signal per document, then fuse); see {@link io.quarry.core.search.FusionSpec.Level}
- * @param alphas dense weights tried with {@code wrrf} and {@code convex}, each in [0, 1], ascending
- * @param rrfKs RRF constants tried with {@code rrf} and {@code wrrf}, ascending
+ * @param alphas dense weights tried with the methods that take one ({@code wrrf}, {@code convex}), each in [0, 1],
+ *     ascending
+ * @param rrfKs RRF constants tried with the methods that take one ({@code rrf}, {@code wrrf}), ascending
  * @param depths candidate chunks per first stage tried, ascending
  * @param nprobes IVF lists probed tried, ascending
  * @param maxP50Ms latency budget: only settings whose median hybrid search latency (one thread, query embedding
@@ -49,8 +61,11 @@ public record TuningConfig(
     boolean write)
     implements ConfigSection {
 
-  public static final Set<String> STRATEGIES = Set.of("rrf", "wrrf", "convex");
-  public static final Set<String> NORMALIZATIONS = Set.of("minmax", "zscore", "tmm");
+  /** The registered fusion methods' names ({@link FusionMethods}). */
+  public static final Set<String> STRATEGIES = FusionMethods.names();
+
+  public static final Set<String> NORMALIZATIONS = Collections.unmodifiableSet(new LinkedHashSet<>(
+      Arrays.stream(Normalization.values()).map(Normalization::text).toList()));
   public static final Set<String> LEVELS = Set.of("chunk", "doc");
 
   public TuningConfig {
@@ -61,6 +76,16 @@ public record TuningConfig(
     rrfKs = rrfKs == null ? List.of() : List.copyOf(rrfKs);
     depths = depths == null ? List.of() : List.copyOf(depths);
     nprobes = nprobes == null ? List.of() : List.copyOf(nprobes);
+  }
+
+  /** The registered methods of {@link #strategies} (unknown names left out). */
+  private List<FusionMethod> methods() {
+    return strategies.stream().map(FusionMethods::get).filter(Objects::nonNull).toList();
+  }
+
+  /** The listed strategies with a property, e.g. {@code wrrf/convex}. */
+  private String namesOf(Predicate<FusionMethod> p) {
+    return methods().stream().filter(p).map(FusionMethod::name).collect(Collectors.joining("/"));
   }
 
   /** Whether training qrels are configured. */
@@ -80,13 +105,17 @@ public record TuningConfig(
         "unknown normalization '" + s + "'"));
     v.check(!levels.isEmpty(), path + ".levels", "must list at least one of " + LEVELS);
     levels.forEach(s -> v.check(LEVELS.contains(s), path + ".levels", "unknown level '" + s + "'"));
-    v.check(!strategies.contains("convex") || !normalizations.isEmpty(), path + ".normalizations",
-        "must list at least one of " + NORMALIZATIONS + " when strategies has convex");
-    v.check(strategies.stream().noneMatch(s -> s.equals("convex") || s.equals("wrrf")) || !alphas.isEmpty(),
-        path + ".alphas", "must list at least one alpha for wrrf/convex");
+    for (FusionMethod m : methods()) {
+      Set<String> accepted = m.normalizations().stream().sorted().map(Normalization::text)
+          .collect(Collectors.toCollection(LinkedHashSet::new));
+      v.check(!m.takesNormalization() || normalizations.stream().anyMatch(accepted::contains),
+          path + ".normalizations", "must list at least one of " + accepted + " when strategies has " + m.name());
+    }
+    v.check(!alphas.isEmpty() || methods().stream().noneMatch(FusionMethod::takesAlpha), path + ".alphas",
+        "must list at least one alpha for " + namesOf(FusionMethod::takesAlpha));
     alphas.forEach(a -> v.check(a != null && a >= 0 && a <= 1, path + ".alphas", "must be in [0, 1], got " + a));
-    v.check(strategies.stream().noneMatch(s -> s.equals("rrf") || s.equals("wrrf")) || !rrfKs.isEmpty(),
-        path + ".rrfKs", "must list at least one k for rrf/wrrf");
+    v.check(!rrfKs.isEmpty() || methods().stream().noneMatch(FusionMethod::takesK), path + ".rrfKs",
+        "must list at least one k for " + namesOf(FusionMethod::takesK));
     rrfKs.forEach(k -> v.positive(k, path + ".rrfKs"));
     v.check(!depths.isEmpty(), path + ".depths", "must list at least one depth");
     depths.forEach(d -> v.positive(d, path + ".depths"));

@@ -6,6 +6,9 @@ import io.quarry.core.search.FusionSpec;
 import io.quarry.core.search.HybridSearcher;
 import io.quarry.core.search.ScoredChunk;
 import io.quarry.core.search.SearchOptions;
+import io.quarry.core.search.fusion.FusionMethod;
+import io.quarry.core.search.fusion.FusionMethods;
+import io.quarry.core.search.fusion.Normalization;
 import io.quarry.core.segment.ChunkTableFile;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.IndexVersion;
@@ -17,8 +20,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Chooses the hybrid search's operating point — fusion (strategy × α × RRF k × normalization), candidate depth and
- * nprobe — on <em>training</em> qrels: what autofaiss does for ANN recall, done for end-to-end relevance.
+ * Chooses the hybrid search's operating point — fusion (each listed method's grid, e.g. α × RRF k × normalization;
+ * see {@link FusionMethods}), candidate depth and nprobe — on <em>training</em> qrels: what autofaiss does for ANN recall, done for end-to-end relevance.
  *
  * <p>For each nprobe the candidates of every query are retrieved once at the largest depth, with both exact scores
  * ({@link HybridSearcher#candidates}); smaller depths are exact subsets of them (the union of the ADC top-d and the
@@ -32,7 +35,7 @@ import java.util.Map;
  * not carry over to other query sets (Bruch et al., TOIS 2023, on the sample efficiency of convex fusion). Points
  * within {@code tuning.tolerance} of the best smoothed objective count as ties (differences that small are far below
  * the sampling error of a mean over a few hundred queries), and the cheapest of them (fewest bytes read per query,
- * i.e. smallest nprobe and depth) is chosen. The curve over α at the chosen (nprobe, depth, strategy, normalization)
+ * i.e. smallest nprobe and depth) is chosen. The curve over α at the chosen (nprobe, depth, fusion family)
  * and its flatness (the α range within 0.005 of the best) are reported.
  */
 public final class FusionTuner {
@@ -63,7 +66,7 @@ public final class FusionTuner {
    * @param qrels the training qrels (path)
    * @param points every grid point, in grid order
    * @param chosen the chosen point (null if none fits the budget)
-   * @param curve α (or RRF k) to objective at the chosen (nprobe, depth, strategy, normalization)
+   * @param curve α (or RRF k) to objective at the chosen (nprobe, depth, fusion family)
    * @param flatRange the α (or k) range whose objective is within 0.005 of the curve's best, e.g. "0.4–0.8"
    * @param singleStages objective of BM25 alone and of exact dense alone on the chosen candidates, for reference
    */
@@ -95,27 +98,32 @@ public final class FusionTuner {
     this.objective = Evaluation.parseMetrics(List.of(cfg.objective())).get(0);
   }
 
-  /** The fusions of the grid, in order (level, strategy, then normalization or k, then α). */
+  /**
+   * The fusions of the grid, in order: level, strategy (as listed), then each method's own grid over {@code
+   * tuning.rrfKs}, {@code tuning.alphas} and {@code tuning.normalizations} ({@link FusionMethod#grid}: family by
+   * family, along its axis).
+   *
+   * @throws IllegalArgumentException for a strategy or normalization that is not registered
+   */
   public static List<FusionSpec> fusions(TuningConfig cfg) {
+    List<Normalization> norms = new ArrayList<>();
+    for (String n : cfg.normalizations()) {
+      Normalization x = Normalization.ofText(n);
+      if (x == null) {
+        throw new IllegalArgumentException("unknown normalization " + n);
+      }
+      norms.add(x);
+    }
+    FusionMethod.Grid grid = new FusionMethod.Grid(cfg.rrfKs(), cfg.alphas(), norms);
     List<FusionSpec> out = new ArrayList<>();
     for (String level : cfg.levels()) {
       FusionSpec.Level l = FusionSpec.Level.valueOf(level.toUpperCase(Locale.ROOT));
-      for (FusionSpec f : chunkFusions(cfg)) {
-        out.add(f.withLevel(l));
-      }
-    }
-    return out;
-  }
-
-  private static List<FusionSpec> chunkFusions(TuningConfig cfg) {
-    List<FusionSpec> out = new ArrayList<>();
-    for (String s : cfg.strategies()) {
-      switch (s) {
-        case "rrf" -> cfg.rrfKs().forEach(k -> out.add(FusionSpec.rrf(k)));
-        case "wrrf" -> cfg.rrfKs().forEach(k -> cfg.alphas().forEach(a -> out.add(FusionSpec.wrrf(k, a))));
-        case "convex" -> cfg.normalizations().forEach(n -> cfg.alphas().forEach(a -> out.add(FusionSpec.convex(
-            FusionSpec.Normalization.valueOf(n.toUpperCase(Locale.ROOT)), a))));
-        default -> throw new IllegalArgumentException("unknown fusion strategy " + s);
+      for (String s : cfg.strategies()) {
+        FusionMethod m = FusionMethods.get(s);
+        if (m == null) {
+          throw new IllegalArgumentException("unknown fusion strategy " + s);
+        }
+        m.grid().apply(grid).forEach(f -> out.add(new FusionSpec(f, l)));
       }
     }
     return out;
@@ -157,9 +165,11 @@ public final class FusionTuner {
           double value = mean(queries, cands, c -> c.fuse(f), k);
           group.add(new Point(np, depth, f.toString(), value, value, p50, bytes, ok));
         }
-        singleByPoint.put(np + "/" + depth, Map.of(
-            "bm25", mean(queries, cands, Candidates::rankByBm25, k),
-            "dense", mean(queries, cands, Candidates::rankByDense, k)));
+        Map<String, Double> single = new LinkedHashMap<>();
+        for (Candidates.Source src : cands.isEmpty() ? List.<Candidates.Source>of() : cands.get(0).sources()) {
+          single.put(src.name(), mean(queries, cands, c -> c.rankBy(src.name()), k));
+        }
+        singleByPoint.put(np + "/" + depth, single);
         points.addAll(smooth(group));
       }
     }
@@ -264,21 +274,16 @@ public final class FusionTuner {
     return bytes;
   }
 
-  /** Same strategy and normalization (and, for wrrf, the same k): one curve over α (for rrf: over k). */
+  /**
+   * Same level and same family ({@link io.quarry.core.search.fusion.Fusion#family}, e.g. {@code convex:zscore}, {@code
+   * wrrf:k=60}, {@code rrf}): points of one curve along the method's axis (α; for rrf: k).
+   */
   static boolean sameFamily(FusionSpec a, FusionSpec b) {
-    if (a.strategy() != b.strategy() || a.level() != b.level()) {
-      return false;
-    }
-    return switch (a.strategy()) {
-      case RRF -> true;
-      case WRRF -> a.rrfK() == b.rrfK();
-      case CONVEX -> a.normalization() == b.normalization();
-    };
+    return a.level() == b.level() && a.fusion().family().equals(b.fusion().family());
   }
 
   static String axisValue(FusionSpec f) {
-    return f.strategy() == FusionSpec.Strategy.RRF ? "k=" + f.rrfK()
-        : String.format(Locale.ROOT, "alpha=%.2f", f.alpha());
+    return f.fusion().axis();
   }
 
   /** Each point's value averaged with its neighbours within its family (grid order along α or k). */
@@ -336,18 +341,14 @@ public final class FusionTuner {
     r.singleStages().forEach((s, v) -> b.append(String.format(Locale.ROOT, "  %s alone on these candidates: %.4f%n",
         s, v)));
     FusionSpec cf = FusionSpec.parse(c.fusion());
-    b.append("curve (").append(cf.strategy().name().toLowerCase(Locale.ROOT))
-        .append(cf.normalization() == null ? "" : ":" + cf.normalization().name().toLowerCase(Locale.ROOT))
+    b.append("curve (").append(cf.fusion().family())
         .append(cf.level() == FusionSpec.Level.DOC ? ", level=doc" : "")
         .append("), flat within 0.005 of the best over ").append(r.flatRange()).append(":\n");
     r.curve().forEach((a, v) -> b.append(String.format(Locale.ROOT, "  %-12s %.4f%n", a, v)));
     Map<String, Double> bestPer = new LinkedHashMap<>();
     for (Point p : r.points()) {
       FusionSpec f = FusionSpec.parse(p.fusion());
-      String fam = f.strategy().name().toLowerCase(Locale.ROOT)
-          + (f.strategy() == FusionSpec.Strategy.CONVEX ? ":" + f.normalization().name().toLowerCase(Locale.ROOT)
-              : f.strategy() == FusionSpec.Strategy.WRRF ? ":k=" + f.rrfK() : "")
-          + (f.level() == FusionSpec.Level.DOC ? " doc" : "")
+      String fam = f.fusion().family() + (f.level() == FusionSpec.Level.DOC ? " doc" : "")
           + " nprobe " + p.nprobe() + " depth " + p.depth();
       bestPer.merge(fam, p.value(), Math::max);
     }

@@ -1,67 +1,92 @@
 package io.quarry.core.search;
 
+import io.quarry.core.search.fusion.Signal;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * The candidate chunks of one hybrid query — the union of the BM25 and the ADC candidates — with every score the
- * fusion needs: the exact dense score (stored vectors) and the BM25 score of <em>every</em> candidate, including
- * those the other retriever did not return (scored against the query restricted to these chunks), so no fused score
- * has a missing side. Also keeps the ADC score and rank of the chunks the ADC stage returned.
+ * The candidate chunks of one hybrid query — the union of the first-stage rankings of any number of retrievers (BM25
+ * and one or more dense signals, each a {@link Source}) — with every score the fusion needs: each signal's score of
+ * <em>every</em> candidate, including those its retriever did not return (the exact dense score from stored vectors,
+ * the BM25 score against the query restricted to these chunks), so no fused score has a missing side. Also keeps each
+ * retriever's first-stage score and rank (e.g. the ADC score) of the chunks it returned.
  *
  * <p>Candidates are held in a fixed order (shard, id ascending); {@link #fuse} returns a ranking. Cheap to fuse many
  * times with different {@link FusionSpec}s, which is what tuning does. Not thread-safe while being filled.
  */
 public final class Candidates {
+  /**
+   * A retriever feeding the candidates, and how its scores enter the fusion.
+   *
+   * @param name the signal's name (its stage name, e.g. {@code bm25}, {@code dense})
+   * @param kind dense or lexical (what {@code α} weights)
+   * @param exact whether the first-stage score is already the signal's score (BM25), rather than an approximation a
+   *     later score replaces (ADC, replaced by the exact score)
+   * @param theoreticalMin the signal's lowest possible score (theoretical min-max normalization)
+   * @param absentScore what is fused for a candidate the signal has no score for: NaN (no evidence: RRF adds no term,
+   *     a normalization puts it at the bottom of its range), or a score such as BM25's 0 (no query term matches)
+   */
+  public record Source(String name, Signal.Kind kind, boolean exact, float theoreticalMin, float absentScore) {
+    /** A lexical signal (BM25): exact first-stage scores, minimum 0, a candidate without a score scores 0. */
+    public static Source lexical(String name) {
+      return new Source(name, Signal.Kind.LEXICAL, true, 0f, 0f);
+    }
+
+    /** A dense signal whose first stage (ADC) is approximate and is replaced by exact scores where set. */
+    public static Source dense(String name, float theoreticalMin) {
+      return new Source(name, Signal.Kind.DENSE, false, theoreticalMin, Float.NaN);
+    }
+  }
+
   private final int[] shard;
   private final int[] id;
-  private final float[] ann;
-  private final int[] annRank;
-  private final int[] bm25Rank;
-  private final float[] dense;
-  private final float[] bm25;
-  private final float denseMin;
+  private final List<Source> sources;
+  private final Map<String, Integer> signalIndex = new HashMap<>();
+  /** Per signal: first-stage score (NaN where its retriever did not return the chunk). */
+  private final float[][] first;
+  /** Per signal: 1-based first-stage rank, 0 where absent. */
+  private final int[][] rank;
+  /** Per signal: the signal's score of each candidate (NaN where unknown). */
+  private final float[][] score;
   /** Document ordinal of each candidate (equal ordinals: chunks of one document), or null if unknown. */
   private int[] doc;
 
-  /**
-   * @param shard shard of each candidate
-   * @param id shard-local id of each candidate
-   * @param ann ADC score, NaN where the ADC stage did not return the chunk
-   * @param annRank 1-based ADC rank, 0 where absent
-   * @param bm25Rank 1-based rank in the BM25 retrieval, 0 where the BM25 stage did not return the chunk
-   * @param dense exact dense score of each candidate (NaN where unknown: an index without re-scoring vectors)
-   * @param bm25 BM25 score of each candidate (0 where no query term matches)
-   * @param denseMin the dense score's theoretical minimum (for {@link FusionSpec.Normalization#TMM})
-   */
-  public Candidates(int[] shard, int[] id, float[] ann, int[] annRank, int[] bm25Rank, float[] dense, float[] bm25,
-      float denseMin) {
-    int n = shard.length;
-    if (id.length != n || ann.length != n || annRank.length != n || bm25Rank.length != n || dense.length != n
-        || bm25.length != n) {
-      throw new IllegalArgumentException("candidate arrays differ in length");
+  private Candidates(List<Source> sources, int n) {
+    this.sources = List.copyOf(sources);
+    int m = sources.size();
+    for (int s = 0; s < m; s++) {
+      if (signalIndex.put(sources.get(s).name(), s) != null) {
+        throw new IllegalArgumentException("two signals named " + sources.get(s).name());
+      }
     }
-    this.shard = shard;
-    this.id = id;
-    this.ann = ann;
-    this.annRank = annRank;
-    this.bm25Rank = bm25Rank;
-    this.dense = dense;
-    this.bm25 = bm25;
-    this.denseMin = denseMin;
+    this.shard = new int[n];
+    this.id = new int[n];
+    this.first = new float[m][n];
+    this.rank = new int[m][n];
+    this.score = new float[m][n];
   }
 
   /**
-   * The union of two first-stage rankings in (shard, id) order, ADC scores and ranks kept, other scores unset
-   * (dense NaN, BM25 NaN) for the caller to fill with {@link #setDense} and {@link #setBm25}.
+   * The union of first-stage rankings in (shard, id) order, each retriever's scores and ranks kept as its first-stage
+   * score; a source with {@link Source#exact} scores also has them as its score, the other scores are unset (NaN)
+   * for the caller to fill with {@link #setScore}.
+   *
+   * @param sources the signals, in the order the fusion combines them
+   * @param rankings one ranking per source, best first
+   * @throws IllegalArgumentException if the lists differ in length or two sources share a name
    */
-  public static Candidates union(List<ScoredChunk> annHits, List<ScoredChunk> bm25Hits, float denseMin) {
-    java.util.Set<Long> seen = new java.util.HashSet<>();
-    List<ScoredChunk> all = new ArrayList<>(annHits.size() + bm25Hits.size());
-    for (List<ScoredChunk> l : List.of(annHits, bm25Hits)) {
+  public static Candidates union(List<Source> sources, List<List<ScoredChunk>> rankings) {
+    if (sources.size() != rankings.size() || sources.isEmpty()) {
+      throw new IllegalArgumentException(sources.size() + " sources for " + rankings.size() + " rankings");
+    }
+    Set<Long> seen = new HashSet<>();
+    List<ScoredChunk> all = new ArrayList<>();
+    for (List<ScoredChunk> l : rankings) {
       for (ScoredChunk c : l) {
         if (seen.add(c.key())) {
           all.add(c);
@@ -70,34 +95,33 @@ public final class Candidates {
     }
     all.sort((a, b) -> Long.compare(a.key(), b.key()));
     int n = all.size();
-    Candidates c = new Candidates(new int[n], new int[n], new float[n], new int[n], new int[n], new float[n],
-        new float[n], denseMin);
+    Candidates c = new Candidates(sources, n);
     Map<Long, Integer> pos = new HashMap<>();
     for (int i = 0; i < n; i++) {
       c.shard[i] = all.get(i).shard();
       c.id[i] = all.get(i).id();
       pos.put(all.get(i).key(), i);
     }
-    Arrays.fill(c.ann, Float.NaN);
-    Arrays.fill(c.dense, Float.NaN);
-    Arrays.fill(c.bm25, Float.NaN);
-    for (int r = 0; r < annHits.size(); r++) {
-      int i = pos.get(annHits.get(r).key());
-      c.ann[i] = annHits.get(r).score();
-      c.annRank[i] = r + 1;
-    }
-    for (int r = 0; r < bm25Hits.size(); r++) {
-      int i = pos.get(bm25Hits.get(r).key());
-      c.bm25[i] = bm25Hits.get(r).score();
-      c.bm25Rank[i] = r + 1;
+    for (int s = 0; s < sources.size(); s++) {
+      Arrays.fill(c.first[s], Float.NaN);
+      Arrays.fill(c.score[s], Float.NaN);
+      List<ScoredChunk> hits = rankings.get(s);
+      for (int r = 0; r < hits.size(); r++) {
+        int i = pos.get(hits.get(r).key());
+        c.first[s][i] = hits.get(r).score();
+        c.rank[s][i] = r + 1;
+        if (sources.get(s).exact()) {
+          c.score[s][i] = hits.get(r).score();
+        }
+      }
     }
     return c;
   }
 
   /**
-   * The candidates a search with first-stage depth {@code depth} would have: those in the ADC top-{@code depth} or
-   * the BM25 top-{@code depth} of this (deeper) set, scores kept. Exact for {@code depth} up to the depth this set
-   * was retrieved with.
+   * The candidates a search with first-stage depth {@code depth} would have: those in some retriever's
+   * top-{@code depth} of this (deeper) set, scores kept (first-stage scores and ranks only within the depth). Exact
+   * for {@code depth} up to the depth this set was retrieved with.
    */
   public Candidates truncate(int depth) {
     int n = 0;
@@ -106,18 +130,18 @@ public final class Candidates {
         n++;
       }
     }
-    Candidates c = new Candidates(new int[n], new int[n], new float[n], new int[n], new int[n], new float[n],
-        new float[n], denseMin);
+    Candidates c = new Candidates(sources, n);
     int j = 0;
     for (int i = 0; i < size(); i++) {
       if (keep(i, depth)) {
         c.shard[j] = shard[i];
         c.id[j] = id[i];
-        c.ann[j] = annRank[i] >= 1 && annRank[i] <= depth ? ann[i] : Float.NaN;
-        c.annRank[j] = annRank[i] >= 1 && annRank[i] <= depth ? annRank[i] : 0;
-        c.bm25Rank[j] = bm25Rank[i] >= 1 && bm25Rank[i] <= depth ? bm25Rank[i] : 0;
-        c.dense[j] = dense[i];
-        c.bm25[j] = bm25[i];
+        for (int s = 0; s < sources.size(); s++) {
+          boolean within = rank[s][i] >= 1 && rank[s][i] <= depth;
+          c.first[s][j] = within ? first[s][i] : Float.NaN;
+          c.rank[s][j] = within ? rank[s][i] : 0;
+          c.score[s][j] = score[s][i];
+        }
         if (doc != null) {
           if (c.doc == null) {
             c.doc = new int[n];
@@ -131,7 +155,12 @@ public final class Candidates {
   }
 
   private boolean keep(int i, int depth) {
-    return annRank[i] >= 1 && annRank[i] <= depth || bm25Rank[i] >= 1 && bm25Rank[i] <= depth;
+    for (int[] r : rank) {
+      if (r[i] >= 1 && r[i] <= depth) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public int size() {
@@ -146,32 +175,37 @@ public final class Candidates {
     return id[i];
   }
 
-  /** ADC score of candidate {@code i}, NaN if the ADC stage did not return it. */
-  public float ann(int i) {
-    return ann[i];
+  /** The signals, in fusion order. */
+  public List<Source> sources() {
+    return sources;
   }
 
-  /** 1-based ADC rank, 0 if absent. */
-  public int annRank(int i) {
-    return annRank[i];
+  private int signal(String name) {
+    Integer s = signalIndex.get(name);
+    if (s == null) {
+      throw new IllegalArgumentException("no signal " + name + " among " + signalIndex.keySet());
+    }
+    return s;
   }
 
-  /** Exact dense score of candidate {@code i} (NaN if unknown). */
-  public float dense(int i) {
-    return dense[i];
+  /** The first-stage score of candidate {@code i} by signal {@code name}, NaN if its retriever did not return it. */
+  public float firstStageScore(String name, int i) {
+    return first[signal(name)][i];
   }
 
-  /** BM25 score of candidate {@code i}. */
-  public float bm25(int i) {
-    return bm25[i];
+  /** The 1-based first-stage rank of candidate {@code i} by signal {@code name}, 0 if absent. */
+  public int firstStageRank(String name, int i) {
+    return rank[signal(name)][i];
   }
 
-  public void setDense(int i, float s) {
-    dense[i] = s;
+  /** Signal {@code name}'s score of candidate {@code i} (NaN if not set). */
+  public float score(String name, int i) {
+    return score[signal(name)][i];
   }
 
-  public void setBm25(int i, float s) {
-    bm25[i] = s;
+  /** Sets signal {@code name}'s score of candidate {@code i}. */
+  public void setScore(String name, int i, float s) {
+    score[signal(name)][i] = s;
   }
 
   /**
@@ -202,33 +236,48 @@ public final class Candidates {
     return out;
   }
 
-  /** The dense score used for fusion: exact where known, else the ADC score, else NaN (no dense evidence). */
-  float denseForFusion(int i) {
-    return Float.isNaN(dense[i]) ? ann[i] : dense[i];
+  /**
+   * What signal {@code s} contributes to the fusion for candidate {@code i}: its score where set, else its
+   * first-stage score (e.g. ADC where no exact score is stored), else the source's {@link Source#absentScore}.
+   */
+  private double fusionScore(int s, int i) {
+    float x = score[s][i];
+    if (Float.isNaN(x)) {
+      x = Float.isNaN(first[s][i]) ? sources.get(s).absentScore() : first[s][i];
+    }
+    return x;
   }
 
-  /** The candidates ranked by the dense side alone (exact, else ADC; unscored last), best first. */
-  public List<ScoredChunk> rankByDense() {
-    return ranked(i -> denseForFusion(i));
-  }
-
-  /** The candidates ranked by BM25 alone, best first. */
-  public List<ScoredChunk> rankByBm25() {
-    return ranked(i -> bm25[i]);
-  }
-
-  private List<ScoredChunk> ranked(java.util.function.IntToDoubleFunction f) {
+  /** The candidates ranked by signal {@code name} alone, as the fusion sees it (unscored last), best first. */
+  public List<ScoredChunk> rankBy(String name) {
+    int s = signal(name);
     List<ScoredChunk> out = new ArrayList<>(size());
     for (int i = 0; i < size(); i++) {
-      double s = f.applyAsDouble(i);
-      out.add(new ScoredChunk(shard[i], id[i], Double.isNaN(s) ? Float.NEGATIVE_INFINITY : (float) s));
+      double x = fusionScore(s, i);
+      out.add(new ScoredChunk(shard[i], id[i], Double.isNaN(x) ? Float.NEGATIVE_INFINITY : (float) x));
     }
     out.sort(ScoredChunk.BY_SCORE);
     return out;
   }
 
+  /** Every signal over the candidates, in fusion order. */
+  private List<Signal> signals() {
+    List<Signal> out = new ArrayList<>(sources.size());
+    for (int s = 0; s < sources.size(); s++) {
+      double[] x = new double[size()];
+      boolean[] retrieved = new boolean[size()];
+      for (int i = 0; i < size(); i++) {
+        x[i] = fusionScore(s, i);
+        retrieved[i] = rank[s][i] > 0;
+      }
+      Source src = sources.get(s);
+      out.add(new Signal(src.name(), src.kind(), x, retrieved, src.theoreticalMin()));
+    }
+    return out;
+  }
+
   /**
-   * Fuses the two sides of every candidate and ranks them. At {@link FusionSpec.Level#DOC} (documents set with {@link
+   * Fuses the signals of every candidate and ranks them. At {@link FusionSpec.Level#DOC} (documents set with {@link
    * #setDocuments}), every chunk of a document gets the document's fused score, and within a document chunks are
    * ordered by their chunk-level fused score (so the first is the best chunk to cite).
    *
@@ -237,13 +286,8 @@ public final class Candidates {
    */
   public List<ScoredChunk> fuse(FusionSpec spec) {
     int n = size();
-    double[] d = new double[n];
-    double[] b = new double[n];
-    for (int i = 0; i < n; i++) {
-      d[i] = denseForFusion(i);
-      b[i] = Float.isNaN(bm25[i]) ? 0 : bm25[i];
-    }
-    double[] fused = fuse(spec, d, b);
+    List<Signal> chunkSignals = signals();
+    double[] fused = spec.fusion().fuse(chunkSignals);
     List<ScoredChunk> out = new ArrayList<>(n);
     if (spec.level() == FusionSpec.Level.DOC) {
       if (doc == null) {
@@ -253,30 +297,17 @@ public final class Candidates {
       for (int g : doc) {
         groups = Math.max(groups, g + 1);
       }
-      double[] gd = new double[groups];
-      double[] gb = new double[groups];
-      Arrays.fill(gd, Double.NaN);
-      Arrays.fill(gb, Double.NaN);
-      for (int i = 0; i < n; i++) {
-        int g = doc[i];
-        gd[g] = maxIgnoringNaN(gd[g], d[i]);
-        gb[g] = maxIgnoringNaN(gb[g], b[i]);
-      }
-      // ordinals without a candidate stay NaN on both sides; compact them away so they do not enter the statistics
+      // ordinals without a candidate are compacted away so they do not enter the statistics
       int[] slot = new int[groups];
+      Arrays.fill(slot, -1);
+      for (int g : doc) {
+        slot[g] = 0;
+      }
       int m = 0;
       for (int g = 0; g < groups; g++) {
-        slot[g] = Double.isNaN(gb[g]) ? -1 : m++;
+        slot[g] = slot[g] < 0 ? -1 : m++;
       }
-      double[] cd = new double[m];
-      double[] cb = new double[m];
-      for (int g = 0; g < groups; g++) {
-        if (slot[g] >= 0) {
-          cd[slot[g]] = gd[g];
-          cb[slot[g]] = gb[g];
-        }
-      }
-      double[] docFused = fuse(spec, cd, cb);
+      double[] docFused = spec.fusion().fuse(perDocument(chunkSignals, slot, m));
       Integer[] order = new Integer[n];
       for (int i = 0; i < n; i++) {
         order[i] = i;
@@ -303,111 +334,29 @@ public final class Candidates {
     return out;
   }
 
-  private static double maxIgnoringNaN(double a, double x) {
-    return Double.isNaN(a) ? x : Double.isNaN(x) ? a : Math.max(a, x);
-  }
-
-  /** The fused score of each item from its dense side {@code d} (NaN: no dense evidence) and BM25 side {@code b}. */
-  private double[] fuse(FusionSpec spec, double[] d, double[] b) {
-    int n = d.length;
-    double[] fused = new double[n];
-    switch (spec.strategy()) {
-      case RRF, WRRF -> {
-        double wd = spec.strategy() == FusionSpec.Strategy.RRF ? 1 : spec.alpha();
-        double wb = spec.strategy() == FusionSpec.Strategy.RRF ? 1 : 1 - spec.alpha();
-        int[] rd = ranks(d);
-        int[] rb = ranks(b);
-        for (int i = 0; i < n; i++) {
-          fused[i] = (rd[i] > 0 ? wd / (spec.rrfK() + rd[i]) : 0) + wb / (spec.rrfK() + rb[i]);
-        }
-      }
-      case CONVEX -> {
-        double[] nd = normalize(d, spec.normalization(), denseMin);
-        double[] nb = normalize(b, spec.normalization(), 0);
-        for (int i = 0; i < n; i++) {
-          fused[i] = spec.alpha() * nd[i] + (1 - spec.alpha()) * nb[i];
-        }
-      }
-      default -> throw new IllegalStateException(spec.strategy().name());
-    }
-    return fused;
-  }
-
   /**
-   * 1-based ranks by descending score (ties by position, i.e. shard and id); NaN scores get rank 0 (absent).
+   * Each signal aggregated to the documents by MaxP (NaN scores ignored; NaN if a document has none), a document
+   * retrieved by a signal if any of its chunks was.
+   *
+   * @param slot each document ordinal's position among the {@code m} documents with candidates
    */
-  private static int[] ranks(double[] s) {
-    Integer[] order = new Integer[s.length];
-    int m = 0;
-    for (int i = 0; i < s.length; i++) {
-      if (!Double.isNaN(s[i])) {
-        order[m++] = i;
+  private List<Signal> perDocument(List<Signal> chunkSignals, int[] slot, int m) {
+    List<Signal> out = new ArrayList<>(chunkSignals.size());
+    for (Signal s : chunkSignals) {
+      double[] x = new double[m];
+      boolean[] retrieved = new boolean[m];
+      Arrays.fill(x, Double.NaN);
+      for (int i = 0; i < size(); i++) {
+        int g = slot[doc[i]];
+        x[g] = maxIgnoringNaN(x[g], s.scores()[i]);
+        retrieved[g] |= s.retrieved()[i];
       }
-    }
-    Integer[] o = Arrays.copyOf(order, m);
-    Arrays.sort(o, (a, b) -> {
-      int c = Double.compare(s[b], s[a]);
-      return c != 0 ? c : Integer.compare(a, b);
-    });
-    int[] r = new int[s.length];
-    for (int k = 0; k < o.length; k++) {
-      r[o[k]] = k + 1;
-    }
-    return r;
-  }
-
-  /**
-   * Normalized scores; a NaN score (no evidence on that side) becomes 0, the bottom of every normalization's range
-   * for minmax and tmm; for zscore it becomes the candidate minimum's z-score.
-   */
-  static double[] normalize(double[] s, FusionSpec.Normalization norm, double theoreticalMin) {
-    int n = s.length;
-    double min = Double.POSITIVE_INFINITY;
-    double max = Double.NEGATIVE_INFINITY;
-    double sum = 0;
-    int cnt = 0;
-    for (double x : s) {
-      if (!Double.isNaN(x)) {
-        min = Math.min(min, x);
-        max = Math.max(max, x);
-        sum += x;
-        cnt++;
-      }
-    }
-    double[] out = new double[n];
-    if (cnt == 0) {
-      return out;
-    }
-    switch (norm) {
-      case MINMAX -> {
-        double range = max - min;
-        for (int i = 0; i < n; i++) {
-          out[i] = Double.isNaN(s[i]) || range <= 0 ? 0 : (s[i] - min) / range;
-        }
-      }
-      case TMM -> {
-        double lo = Math.min(theoreticalMin, min);
-        double range = max - lo;
-        for (int i = 0; i < n; i++) {
-          out[i] = Double.isNaN(s[i]) || range <= 0 ? 0 : (s[i] - lo) / range;
-        }
-      }
-      case ZSCORE -> {
-        double mean = sum / cnt;
-        double var = 0;
-        for (double x : s) {
-          if (!Double.isNaN(x)) {
-            var += (x - mean) * (x - mean);
-          }
-        }
-        double sd = Math.sqrt(var / cnt);
-        for (int i = 0; i < n; i++) {
-          double x = Double.isNaN(s[i]) ? min : s[i];
-          out[i] = sd <= 0 ? 0 : (x - mean) / sd;
-        }
-      }
-      default -> throw new IllegalStateException(norm.name());
+      out.add(new Signal(s.name(), s.kind(), x, retrieved, s.theoreticalMin()));
     }
     return out;
+  }
+
+  private static double maxIgnoringNaN(double a, double x) {
+    return Double.isNaN(a) ? x : Double.isNaN(x) ? a : Math.max(a, x);
   }
 }

@@ -33,12 +33,12 @@ public final class ExactRescorer {
     return v.score(metric, query, id, scratch);
   }
 
-  /** Fills the exact dense score of every candidate. */
-  public void scoreAll(QueryContext q, Candidates c) throws IOException {
+  /** Fills the exact dense score of every candidate as the score of signal {@code signal}. */
+  public void scoreAll(QueryContext q, Candidates c, String signal) throws IOException {
     float[] query = q.vector();
     float[] scratch = new float[version.manifest().dim()];
     for (int i = 0; i < c.size(); i++) {
-      c.setDense(i, score(query, c.shard(i), c.id(i), scratch));
+      c.setScore(signal, i, score(query, c.shard(i), c.id(i), scratch));
     }
   }
 

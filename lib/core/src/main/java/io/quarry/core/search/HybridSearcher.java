@@ -22,7 +22,8 @@ import java.util.Map;
  *       {@code rescoreDepth} with the stored vectors ({@link ExactRescorer}; skipped when the version stores none);
  *   <li>{@code hybrid} mode: the union of the BM25 and the ADC candidates ({@link Candidates}); every candidate gets
  *       its exact dense score and its BM25 score (Lucene, restricted to the candidates the BM25 top-n missed), then
- *       the two are fused ({@link FusionSpec}: RRF, weighted RRF or a convex combination of normalized scores);
+ *       the signals are fused ({@link FusionSpec}: RRF, weighted RRF, a convex combination of normalized scores, …
+ *       as registered in {@link io.quarry.core.search.fusion.FusionMethods});
  *   <li>then, on request, a cross-encoder ({@link Reranker}) over the top {@code rerankDepth}.
  * </ul>
  *
@@ -246,7 +247,8 @@ public final class HybridSearcher {
     List<ScoredChunk> bm25 = requireBm25().retrieve(q, o.bm25Depth(), o.nprobe());
     t.lap(BM25);
     List<ScoredChunk> ann = ann(q, o, t);
-    Candidates c = Candidates.union(ann, bm25, rescorer == null ? -1f : rescorer.theoreticalMin());
+    Candidates c = Candidates.union(List.of(Candidates.Source.dense(DENSE, rescorer == null ? -1f
+        : rescorer.theoreticalMin()), Candidates.Source.lexical(BM25)), List.of(ann, bm25));
     Map<String, Integer> docOrdinal = new HashMap<>();
     int[] docs = new int[c.size()];
     for (int i = 0; i < c.size(); i++) {
@@ -255,14 +257,14 @@ public final class HybridSearcher {
     }
     c.setDocuments(docs);
     if (rescorer != null) {
-      rescorer.scoreAll(q, c);
+      rescorer.scoreAll(q, c, DENSE);
       t.lap(EXACT);
     }
     // BM25 for the candidates the BM25 top-n did not return: same Lucene weight, restricted to these chunks.
     List<ScoredChunk> missing = new ArrayList<>();
     List<Integer> at = new ArrayList<>();
     for (int i = 0; i < c.size(); i++) {
-      if (Float.isNaN(c.bm25(i))) {
+      if (Float.isNaN(c.score(BM25, i))) {
         missing.add(new ScoredChunk(c.shard(i), c.id(i), 0f));
         at.add(i);
       }
@@ -270,13 +272,13 @@ public final class HybridSearcher {
     if (!missing.isEmpty()) {
       float[] s = lexical.score(q.text(), missing);
       for (int j = 0; j < s.length; j++) {
-        c.setBm25(at.get(j), s[j]);
+        c.setScore(BM25, at.get(j), s[j]);
       }
     }
     t.lap(BM25);
-    t.record(BM25, c.rankByBm25());
+    t.record(BM25, c.rankBy(BM25));
     if (rescorer != null) {
-      t.record(EXACT, c.rankByDense());
+      t.record(EXACT, c.rankBy(DENSE));
     }
     return c;
   }
