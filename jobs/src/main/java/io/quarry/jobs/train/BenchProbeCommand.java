@@ -47,6 +47,10 @@ public final class BenchProbeCommand implements Callable<Integer> {
       + "${DEFAULT-VALUE}).")
   List<Integer> efs = List.of(64, 128, 256);
 
+  @Option(names = "--default-beam", negatable = true, description = "Also a row with the beam the searcher uses, "
+      + "max(efSearch, 4 · nprobe) (CoarseQuantizer.graphBeam; default: ${DEFAULT-VALUE}).")
+  boolean defaultBeam = true;
+
   @Option(names = "--d", description = "Dimension of the synthetic centroids (default: ${DEFAULT-VALUE}).") int d = 384;
 
   @Option(names = "--clusters", description = "Gaussian clusters of the generator (default: ${DEFAULT-VALUE}).")
@@ -131,7 +135,11 @@ public final class BenchProbeCommand implements Callable<Integer> {
         flat[i] = cq.probeFlat(qs[i], nprobe);
       }
       double flatMs = (System.nanoTime() - f0) / 1e6 / queries;
-      for (int ef : efs) {
+      List<Integer> beams = new ArrayList<>(efs);
+      if (defaultBeam && !beams.contains(CoarseQuantizer.graphBeam(nprobe))) {
+        beams.add(CoarseQuantizer.graphBeam(nprobe));
+      }
+      for (int ef : beams) {
         for (float[] x : qs) { // warm-up
           cq.probeGraph(x, nprobe, ef);
         }

@@ -24,8 +24,10 @@ import java.util.Arrays;
  * #DEFAULT_GRAPH_MIN_NLIST}, system property {@code quarry.coarse.hnswMinNlist}; FAISS's {@code IVF65536_HNSW32}
  * shape), {@link #probe} and {@link #assign} find candidates in a {@link CentroidGraph} (HNSW over the centroids,
  * built once per JVM on first use, seeded: deterministic) instead of scanning all {@code nlist} centroids: the
- * graph's {@code max(efSearch, nprobe)} nearest ({@code efSearch} = {@link #graphEfSearch()}, default {@value
- * #DEFAULT_GRAPH_EF_SEARCH}, property {@code quarry.coarse.hnswEfSearch}) are ranked by the same key and tie rule as
+ * graph's {@link #graphBeam}{@code (nprobe) = max(efSearch, 4 · nprobe)} nearest ({@code efSearch} = {@link
+ * #graphEfSearch()}, default {@value #DEFAULT_GRAPH_EF_SEARCH}, property {@code quarry.coarse.hnswEfSearch}; the
+ * factor 4 found ≈ 99 % of the flat probe's 64 lists on synthetic centroids, {@code bench-probe}) are ranked by the
+ * same key and tie rule as
  * the flat scan, so every list returned has the flat scan's distance and the order is the flat order restricted to
  * the candidates. Below the threshold (every spec up to IVF4096 with the default) the exact flat scan runs, as
  * before. {@link #probeFlat} and {@link #probeGraph} choose explicitly (benchmarks, tests).
@@ -49,7 +51,10 @@ public final class CoarseQuantizer implements Serializable {
   public static final int DEFAULT_GRAPH_MIN_NLIST = 16_384;
 
   /** Default {@link #graphEfSearch()}. */
-  public static final int DEFAULT_GRAPH_EF_SEARCH = 128;
+  public static final int DEFAULT_GRAPH_EF_SEARCH = 64;
+
+  /** The graph beam per probed list: {@link #graphBeam}{@code (nprobe) = max(efSearch, 4 · nprobe)}. */
+  public static final int GRAPH_EF_PER_PROBE = 4;
 
   private static final int GRAPH_MIN_NLIST = intProperty("quarry.coarse.hnswMinNlist", DEFAULT_GRAPH_MIN_NLIST);
   private static final int GRAPH_EF_SEARCH = Math.max(1, intProperty("quarry.coarse.hnswEfSearch",
@@ -75,9 +80,14 @@ public final class CoarseQuantizer implements Serializable {
     return GRAPH_MIN_NLIST;
   }
 
-  /** The graph search beam {@code efSearch} (at least nprobe is used): property {@code quarry.coarse.hnswEfSearch}. */
+  /** The smallest graph search beam {@code efSearch}: property {@code quarry.coarse.hnswEfSearch}. */
   public static int graphEfSearch() {
     return GRAPH_EF_SEARCH;
+  }
+
+  /** The graph search beam {@link #probe} uses for {@code nprobe} lists: {@code max(efSearch, 4 · nprobe)}. */
+  public static int graphBeam(int nprobe) {
+    return (int) Math.min(Integer.MAX_VALUE, Math.max((long) GRAPH_EF_SEARCH, (long) GRAPH_EF_PER_PROBE * nprobe));
   }
 
   private CoarseQuantizer(int nlist, int d, float[] centroids) {
@@ -169,7 +179,7 @@ public final class CoarseQuantizer implements Serializable {
       float[] x = new float[d];
       for (int i = 0; i < n; i++) {
         System.arraycopy(xt, i * d, x, 0, d);
-        lists[i] = probeGraph(x, 1, GRAPH_EF_SEARCH)[0];
+        lists[i] = probeGraph(x, 1, graphBeam(1))[0];
       }
       return;
     }
@@ -255,7 +265,7 @@ public final class CoarseQuantizer implements Serializable {
   /**
    * The {@code min(nprobe, nlist)} lists to scan for a transformed query, nearest centroid first, ties by lower id;
    * {@code probe(xt, 1)[0] == assign(xt)}. From {@link #graphMinNlist()} lists on through the centroid graph
-   * ({@link #probeGraph} with {@code efSearch = }{@link #graphEfSearch()}), else the exact scan ({@link #probeFlat}).
+   * ({@link #probeGraph} with the beam {@link #graphBeam}{@code (nprobe)}), else the exact scan ({@link #probeFlat}).
    *
    * @throws IllegalArgumentException when {@code nprobe < 1} or the dimension is wrong
    */
@@ -268,7 +278,7 @@ public final class CoarseQuantizer implements Serializable {
     if (n == 1) {
       return new int[] {assign(xt)};
     }
-    return usesGraph() ? probeGraph(xt, n, GRAPH_EF_SEARCH) : probeFlat(xt, n);
+    return usesGraph() ? probeGraph(xt, n, graphBeam(n)) : probeFlat(xt, n);
   }
 
   /**

@@ -110,8 +110,8 @@ class CentroidGraphTest {
     for (int i = 0; i < 40; i++) {
       float[] x = Arrays.copyOfRange(q, i * D, (i + 1) * D);
       int[] p = cq.probe(x, 32);
-      assertThat(p).isEqualTo(cq.probeGraph(x, 32, CoarseQuantizer.graphEfSearch()));
-      assertThat(lists[i]).isEqualTo(cq.probeGraph(x, 1, CoarseQuantizer.graphEfSearch())[0]);
+      assertThat(p).isEqualTo(cq.probeGraph(x, 32, CoarseQuantizer.graphBeam(32)));
+      assertThat(lists[i]).isEqualTo(cq.probeGraph(x, 1, CoarseQuantizer.graphBeam(1))[0]);
       same += lists[i] == cq.probeFlat(x, 1)[0] ? 1 : 0;
     }
     assertThat(same).as("graph assignment = exact nearest list").isGreaterThanOrEqualTo(39);
