@@ -3,6 +3,7 @@ package io.quarry.core.quant.component;
 import io.quarry.core.quant.kernel.VectorMath;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Arrays;
 import org.apache.lucene.search.KnnCollector;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.util.hnsw.HnswGraphBuilder;
@@ -41,12 +42,14 @@ public final class CentroidGraph {
   private final float[] centroids;
   private final int nlist;
   private final int d;
+  private final long seed;
   private final OnHeapHnswGraph graph;
 
-  private CentroidGraph(float[] centroids, int nlist, int d, OnHeapHnswGraph graph) {
+  private CentroidGraph(float[] centroids, int nlist, int d, long seed, OnHeapHnswGraph graph) {
     this.centroids = centroids;
     this.nlist = nlist;
     this.d = d;
+    this.seed = seed;
     this.graph = graph;
   }
 
@@ -63,10 +66,42 @@ public final class CentroidGraph {
     RandomVectorScorerSupplier supplier = new Supplier(centroids, nlist, d);
     try {
       HnswGraphBuilder builder = HnswGraphBuilder.create(supplier, M, EF_CONSTRUCTION, seed);
-      return new CentroidGraph(centroids, nlist, d, builder.build(nlist));
+      return new CentroidGraph(centroids, nlist, d, seed, builder.build(nlist));
     } catch (IOException e) {
       throw new UncheckedIOException(e); // in-memory scorers never throw
     }
+  }
+
+  /** Recently built graphs, for {@link #shared} (soft: the collector may drop them under memory pressure). */
+  private static final java.util.ArrayDeque<java.lang.ref.SoftReference<CentroidGraph>> RECENT =
+      new java.util.ArrayDeque<>();
+
+  /** How many graphs {@link #shared} remembers. */
+  private static final int RECENT_MAX = 2;
+
+  /**
+   * {@link #build}, or a graph this JVM already built for equal centroids and seed: every deserialized copy of one
+   * quantizer (each Spark broadcast of the model or of its coarse quantizer, in each executor) would otherwise build
+   * its own. A hit costs one comparison of the {@code nlist × d} floats. The result is the same graph either way.
+   */
+  public static CentroidGraph shared(float[] centroids, int nlist, int d, long seed) {
+    synchronized (RECENT) {
+      for (java.lang.ref.SoftReference<CentroidGraph> ref : RECENT) {
+        CentroidGraph g = ref.get();
+        if (g != null && g.nlist == nlist && g.d == d && g.seed == seed && Arrays.equals(g.centroids, 0,
+            nlist * d, centroids, 0, nlist * d)) {
+          return g;
+        }
+      }
+    }
+    CentroidGraph g = build(centroids, nlist, d, seed); // outside the lock: builds of other quantizers may overlap
+    synchronized (RECENT) {
+      RECENT.addFirst(new java.lang.ref.SoftReference<>(g));
+      while (RECENT.size() > RECENT_MAX) {
+        RECENT.removeLast();
+      }
+    }
+    return g;
   }
 
   /** Number of centroids (graph nodes). */

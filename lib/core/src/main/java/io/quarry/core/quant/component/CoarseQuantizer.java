@@ -23,7 +23,8 @@ import java.util.Arrays;
  * <p><b>Graph probe for large nlist</b> (issue 23): when {@code nlist ≥} {@link #graphMinNlist()} (default {@value
  * #DEFAULT_GRAPH_MIN_NLIST}, system property {@code quarry.coarse.hnswMinNlist}; FAISS's {@code IVF65536_HNSW32}
  * shape), {@link #probe} and {@link #assign} find candidates in a {@link CentroidGraph} (HNSW over the centroids,
- * built once per JVM on first use, seeded: deterministic) instead of scanning all {@code nlist} centroids: the
+ * built on first use and shared by equal quantizers in the JVM, seeded: deterministic) instead of scanning all
+ * {@code nlist} centroids: the
  * graph's {@link #graphBeam}{@code (nprobe) = max(efSearch, 4 · nprobe)} nearest ({@code efSearch} = {@link
  * #graphEfSearch()}, default {@value #DEFAULT_GRAPH_EF_SEARCH}, property {@code quarry.coarse.hnswEfSearch}; the
  * factor 4 found ≈ 99 % of the flat probe's 64 lists on synthetic centroids, {@code bench-probe}) are ranked by the
@@ -328,7 +329,7 @@ public final class CoarseQuantizer implements Serializable {
       synchronized (this) {
         g = graph;
         if (g == null) {
-          g = CentroidGraph.build(centroids, nlist, d, CentroidGraph.DEFAULT_SEED);
+          g = CentroidGraph.shared(centroids, nlist, d, CentroidGraph.DEFAULT_SEED);
           graph = g;
         }
       }

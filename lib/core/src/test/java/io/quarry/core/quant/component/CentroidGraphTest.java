@@ -49,7 +49,12 @@ class CentroidGraphTest {
     float[] centres = centres();
     int nlist = 4096;
     CoarseQuantizer a = CoarseQuantizer.ivf(clustered(nlist, 1, centres), nlist, D);
-    CoarseQuantizer b = CoarseQuantizer.ivf(a.centroids(), nlist, D); // its own graph, built again
+    float[] c = a.centroids();
+    // two independent builds from the same centroids and seed: the same graph, so the same candidates
+    CentroidGraph g1 = CentroidGraph.build(c, nlist, D, CentroidGraph.DEFAULT_SEED);
+    CentroidGraph g2 = CentroidGraph.build(c.clone(), nlist, D, CentroidGraph.DEFAULT_SEED);
+    assertThat(CentroidGraph.shared(c.clone(), nlist, D, CentroidGraph.DEFAULT_SEED))
+        .as("equal centroids share one graph").isSameAs(CentroidGraph.shared(c, nlist, D, CentroidGraph.DEFAULT_SEED));
     int nq = 300;
     float[] q = clustered(nq, 2, centres);
     int nprobe = 16;
@@ -59,7 +64,7 @@ class CentroidGraphTest {
       float[] x = Arrays.copyOfRange(q, i * D, (i + 1) * D);
       int[] flat = a.probeFlat(x, nprobe);
       int[] graph = a.probeGraph(x, nprobe, 128);
-      assertThat(b.probeGraph(x, nprobe, 128)).as("same centroids, seed → same graph and result").isEqualTo(graph);
+      assertThat(g2.search(x, 128)).as("same centroids, seed → same graph and result").isEqualTo(g1.search(x, 128));
       assertThat(graph).hasSize(nprobe).doesNotHaveDuplicates();
       Set<Integer> truth = new HashSet<>();
       for (int l : flat) {
