@@ -266,7 +266,8 @@ public final class CoarseQuantizer implements Serializable {
   /**
    * The {@code min(nprobe, nlist)} lists to scan for a transformed query, nearest centroid first, ties by lower id;
    * {@code probe(xt, 1)[0] == assign(xt)}. From {@link #graphMinNlist()} lists on through the centroid graph
-   * ({@link #probeGraph} with the beam {@link #graphBeam}{@code (nprobe)}), else the exact scan ({@link #probeFlat}).
+   * ({@link #probeGraph} with the beam {@link #graphBeam}{@code (nprobe)}) while that beam is below nlist, else the
+   * exact scan ({@link #probeFlat}).
    *
    * @throws IllegalArgumentException when {@code nprobe < 1} or the dimension is wrong
    */
@@ -279,7 +280,9 @@ public final class CoarseQuantizer implements Serializable {
     if (n == 1) {
       return new int[] {assign(xt)};
     }
-    return usesGraph() ? probeGraph(xt, n, graphBeam(n)) : probeFlat(xt, n);
+    // a beam of nlist or more would visit every centroid anyway: the flat scan is exact and cheaper (and nprobe =
+    // nlist keeps returning every list, so the searcher's nprobe = nlist is still the exhaustive search)
+    return usesGraph() && graphBeam(n) < nlist ? probeGraph(xt, n, graphBeam(n)) : probeFlat(xt, n);
   }
 
   /**

@@ -120,5 +120,9 @@ class CentroidGraphTest {
       same += lists[i] == cq.probeFlat(x, 1)[0] ? 1 : 0;
     }
     assertThat(same).as("graph assignment = exact nearest list").isGreaterThanOrEqualTo(39);
+    // a beam of nlist or more: the exact scan, so nprobe = nlist still returns every list in flat order
+    float[] x0 = Arrays.copyOf(q, D);
+    assertThat(cq.probe(x0, nlist)).isEqualTo(cq.probeFlat(x0, nlist));
+    assertThat(cq.probe(x0, nlist / 4)).isEqualTo(cq.probeFlat(x0, nlist / 4));
   }
 }
