@@ -110,7 +110,7 @@ def main():
     print(f"\nQuarry (Spark {q['master']}) vs FAISS {faiss.__version__} ({os.environ.get('FAISS_THREADS', '2')} "
           f"threads): {q['spec']}, N = {n}, d = {d}, {xq.shape[0]} queries, nprobe {q['nprobe']}, maxIter {niter}, "
           f"maxPointsPerCentroid {mppc}, opqIterations {q['opqIterations']}, Quarry IVF init {q.get('ivfInit')} "
-          f"solver {q.get('ivfSolver')}\n")
+          f"solver {q.get('ivfSolver')} training {q.get('ivfTraining', 'flat')}\n")
     print("| step | Quarry s | FAISS s | ratio |")
     print("|---|---:|---:|---:|")
     rows = [("sample", qs.get("sample", 0.0), 0.0), ("opq", qs.get("opq", 0.0), t["opq"]),

@@ -52,6 +52,7 @@ import picocli.CommandLine.Option;
       QuarryCli.Validate.class,
       io.quarry.jobs.train.BenchAnnCommand.class,
       io.quarry.jobs.train.BenchTrainCommand.class,
+      io.quarry.jobs.train.BenchProbeCommand.class,
       io.quarry.jobs.eval.CompareCommand.class,
       io.quarry.jobs.eval.ReportCommand.class
     })

@@ -77,9 +77,18 @@ public final class BenchTrainCommand implements Callable<Integer> {
       + "run Lloyd on the whole sample from there (0: initialise on the whole sample; default: ${DEFAULT-VALUE}).")
   long ivfInitSample = 0;
 
+  @Option(names = "--ivf-training", split = ",", description = "IVF training modes, each a row: flat, two-level, "
+      + "auto (quantizer.ivfTraining; default: ${DEFAULT-VALUE}).")
+  List<String> ivfTrainings = List.of("flat");
+
+  @Option(names = "--ivf-refine", description = "Flat MLlib Lloyd passes after two-level training (default: "
+      + "${DEFAULT-VALUE}).")
+  int ivfRefine = 0;
+
   @Option(names = "--faiss", paramLabel = "DIR", description = "Also compare with FAISS: write the generated base "
       + "vectors, --queries query vectors, Quarry's top-10 at --nprobe and its step times to DIR, then run "
-      + "lib/bench/scripts/faiss_train_bench.py with --faiss-python on the same files (one (N, spec) per DIR).")
+      + "lib/bench/scripts/faiss_train_bench.py with --faiss-python on the same files (one (N, spec) per DIR; with "
+      + "several --ivf-training modes, DIR/<mode> each).")
   java.nio.file.Path faissDir;
 
   @Option(names = "--faiss-python", description = "Python with faiss-cpu and numpy (default: ${DEFAULT-VALUE}).")
@@ -106,8 +115,10 @@ public final class BenchTrainCommand implements Callable<Integer> {
       System.out.println(blas);
       for (long n : ns) {
         for (String s : specs) {
-          rows.add(runOne(spark, jsc, n, IndexSpec.parse(s.strip())));
-          System.out.println(rows.get(rows.size() - 1));
+          for (String mode : ivfTrainings) {
+            rows.add(runOne(spark, jsc, n, IndexSpec.parse(s.strip()), mode.strip()));
+            System.out.println(rows.get(rows.size() - 1));
+          }
         }
       }
     } finally {
@@ -115,18 +126,20 @@ public final class BenchTrainCommand implements Callable<Integer> {
     }
     System.out.println();
     System.out.printf(Locale.ROOT, "Synthetic clustered unit vectors: d=%d, %d clusters, seed %d, master %s, maxIter %d,"
-        + " opqIterations %d, maxPointsPerCentroid %d, IVF init %s (%d steps, init sample %s), IVF solver %s%n%n", d,
+        + " opqIterations %d, maxPointsPerCentroid %d, IVF init %s (%d steps, init sample %s), IVF solver %s, two-level"
+        + " refine passes %d%n%n", d,
         clusters, seed, master, maxIter, opqIterations, maxPointsPerCentroid, ivfInit, ivfInitSteps,
-        ivfInitSample == 0 ? "whole sample" : Long.toString(ivfInitSample), ivfSolver == null ? "MLlib default" : ivfSolver);
+        ivfInitSample == 0 ? "whole sample" : Long.toString(ivfInitSample), ivfSolver == null ? "MLlib default" : ivfSolver,
+        ivfRefine);
     System.out.println(blas);
-    System.out.println("| N | spec | sample | PQ sample | generate s | sample s | OPQ s | IVF s | PQ s | metrics s | encode s | "
+    System.out.println("| N | spec | IVF training | sample | PQ sample | generate s | sample s | OPQ s | IVF s | PQ s | metrics s | encode s | "
         + "total s | IVF MSE | MSE | peak heap MiB | CPU s: OPQ | IVF | PQ | encode |");
-    System.out.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    System.out.println("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     rows.forEach(System.out::println);
     return 0;
   }
 
-  private String runOne(SparkSession spark, JavaSparkContext jsc, long n, IndexSpec spec) {
+  private String runOne(SparkSession spark, JavaSparkContext jsc, long n, IndexSpec spec, String ivfTraining) {
     System.gc();
     resetPeaks();
     float[] centres = new float[clusters * d];
@@ -159,7 +172,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         opqIterations);
     SparkQuantizerTrainer.Result r = new SparkQuantizerTrainer(spark, spec, Metric.IP, params)
         .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(ivfInit, ivfInitSteps, ivfSolver,
-            ivfInitSample)).train(data, d, n);
+            ivfInitSample)).withIvfTraining(ivfTraining, ivfRefine).train(data, d, n);
     long t1 = System.nanoTime();
     double c1 = SparkQuantizerTrainer.processCpuSeconds();
     Broadcast<QuantizerModel> bm = jsc.broadcast(r.model());
@@ -167,15 +180,19 @@ public final class BenchTrainCommand implements Callable<Integer> {
     double enc = (System.nanoTime() - t1) / 1e9;
     double encCpu = SparkQuantizerTrainer.processCpuSeconds() - c1;
     if (faissDir != null) {
-      FaissComparison.run(this, data, r, bc.value(), n, spec, gen, enc, stats.mse());
+      FaissComparison.run(this, ivfTrainings.size() > 1 ? faissDir.resolve(ivfTraining) : faissDir, ivfTraining, data,
+          r, bc.value(), n, spec, gen, enc, stats.mse());
     }
     data.unpersist(true);
     bm.destroy();
     bc.destroy();
     Map<String, Double> st = r.stepSeconds();
     double total = gen + st.values().stream().mapToDouble(Double::doubleValue).sum() + enc;
-    return String.format(Locale.ROOT, "| %d | %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %.4f | %d | %.1f | %.1f | %.1f | %.1f |",
-        n, spec, r.sampleSize(), r.pqSampleSize(), gen, st.getOrDefault("sample", 0.0), st.getOrDefault("opq", 0.0),
+    String mode = ivfTraining + (io.quarry.core.config.QuantizerConfig.twoLevel(ivfTraining, spec.effectiveNlist())
+        ? (ivfTraining.equals("two-level") ? "" : " (two-level)") + (ivfRefine > 0 ? " + " + ivfRefine + " Lloyd" : "")
+        : ivfTraining.equals("flat") ? "" : " (flat)");
+    return String.format(Locale.ROOT, "| %d | %s | %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %.4f | %d | %.1f | %.1f | %.1f | %.1f |",
+        n, spec, mode, r.sampleSize(), r.pqSampleSize(), gen, st.getOrDefault("sample", 0.0), st.getOrDefault("opq", 0.0),
         st.getOrDefault("ivf", 0.0), st.getOrDefault("pq", 0.0), st.getOrDefault("metrics", 0.0), enc, total,
         r.model().info().metrics().getOrDefault("ivf.mse", Double.NaN), stats.mse(), peakHeapMiB(),
         r.stepCpuSeconds().getOrDefault("opq", 0.0), r.stepCpuSeconds().getOrDefault("ivf", 0.0),

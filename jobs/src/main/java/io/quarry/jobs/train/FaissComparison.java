@@ -42,10 +42,10 @@ import scala.Tuple2;
 final class FaissComparison {
   private FaissComparison() {}
 
-  static void run(BenchTrainCommand cmd, JavaPairRDD<String, float[]> data, SparkQuantizerTrainer.Result r,
+  static void run(BenchTrainCommand cmd, Path dir, String ivfTraining, JavaPairRDD<String, float[]> data,
+      SparkQuantizerTrainer.Result r,
       float[] centres, long n, IndexSpec spec, double genSeconds, double encodeSeconds, double mse) {
     try {
-      Path dir = cmd.faissDir;
       Files.createDirectories(dir);
       int d = cmd.d;
       QuantizerModel model = r.model();
@@ -127,10 +127,10 @@ final class FaissComparison {
       StringBuilder json = new StringBuilder();
       json.append(String.format(Locale.ROOT, "{\"spec\": \"%s\", \"n\": %d, \"d\": %d, \"seed\": %d, \"maxIter\": %d, "
           + "\"maxPointsPerCentroid\": %d, \"opqIterations\": %d, \"nprobe\": %d, \"master\": \"%s\", "
-          + "\"sampleSize\": %d, \"pqSampleSize\": %d, \"ivfInit\": \"%s\", \"ivfSolver\": \"%s\", \"ivfMse\": %.6f, \"mse\": %.6f, \"seconds\": {",
+          + "\"sampleSize\": %d, \"pqSampleSize\": %d, \"ivfInit\": \"%s\", \"ivfSolver\": \"%s\", \"ivfTraining\": \"%s\", \"ivfMse\": %.6f, \"mse\": %.6f, \"seconds\": {",
           spec, n, d, cmd.seed, cmd.maxIter, cmd.maxPointsPerCentroid, cmd.opqIterations, cmd.nprobe, cmd.master,
           r.sampleSize(), r.pqSampleSize(), cmd.ivfInit + (cmd.ivfInitSample > 0 ? " on " + cmd.ivfInitSample : ""),
-          cmd.ivfSolver == null ? "default" : cmd.ivfSolver,
+          cmd.ivfSolver == null ? "default" : cmd.ivfSolver, ivfTraining,
           model.info().metrics().getOrDefault("ivf.mse", Double.NaN), mse));
       List<String> parts = new ArrayList<>();
       st.forEach((k, v) -> parts.add(String.format(Locale.ROOT, "\"%s\": %.3f", k, v)));

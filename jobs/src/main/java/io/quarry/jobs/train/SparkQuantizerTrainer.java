@@ -155,6 +155,24 @@ public final class SparkQuantizerTrainer {
 
   private IvfOptions ivf = IvfOptions.defaults();
 
+  private String ivfTraining = "flat";
+  private int ivfRefinePasses;
+
+  /**
+   * Sets how the IVF centroids are trained (default {@code flat}, 0): {@code quantizer.ivfTraining} ({@code flat},
+   * {@code two-level} or {@code auto}, {@link QuantizerConfig#twoLevel}); two-level runs {@link TwoLevelIvf}, then
+   * {@code refinePasses} flat MLlib Lloyd iterations over the whole sample. Returns this.
+   */
+  public SparkQuantizerTrainer withIvfTraining(String mode, int refinePasses) {
+    QuantizerConfig.twoLevel(mode, 1); // validates the mode
+    if (refinePasses < 0) {
+      throw new IllegalArgumentException("IVF refine passes must be >= 0, got " + refinePasses);
+    }
+    this.ivfTraining = mode;
+    this.ivfRefinePasses = refinePasses;
+    return this;
+  }
+
   /** Sets how MLlib fits the IVF centroids (default {@link IvfOptions#defaults()}). Returns this. */
   public SparkQuantizerTrainer withIvfOptions(IvfOptions options) {
     this.ivf = java.util.Objects.requireNonNull(options, "options");
@@ -233,10 +251,13 @@ public final class SparkQuantizerTrainer {
       CoarseQuantizer coarse = CoarseQuantizer.single(d);
       if (spec.hasIvf()) {
         float[] c;
-        if (ivf.initSample() > 0 && ivf.initSample() < sampleSize && ivf.initSample() >= nlist) {
+        if (QuantizerConfig.twoLevel(ivfTraining, nlist)) {
+          c = TwoLevelIvf.train(this, xtKeyed, sampleSize, d, nlist, seed, params.maxIter(), params.tol(),
+              ivfRefinePasses);
+        } else if (ivf.initSample() > 0 && ivf.initSample() < sampleSize && ivf.initSample() >= nlist) {
           long initBound = smallestKeyBound(xtKeyed, sampleSize, ivf.initSample());
           float[] init = fitKMeans(xtKeyed.filter(t -> t._1() <= initBound).values(), d, nlist, seed, "IVF init", 1);
-          c = lloyd(xt, init, d, nlist, seed);
+          c = lloyd(xt, init, d, nlist, seed, params.maxIter());
         } else {
           c = fitKMeans(xt, d, nlist, seed, "IVF", params.maxIter());
         }
@@ -563,10 +584,10 @@ public final class SparkQuantizerTrainer {
   }
 
   /**
-   * Lloyd iterations (maxIter, tol as MLlib's epsilon, seed) of MLlib's RDD {@code KMeans} on {@code data} from the
-   * {@code k × dim} centres {@code init}; returns {@code k × dim} centres.
+   * Up to {@code maxIter} Lloyd iterations (tol as MLlib's epsilon, seed) of MLlib's RDD {@code KMeans} on {@code
+   * data} from the {@code k × dim} centres {@code init}; returns {@code k × dim} centres.
    */
-  float[] lloyd(JavaRDD<float[]> data, float[] init, int dim, int k, long seed) {
+  float[] lloyd(JavaRDD<float[]> data, float[] init, int dim, int k, long seed, int maxIter) {
     org.apache.spark.mllib.linalg.Vector[] c0 = new org.apache.spark.mllib.linalg.Vector[k];
     for (int c = 0; c < k; c++) {
       double[] v = new double[dim];
@@ -584,7 +605,7 @@ public final class SparkQuantizerTrainer {
     });
     org.apache.spark.mllib.clustering.KMeansModel m = new org.apache.spark.mllib.clustering.KMeans()
         .setK(k)
-        .setMaxIterations(params.maxIter())
+        .setMaxIterations(maxIter)
         .setEpsilon(params.tol())
         .setSeed(seed)
         .setInitialModel(new org.apache.spark.mllib.clustering.KMeansModel(c0))

@@ -108,6 +108,7 @@ public final class TrainQuantizerJob implements StageJob {
       SparkQuantizerTrainer.Result result = new SparkQuantizerTrainer(ctx.spark(), spec, metric, params)
           .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(cfg.ivfInit(), ivfDefaults.initSteps(),
               cfg.ivfSolver(), ivfDefaults.initSample()))
+          .withIvfTraining(cfg.ivfTraining(), 0)
           .train(vectors, d, n);
       QuantizerModel model = result.model();
       long t1 = System.nanoTime();

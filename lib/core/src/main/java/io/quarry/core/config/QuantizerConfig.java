@@ -18,15 +18,40 @@ import java.util.Set;
  * @param ivfSolver MLlib {@code KMeans.solver} for the IVF: {@code auto} (MLlib's choice), {@code row} or {@code
  *     block} (distances of a block of rows to all centres with one GEMM: 2.3–2.5× less CPU at 50k × IVF1024, and
  *     what lets 1M × IVF4096 train in 10 minutes on two cores; docs/benchmarks.md, "Issue 12")
+ * @param ivfTraining how the IVF centroids are trained: {@code flat} (one MLlib k-means with k = nlist), {@code
+ *     two-level} (faiss/contrib/clustering.py {@code two_level_clustering}: MLlib k-means on ≈ √nlist clusters, then
+ *     a k-means inside each, sized by population, in parallel Spark tasks) or {@code auto}: two-level from {@link
+ *     #TWO_LEVEL_AUTO_MIN_NLIST} lists on, flat below (every spec up to IVF4096 trains flat, as before)
  */
 public record QuantizerConfig(
     String spec, String metric, long seed, int maxIter, double tol, int maxPointsPerCentroid, int opqIterations,
-    String ivfInit, String ivfSolver)
+    String ivfInit, String ivfSolver, String ivfTraining)
     implements ConfigSection {
 
   public static final Set<String> METRICS = Set.of("ip", "l2");
   public static final Set<String> IVF_INITS = Set.of("k-means||", "random");
   public static final Set<String> IVF_SOLVERS = Set.of("auto", "row", "block");
+  public static final Set<String> IVF_TRAININGS = Set.of("flat", "two-level", "auto");
+
+  /**
+   * {@code ivfTraining: auto} trains two-level from this nlist on. A flat k-means pass costs sample × nlist × d =
+   * {@code 256 · nlist² · d} multiply-adds with FAISS's sample cap (quadratic in nlist): 1.6·10¹² at IVF4096 × 384,
+   * where flat trains 1M in minutes at FAISS's quality (docs/benchmarks.md "Issue 12"), but 2.6·10¹³ at IVF16384 and
+   * 4.2·10¹⁴ at IVF65536; two-level divides it by about √nlist / 2 (level 1: k = √nlist over the sample; level 2:
+   * each vector meets only the ≈ √nlist centroids of its level-1 cluster).
+   */
+  public static final int TWO_LEVEL_AUTO_MIN_NLIST = 16_384;
+
+  /** Whether {@code ivfTraining} (flat, two-level or auto) trains the {@code nlist} centroids in two levels. */
+  public static boolean twoLevel(String ivfTraining, int nlist) {
+    return switch (ivfTraining) {
+      case "flat" -> false;
+      case "two-level" -> true;
+      case "auto" -> nlist >= TWO_LEVEL_AUTO_MIN_NLIST;
+      default -> throw new IllegalArgumentException("ivfTraining must be one of " + IVF_TRAININGS + ", got '"
+          + ivfTraining + "'");
+    };
+  }
 
   @Override
   public void validate(String path, Violations v) {
@@ -46,5 +71,7 @@ public record QuantizerConfig(
     v.check(IVF_INITS.contains(ivfInit), path + ".ivfInit", "must be one of " + IVF_INITS + ", got '" + ivfInit + "'");
     v.check(IVF_SOLVERS.contains(ivfSolver), path + ".ivfSolver",
         "must be one of " + IVF_SOLVERS + ", got '" + ivfSolver + "'");
+    v.check(IVF_TRAININGS.contains(ivfTraining), path + ".ivfTraining",
+        "must be one of " + IVF_TRAININGS + ", got '" + ivfTraining + "'");
   }
 }

@@ -1,0 +1,222 @@
+package io.quarry.jobs.train;
+
+import io.quarry.core.quant.component.CoarseQuantizer;
+import io.quarry.core.quant.train.KMeans;
+import io.quarry.core.quant.train.SampleKeys;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * Two-level training of the IVF coarse quantizer for large nlist, FAISS's {@code two_level_clustering}
+ * (faiss/contrib/clustering.py, used by its {@code train_ivf_index_with_2level}):
+ *
+ * <ol>
+ *   <li>Level 1: MLlib {@code KMeans} with {@code k1 = round(√nlist)} on the whole (rotated) sample, with the
+ *       trainer's IVF options (init, solver, maxIter, tol, seed);
+ *   <li>each sample vector goes to its nearest level-1 centre ({@link CoarseQuantizer#assign}); the nlist level-2
+ *       centroids are apportioned to the level-1 clusters in proportion to their populations ({@link #apportion}:
+ *       largest remainder, at least one per non-empty cluster, at most its population, summing exactly to nlist);
+ *   <li>level 2: one in-memory k-means ({@link KMeans}: k-means++ then Lloyd, maxIter, tol; seed {@code
+ *       SampleKeys.mix(seed + 1 + c1)}) per level-1 cluster, the clusters spread over parallel Spark tasks (a
+ *       cluster's vectors sorted by sample key first, so the result does not depend on shuffle order);
+ *   <li>optionally {@code refinePasses} flat Lloyd iterations of MLlib's {@code KMeans} over the whole sample from the
+ *       concatenated centroids (MLlib RDD {@code KMeans.setInitialModel}; Spark 4.2's {@code ml} estimator, the one
+ *       with the block solver, cannot start from given centres).
+ * </ol>
+ *
+ * <p>Cost per Lloyd pass: level 1 {@code S × √nlist × d}, level 2 {@code Σ_c S_c × k_c × d ≈ S × √nlist × d} (S =
+ * sample size, {@code 256 · nlist} with FAISS's cap), against {@code S × nlist × d} for the flat k-means: ≈ √nlist / 2
+ * times less (64× at IVF16384, 128× at IVF65536). The result is {@code nlist × d} centroids, row-major, level-1
+ * cluster by level-1 cluster. Deterministic for a given sample, seed and partitioning.
+ */
+final class TwoLevelIvf {
+  private static final Logger LOG = LoggerFactory.getLogger(TwoLevelIvf.class);
+
+  private TwoLevelIvf() {}
+
+  /** Level-1 cluster count for {@code nlist} lists: {@code round(√nlist)}, at least 1 (FAISS: {@code int(√nlist)}). */
+  static int level1Clusters(int nlist) {
+    return Math.max(1, (int) Math.round(Math.sqrt(nlist)));
+  }
+
+  /**
+   * Splits {@code total} centroids over clusters in proportion to {@code population} (Hamilton's largest remainder
+   * method): quota {@code q_i = total · p_i / Σp}; every non-empty cluster gets {@code max(1, ⌊q_i⌋)} capped at
+   * {@code p_i}; the rest goes one by one to the largest remainders {@code q_i − a_i} (ties: lower index) among the
+   * clusters below their population; if the floor of 1 overshot, one is taken back from the clusters with the
+   * smallest remainders among those holding more than one. Empty clusters get 0.
+   *
+   * @return counts summing exactly to {@code total}
+   * @throws IllegalArgumentException when {@code total} is below the number of non-empty clusters or above the total
+   *     population
+   */
+  static int[] apportion(long[] population, int total) {
+    long sum = 0;
+    int nonEmpty = 0;
+    for (long p : population) {
+      if (p < 0) {
+        throw new IllegalArgumentException("negative population " + p);
+      }
+      sum += p;
+      nonEmpty += p > 0 ? 1 : 0;
+    }
+    if (total < nonEmpty || total > sum) {
+      throw new IllegalArgumentException("cannot split " + total + " centroids over " + nonEmpty
+          + " non-empty clusters holding " + sum + " vectors");
+    }
+    int n = population.length;
+    int[] a = new int[n];
+    double[] rem = new double[n];
+    long given = 0;
+    for (int i = 0; i < n; i++) {
+      if (population[i] == 0) {
+        continue;
+      }
+      double q = (double) total * population[i] / sum;
+      a[i] = (int) Math.min(population[i], Math.max(1, (long) Math.floor(q)));
+      rem[i] = q - a[i];
+      given += a[i];
+    }
+    Integer[] order = new Integer[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    // by remainder, largest first, then lower index (a total, deterministic order)
+    Arrays.sort(order, Comparator.<Integer>comparingDouble(i -> -rem[i]).thenComparingInt(i -> i));
+    while (given < total) { // each round gives at most one more to every cluster below its population
+      boolean progress = false;
+      for (int k = 0; k < n && given < total; k++) {
+        int i = order[k];
+        if (a[i] < population[i]) {
+          a[i]++;
+          given++;
+          progress = true;
+        }
+      }
+      if (!progress) {
+        throw new IllegalStateException("apportion: no cluster can take another centroid"); // excluded above
+      }
+    }
+    while (given > total) { // the floor of 1 overshot: take back from the smallest remainders first
+      boolean progress = false;
+      for (int k = n - 1; k >= 0 && given > total; k--) {
+        int i = order[k];
+        if (a[i] > 1) {
+          a[i]--;
+          given--;
+          progress = true;
+        }
+      }
+      if (!progress) {
+        throw new IllegalStateException("apportion: no cluster can give a centroid back"); // excluded above
+      }
+    }
+    return a;
+  }
+
+  /**
+   * Trains {@code nlist} IVF centroids in two levels.
+   *
+   * @param trainer the trainer whose MLlib fit ({@link SparkQuantizerTrainer#fitKMeans}, IVF options) runs level 1
+   *     and whose Lloyd ({@link SparkQuantizerTrainer#lloyd}) runs the refinement
+   * @param xtKeyed sample key → (rotated) sample vector of {@code d} floats, cached by the caller
+   * @param sampleSize vectors in {@code xtKeyed}, ≥ nlist
+   * @param maxIter Lloyd iterations of each k-means; @param tol their relative tolerance
+   * @param refinePasses flat MLlib Lloyd iterations over the whole sample afterwards (0: none)
+   * @return {@code nlist × d} centroids, row-major
+   */
+  static float[] train(SparkQuantizerTrainer trainer, JavaPairRDD<Long, float[]> xtKeyed, long sampleSize, int d,
+      int nlist, long seed, int maxIter, double tol, int refinePasses) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(xtKeyed.context());
+    int k1 = level1Clusters(nlist);
+    float[] c1 = trainer.fitKMeans(xtKeyed.values(), d, k1, seed, "IVF level 1", maxIter);
+    Broadcast<CoarseQuantizer> bq1 = jsc.broadcast(CoarseQuantizer.ivf(c1, k1, d));
+    try {
+      // (level-1 cluster, (sample key, vector)), assigned in batches (native BLAS shortlist when MLlib loaded one)
+      JavaPairRDD<Integer, Tuple2<Long, float[]>> byCluster = xtKeyed.mapPartitionsToPair(it -> {
+        List<Tuple2<Integer, Tuple2<Long, float[]>>> out = new ArrayList<>();
+        List<Tuple2<Long, float[]>> batch = new ArrayList<>(SparkQuantizerTrainer.BATCH);
+        float[] x = new float[SparkQuantizerTrainer.BATCH * d];
+        int[] lists = new int[SparkQuantizerTrainer.BATCH];
+        while (it.hasNext() || !batch.isEmpty()) {
+          if (it.hasNext()) {
+            Tuple2<Long, float[]> t = it.next();
+            System.arraycopy(t._2(), 0, x, batch.size() * d, d);
+            batch.add(t);
+          }
+          if (batch.size() == SparkQuantizerTrainer.BATCH || (!it.hasNext() && !batch.isEmpty())) {
+            bq1.value().assign(x, batch.size(), lists, MllibBlasProducts.ifNative());
+            for (int i = 0; i < batch.size(); i++) {
+              out.add(new Tuple2<>(lists[i], batch.get(i)));
+            }
+            batch.clear();
+          }
+        }
+        return out.iterator();
+      }).persist(StorageLevel.MEMORY_AND_DISK());
+      try {
+        long[] population = new long[k1];
+        for (Map.Entry<Integer, Long> e : byCluster.keys().countByValue().entrySet()) {
+          population[e.getKey()] = e.getValue();
+        }
+        int[] k2 = apportion(population, nlist);
+        LOG.info("IVF two-level: {} level-1 clusters of {} sample vectors (largest {}, smallest non-empty {}); {} "
+            + "centroids apportioned (largest share {})", k1, sampleSize, Arrays.stream(population).max().orElse(0),
+            Arrays.stream(population).filter(p -> p > 0).min().orElse(0), nlist,
+            Arrays.stream(k2).max().orElse(0));
+        Broadcast<int[]> bk2 = jsc.broadcast(k2);
+        int parts = Math.max(1, Math.min(k1, Math.max(xtKeyed.getNumPartitions(), jsc.defaultParallelism()) * 2));
+        List<Tuple2<Integer, float[]>> level2 = byCluster.groupByKey(new HashPartitioner(parts)).map(g -> {
+          int c = g._1();
+          List<Tuple2<Long, float[]>> pts = new ArrayList<>();
+          g._2().forEach(pts::add);
+          // shuffle order varies between runs: sort by sample key, then by the vector's floats (a total order)
+          pts.sort((p, q) -> {
+            int r = Long.compare(p._1(), q._1());
+            return r != 0 ? r : Arrays.compare(p._2(), q._2());
+          });
+          int n = pts.size();
+          float[] x = new float[n * d];
+          for (int i = 0; i < n; i++) {
+            System.arraycopy(pts.get(i)._2(), 0, x, i * d, d);
+          }
+          int k = bk2.value()[c];
+          KMeans.Result r = KMeans.train(x, n, d, k, maxIter, tol, SampleKeys.mix(seed + 1 + c));
+          return new Tuple2<>(c, r.centroids());
+        }).collect();
+        bk2.destroy();
+        float[][] byC1 = new float[k1][];
+        for (Tuple2<Integer, float[]> t : level2) {
+          byC1[t._1()] = t._2();
+        }
+        float[] out = new float[nlist * d];
+        int o = 0;
+        for (int c = 0; c < k1; c++) {
+          if (k2[c] > 0) {
+            System.arraycopy(byC1[c], 0, out, o, k2[c] * d);
+            o += k2[c] * d;
+          }
+        }
+        if (refinePasses > 0) {
+          out = trainer.lloyd(xtKeyed.values(), out, d, nlist, seed, refinePasses);
+        }
+        return out;
+      } finally {
+        byCluster.unpersist(false);
+      }
+    } finally {
+      bq1.destroy();
+    }
+  }
+}
