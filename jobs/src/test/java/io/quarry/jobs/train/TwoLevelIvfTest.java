@@ -8,6 +8,7 @@ import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.quant.train.QuantizerTrainer;
+import io.quarry.jobs.SparkTest;
 import io.quarry.jobs.SparkTestSupport;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,6 +27,7 @@ import scala.Tuple2;
  * Spark run an IVF MSE close to the flat k-means', byte-identical models on a rerun, and {@code auto} = flat below
  * the threshold.
  */
+@SparkTest
 class TwoLevelIvfTest {
   static SparkSession spark;
 
@@ -36,7 +38,7 @@ class TwoLevelIvfTest {
 
   @AfterAll
   static void stop() {
-    spark.stop();
+    SparkTestSupport.release(spark);
   }
 
   @Test
