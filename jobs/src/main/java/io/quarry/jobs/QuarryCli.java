@@ -52,7 +52,8 @@ import picocli.CommandLine.Option;
       QuarryCli.Validate.class,
       io.quarry.jobs.train.BenchAnnCommand.class,
       io.quarry.jobs.train.BenchTrainCommand.class,
-      io.quarry.jobs.eval.CompareCommand.class
+      io.quarry.jobs.eval.CompareCommand.class,
+      io.quarry.jobs.embed.ModelsCommand.class
     })
 public final class QuarryCli {
   private static final Logger LOG = LoggerFactory.getLogger(QuarryCli.class);
