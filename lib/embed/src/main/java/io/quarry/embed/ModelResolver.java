@@ -141,6 +141,7 @@ public final class ModelResolver {
     IvySettings settings = new IvySettings();
     settings.setDefaultCache(cache.toFile());
     settings.setDefaultCacheArtifactPattern(CACHE_PATTERN);
+    settings.setDefaultResolutionCacheBasedir(cache.resolve(".ivy-resolution").toString()); // Ivy's bookkeeping
     NamedTimeoutConstraint timeout = new NamedTimeoutConstraint("quarry-models");
     timeout.setConnectionTimeout(TIMEOUT_MS);
     timeout.setReadTimeout(TIMEOUT_MS);
