@@ -39,7 +39,8 @@ params.update(
         "embedding_model": Param(
             "",
             type="string",
-            description="Bundled embedding model id (embedding.model), e.g. bge-small-en-v1.5-q; empty = from "
+            description="Bundled embedding model id (embedding.model), any id `quarry models` lists, e.g. "
+            "e5-small-v2-q (its jar is resolved by id on the driver and shipped to the executors); empty = from "
             "the config.",
         ),
         "baseline_run_id": Param(

@@ -1,6 +1,10 @@
 """End to end: `airflow dags test` of the build DAG on data-samples/, every task a real spark-submit (pyspark's) of the
 shaded jobs jar, then the evaluation-only DAG against the version it published.
 
+The build runs with a bundled embedding model that is not inside the jobs jar (:data:`MODEL`, the ``embedding_model``
+param): the driver resolves it by id (local Maven repository, model cache or Maven Central) and ships it to the
+executors, as on a cluster. The default model is what every other test uses.
+
 Leaves its outputs under target/airflow-test/e2e/work (eval/<run_id>/metrics.json ...), which notebooks/tests
 executes the notebooks against. Takes a few minutes on 2 cores.
 """
@@ -21,6 +25,8 @@ RESULT = E2E / "result.json"
 
 #: The jobs jar the DAG runs: a copy, so that a rebuild of jobs/target during the run cannot swap classes under it.
 JAR = E2E / "quarry-jobs.jar"
+#: Embedding model of the build (issue 26: any bundled id works in the DAGs without extra jars).
+MODEL = "e5-small-v2-q"
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +46,8 @@ def _common_conf() -> dict:
 def test_build_dag_end_to_end_on_data_samples(airflow_env):
     from quarry_dags import args as qargs
 
-    build = lib.dag_test(airflow_env, "quarry_build_index", "2026-01-02T00:00:00+00:00", _common_conf(),
-                      E2E / "build.log")
+    build = lib.dag_test(airflow_env, "quarry_build_index", "2026-01-02T00:00:00+00:00",
+                         dict(_common_conf(), embedding_model=MODEL), E2E / "build.log")
     tasks = build["tasks"]
     # First build: nothing published yet, so there is no baseline and the gate is skipped; publish still runs.
     expected = {t: "success" for t in ("validate_config", "chunk", "embed", "train", "build", "tune", "evaluate",
@@ -54,6 +60,8 @@ def test_build_dag_end_to_end_on_data_samples(airflow_env):
     version = qargs.version_id(build["run_id"])
     report = json.loads((WORK / "eval" / rid / "metrics.json").read_text())
     assert report["runId"] == rid and report["indexVersion"] == version
+    assert report["modelId"] == MODEL
+    assert json.loads((WORK / "index" / version / "manifest.json").read_text())["model"]["modelId"] == MODEL
     assert (WORK / "eval" / rid / "per_query.parquet").exists()
     assert (WORK / "index" / version / "manifest.json").is_file()
     assert (WORK / "index" / "CURRENT").read_text().strip() == version
@@ -62,7 +70,7 @@ def test_build_dag_end_to_end_on_data_samples(airflow_env):
 
     # Evaluation-only DAG on the published version, probing every list (nprobe = nlist of IVF16), gated against the
     # build's evaluation (found through CURRENT: no baseline_run_id given).
-    conf = dict(_common_conf(), nprobe=16, index_version=version)
+    conf = dict(_common_conf(), nprobe=16, index_version=version, overrides=[f"embedding.model={MODEL}"])
     evaluation = lib.dag_test(airflow_env, "quarry_evaluate_index", "2026-01-03T00:00:00+00:00", conf,
                            E2E / "evaluate.log")
     tasks = evaluation["tasks"]

@@ -54,7 +54,8 @@ import picocli.CommandLine.Option;
       io.quarry.jobs.train.BenchTrainCommand.class,
       io.quarry.jobs.train.BenchProbeCommand.class,
       io.quarry.jobs.eval.CompareCommand.class,
-      io.quarry.jobs.eval.ReportCommand.class
+      io.quarry.jobs.eval.ReportCommand.class,
+      io.quarry.jobs.embed.ModelsCommand.class
     })
 public final class QuarryCli {
   private static final Logger LOG = LoggerFactory.getLogger(QuarryCli.class);

@@ -2,6 +2,8 @@ package io.quarry.jobs.embed;
 
 import io.quarry.core.config.EmbeddingConfig;
 import io.quarry.embed.ModelFiles;
+import io.quarry.embed.ModelResolver;
+import io.quarry.embed.ModelSpec;
 import io.quarry.jobs.JobContext;
 import java.io.FileNotFoundException;
 import org.apache.hadoop.fs.FileSystem;
@@ -9,10 +11,12 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkFiles;
 
 /**
- * Gets a user-supplied model ({@code embedding.model: custom}) from any Hadoop path to every executor once: the
- * driver checks the directory and registers it with {@code SparkContext.addFile} (recursive); each executor JVM
- * downloads it once into its SparkFiles directory, where tasks find it ({@link #local}). Bundled models need
- * nothing: they are classpath resources.
+ * Gets the model to every executor once: a user-supplied model ({@code embedding.model: custom}) from any Hadoop
+ * path, a bundled model whose jar is not on the classpath from the jar {@link ModelResolver} finds or downloads on
+ * the driver (local Maven repository, cache, Maven Central). The driver registers the directory or jar with
+ * {@code SparkContext.addFile}; each executor JVM downloads it once into its SparkFiles directory, where tasks find it
+ * ({@link #local}), so executors need no network and no extra jar. The default model needs nothing: it is a
+ * classpath resource.
  */
 public final class ModelShipping {
   /** A {@code modelPath} starting with this names a directory shipped with {@code addFile}. */
@@ -24,15 +28,30 @@ public final class ModelShipping {
   private ModelShipping() {}
 
   /**
-   * Ships a custom model directory (no-op for bundled models).
+   * Ships a custom model directory or a bundled model's jar (no-op when the bundled model is on the classpath).
    *
    * @return the config to hand to executor code (resolve it there with {@link #local})
    * @throws FileNotFoundException naming {@code embedding.modelPath} when {@code model.onnx} or
    *     {@code tokenizer.json} is missing
+   * @throws io.quarry.embed.EmbedderException naming the artifact and the command that pre-fetches it when a
+   *     bundled model's jar is not on this machine and cannot be downloaded
    */
   public static EmbeddingConfig ship(JobContext ctx, EmbeddingConfig ec) throws Exception {
-    if (!ModelFiles.CUSTOM.equals(ec.model()) || ec.modelPath().startsWith(SPARK_FILE_PREFIX)) {
+    if (ec.modelPath() != null && ec.modelPath().startsWith(SPARK_FILE_PREFIX)) {
       return ec;
+    }
+    if (!ModelFiles.CUSTOM.equals(ec.model())) {
+      ModelSpec spec = ModelFiles.specOf(ec);
+      if (ModelFiles.onClasspath(spec)) {
+        return ec;
+      }
+      java.nio.file.Path jar = ModelResolver.fromEnvironment().resolve(spec);
+      String uri = new Path(jar.toUri()).toString();
+      if (!ctx.spark().sparkContext().listFiles().contains(uri)) {
+        ctx.spark().sparkContext().addFile(uri);
+      }
+      return new EmbeddingConfig(ec.model(), SPARK_FILE_PREFIX + jar.getFileName(), ec.batchSize(),
+          ec.maxSeqLength(), ec.intraOpThreads());
     }
     Path dir = new Path(ec.modelPath());
     FileSystem fs = dir.getFileSystem(ctx.hadoopConf());

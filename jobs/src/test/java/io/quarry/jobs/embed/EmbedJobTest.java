@@ -131,6 +131,37 @@ class EmbedJobTest {
         .isEqualTo(ChunkJobTest.partContents(Path.of(a.config().paths().embeddingsDir())));
   }
 
+  /**
+   * Issue 26: a bundled model whose jar is not on the classpath (only the default is, in the jobs jar) is resolved by
+   * id on the driver (local Maven repository, cache or Maven Central) and shipped to the executors as a file.
+   */
+  @Test
+  void aNonDefaultBundledModelIsResolvedByIdAndShippedToTheExecutors() throws Exception {
+    io.quarry.embed.ModelSpec spec = io.quarry.embed.ModelSpec.bundled("all-minilm-l6-v2-q").orElseThrow();
+    assertThat(ModelFiles.onClasspath(spec)).as("precondition: not on the jobs classpath").isFalse();
+    JobContext c = ctx(tmp.resolve("w"), "input.corpus=" + reuseCorpus(tmp, false),
+        "embedding.model=all-minilm-l6-v2-q");
+    new ChunkJob().run(c);
+    JobSummary s = new EmbedJob().run(c);
+
+    Path jar = io.quarry.embed.ModelResolver.fromEnvironment().resolve(spec);
+    assertThat(scala.jdk.javaapi.CollectionConverters.asJava(spark.sparkContext().listFiles()))
+        .anyMatch(f -> f.endsWith("/" + jar.getFileName()));
+    ModelFiles files = ModelFiles.load(new EmbeddingConfig(spec.id(), jar.toString(), 1, 512, 1));
+    JsonNode model = new ObjectMapper().readTree(Files.readString(Path.of(c.config().paths().embeddingsDir(),
+        "_model.json")));
+    assertThat(model.get("modelId").asText()).isEqualTo("all-minilm-l6-v2-q");
+    assertThat(model.get("pooling").asText()).isEqualTo("mean");
+    assertThat(model.get("sha256").asText()).isEqualTo(files.sha256()).isEqualTo(s.get("sha256"));
+    assertThat(s.get("chunks")).isEqualTo(6L);
+    Map<String, float[]> v = vectors(c.config().paths().embeddingsDir());
+    try (Embedder e = Embedder.open(new EmbeddingConfig(spec.id(), jar.toString(), 8, 512, 1))) {
+      float[] direct = e.embedPassages(List.of(Chunk.embeddingText("Aspirin",
+          "Aspirin irreversibly inhibits cyclooxygenase and lowers the synthesis of thromboxane.", true)))[0];
+      assertThat(cosine(direct, v.get("d1#0"))).isGreaterThan(0.99);
+    }
+  }
+
   /** Set by the test's driver thread once it saw the running task's count; the task (same JVM) waits for it. */
   static final java.util.concurrent.atomic.AtomicBoolean SEEN = new java.util.concurrent.atomic.AtomicBoolean();
 

@@ -12,8 +12,10 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * The files of one embedding model, resolved from {@link EmbeddingConfig}: a bundled model's resources on the
- * classpath, or for {@code model: custom} the local directory {@code modelPath} holding {@code model.onnx},
+ * The files of one embedding model, resolved from {@link EmbeddingConfig}: a bundled model's files from its jar (the
+ * classpath resources if the jar is on the classpath, as the default model's is; else the local jar {@code modelPath}
+ * names, which is how Spark jobs hand a shipped jar to executors; else the jar {@link ModelResolver} finds or
+ * downloads), or for {@code model: custom} the local directory {@code modelPath} holding {@code model.onnx},
  * {@code tokenizer.json} and optionally {@code quarry-model.json} ({@code {"pooling": "mean"|"cls",
  * "queryPrefix": "...", "passagePrefix": "..."}}; default mean pooling, no prefixes). Hadoop paths are copied to
  * local disk by the Spark job before this is called (lib/ has no Hadoop).
@@ -31,10 +33,12 @@ public record ModelFiles(ModelSpec spec, byte[] onnx, byte[] tokenizerJson, Stri
   /**
    * Loads the model's files.
    *
-   * @throws EmbedderException naming the model id or path when a file is missing or unreadable
+   * @throws EmbedderException naming the model id or path when a file is missing or unreadable, or naming the
+   *     artifact and the pre-fetch command when a bundled model's jar is nowhere on this machine and cannot be
+   *     downloaded ({@link ModelResolver#resolve})
    */
   public static ModelFiles load(EmbeddingConfig cfg) {
-    return CUSTOM.equals(cfg.model()) ? loadCustom(cfg.modelPath()) : loadBundled(cfg.model());
+    return CUSTOM.equals(cfg.model()) ? loadCustom(cfg.modelPath()) : loadBundled(cfg.model(), cfg.modelPath());
   }
 
   /** Only the tokenizer.json bytes (for chunking without loading the ONNX model). */
@@ -43,7 +47,22 @@ public record ModelFiles(ModelSpec spec, byte[] onnx, byte[] tokenizerJson, Stri
       return readLocal(localDir(cfg.modelPath()).resolve("tokenizer.json"));
     }
     ModelSpec spec = bundledSpec(cfg.model());
-    return readResource(spec, spec.tokenizerResource());
+    return bundledFile(spec, cfg.modelPath(), spec.tokenizerResource());
+  }
+
+  /** Whether the bundled model's files are classpath resources here (its jar is on the classpath). */
+  public static boolean onClasspath(ModelSpec spec) {
+    for (ClassLoader cl : loaders()) {
+      if (cl.getResource(spec.onnxResource()) != null && cl.getResource(spec.tokenizerResource()) != null) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether {@code modelPath} names a bundled model's jar (a local {@code .jar} file, e.g. one shipped by a job). */
+  private static boolean isJarPath(String modelPath) {
+    return modelPath != null && modelPath.endsWith(".jar");
   }
 
   /** Model spec (pooling, prefixes) without loading anything heavy. */
@@ -51,11 +70,37 @@ public record ModelFiles(ModelSpec spec, byte[] onnx, byte[] tokenizerJson, Stri
     return CUSTOM.equals(cfg.model()) ? customSpec(localDir(cfg.modelPath())) : bundledSpec(cfg.model());
   }
 
-  static ModelFiles loadBundled(String id) {
+  static ModelFiles loadBundled(String id, String modelPath) {
     ModelSpec spec = bundledSpec(id);
-    byte[] onnx = readResource(spec, spec.onnxResource());
-    byte[] tok = readResource(spec, spec.tokenizerResource());
+    byte[] onnx = bundledFile(spec, modelPath, spec.onnxResource());
+    byte[] tok = bundledFile(spec, modelPath, spec.tokenizerResource());
     return new ModelFiles(spec, onnx, tok, sha256(onnx));
+  }
+
+  /** One file of a bundled model: from the jar {@code modelPath} names, else the classpath, else the resolver's jar. */
+  private static byte[] bundledFile(ModelSpec spec, String modelPath, String name) {
+    if (isJarPath(modelPath)) {
+      return readJarEntry(spec, Path.of(modelPath), name);
+    }
+    if (onClasspath(spec)) {
+      return readResource(spec, name);
+    }
+    return readJarEntry(spec, ModelResolver.fromEnvironment().resolve(spec), name);
+  }
+
+  private static byte[] readJarEntry(ModelSpec spec, Path jar, String name) {
+    try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(jar.toFile())) {
+      java.util.zip.ZipEntry entry = zip.getEntry(name);
+      if (entry == null) {
+        throw new EmbedderException("model '" + spec.id() + "': " + jar + " has no " + name + " (not the jar of "
+            + spec.artifact() + "?)");
+      }
+      try (InputStream in = zip.getInputStream(entry)) {
+        return in.readAllBytes();
+      }
+    } catch (IOException e) {
+      throw new EmbedderException("model '" + spec.id() + "': cannot read " + name + " from " + jar + ": " + e, e);
+    }
   }
 
   static ModelFiles loadCustom(String modelPath) {
@@ -86,7 +131,7 @@ public record ModelFiles(ModelSpec spec, byte[] onnx, byte[] tokenizerJson, Stri
         throw new EmbedderException(meta + ": unreadable model metadata: " + e.getMessage(), e);
       }
     }
-    return new ModelSpec(CUSTOM + ":" + dir.getFileName(), null, null, pooling, qp, pp);
+    return new ModelSpec(CUSTOM + ":" + dir.getFileName(), null, null, pooling, qp, pp, null, 0);
   }
 
   private static Path localDir(String modelPath) {
@@ -107,12 +152,13 @@ public record ModelFiles(ModelSpec spec, byte[] onnx, byte[] tokenizerJson, Stri
     }
   }
 
+  private static java.util.List<ClassLoader> loaders() {
+    return java.util.stream.Stream.of(Thread.currentThread().getContextClassLoader(), ModelFiles.class.getClassLoader())
+        .filter(java.util.Objects::nonNull).toList();
+  }
+
   private static byte[] readResource(ModelSpec spec, String name) {
-    ClassLoader[] loaders = {Thread.currentThread().getContextClassLoader(), ModelFiles.class.getClassLoader()};
-    for (ClassLoader cl : loaders) {
-      if (cl == null) {
-        continue;
-      }
+    for (ClassLoader cl : loaders()) {
       try (InputStream in = cl.getResourceAsStream(name)) {
         if (in != null) {
           return in.readAllBytes();
@@ -121,9 +167,7 @@ public record ModelFiles(ModelSpec spec, byte[] onnx, byte[] tokenizerJson, Stri
         throw new EmbedderException("model '" + spec.id() + "': cannot read classpath resource " + name, e);
       }
     }
-    throw new EmbedderException("model '" + spec.id() + "': classpath resource " + name + " not found; put the jar of "
-        + spec.artifact() + " on the classpath (spark-submit --jars <that jar>, see README) or use"
-        + " embedding.model=custom with embedding.modelPath");
+    throw new EmbedderException("model '" + spec.id() + "': classpath resource " + name + " not found");
   }
 
   /** Lower-case hex SHA-256 of {@code bytes}. */

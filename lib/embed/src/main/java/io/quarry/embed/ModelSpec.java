@@ -16,9 +16,11 @@ import java.util.stream.Collectors;
  * @param pooling token pooling
  * @param queryPrefix prepended to every query ("" for none)
  * @param passagePrefix prepended to every passage ("" for none)
+ * @param licence SPDX id of the model's licence, from its model card (null for custom models)
+ * @param jarMb size of the model's jar in MB (10^6 bytes), rounded: what a fetch downloads (0 for custom models)
  */
-public record ModelSpec(
-    String id, String resourceName, String artifact, Pooling pooling, String queryPrefix, String passagePrefix) {
+public record ModelSpec(String id, String resourceName, String artifact, Pooling pooling, String queryPrefix,
+    String passagePrefix, String licence, int jarMb) {
 
   private static final String L4J = "dev.langchain4j:langchain4j-embeddings-";
   private static final String BGE_QUERY = "Represent this sentence for searching relevant passages: ";
@@ -30,17 +32,17 @@ public record ModelSpec(
    */
   public static final List<ModelSpec> BUNDLED = List.of(
       new ModelSpec("all-minilm-l6-v2", "all-minilm-l6-v2", L4J + "all-minilm-l6-v2:1.20.0-beta30",
-          Pooling.MEAN, "", ""),
+          Pooling.MEAN, "", "", "Apache-2.0", 83),
       new ModelSpec("all-minilm-l6-v2-q", "all-minilm-l6-v2-q", L4J + "all-minilm-l6-v2-q:1.20.0-beta30",
-          Pooling.MEAN, "", ""),
+          Pooling.MEAN, "", "", "Apache-2.0", 16),
       new ModelSpec("bge-small-en-v1.5", "bge-small-en-v1.5", L4J + "bge-small-en-v15:1.20.0-beta30",
-          Pooling.CLS, BGE_QUERY, ""),
+          Pooling.CLS, BGE_QUERY, "", "MIT", 78),
       new ModelSpec("bge-small-en-v1.5-q", "bge-small-en-v1.5-q", L4J + "bge-small-en-v15-q:1.20.0-beta30",
-          Pooling.CLS, BGE_QUERY, ""),
+          Pooling.CLS, BGE_QUERY, "", "MIT", 25),
       new ModelSpec("e5-small-v2", "e5-small-v2", L4J + "e5-small-v2:1.17.0-beta27",
-          Pooling.MEAN, "query: ", "passage: "),
+          Pooling.MEAN, "query: ", "passage: ", "MIT", 79),
       new ModelSpec("e5-small-v2-q", "e5-small-v2-q", L4J + "e5-small-v2-q:1.11.0-beta19",
-          Pooling.MEAN, "query: ", "passage: "));
+          Pooling.MEAN, "query: ", "passage: ", "MIT", 25));
 
   private static final Map<String, ModelSpec> BY_ID =
       BUNDLED.stream().collect(Collectors.toMap(ModelSpec::id, Function.identity()));
