@@ -491,8 +491,8 @@ class EvaluateJobTest {
     assertThat(msg).contains("evaluation.queries: " + tmp.resolve("nope.jsonl") + ": file not found")
         .contains("evaluation.qrels: " + badQrels + ":2");
     // the good inputs pass
-    assertThat(io.quarry.jobs.QuarryCli.run("validate-config", "--set",
-        "evaluation.queries=" + work.resolve("queries.jsonl"), "--set", "evaluation.qrels=" + work.resolve("qrels.tsv")))
+    assertThat(io.quarry.jobs.QuarryCli.run("validate-config", "--set", "input.corpus=" + work,
+        "--set", "evaluation.queries=" + work.resolve("queries.jsonl"), "--set", "evaluation.qrels=" + work.resolve("qrels.tsv")))
         .isZero();
   }
 
