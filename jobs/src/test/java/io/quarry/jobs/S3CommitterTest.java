@@ -151,9 +151,8 @@ class S3CommitterTest {
       System.setProperty("spark.hadoop." + k, v);
       SET.add("spark.hadoop." + k);
     });
-    String[] good = {"--set", "input.corpus=s3a://lake/in/corpus", "--set", "evaluation.queries=s3a://lake/in/queries.jsonl",
-        "--set", "evaluation.qrels=s3a://lake/in/qrels.tsv"};
-    ConfigProblemsTest.Run ok = ConfigProblemsTest.run(ConfigProblemsTest.concat(new String[] {"validate-config"}, good));
+    ConfigProblemsTest.Run ok = ConfigProblemsTest.run("validate-config", "--set", "input.corpus=s3a://lake/in/corpus",
+        "--set", "evaluation.queries=s3a://lake/in/queries.jsonl", "--set", "evaluation.qrels=s3a://lake/in/qrels.tsv");
     assertThat(ok.rc()).as(ok.err()).isZero();
     ConfigProblemsTest.Run bad = ConfigProblemsTest.run("validate-config", "--set", "input.corpus=s3a://lake/in/none",
         "--set", "evaluation.queries=s3a://lake/in/corpus", "--set", "evaluation.qrels=s3a://lake/in/missing.tsv",

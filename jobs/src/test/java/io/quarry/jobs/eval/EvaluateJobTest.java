@@ -513,7 +513,8 @@ class EvaluateJobTest {
         .contains("evaluation.qrels: " + badQrels + ":2");
     // the good inputs pass
     assertThat(io.quarry.jobs.QuarryCli.run("validate-config", "--set", "input.corpus=" + work,
-        "--set", "evaluation.queries=" + work.resolve("queries.jsonl"), "--set", "evaluation.qrels=" + work.resolve("qrels.tsv")))
+        "--set", "evaluation.queries=" + work.resolve("queries.jsonl"),
+        "--set", "evaluation.qrels=" + work.resolve("qrels.tsv")))
         .isZero();
   }
 

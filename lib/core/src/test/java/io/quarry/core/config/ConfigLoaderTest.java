@@ -120,8 +120,8 @@ class ConfigLoaderTest {
           gate: {ndcg@10: 0.01, ndcg@10: 0.02}
         segments: {shards: lots}
         """;
-    assertThatThrownBy(() -> ConfigLoader.load(List.of(yaml("dup.yaml", dup), yaml("ok.yaml", "segments: {rescore: true}\n")),
-            List.of()))
+    assertThatThrownBy(() -> ConfigLoader.load(
+            List.of(yaml("dup.yaml", dup), yaml("ok.yaml", "segments: {rescore: true}\n")), List.of()))
         .isInstanceOf(ConfigException.class)
         .satisfies(e -> {
           List<String> v = ((ConfigException) e).violations();
