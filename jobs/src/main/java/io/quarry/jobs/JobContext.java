@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -47,6 +48,18 @@ public record JobContext(SparkSession spark, QuarryConfig config, String configJ
     try (OutputStream out = create(path)) {
       out.write(text.getBytes(StandardCharsets.UTF_8));
     }
+  }
+
+  /**
+   * This context with {@code overrides} ({@code key.path=value}, as {@code --set}) applied to its resolved config; the
+   * recorded config JSON and hash stay the run's.
+   *
+   * @throws io.quarry.core.config.ConfigException if an override is invalid
+   */
+  public JobContext with(String... overrides) {
+    QuarryConfig c = io.quarry.core.config.ConfigLoader.load(List.of(new io.quarry.core.config.ConfigLoader.Source(
+        "resolved config", io.quarry.core.config.ConfigLoader.toJson(config))), List.of(overrides));
+    return new JobContext(spark, c, configJson, configHash);
   }
 
   /** Deletes {@code path} recursively if it exists (a re-run of a stage replaces its own output). */

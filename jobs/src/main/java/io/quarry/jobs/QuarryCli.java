@@ -1,6 +1,7 @@
 package io.quarry.jobs;
 
 import io.quarry.core.config.ConfigException;
+import io.quarry.core.config.ConfigInputs;
 import io.quarry.core.config.ConfigLoader;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.jobs.build.BuildSegmentsJob;
@@ -12,9 +13,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
@@ -29,7 +32,8 @@ import picocli.CommandLine.Option;
  *
  * <p>Runs the same under {@code spark-submit --class io.quarry.jobs.QuarryCli} (master and Spark conf from
  * spark-submit) and from the quick-start launcher (master from {@code spark.master} in the config). Exit codes: 0
- * success, 1 job failure, 2 bad command line or config (nothing was run), 3 a gate failed (evaluation).
+ * success, 1 job failure, 2 bad command line, config or input (missing, unreadable or malformed corpus, model,
+ * queries, qrels; nothing was run), 3 a gate failed (evaluation).
  */
 @Command(
     name = "quarry",
@@ -103,13 +107,36 @@ public final class QuarryCli {
     List<String> overrides = new ArrayList<>();
 
     QuarryConfig load(String... extraOverrides) throws Exception {
+      return load(c -> List.of(), extraOverrides);
+    }
+
+    /**
+     * Loads the config and checks the inputs {@code stages} read ({@link InputCheck}), before any work: every
+     * problem of the config and of the inputs in one {@link ConfigException} (exit {@value #EXIT_USAGE}).
+     */
+    QuarryConfig loadChecked(Collection<String> stages, String... extraOverrides) throws Exception {
+      return loadChecked(stages, c -> List.of(), extraOverrides);
+    }
+
+    /** {@link #loadChecked(Collection, String...)} with further checks of the bound config (same list). */
+    QuarryConfig loadChecked(Collection<String> stages, Function<QuarryConfig, List<String>> more,
+        String... extraOverrides) throws Exception {
+      return load(c -> {
+        List<String> problems = new ArrayList<>(InputCheck.problems(c, hadoopConf(c), stages));
+        problems.addAll(more.apply(c));
+        return problems;
+      }, extraOverrides);
+    }
+
+    private QuarryConfig load(Function<QuarryConfig, List<String>> checks, String... extraOverrides)
+        throws Exception {
       List<ConfigLoader.Source> sources = new ArrayList<>();
       for (String f : configFiles) {
         sources.add(new ConfigLoader.Source(f, readText(f)));
       }
       List<String> all = new ArrayList<>(overrides);
       all.addAll(List.of(extraOverrides));
-      return ConfigLoader.load(sources, all);
+      return ConfigLoader.load(sources, all, checks);
     }
   }
 
@@ -143,29 +170,6 @@ public final class QuarryCli {
     return conf;
   }
 
-  /**
-   * The checks of {@code validate-config} beyond the config itself: the evaluation's queries and qrels exist and
-   * parse, and the baseline (if any) is a readable evaluation.
-   *
-   * @throws ConfigException listing every problem
-   */
-  static io.quarry.core.eval.EvalReport checkInputs(QuarryConfig config, Configuration hconf, String baseline) {
-    List<String> problems = new ArrayList<>(EvaluateJob.checkInputs(hconf, config.evaluation()));
-    problems.addAll(EvaluateJob.checkTuningInputs(hconf, config));
-    io.quarry.core.eval.EvalReport base = null;
-    if (baseline != null) {
-      try {
-        base = io.quarry.jobs.eval.CompareCommand.readBaseline(hconf, config, baseline);
-      } catch (Exception e) {
-        problems.add("--baseline: " + e.getMessage());
-      }
-    }
-    if (!problems.isEmpty()) {
-      throw new ConfigException(problems);
-    }
-    return base;
-  }
-
   /** Opens (or joins) the Spark session: spark-submit's settings win; the config fills in what is unset. */
   public static SparkSession openSpark(QuarryConfig config, String appName) {
     SparkConf conf = new SparkConf();
@@ -190,7 +194,8 @@ public final class QuarryCli {
 
   /** {@link #runStages(ConfigOptions, List)} with extra {@code --set} overrides (highest precedence). */
   static int runStages(ConfigOptions opts, List<String> extra, List<StageJob> stages) throws Exception {
-    QuarryConfig config = opts.load(extra.toArray(String[]::new));
+    QuarryConfig config = opts.loadChecked(stages.stream().map(StageJob::name).toList(),
+        extra.toArray(String[]::new));
     String json = ConfigLoader.toJson(config);
     String hash = ConfigLoader.hash(config);
     String app = "quarry-" + (stages.size() == 1 ? stages.get(0).name() : "pipeline");
@@ -324,16 +329,16 @@ public final class QuarryCli {
     @Override
     public Integer call() throws Exception {
       List<String> extra = inc.overrides();
+      QuarryConfig config = opts.loadChecked(List.of("chunk", "embed"), extra.toArray(String[]::new));
       if (inc.incremental) {
-        QuarryConfig given = opts.load(extra.toArray(String[]::new));
-        if (given.chunking().reuseFrom().isEmpty()) {
+        if (config.chunking().reuseFrom().isEmpty()) {
           extra.add("chunking.reuseFrom=auto");
         }
-        if (given.embedding().reuseFrom().isEmpty()) {
+        if (config.embedding().reuseFrom().isEmpty()) {
           extra.add("embedding.reuseFrom=auto");
         }
+        config = opts.load(extra.toArray(String[]::new));
       }
-      QuarryConfig config = opts.load(extra.toArray(String[]::new));
       String json = ConfigLoader.toJson(config);
       String hash = ConfigLoader.hash(config);
       SparkSession spark = openSpark(config, "quarry-index");
@@ -433,10 +438,18 @@ public final class QuarryCli {
 
     @Override
     public Integer call() throws Exception {
-      QuarryConfig config = opts.load();
-      // Evaluation inputs and the baseline are checked before any work, and the baseline is held in memory: the
-      // new evaluation may replace it (same run id).
-      io.quarry.core.eval.EvalReport base = checkInputs(config, hadoopConf(config), baseline);
+      // Every input and the baseline are checked before any work, and the baseline is held in memory.
+      io.quarry.core.eval.EvalReport[] base = new io.quarry.core.eval.EvalReport[1];
+      QuarryConfig config = opts.loadChecked(ConfigInputs.ALL_STAGES, c -> {
+        if (baseline != null) {
+          try {
+            base[0] = io.quarry.jobs.eval.CompareCommand.readBaseline(hadoopConf(c), c, baseline);
+          } catch (Exception e) {
+            return List.of("--baseline: " + e.getMessage());
+          }
+        }
+        return List.of();
+      });
       String json = ConfigLoader.toJson(config);
       String hash = ConfigLoader.hash(config);
       SparkSession spark = openSpark(config, "quarry-pipeline");
@@ -449,7 +462,7 @@ public final class QuarryCli {
         JobSummary tuned = new io.quarry.jobs.eval.TuneJob(true).run(new JobContext(spark, evaluating, json, hash));
         System.out.println(tuned.toJson());
         return io.quarry.jobs.eval.GatedPublish.run(new JobContext(spark, evaluating, json, hash), version,
-            config.segments().publish(), base);
+            config.segments().publish(), base[0]);
       } finally {
         spark.stop();
       }
@@ -496,15 +509,15 @@ public final class QuarryCli {
     }
   }
 
-  @Command(name = "validate-config", description = "Load and validate the config, parse the evaluation's queries and "
-      + "qrels, print the config resolved, run nothing.")
+  @Command(name = "validate-config", description = "Load and validate the config, check every input it names "
+      + "(corpus, custom model, queries, qrels, tuning qrels, cross-encoder; local or Hadoop URIs) and parse the "
+      + "queries and qrels, print the config resolved, run nothing. Every problem is listed; exit 2 if there is one.")
   static final class Validate implements Callable<Integer> {
     @CommandLine.Mixin ConfigOptions opts = new ConfigOptions();
 
     @Override
     public Integer call() throws Exception {
-      QuarryConfig config = opts.load();
-      checkInputs(config, hadoopConf(config), null);
+      QuarryConfig config = opts.loadChecked(ConfigInputs.ALL_STAGES);
       System.out.println(ConfigLoader.toJson(config));
       return 0;
     }

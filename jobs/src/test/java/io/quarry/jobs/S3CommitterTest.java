@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.core.config.ConfigLoader;
 import io.quarry.core.config.QuarryConfig;
 import java.net.URI;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -139,5 +140,29 @@ class S3CommitterTest {
     QuarryConfig c = ConfigLoader.load(List.of(new ConfigLoader.Source("s3a://lake/conf/quarry.yaml", text)),
         List.of());
     assertThat(c.quantizer().spec()).isEqualTo("IVF16,PQ4x8");
+  }
+
+  @Test
+  void inputsOnS3aAreCheckedBeforeAnyWork() throws Exception {
+    Path samples = Path.of("../data-samples/scifact").toAbsolutePath().normalize();
+    s3.putObject(b -> b.bucket("lake").key("in/corpus/part-1.jsonl"), samples.resolve("corpus.jsonl"));
+    s3.putObject(b -> b.bucket("lake").key("in/queries.jsonl"), samples.resolve("queries.jsonl"));
+    s3.putObject(b -> b.bucket("lake").key("in/qrels.tsv"), samples.resolve("qrels/test.tsv"));
+    s3aSettings().forEach((k, v) -> {
+      System.setProperty("spark.hadoop." + k, v);
+      SET.add("spark.hadoop." + k);
+    });
+    ConfigProblemsTest.Run ok = ConfigProblemsTest.run("validate-config", "--set", "input.corpus=s3a://lake/in/corpus",
+        "--set", "evaluation.queries=s3a://lake/in/queries.jsonl", "--set", "evaluation.qrels=s3a://lake/in/qrels.tsv");
+    assertThat(ok.rc()).as(ok.err()).isZero();
+    ConfigProblemsTest.Run bad = ConfigProblemsTest.run("validate-config", "--set", "input.corpus=s3a://lake/in/none",
+        "--set", "evaluation.queries=s3a://lake/in/corpus", "--set", "evaluation.qrels=s3a://lake/in/missing.tsv",
+        "--set", "embedding.model=custom", "--set", "embedding.modelPath=s3a://lake/in");
+    assertThat(bad.rc()).as(bad.err()).isEqualTo(QuarryCli.EXIT_USAGE);
+    assertThat(bad.err()).contains("(4 problems)",
+        "input.corpus: s3a://lake/in/none: file or directory not found",
+        "evaluation.queries: s3a://lake/in/corpus: is a directory, expected a file",
+        "evaluation.qrels: s3a://lake/in/missing.tsv: file not found",
+        "embedding.modelPath: s3a://lake/in: no model.onnx, no tokenizer.json");
   }
 }

@@ -86,6 +86,7 @@ public final class EvaluateJob implements StageJob {
     // Everything is written to a hidden temporary directory beside out and moved into place only when complete:
     // a failure at any point leaves the previous evaluation of this run id untouched.
     String tmp = child(c.paths().evalDir(), "." + e.runId() + ".tmp-" + Long.toHexString(System.nanoTime()));
+    cleanStale(ctx, c.paths().evalDir(), e.runId());
     List<MetricSpec> metrics = Evaluation.parseMetrics(e.metrics());
 
     // Inputs (driver: queries and qrels are small).
@@ -242,6 +243,39 @@ public final class EvaluateJob implements StageJob {
       }
       if (crossEncoder != null) {
         crossEncoder.close();
+      }
+    }
+  }
+
+  /**
+   * Removes what a killed evaluation of {@code runId} left beside its output: every {@code .<runId>.tmp-*}
+   * directory, and every {@code .<runId>.old-*} ({@link #replaceAtomically}'s previous output), which is first moved
+   * back to {@code <runId>} when that is missing (killed between the two renames). Only this run id's leftovers: one
+   * evaluation per run id at a time.
+   *
+   * @throws IOException when the evaluation directory cannot be listed or a leftover not removed
+   */
+  static void cleanStale(JobContext ctx, String evalDir, String runId) throws IOException {
+    org.apache.hadoop.fs.FileSystem fs = ctx.fs(evalDir);
+    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(evalDir);
+    org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(dir, runId);
+    for (String kind : List.of("tmp", "old")) {
+      org.apache.hadoop.fs.FileStatus[] found = fs.globStatus(new org.apache.hadoop.fs.Path(dir,
+          "." + runId + "." + kind + "-*"));
+      if (found == null) {
+        continue;
+      }
+      // newest first: when the output is missing, the newest previous output is the one to put back
+      java.util.Arrays.sort(found, java.util.Comparator.comparingLong(
+          org.apache.hadoop.fs.FileStatus::getModificationTime).reversed());
+      for (org.apache.hadoop.fs.FileStatus f : found) {
+        if (kind.equals("old") && !fs.exists(out) && fs.rename(f.getPath(), out)) {
+          LOG.warn("evaluate: {} was missing (a run was killed while replacing it): restored from {}", out,
+              f.getPath());
+          continue;
+        }
+        fs.delete(f.getPath(), true);
+        LOG.info("evaluate: deleted {} left by a killed run of {}", f.getPath(), runId);
       }
     }
   }

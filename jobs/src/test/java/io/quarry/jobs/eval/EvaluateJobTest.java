@@ -465,13 +465,34 @@ class EvaluateJobTest {
     try (var names = Files.list(work.resolve("eval"))) {
       assertThat(names.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains(".tmp-"));
     }
-    // a successful re-run replaces it as a whole
+    // what a killed run leaves (SIGKILL runs no finally): a temporary directory, a previous output moved aside
+    Files.createDirectories(work.resolve("eval/.keep.tmp-dead/runs"));
+    Files.writeString(work.resolve("eval/.keep.tmp-dead/runs/bm25.trec"), "partial");
+    Files.createDirectories(work.resolve("eval/.keep.old-dead"));
+    Files.createDirectories(work.resolve("eval/.keeper.tmp-other")); // another run id's: not this run's to delete
+    // a successful re-run replaces it as a whole, and deletes the leftovers of its own run id
     new EvaluateJob().run(quick("evaluation.runId=keep", "evaluation.stages=[bm25]"));
     assertThat(out.resolve("runs/dense-exact.trec")).doesNotExist();
     assertThat(out.resolve("runs/bm25.trec")).exists();
     try (var names = Files.list(work.resolve("eval"))) {
-      assertThat(names.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".keep"));
+      assertThat(names.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".keep."));
     }
+    assertThat(work.resolve("eval/.keeper.tmp-other")).isDirectory();
+  }
+
+  @Test
+  void aPreviousOutputMovedAsideByAKilledRunIsPutBack() throws Exception {
+    // killed between replaceAtomically's two renames: eval/<id> is missing, its previous content is in .<id>.old-*
+    Path old = Files.createDirectories(work.resolve("eval/.gone.old-1"));
+    Files.writeString(old.resolve("metrics.json"), "{}");
+    EvaluateJob.cleanStale(quick(), work.resolve("eval").toString(), "gone");
+    assertThat(work.resolve("eval/gone/metrics.json")).hasContent("{}");
+    assertThat(old).doesNotExist();
+    // with the output in place, a leftover previous output is deleted
+    Files.createDirectories(work.resolve("eval/.gone.old-2"));
+    EvaluateJob.cleanStale(quick(), work.resolve("eval").toString(), "gone");
+    assertThat(work.resolve("eval/.gone.old-2")).doesNotExist();
+    assertThat(work.resolve("eval/gone/metrics.json")).hasContent("{}");
   }
 
   @Test
@@ -493,8 +514,9 @@ class EvaluateJobTest {
     assertThat(msg).contains("evaluation.queries: " + tmp.resolve("nope.jsonl") + ": file not found")
         .contains("evaluation.qrels: " + badQrels + ":2");
     // the good inputs pass
-    assertThat(io.quarry.jobs.QuarryCli.run("validate-config", "--set",
-        "evaluation.queries=" + work.resolve("queries.jsonl"), "--set", "evaluation.qrels=" + work.resolve("qrels.tsv")))
+    assertThat(io.quarry.jobs.QuarryCli.run("validate-config", "--set", "input.corpus=" + work,
+        "--set", "evaluation.queries=" + work.resolve("queries.jsonl"),
+        "--set", "evaluation.qrels=" + work.resolve("qrels.tsv")))
         .isZero();
   }
 
@@ -523,14 +545,32 @@ class EvaluateJobTest {
           "paths.embeddings=" + poisonedEmbeddings()), "gp-1", true, real))
           .hasMessageContaining("document id must be non-empty without whitespace");
       assertThat(Files.readString(current)).isEqualTo(published);
-      // a failing gate: exit 3, CURRENT unchanged
+      // a passing gate without publishing: the evaluation lands under the run id, CURRENT unchanged
+      assertThat(GatedPublish.run(quick("evaluation.runId=gp", "segments.version=gp-1"), "gp-1", false, real))
+          .isZero();
+      assertThat(Files.readString(current)).isEqualTo(published);
+      assertThat(work.resolve("eval/gp-gp-1")).doesNotExist();
+      Map<String, byte[]> passed = snapshot(work.resolve("eval/gp"));
+      assertThat(passed).containsKeys("metrics.json", "comparison.json", "report.md");
+      // a failing gate: exit 3, CURRENT unchanged, eval/gp byte-identical, the rejected evaluation (with its
+      // comparison) kept under its own run id
       assertThat(GatedPublish.run(quick("evaluation.runId=gp", "segments.version=gp-1"), "gp-1", true, perfect))
           .isEqualTo(CompareCommand.EXIT_GATE);
       assertThat(Files.readString(current)).isEqualTo(published);
-      assertThat(work.resolve("eval/gp/comparison.json")).exists();
-      // the gate passes against an equal baseline: published
+      Map<String, byte[]> afterReject = snapshot(work.resolve("eval/gp"));
+      assertThat(afterReject.keySet()).isEqualTo(passed.keySet());
+      passed.forEach((f, b) -> assertThat(afterReject.get(f)).as(f).isEqualTo(b));
+      assertThat(work.resolve("eval/gp-gp-1/comparison.json")).exists();
+      assertThat(JSON.readTree(work.resolve("eval/gp-gp-1/comparison.json").toFile()).get("passed").asBoolean())
+          .isFalse();
+      // --baseline gp still reads the evaluation that passed
+      assertThat(CompareCommand.readBaseline(spark.sparkContext().hadoopConfiguration(),
+          quick("paths.eval=" + work.resolve("eval")).config(), "gp").runId()).isEqualTo("gp-gp-1");
+      // the gate passes against an equal baseline: published, and the evaluation moved to the run id
       assertThat(GatedPublish.run(quick("evaluation.runId=gp", "segments.version=gp-1"), "gp-1", true, real)).isZero();
       assertThat(Files.readString(current).trim()).isEqualTo("gp-1");
+      assertThat(work.resolve("eval/gp-gp-1")).doesNotExist();
+      assertThat(JSON.readTree(work.resolve("eval/gp/comparison.json").toFile()).get("passed").asBoolean()).isTrue();
     } finally {
       Files.writeString(current, published); // the other tests evaluate the version published by prepare()
     }

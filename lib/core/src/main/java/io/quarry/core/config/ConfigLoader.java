@@ -17,11 +17,23 @@ import java.lang.reflect.Type;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.io.StringReader;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /**
  * Builds a {@link QuarryConfig} from YAML layers. Precedence, lowest to highest (the one place it is defined):
@@ -34,14 +46,15 @@ import java.util.Map;
  * </ol>
  *
  * <p>Maps merge key by key; any other value replaces the lower layer's. A key given twice in one file is an error
- * (not a silent replacement). Unknown keys, wrong types (every one: a field of the wrong type is reported and
- * replaced by its default so that the value checks still run) and invalid values are all collected and thrown
+ * (not a silent replacement), reported with its full key path and line for every duplicate. Unknown keys, wrong
+ * types (every one: a field of the wrong type is reported and replaced by its default so that the value checks still
+ * run), invalid values and the caller's further checks (e.g. that the inputs exist) are all collected and thrown
  * together as one {@link ConfigException} before any work starts.
  */
 public final class ConfigLoader {
-  // Duplicate keys (e.g. a second "quantizer:" section) are an error, not a silent replacement.
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
-          .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION))
+  // Duplicate keys (e.g. a second "quantizer:" section) are found by duplicateKeys, all of them with their paths;
+  // Jackson's own detection would stop at the first one and hide every other problem of the file.
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
   private static final ObjectMapper JSON = new ObjectMapper()
@@ -61,6 +74,19 @@ public final class ConfigLoader {
    * @throws ConfigException listing every problem (unknown keys, types, values, cross-field rules)
    */
   public static QuarryConfig load(List<Source> files, List<String> overrides) {
+    return load(files, overrides, c -> List.of());
+  }
+
+  /**
+   * {@link #load(List, List)} with further checks of the bound config, e.g. that its inputs exist
+   * ({@link ConfigInputs}). They run even when the config has value errors, so that every problem is reported in one
+   * go; a problem of theirs on a key that already has one (as {@code key: ...}) is left out.
+   *
+   * @param furtherChecks problems of a bound config, each as {@code dotted.key: message}
+   * @throws ConfigException listing every problem
+   */
+  public static QuarryConfig load(List<Source> files, List<String> overrides,
+      Function<QuarryConfig, List<String>> furtherChecks) {
     List<String> problems = new ArrayList<>();
     ObjectNode merged = defaults();
     boolean unparsable = false;
@@ -74,6 +100,7 @@ public final class ConfigLoader {
         unparsable = true;
         continue;
       }
+      problems.addAll(duplicateKeys(f));
       if (node == null || node.isMissingNode() || node.isNull()) {
         continue;
       }
@@ -113,6 +140,14 @@ public final class ConfigLoader {
     } catch (ConfigException e) {
       problems.addAll(e.violations());
     }
+    List<String> known = List.copyOf(problems);
+    for (String p : furtherChecks.apply(config)) {
+      int colon = p.indexOf(": ");
+      String key = colon < 0 ? p : p.substring(0, colon);
+      if (known.stream().noneMatch(k -> k.startsWith(key + ": ") || k.startsWith(key + "."))) {
+        problems.add(p);
+      }
+    }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
@@ -143,6 +178,48 @@ public final class ConfigLoader {
       return (ObjectNode) YAML.readTree(in);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read built-in config defaults", e);
+    }
+  }
+
+  /**
+   * Every key given twice in one mapping of {@code f}, as {@code full.key.path: duplicate key at <file>:<line>
+   * (first at line N)}, read with SnakeYAML's node API (which keeps every key of a mapping, duplicates included).
+   * Empty when the text does not compose (the caller reports its syntax error).
+   */
+  static List<String> duplicateKeys(Source f) {
+    Node root;
+    try {
+      root = new Yaml(new LoaderOptions()).compose(new StringReader(f.yaml()));
+    } catch (RuntimeException e) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>();
+    duplicateKeys(root, "", f.name(), out, java.util.Collections.newSetFromMap(new IdentityHashMap<>()));
+    return out;
+  }
+
+  private static void duplicateKeys(Node node, String path, String file, List<String> out, Set<Node> seen) {
+    if (node == null || !seen.add(node)) { // an alias repeats a node already walked
+      return;
+    }
+    if (node instanceof MappingNode m) {
+      Map<String, Integer> firstLine = new HashMap<>();
+      for (NodeTuple t : m.getValue()) {
+        String key = t.getKeyNode() instanceof ScalarNode s ? s.getValue() : null;
+        String p = key == null ? path : path.isEmpty() ? key : path + "." + key;
+        if (key != null) {
+          int line = t.getKeyNode().getStartMark().getLine() + 1;
+          Integer first = firstLine.putIfAbsent(key, line);
+          if (first != null) {
+            out.add(p + ": duplicate key at " + file + ":" + line + " (first at line " + first + ")");
+          }
+        }
+        duplicateKeys(t.getValueNode(), p, file, out, seen);
+      }
+    } else if (node instanceof SequenceNode s) {
+      for (int i = 0; i < s.getValue().size(); i++) {
+        duplicateKeys(s.getValue().get(i), path + "[" + i + "]", file, out, seen);
+      }
     }
   }
 

@@ -107,16 +107,35 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void aKeyGivenTwiceIsRejectedNotSilentlyReplaced() {
-    assertThatThrownBy(() -> ConfigLoader.load(List.of(
-            yaml("dup.yaml", "quantizer:\n  spec: IVF16,PQ8x8\nchunking: {maxTokens: 100}\nquantizer:\n  seed: 3\n"),
-            yaml("ok.yaml", "segments: {shards: 0}\n")), List.of()))
+  void everyKeyGivenTwiceIsReportedWithItsPathAndTheOtherProblemsStill() {
+    String dup = """
+        quantizer:
+          spec: IVF16,PQ8x8
+          spec: IVF32,PQ8x8
+        chunking: {maxTokens: 0}
+        quantizer:
+          seed: 3
+        evaluation:
+          metrics: [ndcg@10]
+          gate: {ndcg@10: 0.01, ndcg@10: 0.02}
+        segments: {shards: lots}
+        """;
+    assertThatThrownBy(() -> ConfigLoader.load(
+            List.of(yaml("dup.yaml", dup), yaml("ok.yaml", "segments: {rescore: true}\n")), List.of()))
         .isInstanceOf(ConfigException.class)
-        .satisfies(e -> assertThat(((ConfigException) e).violations())
-            .anyMatch(s -> s.startsWith("dup.yaml: not valid YAML: Duplicate field 'quantizer'")));
+        .satisfies(e -> {
+          List<String> v = ((ConfigException) e).violations();
+          assertThat(v).contains(
+              "quantizer.spec: duplicate key at dup.yaml:3 (first at line 2)",
+              "quantizer: duplicate key at dup.yaml:5 (first at line 1)",
+              "evaluation.gate.ndcg@10: duplicate key at dup.yaml:9 (first at line 9)",
+              "chunking.maxTokens: must be > 0, got 0");
+          assertThat(v).anyMatch(s -> s.startsWith("segments.shards: wrong type (string 'lots')"));
+        });
     assertThatThrownBy(() -> ConfigLoader.load(List.of(yaml("dup2.yaml", "chunking: {maxTokens: 100, maxTokens: 200}")),
             List.of()))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("Duplicate field 'maxTokens'");
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("chunking.maxTokens: duplicate key at dup2.yaml:1 (first at line 1)");
   }
 
   @Test
