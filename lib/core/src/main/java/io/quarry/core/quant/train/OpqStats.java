@@ -2,6 +2,7 @@ package io.quarry.core.quant.train;
 
 import io.quarry.core.quant.component.ProductQuantizer;
 import io.quarry.core.quant.component.VectorTransform;
+import io.quarry.core.quant.kernel.BlockProducts;
 import io.quarry.core.quant.kernel.VectorMath;
 import java.io.Serializable;
 
@@ -39,6 +40,17 @@ public final class OpqStats implements Serializable {
    * @param pq current PQ codebooks
    */
   public OpqStats addBatch(float[] x, int rows, VectorTransform rotation, ProductQuantizer pq) {
+    return addBatch(x, rows, rotation, pq, null);
+  }
+
+  /**
+   * {@link #addBatch(float[], int, VectorTransform, ProductQuantizer)} with the encoding's sub-vector × codebook
+   * products in {@code gemm} ({@link ProductQuantizer#subCodes(float[], int, int[], BlockProducts)}): the same
+   * statistics bit for bit.
+   *
+   * @param gemm inner-product kernel; null: the reference kernel alone
+   */
+  public OpqStats addBatch(float[] x, int rows, VectorTransform rotation, ProductQuantizer pq, BlockProducts gemm) {
     int block = Math.min(rows, BLOCK);
     float[] xb = new float[block * d];
     float[] y = new float[block * d];
@@ -51,7 +63,7 @@ public final class OpqStats implements Serializable {
       int nb = Math.min(BLOCK, rows - i0);
       System.arraycopy(x, i0 * d, xb, 0, nb * d);
       rotation.apply(xb, nb, y);
-      pq.subCodes(y, nb, codes);
+      pq.subCodes(y, nb, codes, gemm);
       for (int i = 0; i < nb; i++) {
         java.util.Arrays.fill(yhat, 0f);
         for (int j = 0; j < m; j++) {
