@@ -56,24 +56,22 @@ public final class OpqStats implements Serializable {
     float[] y = new float[block * d];
     int m = pq.m();
     int[] codes = new int[block * m];
-    float[] xi = new float[d];
-    float[] yhat = new float[d];
+    float[] yhat = new float[block * d];
     int dsub = pq.dsub();
     for (int i0 = 0; i0 < rows; i0 += BLOCK) {
       int nb = Math.min(BLOCK, rows - i0);
       System.arraycopy(x, i0 * d, xb, 0, nb * d);
       rotation.apply(xb, nb, y);
       pq.subCodes(y, nb, codes, gemm);
+      java.util.Arrays.fill(yhat, 0f);
       for (int i = 0; i < nb; i++) {
-        java.util.Arrays.fill(yhat, 0f);
         for (int j = 0; j < m; j++) {
-          pq.addCodeword(j, codes[i * m + j], yhat, j * dsub);
+          pq.addCodeword(j, codes[i * m + j], yhat, i * d + j * dsub);
         }
-        sse += VectorMath.l2sq(y, i * d, yhat, 0, d);
-        System.arraycopy(xb, i * d, xi, 0, d);
-        Procrustes.accumulate(cross, xi, yhat);
+        sse += VectorMath.l2sq(y, i * d, yhat, i * d, d);
         n++;
       }
+      Procrustes.accumulate(cross, xb, yhat, nb, d); // row order per element: as one vector at a time
     }
     return this;
   }
