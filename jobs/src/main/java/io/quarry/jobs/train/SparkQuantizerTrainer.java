@@ -254,11 +254,11 @@ public final class SparkQuantizerTrainer {
       }
       tStep = lap(times, cpu, cpuStep, "ivf", tStep);
 
-      // ---- 4. residual PQ: one pass sums the IVF error over the whole sample; the residuals of the at most
-      //      maxPointsPerCentroid × ksub sample vectors with the smallest keys (FAISS's cap for each PQ
-      //      sub-quantizer) are cached, and Lloyd passes over that cache update all M codebooks at once
-      // list sizes and residual energy under MLlib's centres; MLlib keeps an empty cluster's previous centre, so
-      // every empty list is re-seeded here by FAISS's split of a large one (then the statistics are taken again)
+      // ---- 4. residual PQ: one pass counts the lists and sums the IVF error over the whole sample (MLlib keeps an
+      //      empty cluster's previous centre, so every empty list is first re-seeded by FAISS's split of a large
+      //      one, then counted again); the residuals of the at most maxPointsPerCentroid × ksub sample vectors with
+      //      the smallest keys (FAISS's cap for each PQ sub-quantizer) are cached, and Lloyd passes over that cache
+      //      update all M codebooks at once
       CoarseStats cstats = coarseStats(jsc, xt, d, coarse);
       if (spec.hasIvf()) {
         int empty = cstats.emptyLists();
