@@ -77,6 +77,10 @@ public final class BenchTrainCommand implements Callable<Integer> {
       + "run Lloyd on the whole sample from there (0: initialise on the whole sample; default: ${DEFAULT-VALUE}).")
   long ivfInitSample = 0;
 
+  @Option(names = "--ivf-refine-steps", description = "Lloyd steps with FAISS's empty-cluster split run by Quarry "
+      + "after MLlib's IVF k-means (default: ${DEFAULT-VALUE}).")
+  int ivfRefineSteps = 0;
+
   @Option(names = "--local-pass-mb", description = "PQ/OPQ Lloyd passes over a training set of at most this many "
       + "MiB (vectors × d × 4) run on the driver after one collect, larger ones as one Spark job per pass; 0: always "
       + "distributed (SparkQuantizerTrainer.withLocalPassBytes; default: ${DEFAULT-VALUE}).")
@@ -166,7 +170,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
         opqIterations);
     SparkQuantizerTrainer.Result r = new SparkQuantizerTrainer(spark, spec, Metric.IP, params)
         .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(ivfInit, ivfInitSteps, ivfSolver,
-            ivfInitSample)).withLocalPassBytes(localPassMb << 20).train(data, d, n);
+            ivfInitSample)).withLocalPassBytes(localPassMb << 20)
+        .withIvfRefineSteps(ivfRefineSteps).train(data, d, n);
     Map<String, Double> tm = r.model().info().metrics();
     System.out.printf(Locale.ROOT, "N %d %s: empty clusters split (FAISS's rule): IVF %.0f (after MLlib's k-means), "
         + "OPQ %.0f, PQ %.0f (codewords over all passes and sub-quantizers)%n", n, spec,

@@ -241,6 +241,7 @@ public final class SparkQuantizerTrainer {
       // ---- 3. IVF
       int nlist = spec.effectiveNlist();
       CoarseQuantizer coarse = CoarseQuantizer.single(d);
+      java.util.random.RandomGenerator ivfSplits = PqTraining.splitRandom(seed, "ivf");
       if (spec.hasIvf()) {
         float[] c;
         if (ivf.initSample() > 0 && ivf.initSample() < sampleSize && ivf.initSample() >= nlist) {
@@ -259,14 +260,25 @@ public final class SparkQuantizerTrainer {
       //      one, then counted again); the residuals of the at most maxPointsPerCentroid × ksub sample vectors with
       //      the smallest keys (FAISS's cap for each PQ sub-quantizer) are cached, and Lloyd passes over that cache
       //      update all M codebooks at once
-      CoarseStats cstats = coarseStats(jsc, xt, d, coarse);
+      int refineSplits = 0;
+      for (int step = 0; spec.hasIvf() && step < ivfRefineSteps; step++) {
+        CoarseStats.Update u = coarseStats(jsc, xt, d, coarse, true).update(coarse, ivfSplits);
+        coarse = CoarseQuantizer.ivf(u.centroids(), nlist, d);
+        refineSplits += u.splits();
+      }
+      if (ivfRefineSteps > 0 && spec.hasIvf()) {
+        metrics.put("ivf.refine.splits", (double) refineSplits);
+        LOG.info("quantizer {}: {} Lloyd steps with FAISS's split after MLlib's k-means: {} empty lists split", spec,
+            ivfRefineSteps, refineSplits);
+      }
+      CoarseStats cstats = coarseStats(jsc, xt, d, coarse, false);
       if (spec.hasIvf()) {
         int empty = cstats.emptyLists();
-        float[] split = cstats.split(coarse, PqTraining.splitRandom(seed, "ivf"));
+        float[] split = cstats.split(coarse, ivfSplits);
         metrics.put("ivf.splits", (double) empty);
         if (split != null) {
           coarse = CoarseQuantizer.ivf(split, nlist, d);
-          cstats = coarseStats(jsc, xt, d, coarse);
+          cstats = coarseStats(jsc, xt, d, coarse, false);
           LOG.info("quantizer {}: {} empty IVF lists after MLlib's k-means re-seeded by splitting large ones; {} "
               + "empty after the split", spec, empty, cstats.emptyLists());
         }
@@ -610,12 +622,33 @@ public final class SparkQuantizerTrainer {
     };
   }
 
-  /** {@link CoarseStats} of the transformed sample {@code xt} under {@code coarse} (one ordered pass). */
-  private static CoarseStats coarseStats(JavaSparkContext jsc, JavaRDD<float[]> xt, int d, CoarseQuantizer coarse) {
+  private int ivfRefineSteps = 0;
+
+  /**
+   * Lloyd steps of the IVF run by Quarry after MLlib's k-means, each one ordered pass ({@link CoarseStats} with sums:
+   * assignment through the sgemm shortlist, the means, then FAISS's split of a large list for every empty one —
+   * FAISS's iteration, which MLlib's cannot be made to do). Default 0 (MLlib's iterations, then only the split of the
+   * lists they left empty). Each step costs about one MLlib iteration and moves {@code nlist × d} double sums per
+   * partition to the driver. Metric {@code ivf.refine.splits}. Returns this.
+   */
+  public SparkQuantizerTrainer withIvfRefineSteps(int steps) {
+    if (steps < 0) {
+      throw new IllegalArgumentException("IVF refine steps must be >= 0, got " + steps);
+    }
+    this.ivfRefineSteps = steps;
+    return this;
+  }
+
+  /**
+   * {@link CoarseStats} of the transformed sample {@code xt} under {@code coarse} (one ordered pass), with the
+   * per-list sums when {@code withSums}.
+   */
+  private static CoarseStats coarseStats(JavaSparkContext jsc, JavaRDD<float[]> xt, int d, CoarseQuantizer coarse,
+      boolean withSums) {
     Broadcast<CoarseQuantizer> bc = jsc.broadcast(coarse);
     try {
       int nlist = coarse.nlist();
-      return orderedBatchAggregate(xt, d, () -> new CoarseStats(nlist),
+      return orderedBatchAggregate(xt, d, () -> withSums ? new CoarseStats(nlist, d) : new CoarseStats(nlist),
           (acc, x, rows) -> acc.addBatch(x, rows, bc.value(), MllibBlasProducts.ifNative()), CoarseStats::merge);
     } finally {
       bc.destroy();

@@ -91,6 +91,16 @@ class SparkTrainerPassesTest {
       rows.add(java.util.Arrays.toString(java.util.Arrays.copyOfRange(c, l * d, (l + 1) * d)));
     }
     assertThat(rows).hasSize(16); // no duplicate (stale) centre is left
+    // Quarry's Lloyd steps with the split after MLlib's fit: counted, reproducible
+    QuantizerModel r1 = new SparkQuantizerTrainer(spark, IndexSpec.parse("IVF16,PQ2x4"), Metric.L2, p)
+        .withIvfOptions(new SparkQuantizerTrainer.IvfOptions("random", 2, null, 0)).withIvfRefineSteps(2)
+        .train(v, d, n).model();
+    QuantizerModel r2 = new SparkQuantizerTrainer(spark, IndexSpec.parse("IVF16,PQ2x4"), Metric.L2, p)
+        .withIvfOptions(new SparkQuantizerTrainer.IvfOptions("random", 2, null, 0)).withIvfRefineSteps(2)
+        .train(v, d, n).model();
+    assertThat(r1.info().metrics()).containsKey("ivf.refine.splits");
+    assertThat(QuantizerFormat.toBytes(r1)).isEqualTo(QuantizerFormat.toBytes(r2));
+    assertThat(r1.info().metrics().get("ivf.mse")).isLessThanOrEqualTo(m.info().metrics().get("ivf.mse") * 1.0001);
     v.unpersist();
   }
 }

@@ -102,4 +102,28 @@ class ClusterSplitTest {
     assertThat(new CoarseStats(4).addBatch(x, n, CoarseQuantizer.ivf(split, 4, 2), null).split(
         CoarseQuantizer.ivf(split, 4, 2), new SplittableRandom(2))).isNull();
   }
+
+  /** A Lloyd step from {@link CoarseStats} with sums: the means of the lists, and the far-away empty list split. */
+  @Test
+  void coarseLloydStepTakesTheMeansAndSplitsTheEmptyList() {
+    float[] x = {0, 0, 2, 0, 10, 0, 12, 0, 11, 1};
+    CoarseQuantizer coarse = CoarseQuantizer.ivf(new float[] {1, 0, 11, 0, -50, 40}, 3, 2);
+    CoarseStats s = new CoarseStats(3, 2).addBatch(x, 5, coarse, null);
+    CoarseStats.Update u = s.update(coarse, new SplittableRandom(4));
+    assertThat(u.splits()).isEqualTo(1);
+    float[] c = u.centroids();
+    // list 0 = mean of (0,0),(2,0) = (1,0); list 1 = mean of the three = (11, 1/3); the empty list 2 is a copy of
+    // list 0 or 1 (both can be split: sizes 2 and 3), perturbed by ±1/1024 with its source
+    boolean from0 = c[4] == (float) (1 * (1 + Lloyd.EPS));
+    if (from0) {
+      assertThat(new float[] {c[0], c[1], c[2], c[3]}).containsExactly((float) (1 * (1 - Lloyd.EPS)), 0f, 11f,
+          (float) (1.0 / 3));
+    } else {
+      assertThat(c[4]).isEqualTo((float) (11 * (1 + Lloyd.EPS)));
+      assertThat(c[5]).isEqualTo((float) ((float) (1.0 / 3) * (1 - Lloyd.EPS)));
+      assertThat(new float[] {c[0], c[1]}).containsExactly(1f, 0f);
+    }
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new CoarseStats(3).update(coarse,
+        new SplittableRandom(1))).isInstanceOf(IllegalStateException.class);
+  }
 }
