@@ -85,6 +85,15 @@ public final class BenchTrainCommand implements Callable<Integer> {
       + "${DEFAULT-VALUE}).")
   int ivfRefine = 0;
 
+  @Option(names = "--ivf-refine-steps", description = "Lloyd steps with FAISS's empty-cluster split run by Quarry "
+      + "after MLlib's IVF k-means (default: ${DEFAULT-VALUE}).")
+  int ivfRefineSteps = 0;
+
+  @Option(names = "--local-pass-mb", description = "PQ/OPQ Lloyd passes over a training set of at most this many "
+      + "MiB (vectors × d × 4) run on the driver after one collect, larger ones as one Spark job per pass; 0: always "
+      + "distributed (SparkQuantizerTrainer.withLocalPassBytes; default: ${DEFAULT-VALUE}).")
+  long localPassMb = SparkQuantizerTrainer.DEFAULT_LOCAL_PASS_BYTES >> 20;
+
   @Option(names = "--faiss", paramLabel = "DIR", description = "Also compare with FAISS: write the generated base "
       + "vectors, --queries query vectors, Quarry's top-10 at --nprobe and its step times to DIR, then run "
       + "lib/bench/scripts/faiss_train_bench.py with --faiss-python on the same files (one (N, spec) per DIR; with "
@@ -127,10 +136,10 @@ public final class BenchTrainCommand implements Callable<Integer> {
     System.out.println();
     System.out.printf(Locale.ROOT, "Synthetic clustered unit vectors: d=%d, %d clusters, seed %d, master %s, maxIter %d,"
         + " opqIterations %d, maxPointsPerCentroid %d, IVF init %s (%d steps, init sample %s), IVF solver %s, two-level"
-        + " refine passes %d%n%n", d,
+        + " refine passes %d, PQ/OPQ passes on the driver up to %d MiB%n%n", d,
         clusters, seed, master, maxIter, opqIterations, maxPointsPerCentroid, ivfInit, ivfInitSteps,
         ivfInitSample == 0 ? "whole sample" : Long.toString(ivfInitSample), ivfSolver == null ? "MLlib default" : ivfSolver,
-        ivfRefine);
+        ivfRefine, localPassMb);
     System.out.println(blas);
     System.out.println("| N | spec | IVF training | sample | PQ sample | generate s | sample s | OPQ s | IVF s | PQ s | metrics s | encode s | "
         + "total s | IVF MSE | MSE | peak heap MiB | CPU s: OPQ | IVF | PQ | encode |");
@@ -172,7 +181,12 @@ public final class BenchTrainCommand implements Callable<Integer> {
         opqIterations);
     SparkQuantizerTrainer.Result r = new SparkQuantizerTrainer(spark, spec, Metric.IP, params)
         .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(ivfInit, ivfInitSteps, ivfSolver,
-            ivfInitSample)).withIvfTraining(ivfTraining, ivfRefine).train(data, d, n);
+            ivfInitSample)).withIvfTraining(ivfTraining, ivfRefine).withLocalPassBytes(localPassMb << 20)
+        .withIvfRefineSteps(ivfRefineSteps).train(data, d, n);
+    Map<String, Double> tm = r.model().info().metrics();
+    System.out.printf(Locale.ROOT, "N %d %s: empty clusters split (FAISS's rule): IVF %.0f (after MLlib's k-means), "
+        + "OPQ %.0f, PQ %.0f (codewords over all passes and sub-quantizers)%n", n, spec,
+        tm.getOrDefault("ivf.splits", 0.0), tm.getOrDefault("opq.splits", 0.0), tm.getOrDefault("pq.splits", 0.0));
     long t1 = System.nanoTime();
     double c1 = SparkQuantizerTrainer.processCpuSeconds();
     Broadcast<QuantizerModel> bm = jsc.broadcast(r.model());

@@ -9,10 +9,12 @@ import io.quarry.core.quant.component.CoarseQuantizer;
 import io.quarry.core.quant.component.ProductQuantizer;
 import io.quarry.core.quant.component.VectorTransform;
 import io.quarry.core.quant.kernel.VectorMath;
+import io.quarry.core.quant.train.CoarseStats;
 import io.quarry.core.quant.train.EncodingStats;
 import io.quarry.core.quant.train.OpqStats;
 import io.quarry.core.quant.train.PqHeldOutError;
 import io.quarry.core.quant.train.PqLloydStats;
+import io.quarry.core.quant.train.PqTraining;
 import io.quarry.core.quant.train.Procrustes;
 import io.quarry.core.quant.train.QuantizerTrainer;
 import io.quarry.core.quant.train.SampleKeys;
@@ -57,16 +59,24 @@ import scala.Tuple2;
  *       (FAISS's cap for each PQ sub-quantizer), cached once.
  *   <li><b>OPQ</b> (only with {@code OPQ<M>}): PQ initialised as in step 4 (from {@code R = I}); then per iteration
  *       one ordered aggregation of the d × d cross-covariance {@code Σ x ŷᵀ} ({@link OpqStats}), the SVD/Procrustes
- *       update on the driver, and 4 Lloyd passes, each serving all M sub-quantizers at once ({@link PqLloydStats}).
+ *       update on the driver, and 4 Lloyd passes, each serving all M sub-quantizers at once ({@link PqLloydStats};
+ *       the loop is {@link PqTraining#opq}, shared with the in-memory trainer).
  *   <li><b>IVF</b>: MLlib {@code KMeans(k = nlist, k-means||, maxIter, tol, seed)} on the rotated sample; {@link
- *       #withIvfOptions} can choose random initialisation (FAISS's), the k-means|| rounds and MLlib's solver.
- *   <li><b>Residual PQ</b>: one pass sums the IVF error over the sample; the residuals {@code R x − c_assign(x)} of
+ *       #withIvfOptions} can choose random initialisation (FAISS's), the k-means|| rounds and MLlib's solver. One
+ *       pass then counts the lists ({@link CoarseStats}); every list MLlib left empty is re-seeded by FAISS's split
+ *       of a large one (metric {@code ivf.splits}) and the lists are counted again.
+ *   <li><b>Residual PQ</b>: the list-count pass also sums the IVF error over the sample; the residuals {@code R x − c_assign(x)} of
  *       the PQ training vectors are cached; every sub-codebook starts from the {@code ksub} training vectors with
  *       the smallest keys (seeded random initialisation, as FAISS's PQ k-means), then up to {@code maxIter} Lloyd
  *       passes (tol as k-means), each one ordered aggregation of {@link PqLloydStats} updating all M codebooks. So
  *       the PQ costs {@code ≤ maxIter} Spark jobs in all, where M MLlib fits (before issue 12) cost {@code M × (k-means||
  *       init + maxIter)} jobs.
  * </ol>
+ *
+ * <p>The PQ/OPQ passes run over a bounded training set (at most {@code maxPointsPerCentroid × ksub} vectors): when it
+ * fits {@link #withLocalPassBytes} it is collected to the driver once and every pass runs there ({@link
+ * PqTraining#inMemory}, same bits as the distributed passes); every k-means splits empty clusters as FAISS does
+ * (metrics {@code opq.splits}, {@code pq.splits}, {@code ivf.splits}).
  *
  * <p>MLlib may return fewer than k centres when the data has fewer distinct points than k; the missing centres are
  * filled with copies of the returned ones in order (documented rule: duplicate centroids; their lists stay empty and
@@ -249,6 +259,7 @@ public final class SparkQuantizerTrainer {
       // ---- 3. IVF
       int nlist = spec.effectiveNlist();
       CoarseQuantizer coarse = CoarseQuantizer.single(d);
+      java.util.random.RandomGenerator ivfSplits = PqTraining.splitRandom(seed, "ivf");
       if (spec.hasIvf()) {
         float[] c;
         if (QuantizerConfig.twoLevel(ivfTraining, nlist)) {
@@ -265,20 +276,37 @@ public final class SparkQuantizerTrainer {
       }
       tStep = lap(times, cpu, cpuStep, "ivf", tStep);
 
-      // ---- 4. residual PQ: one pass sums the IVF error over the whole sample; the residuals of the at most
-      //      maxPointsPerCentroid × ksub sample vectors with the smallest keys (FAISS's cap for each PQ
-      //      sub-quantizer) are cached, and Lloyd passes over that cache update all M codebooks at once
+      // ---- 4. residual PQ: one pass counts the lists and sums the IVF error over the whole sample (MLlib keeps an
+      //      empty cluster's previous centre, so every empty list is first re-seeded by FAISS's split of a large
+      //      one, then counted again); the residuals of the at most maxPointsPerCentroid × ksub sample vectors with
+      //      the smallest keys (FAISS's cap for each PQ sub-quantizer) are cached, and Lloyd passes over that cache
+      //      update all M codebooks at once
+      int refineSplits = 0;
+      for (int step = 0; spec.hasIvf() && step < ivfRefineSteps; step++) {
+        CoarseStats.Update u = coarseStats(jsc, xt, d, coarse, true).update(coarse, ivfSplits);
+        coarse = CoarseQuantizer.ivf(u.centroids(), nlist, d);
+        refineSplits += u.splits();
+      }
+      if (ivfRefineSteps > 0 && spec.hasIvf()) {
+        metrics.put("ivf.refine.splits", (double) refineSplits);
+        LOG.info("quantizer {}: {} Lloyd steps with FAISS's split after MLlib's k-means: {} empty lists split", spec,
+            ivfRefineSteps, refineSplits);
+      }
+      CoarseStats cstats = coarseStats(jsc, xt, d, coarse, false);
+      if (spec.hasIvf()) {
+        int empty = cstats.emptyLists();
+        float[] split = cstats.split(coarse, ivfSplits);
+        metrics.put("ivf.splits", (double) empty);
+        if (split != null) {
+          coarse = CoarseQuantizer.ivf(split, nlist, d);
+          cstats = coarseStats(jsc, xt, d, coarse, false);
+          LOG.info("quantizer {}: {} empty IVF lists after MLlib's k-means re-seeded by splitting large ones; {} "
+              + "empty after the split", spec, empty, cstats.emptyLists());
+        }
+      }
       Broadcast<CoarseQuantizer> bc = jsc.broadcast(coarse);
       toRelease.add(bc);
-      double ivfMse = orderedBatchAggregate(xt, d, () -> new double[1], (acc, x, rows) -> {
-        float[] r = residuals(bc.value(), x, rows);
-        acc[0] += VectorMath.dot(r, 0, r, 0, rows * d);
-        return acc;
-      }, (a, b2) -> {
-        a[0] += b2[0];
-        return a;
-      })[0] / sampleSize;
-      metrics.put("ivf.mse", ivfMse);
+      metrics.put("ivf.mse", cstats.mse());
       ProductQuantizer pq = null;
       long pqSize = subSize;
       if (!spec.isFlat()) {
@@ -286,7 +314,10 @@ public final class SparkQuantizerTrainer {
             d, (x, rows) -> residuals(bc.value(), x, rows)).persist(StorageLevel.MEMORY_AND_DISK());
         toRelease.add(pqSet);
         LOG.info("quantizer {}: PQ trained on {} of {} sample vectors (cap {})", spec, pqSize, sampleSize, subCap);
-        pq = trainPq(jsc, pqSet, pqSize, d, spec.pqM(), spec.nbits(), "PQ");
+        PqTraining.PqResult res = trainPq(jsc, pqSet, passes(pqSet.values(), pqSize, d, "PQ"), pqSize, d,
+            spec.pqM(), spec.nbits(), PqTraining.splitRandom(seed, "pq"), "PQ");
+        pq = res.pq();
+        metrics.put("pq.splits", (double) res.splits());
         metrics.put("pq.mse.heldout", heldOutError(jsc, pqSet.values(), pq, toRelease));
       }
       tStep = lap(times, cpu, cpuStep, "pq", tStep);
@@ -500,54 +531,165 @@ public final class SparkQuantizerTrainer {
   }
 
   /**
-   * Non-parametric OPQ on the (cached) sub-sample; returns the rotation. Per iteration: one ordered pass for the
-   * cross-covariance ({@link OpqStats}), Procrustes on the driver, then {@link QuantizerTrainer#OPQ_PQ_ITERATIONS}
-   * Lloyd passes, each updating all M codebooks at once ({@link PqLloydStats}).
+   * Non-parametric OPQ on the (cached) sub-sample; returns the rotation: the initial PQ ({@link #trainPq}), then
+   * {@link PqTraining#opq} (per iteration one {@link OpqStats} pass, Procrustes on the driver, {@link
+   * QuantizerTrainer#OPQ_PQ_ITERATIONS} Lloyd passes updating all M codebooks at once), the passes from {@link
+   * #passes}.
    */
   private VectorTransform trainOpq(JavaSparkContext jsc, JavaPairRDD<Long, float[]> keyed, long size, int d, int m,
       int nbits, TreeMap<String, Double> metrics) {
-    JavaRDD<float[]> x = keyed.values();
-    VectorTransform r = VectorTransform.rotation(Procrustes.identity(d), d);
-    ProductQuantizer pq = trainPq(jsc, keyed, size, d, m, nbits, "OPQ's initial PQ");
-    int ksub = 1 << nbits;
-    for (int it = 0; it < params.opqIterations(); it++) {
-      Broadcast<VectorTransform> br = jsc.broadcast(r);
-      Broadcast<ProductQuantizer> bpq = jsc.broadcast(pq);
-      OpqStats stats = orderedBatchAggregate(x, d, () -> new OpqStats(d),
-          (acc, v, rows) -> acc.addBatch(v, rows, br.value(), bpq.value()), OpqStats::merge);
-      metrics.put(String.format(Locale.ROOT, "opq.mse.iter%02d", it), stats.mse());
-      LOG.info("OPQ iteration {}: PQ mse {}", it, stats.mse());
-      br.destroy();
-      bpq.destroy();
-      r = VectorTransform.rotation(Procrustes.rotation(stats.crossCovariance(), d), d);
-      Broadcast<VectorTransform> br2 = jsc.broadcast(r);
-      for (int s = 0; s < QuantizerTrainer.OPQ_PQ_ITERATIONS; s++) {
-        Broadcast<ProductQuantizer> cb = jsc.broadcast(pq);
-        PqLloydStats lloyd = orderedBatchAggregate(x, d, () -> new PqLloydStats(m, ksub, d / m), (acc, v, rows) -> {
-          float[] y = new float[rows * d];
-          br2.value().apply(v, rows, y);
-          return acc.addBatch(y, rows, cb.value());
-        }, PqLloydStats::merge);
-        pq = new ProductQuantizer(m, nbits, d / m, lloyd.codebooks(pq.codebooks()));
-        cb.destroy();
-      }
-      br2.destroy();
+    PqTraining.Passes data = passes(keyed.values(), size, d, "OPQ");
+    java.util.random.RandomGenerator rnd = PqTraining.splitRandom(params.seed(), "opq");
+    PqTraining.PqResult init = trainPq(jsc, keyed, data, size, d, m, nbits, rnd, "OPQ's initial PQ");
+    PqTraining.OpqResult res = PqTraining.opq(data, d, init.pq(), params.opqIterations(),
+        QuantizerTrainer.OPQ_PQ_ITERATIONS, rnd, metrics);
+    metrics.put("opq.splits", (double) (init.splits() + res.splits()));
+    return res.rotation();
+  }
+
+  /**
+   * Default of {@link #withLocalPassBytes}: a training set of at most 256 MiB of vectors ({@code size × d × 4}
+   * bytes) is collected to the driver for the PQ and OPQ passes — the 8-bit PQ's sample (at most {@code
+   * maxPointsPerCentroid × 256 = 65,536} vectors) up to {@code d = 1,024}.
+   */
+  public static final long DEFAULT_LOCAL_PASS_BYTES = 256L << 20;
+
+  private long localPassBytes = DEFAULT_LOCAL_PASS_BYTES;
+
+  /**
+   * Where the PQ/OPQ Lloyd and rotation passes run: a training set of at most {@code bytes} ({@code size × d × 4}) is
+   * collected once to the driver in its partitions (one Spark job) and every pass runs there ({@link
+   * PqTraining#inMemory}, the partitions in parallel threads), instead of one Spark job per pass; larger sets stay
+   * distributed. Both give the same model bits (the same per-partition sums merged in partition order). 0: always
+   * distributed. Returns this.
+   */
+  public SparkQuantizerTrainer withLocalPassBytes(long bytes) {
+    if (bytes < 0) {
+      throw new IllegalArgumentException("local pass bytes must be >= 0, got " + bytes);
     }
-    return r;
+    this.localPassBytes = bytes;
+    return this;
+  }
+
+  /**
+   * The passes over the cached training set {@code x} ({@code size} vectors of {@code d} floats): in memory on the
+   * driver when it fits {@link #withLocalPassBytes}, else one ordered Spark aggregation per pass. Either way the PQ
+   * assignment's sub-vector × codebook products run in MLlib's native BLAS when it is loaded (same bits).
+   */
+  PqTraining.Passes passes(JavaRDD<float[]> x, long size, int d, String what) {
+    if (size * d * 4L > localPassBytes) {
+      LOG.info("{}: {} vectors × {} stay distributed for the Lloyd passes (one Spark job per pass)", what, size, d);
+      return distributedPasses(x, d);
+    }
+    List<float[]> parts = x.mapPartitions(it -> {
+      List<float[]> rows = new ArrayList<>();
+      it.forEachRemaining(rows::add);
+      float[] flat = new float[rows.size() * d];
+      for (int i = 0; i < rows.size(); i++) {
+        System.arraycopy(rows.get(i), 0, flat, i * d, d);
+      }
+      return List.of(flat).iterator();
+    }).collect();
+    int[] rows = new int[parts.size()];
+    for (int p = 0; p < rows.length; p++) {
+      rows[p] = parts.get(p).length / d;
+    }
+    LOG.info("{}: {} vectors × {} collected to the driver in {} partitions for the Lloyd passes", what, size, d,
+        parts.size());
+    return PqTraining.inMemory(parts, rows, d, BATCH, MllibBlasProducts.ifNative());
+  }
+
+  /** {@link PqTraining.Passes} as one {@link #orderedBatchAggregate} per pass over {@code x}. */
+  private PqTraining.Passes distributedPasses(JavaRDD<float[]> x, int d) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    return new PqTraining.Passes() {
+      @Override
+      public PqLloydStats lloyd(VectorTransform rotation, ProductQuantizer pq) {
+        Broadcast<VectorTransform> br = rotation == null ? null : jsc.broadcast(rotation);
+        Broadcast<ProductQuantizer> bpq = jsc.broadcast(pq);
+        int m = pq.m();
+        int ksub = pq.ksub();
+        int dsub = pq.dsub();
+        try {
+          return orderedBatchAggregate(x, d, () -> new PqLloydStats(m, ksub, dsub), (acc, v, rows) -> {
+            float[] y = v;
+            if (br != null) {
+              y = new float[rows * d];
+              br.value().apply(v, rows, y);
+            }
+            return acc.addBatch(y, rows, bpq.value(), MllibBlasProducts.ifNative());
+          }, PqLloydStats::merge);
+        } finally {
+          bpq.destroy();
+          if (br != null) {
+            br.destroy();
+          }
+        }
+      }
+
+      @Override
+      public OpqStats opq(VectorTransform rotation, ProductQuantizer pq) {
+        Broadcast<VectorTransform> br = jsc.broadcast(rotation);
+        Broadcast<ProductQuantizer> bpq = jsc.broadcast(pq);
+        try {
+          return orderedBatchAggregate(x, d, () -> new OpqStats(d),
+              (acc, v, rows) -> acc.addBatch(v, rows, br.value(), bpq.value(), MllibBlasProducts.ifNative()),
+              OpqStats::merge);
+        } finally {
+          br.destroy();
+          bpq.destroy();
+        }
+      }
+    };
+  }
+
+  private int ivfRefineSteps = 0;
+
+  /**
+   * Lloyd steps of the IVF run by Quarry after MLlib's k-means, each one ordered pass ({@link CoarseStats} with sums:
+   * assignment through the sgemm shortlist, the means, then FAISS's split of a large list for every empty one —
+   * FAISS's iteration, which MLlib's cannot be made to do). Default 0 (MLlib's iterations, then only the split of the
+   * lists they left empty). Each step costs about one MLlib iteration and moves {@code nlist × d} double sums per
+   * partition to the driver. Metric {@code ivf.refine.splits}. Returns this.
+   */
+  public SparkQuantizerTrainer withIvfRefineSteps(int steps) {
+    if (steps < 0) {
+      throw new IllegalArgumentException("IVF refine steps must be >= 0, got " + steps);
+    }
+    this.ivfRefineSteps = steps;
+    return this;
+  }
+
+  /**
+   * {@link CoarseStats} of the transformed sample {@code xt} under {@code coarse} (one ordered pass), with the
+   * per-list sums when {@code withSums}.
+   */
+  private static CoarseStats coarseStats(JavaSparkContext jsc, JavaRDD<float[]> xt, int d, CoarseQuantizer coarse,
+      boolean withSums) {
+    Broadcast<CoarseQuantizer> bc = jsc.broadcast(coarse);
+    try {
+      int nlist = coarse.nlist();
+      return orderedBatchAggregate(xt, d, () -> withSums ? new CoarseStats(nlist, d) : new CoarseStats(nlist),
+          (acc, x, rows) -> acc.addBatch(x, rows, bc.value(), MllibBlasProducts.ifNative()), CoarseStats::merge);
+    } finally {
+      bc.destroy();
+    }
   }
 
   /**
    * Trains the M sub-quantizers together (FAISS's PQ training: random initialisation, then Lloyd): every
    * sub-codebook starts from the same {@code ksub} data vectors, those with the smallest sample keys (a seeded
    * random choice; FAISS seeds every sub-quantizer's k-means identically too), then up to {@code maxIter} Lloyd
-   * passes, each one ordered aggregation of {@link PqLloydStats} over the cached data updating all M codebooks, until
-   * the relative decrease of the error is below {@code tol}. Empty codewords keep their value.
+   * passes ({@link PqTraining#lloyd} over {@code data}, {@link #passes}), each updating all M codebooks, until the
+   * relative decrease of the error is below {@code tol}. Empty codewords are split from large ones as FAISS does
+   * ({@link io.quarry.core.quant.train.Lloyd#split}, drawing from {@code rnd}).
    *
    * @param keyed sample key → vector ({@code d} floats), cached by the caller
+   * @param data the passes over {@code keyed}'s vectors
    * @param size number of vectors in {@code keyed}, ≥ ksub
    */
-  ProductQuantizer trainPq(JavaSparkContext jsc, JavaPairRDD<Long, float[]> keyed, long size, int d, int m, int nbits,
-      String what) {
+  PqTraining.PqResult trainPq(JavaSparkContext jsc, JavaPairRDD<Long, float[]> keyed, PqTraining.Passes data,
+      long size, int d, int m, int nbits, java.util.random.RandomGenerator rnd, String what) {
     int ksub = 1 << nbits;
     int dsub = d / m;
     long bound = smallestKeyBound(keyed, size, ksub);
@@ -560,27 +702,11 @@ public final class SparkQuantizerTrainer {
         System.arraycopy(v, j * dsub, codebooks, (j * ksub + k) * dsub, dsub);
       }
     }
-    ProductQuantizer pq = new ProductQuantizer(m, nbits, dsub, codebooks);
-    JavaRDD<float[]> x = keyed.values();
-    double prev = Double.POSITIVE_INFINITY;
-    int it = 0;
-    while (it < params.maxIter()) {
-      it++;
-      Broadcast<ProductQuantizer> b = jsc.broadcast(pq);
-      PqLloydStats lloyd = orderedBatchAggregate(x, d, () -> new PqLloydStats(m, ksub, dsub),
-          (acc, v, rows) -> acc.addBatch(v, rows, b.value()), PqLloydStats::merge);
-      b.destroy();
-      pq = new ProductQuantizer(m, nbits, dsub, lloyd.codebooks(pq.codebooks()));
-      double obj = lloyd.mse();
-      boolean converged = it > 1 && prev - obj <= params.tol() * prev;
-      prev = obj;
-      if (converged) {
-        break;
-      }
-    }
-    LOG.info("{}: {} Lloyd passes over {} vectors for {} sub-quantizers (mse {} before the last update)", what, it,
-        size, m, prev);
-    return pq;
+    PqTraining.PqResult res = PqTraining.lloyd(data, null, new ProductQuantizer(m, nbits, dsub, codebooks),
+        params.maxIter(), params.tol(), rnd);
+    LOG.info("{}: {} Lloyd passes over {} vectors for {} sub-quantizers (mse {} before the last update, {} empty "
+        + "codewords split)", what, res.passes(), size, m, res.mse(), res.splits());
+    return res;
   }
 
   /**

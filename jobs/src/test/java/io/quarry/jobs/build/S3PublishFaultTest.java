@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.quarry.core.segment.CorruptSegmentException;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.jobs.JobContext;
+import io.quarry.jobs.SparkTest;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,6 +50,7 @@ import software.amazon.awssdk.services.s3.model.CommonPrefix;
  * may open) is complete; one without is refused. The same build is then re-run with the store healthy and must
  * publish a complete version.
  */
+@SparkTest
 class S3PublishFaultTest {
   private static final Logger LOG = LoggerFactory.getLogger(S3PublishFaultTest.class);
   @TempDir static Path tmp;

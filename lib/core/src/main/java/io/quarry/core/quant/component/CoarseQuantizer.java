@@ -192,13 +192,9 @@ public final class CoarseQuantizer implements Serializable {
 
   /**
    * {@link #assign(float[], int, int[])} with the bulk of the distance work in {@code gemm} (e.g. a native BLAS
-   * {@code sgemm}): the same lists, bit for bit, whatever {@code gemm}'s summation order. Per vector, the inner
-   * products from {@code gemm} shortlist every centroid whose approximate distance {@code ||c||² − 2 x·c} is within
-   * {@code 2E} of the approximate minimum, where {@code E} bounds the difference between {@code gemm}'s and the
-   * reference kernel's distance ({@code E = 1.01 · ((4γ_d + 8u)·||x||·max||c|| + 4u·max||c||²) + d·Float.MIN_NORMAL},
-   * {@code γ_d = d·u/(1 − d·u)}, {@code u = 2⁻²⁴}: both dot products are within {@code γ_d ||x|| ||c||} of the exact one,
-   * and each subtraction rounds once); the reference kernel ({@link L2Kernel}) then ranks the shortlist, lowest id
-   * on ties. The reference minimum is always on the shortlist, so the result equals the reference assignment. The
+   * {@code sgemm}): the same lists, bit for bit, whatever {@code gemm}'s summation order. One {@code gemm} call per
+   * {@value #GEMM_ROWS} vectors; {@link L2Kernel#nearestFromProducts} shortlists the centroids within a proven
+   * rounding bound of the approximate minimum and ranks them with the reference kernel, lowest id on ties. The
    * shortlist is typically 1–3 centroids, so the reference kernel costs O(d) per vector instead of O(nlist · d).
    *
    * @param xt {@code n × d} row-major transformed vectors
@@ -213,13 +209,6 @@ public final class CoarseQuantizer implements Serializable {
     if (xt.length < (long) n * d || lists.length < n) {
       throw new IllegalArgumentException("expected " + n + " × " + d + " floats and " + n + " list slots");
     }
-    double u = 0x1.0p-24;
-    double gamma = d * u / (1 - d * u);
-    double maxNorm = 0;
-    for (float cn : norms) {
-      maxNorm = Math.max(maxNorm, cn);
-    }
-    double cmax = Math.sqrt(maxNorm);
     int rowsPer = Math.max(1, Math.min(GEMM_ROWS, n));
     float[] p = new float[rowsPer * nlist];
     float[] xb = new float[rowsPer * d];
@@ -227,39 +216,7 @@ public final class CoarseQuantizer implements Serializable {
       int nb = Math.min(rowsPer, n - i0);
       System.arraycopy(xt, i0 * d, xb, 0, nb * d);
       gemm.products(xb, nb, centroids, nlist, d, p);
-      for (int i = 0; i < nb; i++) {
-        int po = i * nlist;
-        float amin = Float.POSITIVE_INFINITY;
-        boolean nan = false;
-        for (int j = 0; j < nlist; j++) {
-          float a = norms[j] - 2f * p[po + j];
-          p[po + j] = a;
-          nan |= a != a;
-          if (a < amin) {
-            amin = a;
-          }
-        }
-        int xo = (i0 + i) * d;
-        double xnorm = Math.sqrt(VectorMath.dot(xt, xo, xt, xo, d));
-        double e = 1.01 * ((4 * gamma + 8 * u) * xnorm * cmax + 4 * u * maxNorm) + d * (double) Float.MIN_NORMAL;
-        double limit = amin + 2 * e;
-        if (nan || !(limit < Double.POSITIVE_INFINITY)) { // non-finite input: let the reference kernel decide as before
-          L2Kernel.nearest(xt, xo, d, 1, centroids, 0, norms, 0, nlist, d, lists, i0 + i, 1);
-          continue;
-        }
-        float best = Float.POSITIVE_INFINITY;
-        int bj = 0;
-        for (int j = 0; j < nlist; j++) {
-          if (p[po + j] <= limit) {
-            float dist = norms[j] - 2f * L2Kernel.dot(centroids, j * d, xt, xo, d);
-            if (dist < best) {
-              best = dist;
-              bj = j;
-            }
-          }
-        }
-        lists[i0 + i] = bj;
-      }
+      L2Kernel.nearestFromProducts(xt, i0 * d, d, nb, centroids, 0, norms, 0, nlist, d, p, lists, i0, 1);
     }
   }
 

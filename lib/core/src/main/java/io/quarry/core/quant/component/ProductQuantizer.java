@@ -1,5 +1,6 @@
 package io.quarry.core.quant.component;
 
+import io.quarry.core.quant.kernel.BlockProducts;
 import io.quarry.core.quant.kernel.L2Kernel;
 import io.quarry.core.quant.kernel.Simd;
 import io.quarry.core.quant.kernel.VectorKernels;
@@ -41,6 +42,8 @@ public final class ProductQuantizer implements Serializable {
   private final float[] norms;
   /** {@link VectorKernels#blockTranspose} of the codebooks, built on the first vectorized table (search only). */
   private transient volatile float[] codebooksT;
+  /** The codebooks split per sub-quantizer for {@link #subCodes(float[], int, int[], BlockProducts)}. */
+  private transient volatile float[][] subBooks;
 
   /**
    * @param m sub-quantizers, ≥ 1
@@ -117,6 +120,58 @@ public final class ProductQuantizer implements Serializable {
     for (int j = 0; j < m; j++) {
       L2Kernel.nearest(x, j * dsub, d, n, codebooks, j * ksub * dsub, norms, j * ksub, ksub, dsub, out, j, m);
     }
+  }
+
+  /** Rows per {@link BlockProducts} call in {@link #subCodes(float[], int, int[], BlockProducts)}. */
+  private static final int GEMM_ROWS = 256;
+
+  /**
+   * {@link #subCodes(float[], int, int[])} with the sub-vector × codebook inner products in {@code gemm} (e.g. a
+   * native BLAS {@code sgemm}, FAISS's {@code exhaustive_L2sqr_blas} form {@code ||b||² − 2 x·b}): one call per
+   * sub-quantizer per {@value #GEMM_ROWS} vectors ({@code rows × dsub} sub-vectors against the {@code ksub × dsub}
+   * codebook). The same sub-codes bit for bit, whatever {@code gemm}'s summation order: the products only
+   * shortlist codewords, the reference kernel decides ({@link L2Kernel#nearestFromProducts}, the pattern of {@link
+   * CoarseQuantizer#assign(float[], int, int[], BlockProducts)}).
+   *
+   * @param x {@code n × d} row-major; @param out {@code n × M} ints
+   * @param gemm inner-product kernel; null: {@link #subCodes(float[], int, int[])}
+   */
+  public void subCodes(float[] x, int n, int[] out, BlockProducts gemm) {
+    if (gemm == null) {
+      subCodes(x, n, out);
+      return;
+    }
+    if (x.length < (long) n * d || out.length < (long) n * m) {
+      throw new IllegalArgumentException("expected " + n + " × " + d + " floats and " + n + " × " + m + " ints");
+    }
+    float[][] books = subCodebooks();
+    int rowsPer = Math.max(1, Math.min(GEMM_ROWS, n));
+    float[] xs = new float[rowsPer * dsub];
+    float[] p = new float[rowsPer * ksub];
+    for (int i0 = 0; i0 < n; i0 += rowsPer) {
+      int nb = Math.min(rowsPer, n - i0);
+      for (int j = 0; j < m; j++) {
+        for (int i = 0; i < nb; i++) {
+          System.arraycopy(x, (i0 + i) * d + j * dsub, xs, i * dsub, dsub);
+        }
+        gemm.products(xs, nb, books[j], ksub, dsub, p);
+        L2Kernel.nearestFromProducts(xs, 0, dsub, nb, books[j], 0, norms, j * ksub, ksub, dsub, p, out,
+            i0 * m + j, m);
+      }
+    }
+  }
+
+  /** The {@code M} codebooks as separate {@code ksub × dsub} arrays (the {@link BlockProducts} operand), cached. */
+  private float[][] subCodebooks() {
+    float[][] b = subBooks;
+    if (b == null) {
+      b = new float[m][];
+      for (int j = 0; j < m; j++) {
+        b[j] = Arrays.copyOfRange(codebooks, j * ksub * dsub, (j + 1) * ksub * dsub);
+      }
+      subBooks = b;
+    }
+    return b;
   }
 
   /**

@@ -134,6 +134,65 @@ public final class L2Kernel {
     }
   }
 
+  /**
+   * {@link #nearest} from inner products computed elsewhere (a {@link BlockProducts}, e.g. a BLAS {@code sgemm}),
+   * with the same result bit for bit whatever their summation order. Per vector, the approximate distances {@code
+   * ||c||² − 2 p} shortlist every centroid within {@code 2E} of the approximate minimum, where {@code E} bounds the
+   * difference between the approximate and the reference distance ({@code E = 1.01 · ((4γ_dd + 8u)·||x||·max||c|| +
+   * 4u·max||c||²) + dd·Float.MIN_NORMAL}, {@code γ_dd = dd·u/(1 − dd·u)}, {@code u = 2⁻²⁴}: both dot products are
+   * within {@code γ_dd ||x|| ||c||} of the exact one, and each subtraction rounds once); this kernel's {@link #dot}
+   * then ranks the shortlist, lowest index on ties. The reference minimum is always on the shortlist, so the result
+   * equals {@link #nearest}'s. A vector with a non-finite approximate distance is left to {@link #nearest}.
+   *
+   * @param x vectors, vector {@code i} at {@code x[xo + i·ldx]}, {@code dd} floats
+   * @param c {@code k} centroids at {@code c[co + j·dd]}; @param cn their norms at {@code cn[cno + j]}
+   * @param p {@code n × k} products, {@code p[i·k + j] ≈ x_i · c_j} (overwritten)
+   * @param best destination: {@code best[bo + i·bstride]}
+   */
+  public static void nearestFromProducts(float[] x, int xo, int ldx, int n, float[] c, int co, float[] cn, int cno,
+      int k, int dd, float[] p, int[] best, int bo, int bstride) {
+    double u = 0x1.0p-24;
+    double gamma = dd * u / (1 - dd * u);
+    double maxNorm = 0;
+    for (int j = 0; j < k; j++) {
+      maxNorm = Math.max(maxNorm, cn[cno + j]);
+    }
+    double cmax = Math.sqrt(maxNorm);
+    for (int i = 0; i < n; i++) {
+      int po = i * k;
+      float amin = Float.POSITIVE_INFINITY;
+      boolean nan = false;
+      for (int j = 0; j < k; j++) {
+        float a = cn[cno + j] - 2f * p[po + j];
+        p[po + j] = a;
+        nan |= a != a;
+        if (a < amin) {
+          amin = a;
+        }
+      }
+      int xi = xo + i * ldx;
+      double xnorm = Math.sqrt(VectorMath.dot(x, xi, x, xi, dd));
+      double e = 1.01 * ((4 * gamma + 8 * u) * xnorm * cmax + 4 * u * maxNorm) + dd * (double) Float.MIN_NORMAL;
+      double limit = amin + 2 * e;
+      if (nan || !(limit < Double.POSITIVE_INFINITY)) { // non-finite input: the reference kernel decides
+        nearest(x, xi, ldx, 1, c, co, cn, cno, k, dd, best, bo + i * bstride, bstride);
+        continue;
+      }
+      float bd = Float.POSITIVE_INFINITY;
+      int bj = 0;
+      for (int j = 0; j < k; j++) {
+        if (p[po + j] <= limit) {
+          float dist = cn[cno + j] - 2f * dot(c, co + j * dd, x, xi, dd);
+          if (dist < bd) {
+            bd = dist;
+            bj = j;
+          }
+        }
+      }
+      best[bo + i * bstride] = bj;
+    }
+  }
+
   /** {@code out[j] = ||c_j||² − 2 x·c_j} for one vector at {@code x[xo]} and all {@code k} centroids. */
   public static void distances(float[] x, int xo, float[] c, float[] cn, int k, int dd, float[] out) {
     distances(x, xo, c, cn, 0, k, dd, out);

@@ -11,8 +11,9 @@ import java.util.SplittableRandom;
  *
  * <p>Deterministic: the same data, parameters and seed give the same centroids bit for bit (sums are accumulated in
  * double, in point order). Rules for degenerate inputs: fewer points than {@code k} is an error; an empty cluster
- * after an iteration keeps its previous centroid (as MLlib does); duplicate points may yield duplicate centroids, in
- * which case encoding picks the lowest index.
+ * after an iteration is re-seeded by splitting a large one as FAISS does ({@link Lloyd#split}, with the run's seeded
+ * generator; the count is {@link Result#splits}); duplicate points may yield duplicate centroids, in which case
+ * encoding picks the lowest index.
  */
 public final class KMeans {
   private KMeans() {}
@@ -23,8 +24,9 @@ public final class KMeans {
    * @param centroids {@code k × d}, row-major
    * @param iterations Lloyd iterations run
    * @param mse mean squared distance of the points to their nearest centroid after the last update
+   * @param splits empty clusters re-seeded by splitting a large one, over all iterations ({@link Lloyd#split})
    */
-  public record Result(float[] centroids, int iterations, double mse) {}
+  public record Result(float[] centroids, int iterations, double mse, int splits) {}
 
   /**
    * Clusters {@code n × d} points.
@@ -50,13 +52,15 @@ public final class KMeans {
     if ((long) n * d > x.length) {
       throw new IllegalArgumentException("k-means: expected " + n + " × " + d + " floats, got " + x.length);
     }
-    float[] c = seedPlusPlus(x, n, d, k, new SplittableRandom(seed));
+    SplittableRandom rnd = new SplittableRandom(seed);
+    float[] c = seedPlusPlus(x, n, d, k, rnd);
     int[] assign = new int[n];
     double obj = assignAll(x, n, d, c, k, assign);
     int it = 0;
+    int splits = 0;
     while (it < maxIter) {
       it++;
-      update(x, n, d, c, k, assign);
+      splits += update(x, n, d, c, k, assign, rnd);
       double next = assignAll(x, n, d, c, k, assign);
       boolean converged = obj - next <= tol * obj;
       obj = next;
@@ -64,7 +68,7 @@ public final class KMeans {
         break;
       }
     }
-    return new Result(c, it, obj / n);
+    return new Result(c, it, obj / n, splits);
   }
 
   /** Nearest centroid of point {@code i} (lowest index on ties). */
@@ -91,7 +95,7 @@ public final class KMeans {
     return obj;
   }
 
-  private static void update(float[] x, int n, int d, float[] c, int k, int[] assign) {
+  private static int update(float[] x, int n, int d, float[] c, int k, int[] assign, SplittableRandom rnd) {
     double[] sums = new double[k * d];
     long[] counts = new long[k];
     for (int i = 0; i < n; i++) {
@@ -103,14 +107,7 @@ public final class KMeans {
         sums[so + t] += x[xo + t];
       }
     }
-    for (int j = 0; j < k; j++) {
-      if (counts[j] == 0) {
-        continue; // empty cluster keeps its centroid
-      }
-      for (int t = 0; t < d; t++) {
-        c[j * d + t] = (float) (sums[j * d + t] / counts[j]);
-      }
-    }
+    return Lloyd.update(sums, 0, counts, 0, k, d, c, 0, n, rnd);
   }
 
   private static float[] seedPlusPlus(float[] x, int n, int d, int k, SplittableRandom rnd) {

@@ -2,6 +2,7 @@ package io.quarry.core.quant.train;
 
 import io.quarry.core.quant.component.ProductQuantizer;
 import io.quarry.core.quant.component.VectorTransform;
+import io.quarry.core.quant.kernel.BlockProducts;
 import io.quarry.core.quant.kernel.VectorMath;
 import java.io.Serializable;
 
@@ -39,29 +40,38 @@ public final class OpqStats implements Serializable {
    * @param pq current PQ codebooks
    */
   public OpqStats addBatch(float[] x, int rows, VectorTransform rotation, ProductQuantizer pq) {
+    return addBatch(x, rows, rotation, pq, null);
+  }
+
+  /**
+   * {@link #addBatch(float[], int, VectorTransform, ProductQuantizer)} with the encoding's sub-vector × codebook
+   * products in {@code gemm} ({@link ProductQuantizer#subCodes(float[], int, int[], BlockProducts)}): the same
+   * statistics bit for bit.
+   *
+   * @param gemm inner-product kernel; null: the reference kernel alone
+   */
+  public OpqStats addBatch(float[] x, int rows, VectorTransform rotation, ProductQuantizer pq, BlockProducts gemm) {
     int block = Math.min(rows, BLOCK);
     float[] xb = new float[block * d];
     float[] y = new float[block * d];
     int m = pq.m();
     int[] codes = new int[block * m];
-    float[] xi = new float[d];
-    float[] yhat = new float[d];
+    float[] yhat = new float[block * d];
     int dsub = pq.dsub();
     for (int i0 = 0; i0 < rows; i0 += BLOCK) {
       int nb = Math.min(BLOCK, rows - i0);
       System.arraycopy(x, i0 * d, xb, 0, nb * d);
       rotation.apply(xb, nb, y);
-      pq.subCodes(y, nb, codes);
+      pq.subCodes(y, nb, codes, gemm);
+      java.util.Arrays.fill(yhat, 0f);
       for (int i = 0; i < nb; i++) {
-        java.util.Arrays.fill(yhat, 0f);
         for (int j = 0; j < m; j++) {
-          pq.addCodeword(j, codes[i * m + j], yhat, j * dsub);
+          pq.addCodeword(j, codes[i * m + j], yhat, i * d + j * dsub);
         }
-        sse += VectorMath.l2sq(y, i * d, yhat, 0, d);
-        System.arraycopy(xb, i * d, xi, 0, d);
-        Procrustes.accumulate(cross, xi, yhat);
+        sse += VectorMath.l2sq(y, i * d, yhat, i * d, d);
         n++;
       }
+      Procrustes.accumulate(cross, xb, yhat, nb, d); // row order per element: as one vector at a time
     }
     return this;
   }

@@ -1,8 +1,10 @@
 package io.quarry.core.quant.train;
 
 import io.quarry.core.quant.component.ProductQuantizer;
+import io.quarry.core.quant.kernel.BlockProducts;
 import io.quarry.core.quant.kernel.VectorMath;
 import java.io.Serializable;
+import java.util.random.RandomGenerator;
 
 /**
  * Mergeable sufficient statistics of one Lloyd iteration for all {@code M} PQ sub-quantizers at once: for every
@@ -11,8 +13,9 @@ import java.io.Serializable;
  * which is how the Spark job runs the PQ training inside OPQ's alternation (per-partition partials merged in partition order,
  * then {@link #codebooks} on the driver).
  *
- * <p>Shapes: codebooks {@code M × ksub × dsub} row-major; sums in double, counts per codeword. Empty codewords keep
- * their previous value (as MLlib's k-means does).
+ * <p>Shapes: codebooks {@code M × ksub × dsub} row-major; sums in double, counts per codeword. The update ({@link
+ * #update}) is {@link Lloyd#update} per sub-quantizer: means, then FAISS's split of a large codeword's cluster for
+ * every empty one.
  */
 public final class PqLloydStats implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -45,13 +48,24 @@ public final class PqLloydStats implements Serializable {
    * @throws IllegalArgumentException when {@code pq}'s shape differs from these statistics'
    */
   public PqLloydStats addBatch(float[] y, int rows, ProductQuantizer pq) {
+    return addBatch(y, rows, pq, null);
+  }
+
+  /**
+   * {@link #addBatch(float[], int, ProductQuantizer)} with the sub-vector × codebook products in {@code gemm} (a BLAS
+   * {@code sgemm}; {@link ProductQuantizer#subCodes(float[], int, int[], BlockProducts)}): the same assignments and
+   * statistics bit for bit.
+   *
+   * @param gemm inner-product kernel; null: the reference kernel alone
+   */
+  public PqLloydStats addBatch(float[] y, int rows, ProductQuantizer pq, BlockProducts gemm) {
     if (pq.m() != m || pq.ksub() != ksub || pq.dsub() != dsub) {
       throw new IllegalArgumentException("PqLloydStats: quantizer " + pq + " does not match M=" + m + ", ksub="
           + ksub + ", dsub=" + dsub);
     }
     int d = m * dsub;
     int[] codes = new int[rows * m];
-    pq.subCodes(y, rows, codes);
+    pq.subCodes(y, rows, codes, gemm);
     float[] codeword = new float[dsub];
     for (int i = 0; i < rows; i++) {
       for (int j = 0; j < m; j++) {
@@ -87,19 +101,28 @@ public final class PqLloydStats implements Serializable {
     return this;
   }
 
-  /** Updated codebooks (the means); codewords with no points keep their value from {@code previous}. */
-  public float[] codebooks(float[] previous) {
+  /**
+   * The result of a Lloyd update.
+   *
+   * @param codebooks {@code M × ksub × dsub} updated codebooks
+   * @param splits empty codewords re-seeded by a split, summed over the {@code M} sub-quantizers
+   */
+  public record Update(float[] codebooks, int splits) {}
+
+  /**
+   * Updated codebooks: per sub-quantizer {@link Lloyd#update} (the means, empty codewords split from large ones as
+   * FAISS does); sub-quantizers in order {@code 0..M−1}, drawing from {@code rnd} in that order.
+   *
+   * @param previous the {@code M × ksub × dsub} codebooks the statistics were gathered with
+   * @param rnd seeded generator of the split choices
+   */
+  public Update update(float[] previous, RandomGenerator rnd) {
     float[] out = previous.clone();
-    for (int c = 0; c < m * ksub; c++) {
-      long cnt = counts[c];
-      if (cnt == 0) {
-        continue;
-      }
-      for (int t = 0; t < dsub; t++) {
-        out[c * dsub + t] = (float) (sums[c * dsub + t] / cnt);
-      }
+    int splits = 0;
+    for (int j = 0; j < m; j++) {
+      splits += Lloyd.update(sums, j * ksub * dsub, counts, j * ksub, ksub, dsub, out, j * ksub * dsub, n, rnd);
     }
-    return out;
+    return new Update(out, splits);
   }
 
   /** Mean squared quantization error per vector under the codebooks used in {@link #add}. */

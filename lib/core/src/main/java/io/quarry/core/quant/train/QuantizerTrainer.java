@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  *       {@code ksub}) vectors is an error; fewer than 39 per centroid logs a warning (as FAISS).
  *   <li>OPQ (Ge et al., CVPR 2013, non-parametric): {@code R = I}; PQ k-means on {@code R x}; then {@code
  *       opqIterations} times: cross-covariance {@code A = Σ x ŷᵀ}, Procrustes {@code R = V Uᵀ}, {@code opqPqIterations}
- *       warm-started Lloyd steps of all M sub-quantizers on the newly rotated sample. Starting from the identity
+ *       warm-started Lloyd steps of all M sub-quantizers on the newly rotated sample ({@link PqTraining#opq}). Starting from the identity
  *       makes the first iteration's error the plain PQ error.
  *   <li>IVF: k-means with {@code nlist} centroids on the rotated sample (skipped without IVF).
  *   <li>Residual PQ: k-means with {@code ksub} centroids per sub-space on the residuals {@code R x − c_assign(x)} of
@@ -36,7 +36,10 @@ import org.slf4j.LoggerFactory;
  *
  * Metrics (mean squared error per vector): {@code ivf.mse} (residual energy, over the sample), {@code pq.mse} (final
  * reconstruction error, over the PQ training vectors), {@code pq.mse.heldout} (its leave-one-out estimate for vectors
- * not trained on, {@link PqHeldOutError}), {@code opq.mse.iter<i>}. Deterministic for a fixed input, parameters and seed.
+ * not trained on, {@link PqHeldOutError}), {@code opq.mse.iter<i>}; and {@code ivf.splits}, {@code opq.splits},
+ * {@code pq.splits}: empty clusters re-seeded by splitting a large one ({@link Lloyd#split}, FAISS's rule) in each
+ * stage's k-means. Deterministic for a fixed input, parameters and seed. The OPQ alternation is {@link PqTraining#opq},
+ * the code the Spark trainer runs.
  */
 public final class QuantizerTrainer {
   private static final Logger LOG = LoggerFactory.getLogger(QuantizerTrainer.class);
@@ -136,8 +139,9 @@ public final class QuantizerTrainer {
     int nlist = spec.effectiveNlist();
     CoarseQuantizer coarse = CoarseQuantizer.single(d);
     if (spec.hasIvf()) {
-      coarse = CoarseQuantizer.ivf(KMeans.train(xt, ns, d, nlist, p.maxIter(), p.tol(), p.seed()).centroids(),
-          nlist, d);
+      KMeans.Result ivf = KMeans.train(xt, ns, d, nlist, p.maxIter(), p.tol(), p.seed());
+      metrics.put("ivf.splits", (double) ivf.splits());
+      coarse = CoarseQuantizer.ivf(ivf.centroids(), nlist, d);
     }
     int[] lists = new int[ns];
     coarse.assign(xt, ns, lists);
@@ -154,8 +158,10 @@ public final class QuantizerTrainer {
         : sampleRows(ns, (long) p.maxPointsPerCentroid() * spec.ksub(), p.seed() + 1);
     if (!spec.isFlat()) {
       float[] pqResiduals = pqRows.length == ns ? residuals : KMeans.copyRows(residuals, d, pqRows);
+      int[] splits = new int[1];
       pq = new ProductQuantizer(spec.pqM(), spec.nbits(), d / spec.pqM(),
-          trainPq(pqResiduals, pqRows.length, d, spec.pqM(), spec.ksub(), p.maxIter(), p.tol(), p.seed()));
+          trainPq(pqResiduals, pqRows.length, d, spec.pqM(), spec.ksub(), p.maxIter(), p.tol(), p.seed(), splits));
+      metrics.put("pq.splits", (double) splits[0]);
       metrics.put("pq.mse.heldout", PqHeldOutError.estimate(pq, pqResiduals, pqRows.length));
     }
     QuantizerModel model = new QuantizerModel(spec, metric, transform, coarse, pq,
@@ -177,11 +183,18 @@ public final class QuantizerTrainer {
    * @return codebooks {@code M × ksub × dsub}
    */
   public static float[] trainPq(float[] x, int n, int d, int m, int ksub, int maxIter, double tol, long seed) {
+    return trainPq(x, n, d, m, ksub, maxIter, tol, seed, new int[1]);
+  }
+
+  /** {@link #trainPq(float[], int, int, int, int, int, double, long)} adding the k-means' splits to {@code splits[0]}. */
+  static float[] trainPq(float[] x, int n, int d, int m, int ksub, int maxIter, double tol, long seed, int[] splits) {
     int dsub = d / m;
     float[] codebooks = new float[m * ksub * dsub];
     for (int j = 0; j < m; j++) {
       float[] sub = KMeans.slice(x, n, d, j * dsub, dsub);
-      float[] c = KMeans.train(sub, n, dsub, ksub, maxIter, tol, seed + 1 + j).centroids();
+      KMeans.Result r = KMeans.train(sub, n, dsub, ksub, maxIter, tol, seed + 1 + j);
+      splits[0] += r.splits();
+      float[] c = r.centroids();
       System.arraycopy(c, 0, codebooks, j * ksub * dsub, ksub * dsub);
     }
     return codebooks;
@@ -193,22 +206,15 @@ public final class QuantizerTrainer {
    * @return the {@code d × d} rotation
    */
   public static float[] trainOpq(float[] x, int n, int d, int m, int ksub, Params p, java.util.Map<String, Double> metrics) {
-    VectorTransform r = VectorTransform.rotation(Procrustes.identity(d), d);
     int nbits = Integer.numberOfTrailingZeros(ksub);
+    int[] splits = new int[1];
     ProductQuantizer pq = new ProductQuantizer(m, nbits, d / m,
-        trainPq(x, n, d, m, ksub, p.maxIter(), p.tol(), p.seed()));
-    float[] y = new float[n * d];
-    for (int it = 0; it < p.opqIterations(); it++) {
-      OpqStats stats = new OpqStats(d).addBatch(x, n, r, pq);
-      metrics.put(String.format(java.util.Locale.ROOT, "opq.mse.iter%02d", it), stats.mse());
-      r = VectorTransform.rotation(Procrustes.rotation(stats.crossCovariance(), d), d);
-      r.apply(x, n, y);
-      for (int s = 0; s < OPQ_PQ_ITERATIONS; s++) {
-        PqLloydStats lloyd = new PqLloydStats(m, ksub, d / m).addBatch(y, n, pq);
-        pq = new ProductQuantizer(m, nbits, d / m, lloyd.codebooks(pq.codebooks()));
-      }
-    }
-    return r.matrix();
+        trainPq(x, n, d, m, ksub, p.maxIter(), p.tol(), p.seed(), splits));
+    PqTraining.OpqResult res = PqTraining.opq(PqTraining.inMemory(java.util.List.of(x), new int[] {n}, d,
+        QuantizerModel.ENCODE_BLOCK, null), d, pq, p.opqIterations(), OPQ_PQ_ITERATIONS,
+        PqTraining.splitRandom(p.seed(), "opq"), metrics);
+    metrics.put("opq.splits", (double) (splits[0] + res.splits()));
+    return res.rotation().matrix();
   }
 
   /** Up to {@code cap} distinct row indices out of {@code n}, chosen with {@code seed}, in increasing order. */

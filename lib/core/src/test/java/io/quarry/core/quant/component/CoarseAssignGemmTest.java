@@ -7,6 +7,7 @@ import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TestData;
 import io.quarry.core.quant.kernel.BlockProducts;
+import io.quarry.core.quant.train.PqLloydStats;
 import io.quarry.core.quant.train.QuantizerTrainer;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -110,5 +111,66 @@ class CoarseAssignGemmTest {
       assertThat(got.codes()).isEqualTo(ref.codes());
       assertThat(got.squaredErrors()).isEqualTo(ref.squaredErrors());
     }
+  }
+
+  /**
+   * {@link ProductQuantizer#subCodes(float[], int, int[], BlockProducts)}: one product call per sub-quantizer per
+   * block, the same sub-codes as the reference kernel for both kernels, with duplicate codewords and near ties; the
+   * Lloyd and OPQ statistics built on it are identical too.
+   */
+  @Test
+  void pqSubCodesWithGemmEqualTheReferenceSubCodes() {
+    int m = 4;
+    int dsub = 8;
+    int ksub = 256;
+    int d = m * dsub;
+    int n = 700; // not a multiple of the 256-row block
+    Random rnd = new Random(13);
+    float[] books = new float[m * ksub * dsub];
+    for (int i = 0; i < books.length; i++) {
+      books[i] = (float) rnd.nextGaussian() * 0.5f;
+    }
+    System.arraycopy(books, 3 * dsub, books, 200 * dsub, dsub); // sub-quantizer 0: codeword 200 = codeword 3
+    System.arraycopy(books, (2 * ksub + 9) * dsub, books, (2 * ksub + 10) * dsub, dsub);
+    ProductQuantizer pq = new ProductQuantizer(m, 8, dsub, books);
+    float[] x = new float[n * d];
+    for (int j = 0; j < m; j++) {
+      float[] sub = java.util.Arrays.copyOfRange(books, j * ksub * dsub, (j + 1) * ksub * dsub);
+      float[] h = hardVectors(sub, ksub, dsub, n, rnd);
+      for (int i = 0; i < n; i++) {
+        System.arraycopy(h, i * dsub, x, i * d + j * dsub, dsub);
+      }
+    }
+    int[] ref = new int[n * m];
+    pq.subCodes(x, n, ref);
+    int calls = 0;
+    for (BlockProducts gemm : new BlockProducts[] {DOUBLE, ADVERSARIAL}) {
+      int[] count = new int[1];
+      BlockProducts counted = (a, rows, c, k, dd, out) -> {
+        count[0]++;
+        assertThat(k).isEqualTo(ksub);
+        assertThat(dd).isEqualTo(dsub);
+        gemm.products(a, rows, c, k, dd, out);
+      };
+      int[] got = new int[n * m];
+      pq.subCodes(x, n, got, counted);
+      assertThat(got).isEqualTo(ref);
+      calls = count[0];
+      PqLloydStats a = new PqLloydStats(m, ksub, dsub).addBatch(x, n, pq, gemm);
+      PqLloydStats b = new PqLloydStats(m, ksub, dsub).addBatch(x, n, pq);
+      assertThat(a.update(pq.codebooks(), new java.util.SplittableRandom(3)).codebooks())
+          .containsExactly(b.update(pq.codebooks(), new java.util.SplittableRandom(3)).codebooks());
+      assertThat(a.mse()).isEqualTo(b.mse());
+      VectorTransform r = VectorTransform.identity(d);
+      assertThat(new io.quarry.core.quant.train.OpqStats(d).addBatch(x, n, r, pq, gemm).crossCovariance())
+          .containsExactly(new io.quarry.core.quant.train.OpqStats(d).addBatch(x, n, r, pq).crossCovariance());
+    }
+    assertThat(calls).isEqualTo(m * 3); // 700 rows = 3 blocks of ≤ 256, one call per sub-quantizer each
+    // a sub-vector equal to a duplicated codeword gets the lower index, as in the reference
+    float[] one = new float[d];
+    System.arraycopy(books, 200 * dsub, one, 0, dsub);
+    int[] code = new int[m];
+    pq.subCodes(one, 1, code, ADVERSARIAL);
+    assertThat(code[0]).isEqualTo(3);
   }
 }

@@ -67,4 +67,26 @@ class ProcrustesTest {
       }
     }
   }
+
+  /** The row-blocked batch accumulation equals one call per pair bit for bit (d = 200: several row blocks). */
+  @Test
+  void batchAccumulationEqualsPairByPair() {
+    int d = 200;
+    int rows = 37;
+    Random rnd = new Random(4);
+    float[] x = new float[rows * d];
+    float[] y = new float[rows * d];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = i % 7 == 0 ? 0f : (float) rnd.nextGaussian();
+      y[i] = (float) rnd.nextGaussian();
+    }
+    double[] one = new double[d * d];
+    for (int b = 0; b < rows; b++) {
+      Procrustes.accumulate(one, java.util.Arrays.copyOfRange(x, b * d, (b + 1) * d),
+          java.util.Arrays.copyOfRange(y, b * d, (b + 1) * d));
+    }
+    double[] batch = new double[d * d];
+    Procrustes.accumulate(batch, x, y, rows, d);
+    assertThat(batch).containsExactly(one);
+  }
 }
