@@ -71,13 +71,30 @@ def test_invalid_params_fail_the_validate_task_naming_the_field(dagbag):
     assert "segments.shards" in result.stderr and "evaluation.k" in result.stderr
 
 
+def test_matrix_task_command_line_reaches_the_cli_and_invalid_variants_fail_before_any_work(dagbag, tmp_path):
+    """The quarry_matrix DAG's pipeline --matrix command line, through real spark-submit: a value that no variant
+    config accepts fails with exit 2 naming the variant and the field, and nothing is written."""
+    dag = dagbag.dags["quarry_matrix"]
+    params = lib.resolved_params(
+        dag, work_base=str(tmp_path / "base"), matrix=["quantizer.spec=IVF8,PQ24x8;IVF8,PQ5x8", "segments.shards=1"]
+    )
+    task = lib.render(dag.task_dict["matrix"], params)
+    args = task.application_args
+    assert args[0] == "pipeline"
+    assert args[-4:] == ["--matrix", "quantizer.spec=IVF8,PQ24x8;IVF8,PQ5x8", "--matrix", "segments.shards=1"]
+    result = lib.run(_submit(task))
+    assert result.returncode == 2, result.stdout + result.stderr[-4000:]
+    assert "spec-IVF8-PQ5x8_shards-1: quantizer.spec" in result.stderr
+    assert not (tmp_path / "base").exists()
+
+
 def _commands():
     """(command, options it must accept) over every task of the three DAGs."""
     from airflow.models.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(lib.DAGS), include_examples=False)
     seen: dict[str, set[str]] = {}
-    for dag_id in [*DAG_IDS, "quarry_refresh_index"]:
+    for dag_id in [*DAG_IDS, "quarry_refresh_index", "quarry_matrix"]:
         dag = bag.dags[dag_id]
         extra = {"index_version": "v1"} if dag_id == "quarry_evaluate_index" else {}
         params = lib.resolved_params(dag, baseline_run_id="some-run", **extra)

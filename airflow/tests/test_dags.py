@@ -15,7 +15,7 @@ EVALUATE = "quarry_evaluate_index"
 
 def test_dagbag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {BUILD, EVALUATE, "quarry_refresh_index"}
+    assert set(dagbag.dag_ids) == {BUILD, EVALUATE, "quarry_refresh_index", "quarry_matrix"}
 
 
 def _edges(dag):

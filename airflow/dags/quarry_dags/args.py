@@ -292,6 +292,19 @@ def submit_env() -> dict[str, str]:
     return dict(SUBMIT_ENV)
 
 
+def matrix_args(params: Mapping[str, Any]) -> list[str]:
+    """``--matrix`` options of ``quarry pipeline`` from the ``matrix`` param (``key=v1;v2`` items, values separated
+    by ``;`` since index specs contain commas); the CLI validates every variant before any work (exit 2)."""
+    out: list[str] = []
+    for item in params.get("matrix") or []:
+        if not isinstance(item, str) or "=" not in item:
+            raise ValueError(f"params.matrix: expected 'key=value1;value2', got {item!r}")
+        out += ["--matrix", item]
+    if not out:
+        raise ValueError("params.matrix: empty (give at least one 'key=value1;value2' axis)")
+    return out
+
+
 #: Jinja macros the DAGs register (``user_defined_macros``).
 MACROS = {
     "quarry_args": cli_args,
@@ -300,4 +313,5 @@ MACROS = {
     "quarry_run_layout": run_layout,
     "quarry_default_jar": default_jar,
     "quarry_compare_args": compare_args,
+    "quarry_matrix_args": matrix_args,
 }

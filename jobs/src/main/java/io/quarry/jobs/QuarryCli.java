@@ -436,8 +436,22 @@ public final class QuarryCli {
         + "this one as quarry compare does (evaluation.gate); CURRENT moves only when it passes.")
     String baseline;
 
+    @Option(names = "--matrix", paramLabel = "KEY=V1;V2", description = "An experiment: build, evaluate and compare "
+        + "every variant of the cross product of the --matrix axes (repeatable; values separated by ';'), e.g. "
+        + "--matrix 'quantizer.spec=IVF16,PQ24x8;IVF32,PQ48x8'. Chunks and embeddings are shared where their inputs "
+        + "agree; outputs under <paths.work>/matrix/<variant>/, the report under <paths.work>/matrix/report/; "
+        + "CURRENT is never moved.")
+    List<String> matrix = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
+      if (!matrix.isEmpty()) {
+        if (baseline != null) {
+          throw new ConfigException(List.of("--baseline: not with --matrix (the matrix compares its variants with "
+              + "the first one and never publishes)"));
+        }
+        return MatrixPipeline.run(opts, matrix);
+      }
       // Every input and the baseline are checked before any work, and the baseline is held in memory.
       io.quarry.core.eval.EvalReport[] base = new io.quarry.core.eval.EvalReport[1];
       QuarryConfig config = opts.loadChecked(ConfigInputs.ALL_STAGES, c -> {
