@@ -40,7 +40,7 @@ public final class ProductQuantizer implements Serializable {
   private final int codeSize;
   private final float[] codebooks;
   private final float[] norms;
-  /** {@link VectorKernels#blockTranspose} of the codebooks, built on the first vectorized table (search only). */
+  /** {@link VectorKernels#blockTranspose} of the codebooks, built on first use ({@link #transposedCodebooks}). */
   private transient volatile float[] codebooksT;
   /** The codebooks split per sub-quantizer for {@link #subCodes(float[], int, int[], BlockProducts)}. */
   private transient volatile float[][] subBooks;
@@ -117,9 +117,44 @@ public final class ProductQuantizer implements Serializable {
     if (x.length < (long) n * d || out.length < (long) n * m) {
       throw new IllegalArgumentException("expected " + n + " × " + d + " floats and " + n + " × " + m + " ints");
     }
+    if (vectorSubCodes()) {
+      float[] bt = transposedCodebooks();
+      int blocksPerSub = ksub / Simd.LANES;
+      float[] scratch = new float[2 * Simd.LANES];
+      for (int i0 = 0; i0 < n; i0 += ENCODE_BLOCK) { // one sub-quantizer's codebook stays in cache for a block of rows
+        int i1 = Math.min(n, i0 + ENCODE_BLOCK);
+        for (int j = 0; j < m; j++) {
+          for (int i = i0; i < i1; i++) {
+            out[i * m + j] = VectorKernels.nearestCodeword(x, i * d + j * dsub, bt, j * blocksPerSub, norms,
+                j * ksub, ksub, dsub, scratch);
+          }
+        }
+      }
+      return;
+    }
     for (int j = 0; j < m; j++) {
       L2Kernel.nearest(x, j * dsub, d, n, codebooks, j * ksub * dsub, norms, j * ksub, ksub, dsub, out, j, m);
     }
+  }
+
+  /**
+   * Whether {@link #subCodes} runs on the Vector API ({@link VectorKernels#nearestCodeword}: one lane per codeword,
+   * {@link L2Kernel#nearest}'s answer bit for bit): when {@link Simd#ENABLED} and {@code ksub} is a multiple of the
+   * lanes. Measured faster than a BLAS {@code sgemm} of the products plus the shortlist re-check, so the {@link
+   * BlockProducts} form then uses it too.
+   */
+  private boolean vectorSubCodes() {
+    return Simd.ENABLED && ksub % Simd.LANES == 0;
+  }
+
+  /** {@link VectorKernels#blockTranspose} of the codebooks, cached (ADC tables and {@link #subCodes}). */
+  private float[] transposedCodebooks() {
+    float[] bt = codebooksT;
+    if (bt == null) {
+      bt = VectorKernels.blockTranspose(codebooks, 0, m * ksub, dsub);
+      codebooksT = bt;
+    }
+    return bt;
   }
 
   /** Rows per {@link BlockProducts} call in {@link #subCodes(float[], int, int[], BlockProducts)}. */
@@ -131,16 +166,24 @@ public final class ProductQuantizer implements Serializable {
    * sub-quantizer per {@value #GEMM_ROWS} vectors ({@code rows × dsub} sub-vectors against the {@code ksub × dsub}
    * codebook). The same sub-codes bit for bit, whatever {@code gemm}'s summation order: the products only
    * shortlist codewords, the reference kernel decides ({@link L2Kernel#nearestFromProducts}, the pattern of {@link
-   * CoarseQuantizer#assign(float[], int, int[], BlockProducts)}).
+   * CoarseQuantizer#assign(float[], int, int[], BlockProducts)}). When the Vector API form of {@link
+   * #subCodes(float[], int, int[])} applies it is used instead (the same sub-codes; measured 3× less CPU than the
+   * products path with native OpenBLAS in the OPQ/PQ passes at {@code dsub = 8}, where a GEMM's inner dimension is
+   * only 8: docs/benchmarks.md).
    *
    * @param x {@code n × d} row-major; @param out {@code n × M} ints
    * @param gemm inner-product kernel; null: {@link #subCodes(float[], int, int[])}
    */
   public void subCodes(float[] x, int n, int[] out, BlockProducts gemm) {
-    if (gemm == null) {
+    if (gemm == null || vectorSubCodes()) {
       subCodes(x, n, out);
-      return;
+    } else {
+      subCodesFromProducts(x, n, out, gemm);
     }
+  }
+
+  /** {@link #subCodes(float[], int, int[], BlockProducts)}'s products path (always, for tests). */
+  void subCodesFromProducts(float[] x, int n, int[] out, BlockProducts gemm) {
     if (x.length < (long) n * d || out.length < (long) n * m) {
       throw new IllegalArgumentException("expected " + n + " × " + d + " floats and " + n + " × " + m + " ints");
     }
@@ -249,12 +292,7 @@ public final class ProductQuantizer implements Serializable {
       throw new IllegalArgumentException("expected a " + d + "-vector and " + m + " × " + ksub + " table floats");
     }
     if (Simd.ENABLED && ksub % Simd.LANES == 0) {
-      float[] bt = codebooksT;
-      if (bt == null) {
-        bt = VectorKernels.blockTranspose(codebooks, 0, m * ksub, dsub);
-        codebooksT = bt;
-      }
-      VectorKernels.ipTable(x, 0, bt, m, ksub, dsub, table);
+      VectorKernels.ipTable(x, 0, transposedCodebooks(), m, ksub, dsub, table);
     } else {
       innerProductTableScalar(x, table);
     }

@@ -1,6 +1,8 @@
 package io.quarry.core.quant.component;
 
 import io.quarry.core.quant.kernel.L2Kernel;
+import io.quarry.core.quant.kernel.Simd;
+import io.quarry.core.quant.kernel.VectorKernels;
 import java.io.Serializable;
 
 /**
@@ -13,8 +15,10 @@ import java.io.Serializable;
  * rotated sample) and search all call {@link #apply(float[], int, float[])} or {@link #apply(float[])}, which run the
  * same kernel, so a vector rotated alone or in a batch gives the same bits. {@code y_k = Σ_j R[k][j] x_j} is the
  * quantizers' dot product ({@code L2Kernel.dot}/{@code dot4}: float, fixed order); the batch loop is blocked over
- * vectors and rows of {@code R} (a block of {@code R} stays in cache while it serves a block of vectors) and computes
- * four vectors per pass over a row of {@code R}.
+ * vectors and rows of {@code R} (a block of {@code R} stays in cache while it serves a block of vectors). On the
+ * Vector API ({@link Simd#ENABLED}) one lane computes one output {@code y_k} with the scalar dot's operations in its
+ * order ({@link VectorKernels#dots}), so the bits never depend on it; in scalar loops, four vectors per pass over a
+ * row of {@code R}.
  *
  * <p>File section ({@code OPQR}, written only for a rotation): {@code int32 d}, {@code float32[d × d]} big-endian.
  */
@@ -26,6 +30,8 @@ public final class VectorTransform implements Serializable {
 
   private final int d;
   private final float[] r;
+  /** {@link VectorKernels#blockTranspose} of {@code R}, built on the first vectorized {@link #apply}. */
+  private transient volatile float[] rt;
 
   private VectorTransform(int d, float[] r) {
     if (d <= 0) {
@@ -101,10 +107,44 @@ public final class VectorTransform implements Serializable {
       }
       return;
     }
+    int from = 0;
+    if (Simd.ENABLED && d >= Simd.LANES) {
+      applyVector(x, n, out);
+      from = d - d % Simd.LANES;
+      if (from == d) {
+        return;
+      }
+    }
+    applyScalar(x, n, out, from);
+  }
+
+  /** Rows {@code k < d − d % L} of {@code R x_i} on the Vector API, blocked as the scalar loop. */
+  private void applyVector(float[] x, int n, float[] out) {
+    float[] t = rt;
+    if (t == null) {
+      t = VectorKernels.blockTranspose(r, 0, d, d);
+      rt = t;
+    }
+    int lanes = Simd.LANES;
+    int blocks = d / lanes;
+    int rowBlocks = Math.max(1, ROW_BLOCK / lanes);
+    for (int i0 = 0; i0 < n; i0 += VEC_BLOCK) {
+      int i1 = Math.min(n, i0 + VEC_BLOCK);
+      for (int b0 = 0; b0 < blocks; b0 += rowBlocks) {
+        int b1 = Math.min(blocks, b0 + rowBlocks);
+        for (int i = i0; i < i1; i++) {
+          VectorKernels.dots(x, i * d, t, b0, b1, d, out, i * d);
+        }
+      }
+    }
+  }
+
+  /** Rows {@code from ≤ k < d} of {@code R x_i} in scalar loops ({@link L2Kernel#dot4}, {@link L2Kernel#dot}). */
+  private void applyScalar(float[] x, int n, float[] out, int from) {
     float[] d4 = new float[4];
     for (int i0 = 0; i0 < n; i0 += VEC_BLOCK) {
       int i1 = Math.min(n, i0 + VEC_BLOCK);
-      for (int k0 = 0; k0 < d; k0 += ROW_BLOCK) {
+      for (int k0 = from; k0 < d; k0 += ROW_BLOCK) {
         int k1 = Math.min(d, k0 + ROW_BLOCK);
         int i = i0;
         for (; i + 3 < i1; i += 4) {

@@ -1,5 +1,6 @@
 package io.quarry.core.quant.kernel;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -18,6 +19,7 @@ public final class VectorKernels {
   private VectorKernels() {}
 
   public static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
   public static final int L = FS.length();
 
   public static int lanes() {
@@ -52,18 +54,141 @@ public final class VectorKernels {
   public static void coarseDistances(float[] x, float[] ct, float[] cn, int nlist, int d, float[] out) {
     int blocks = nlist / L;
     for (int b = 0; b < blocks; b++) {
-      int o = b * d * L;
-      FloatVector s0 = FloatVector.zero(FS);
-      FloatVector s1 = FloatVector.zero(FS);
-      int t = 0;
-      for (; t + 1 < d; t += 2) {
-        s0 = s0.add(FloatVector.fromArray(FS, ct, o + t * L).mul(x[t]));
-        s1 = s1.add(FloatVector.fromArray(FS, ct, o + (t + 1) * L).mul(x[t + 1]));
+      FloatVector.fromArray(FS, cn, b * L).sub(dotBlock(x, 0, ct, b * d * L, d).mul(2f)).intoArray(out, b * L);
+    }
+  }
+
+  /**
+   * {@code L2Kernel.dot(c_j, x)} of one block of {@code L} block-transposed rows (the block at {@code ct[o]}, {@code
+   * d} dimensions) with the {@code d}-vector at {@code x[xo]}, one lane per row: even and odd dimensions in two
+   * accumulators, {@code s0 + s1} at the end, separate multiply and add — the scalar dot's operations in its order.
+   */
+  private static FloatVector dotBlock(float[] x, int xo, float[] ct, int o, int d) {
+    FloatVector s0 = FloatVector.zero(FS);
+    FloatVector s1 = FloatVector.zero(FS);
+    int t = 0;
+    for (; t + 1 < d; t += 2) {
+      s0 = s0.add(FloatVector.fromArray(FS, ct, o + t * L).mul(x[xo + t]));
+      s1 = s1.add(FloatVector.fromArray(FS, ct, o + (t + 1) * L).mul(x[xo + t + 1]));
+    }
+    if (t < d) {
+      s0 = s0.add(FloatVector.fromArray(FS, ct, o + t * L).mul(x[xo + t]));
+    }
+    return s0.add(s1);
+  }
+
+  /**
+   * The nearest of the {@code k} codewords of one sub-quantizer to the {@code dd}-vector at {@code x[xo]}: the index
+   * of the smallest {@code cn[cno + c] − 2 x·b_c} ({@code L2Kernel.nearest}'s key, bit for bit), the lowest index
+   * on ties, NaN keys never chosen, 0 when no key is below {@code +∞} — {@code L2Kernel.nearest}'s answer. Each lane
+   * keeps the first minimum of its codewords ({@code c ≡ lane mod L}); the lanes are then compared in scalar code.
+   *
+   * @param bt {@link #blockTranspose} of the codebooks; this sub-quantizer's {@code k} rows start at block {@code
+   *     blk0} ({@code k % L == 0})
+   * @param scratch at least {@code 2L} floats (overwritten)
+   */
+  public static int nearestCodeword(float[] x, int xo, float[] bt, int blk0, float[] cn, int cno, int k, int dd,
+      float[] scratch) {
+    if (dd == 8) {
+      return nearestCodeword8(x, xo, bt, blk0, cn, cno, k, scratch);
+    }
+    FloatVector best = FloatVector.broadcast(FS, Float.POSITIVE_INFINITY);
+    FloatVector bestBlock = FloatVector.broadcast(FS, -1f);
+    int blocks = k / L;
+    for (int b = 0; b < blocks; b++) {
+      FloatVector key = FloatVector.fromArray(FS, cn, cno + b * L)
+          .sub(dotBlock(x, xo, bt, (blk0 + b) * dd * L, dd).mul(2f));
+      jdk.incubator.vector.VectorMask<Float> lower = key.lt(best);
+      best = best.blend(key, lower);
+      bestBlock = bestBlock.blend((float) b, lower); // block numbers < 2^24 are exact floats
+    }
+    return firstMinimum(best, bestBlock, scratch);
+  }
+
+  /**
+   * {@link #nearestCodeword} for {@code dd = 8} (the usual {@code d / M}), the sub-vector's eight broadcasts loaded
+   * once instead of once per block: {@link #dotBlock}'s operations in its order, unrolled.
+   */
+  private static int nearestCodeword8(float[] x, int xo, float[] bt, int blk0, float[] cn, int cno, int k,
+      float[] scratch) {
+    FloatVector x0 = FloatVector.broadcast(FS, x[xo]);
+    FloatVector x1 = FloatVector.broadcast(FS, x[xo + 1]);
+    FloatVector x2 = FloatVector.broadcast(FS, x[xo + 2]);
+    FloatVector x3 = FloatVector.broadcast(FS, x[xo + 3]);
+    FloatVector x4 = FloatVector.broadcast(FS, x[xo + 4]);
+    FloatVector x5 = FloatVector.broadcast(FS, x[xo + 5]);
+    FloatVector x6 = FloatVector.broadcast(FS, x[xo + 6]);
+    FloatVector x7 = FloatVector.broadcast(FS, x[xo + 7]);
+    FloatVector zero = FloatVector.zero(FS);
+    FloatVector best = FloatVector.broadcast(FS, Float.POSITIVE_INFINITY);
+    FloatVector bestBlock = FloatVector.broadcast(FS, -1f);
+    int blocks = k / L;
+    for (int b = 0; b < blocks; b++) {
+      int o = (blk0 + b) * 8 * L;
+      FloatVector s0 = zero.add(FloatVector.fromArray(FS, bt, o).mul(x0));
+      FloatVector s1 = zero.add(FloatVector.fromArray(FS, bt, o + L).mul(x1));
+      s0 = s0.add(FloatVector.fromArray(FS, bt, o + 2 * L).mul(x2));
+      s1 = s1.add(FloatVector.fromArray(FS, bt, o + 3 * L).mul(x3));
+      s0 = s0.add(FloatVector.fromArray(FS, bt, o + 4 * L).mul(x4));
+      s1 = s1.add(FloatVector.fromArray(FS, bt, o + 5 * L).mul(x5));
+      s0 = s0.add(FloatVector.fromArray(FS, bt, o + 6 * L).mul(x6));
+      s1 = s1.add(FloatVector.fromArray(FS, bt, o + 7 * L).mul(x7));
+      FloatVector key = FloatVector.fromArray(FS, cn, cno + b * L).sub(s0.add(s1).mul(2f));
+      jdk.incubator.vector.VectorMask<Float> lower = key.lt(best);
+      best = best.blend(key, lower);
+      bestBlock = bestBlock.blend((float) b, lower);
+    }
+    return firstMinimum(best, bestBlock, scratch);
+  }
+
+  /**
+   * The codeword {@code block·L + lane} with the smallest per-lane minimum, the lowest index on ties; 0 when no lane
+   * found a key below {@code +∞} (block −1).
+   */
+  private static int firstMinimum(FloatVector best, FloatVector bestBlock, float[] scratch) {
+    best.intoArray(scratch, 0);
+    bestBlock.intoArray(scratch, L);
+    float bd = Float.POSITIVE_INFINITY;
+    int bj = -1;
+    for (int u = 0; u < L; u++) {
+      int blk = (int) scratch[L + u];
+      if (blk < 0) {
+        continue;
       }
-      if (t < d) {
-        s0 = s0.add(FloatVector.fromArray(FS, ct, o + t * L).mul(x[t]));
+      float v = scratch[u];
+      int j = blk * L + u;
+      if (v < bd || (v == bd && j < bj)) {
+        bd = v;
+        bj = j;
       }
-      FloatVector.fromArray(FS, cn, b * L).sub(s0.add(s1).mul(2f)).intoArray(out, b * L);
+    }
+    return Math.max(bj, 0);
+  }
+
+  /**
+   * {@code a[ao + j] += xi · y[yo + j]} for {@code 0 ≤ j < n}, in double: the scalar statement's operations (one
+   * multiply, one add per element), one lane per element (OPQ's cross-covariance, {@code Procrustes.accumulate}).
+   */
+  public static void axpy(double[] a, int ao, double xi, double[] y, int yo, int n) {
+    int j = 0;
+    for (int e = DS.loopBound(n); j < e; j += DS.length()) {
+      DoubleVector.fromArray(DS, a, ao + j).add(DoubleVector.fromArray(DS, y, yo + j).mul(xi)).intoArray(a, ao + j);
+    }
+    for (; j < n; j++) {
+      a[ao + j] += xi * y[yo + j];
+    }
+  }
+
+  /**
+   * {@code out[oo + j] = L2Kernel.dot(r_j, x)} for the rows {@code r_j} of blocks {@code blockFrom ≤ b < blockTo}
+   * ({@code j = b·L + lane}) and the {@code d}-vector at {@code x[xo]}, bit for bit (the rotation {@code R x} of
+   * {@link io.quarry.core.quant.component.VectorTransform}).
+   *
+   * @param rt {@link #blockTranspose} of the rows ({@code d} floats each)
+   */
+  public static void dots(float[] x, int xo, float[] rt, int blockFrom, int blockTo, int d, float[] out, int oo) {
+    for (int b = blockFrom; b < blockTo; b++) {
+      dotBlock(x, xo, rt, b * d * L, d).intoArray(out, oo + b * L);
     }
   }
 

@@ -51,24 +51,49 @@ public final class OpqStats implements Serializable {
    * @param gemm inner-product kernel; null: the reference kernel alone
    */
   public OpqStats addBatch(float[] x, int rows, VectorTransform rotation, ProductQuantizer pq, BlockProducts gemm) {
-    int block = Math.min(rows, BLOCK);
-    float[] xb = new float[block * d];
-    float[] y = new float[block * d];
-    int m = pq.m();
-    int[] codes = new int[block * m];
-    float[] yhat = new float[block * d];
-    int dsub = pq.dsub();
+    float[] y = new float[Math.min(rows, BLOCK) * d];
+    float[] xb = new float[y.length];
     for (int i0 = 0; i0 < rows; i0 += BLOCK) {
       int nb = Math.min(BLOCK, rows - i0);
       System.arraycopy(x, i0 * d, xb, 0, nb * d);
       rotation.apply(xb, nb, y);
-      pq.subCodes(y, nb, codes, gemm);
+      addRotatedBatch(xb, y, nb, pq, gemm);
+    }
+    return this;
+  }
+
+  /**
+   * {@link #addBatch(float[], int, VectorTransform, ProductQuantizer, BlockProducts)} of raw vectors whose rotation
+   * {@code y = R x} the caller already has (e.g. kept from the Lloyd passes under the same {@code R}): the same
+   * statistics bit for bit.
+   *
+   * @param x {@code rows × d} raw vectors; @param y their rotations, {@code rows × d}
+   */
+  public OpqStats addRotatedBatch(float[] x, float[] y, int rows, ProductQuantizer pq, BlockProducts gemm) {
+    int block = Math.min(rows, BLOCK);
+    int m = pq.m();
+    int[] codes = new int[block * m];
+    float[] yhat = new float[block * d];
+    float[] xb = x;
+    float[] yb = y;
+    if (rows > BLOCK) {
+      xb = new float[block * d];
+      yb = new float[block * d];
+    }
+    int dsub = pq.dsub();
+    for (int i0 = 0; i0 < rows; i0 += BLOCK) {
+      int nb = Math.min(BLOCK, rows - i0);
+      if (xb != x) {
+        System.arraycopy(x, i0 * d, xb, 0, nb * d);
+        System.arraycopy(y, i0 * d, yb, 0, nb * d);
+      }
+      pq.subCodes(yb, nb, codes, gemm);
       java.util.Arrays.fill(yhat, 0f);
       for (int i = 0; i < nb; i++) {
         for (int j = 0; j < m; j++) {
           pq.addCodeword(j, codes[i * m + j], yhat, i * d + j * dsub);
         }
-        sse += VectorMath.l2sq(y, i * d, yhat, i * d, d);
+        sse += VectorMath.l2sq(yb, i * d, yhat, i * d, d);
         n++;
       }
       Procrustes.accumulate(cross, xb, yhat, nb, d); // row order per element: as one vector at a time

@@ -123,26 +123,40 @@ public final class PqTraining {
   /**
    * Passes over vectors held in memory as partitions ({@code parts.get(p)}: {@code rows[p] × d} floats, row-major),
    * each summed in row order in blocks of {@code block} rows, the partitions in parallel, merged in partition order.
+   * The rotation of the training set under the last rotation seen is kept (as many floats again as the set), so
+   * OPQ's Lloyd passes and its next statistics pass under one {@code R} rotate the set once, not once per pass (same
+   * bits: a vector's rotation does not depend on its batch).
    *
    * @param gemm sub-vector × codebook products ({@link ProductQuantizer#subCodes(float[], int, int[],
    *     BlockProducts)}; same bits as without); null: the reference kernel alone
    */
   public static Passes inMemory(List<float[]> parts, int[] rows, int d, int block, BlockProducts gemm) {
     return new Passes() {
+      private VectorTransform rotated;
+      private List<float[]> rotatedParts;
+
+      /** {@code parts} under {@code rotation} (kept for the next call with the same rotation). */
+      private synchronized List<float[]> rotate(VectorTransform rotation) {
+        if (rotation != rotated) {
+          rotatedParts = null; // let the previous rotation's copy go before the next is made
+          rotatedParts = IntStream.range(0, parts.size()).parallel().mapToObj(p -> {
+            float[] y = new float[rows[p] * d];
+            rotation.apply(parts.get(p), rows[p], y);
+            return y;
+          }).toList();
+          rotated = rotation;
+        }
+        return rotatedParts;
+      }
+
       @Override
       public PqLloydStats lloyd(VectorTransform rotation, ProductQuantizer pq) {
         int m = pq.m();
         int ksub = pq.ksub();
         int dsub = pq.dsub();
-        List<PqLloydStats> partials = perPartition(parts, rows, d, block, () -> new PqLloydStats(m, ksub, dsub),
-            (acc, x, n) -> {
-              float[] y = x;
-              if (rotation != null) {
-                y = new float[n * d];
-                rotation.apply(x, n, y);
-              }
-              return acc.addBatch(y, n, pq, gemm);
-            });
+        List<float[]> y = rotation == null ? parts : rotate(rotation);
+        List<PqLloydStats> partials = perPartition(y, rows, d, block, () -> new PqLloydStats(m, ksub, dsub),
+            (acc, p, i0, yb, n) -> acc.addBatch(yb, n, pq, gemm));
         PqLloydStats total = new PqLloydStats(m, ksub, dsub);
         for (PqLloydStats p : partials) {
           total.merge(p);
@@ -152,8 +166,11 @@ public final class PqTraining {
 
       @Override
       public OpqStats opq(VectorTransform rotation, ProductQuantizer pq) {
-        List<OpqStats> partials = perPartition(parts, rows, d, block, () -> new OpqStats(d),
-            (acc, x, n) -> acc.addBatch(x, n, rotation, pq, gemm));
+        List<float[]> y = rotate(rotation);
+        List<OpqStats> partials = perPartition(parts, rows, d, block, () -> new OpqStats(d), (acc, p, i0, xb, n) -> {
+          float[] yb = java.util.Arrays.copyOfRange(y.get(p), i0 * d, (i0 + n) * d);
+          return acc.addRotatedBatch(xb, yb, n, pq, gemm);
+        });
         OpqStats total = new OpqStats(d);
         for (OpqStats p : partials) {
           total.merge(p);
@@ -164,7 +181,8 @@ public final class PqTraining {
   }
 
   private interface BlockAdd<A> {
-    A add(A acc, float[] x, int n);
+    /** Adds rows {@code [i0, i0 + n)} of partition {@code p}, copied to {@code x}. */
+    A add(A acc, int p, int i0, float[] x, int n);
   }
 
   private static <A> List<A> perPartition(List<float[]> parts, int[] rows, int d, int block,
@@ -176,7 +194,7 @@ public final class PqTraining {
       for (int i0 = 0; i0 < rows[p]; i0 += block) {
         int n = Math.min(block, rows[p] - i0);
         System.arraycopy(x, i0 * d, b, 0, n * d);
-        acc = add.add(acc, b, n);
+        acc = add.add(acc, p, i0, b, n);
       }
       return acc;
     }).toList());

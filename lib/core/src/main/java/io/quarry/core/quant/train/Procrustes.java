@@ -210,6 +210,25 @@ public final class Procrustes {
    */
   public static void accumulate(double[] a, float[] x, float[] yhat, int rows, int d) {
     int ib = Math.max(1, ROW_BLOCK_DOUBLES / d);
+    if (io.quarry.core.quant.kernel.Simd.ENABLED) { // the same additions, one lane per element of a row of A
+      double[] y = new double[rows * d];
+      for (int t = 0; t < y.length; t++) {
+        y[t] = yhat[t];
+      }
+      for (int i0 = 0; i0 < d; i0 += ib) {
+        int i1 = Math.min(d, i0 + ib);
+        for (int b = 0; b < rows; b++) {
+          int xo = b * d;
+          for (int i = i0; i < i1; i++) {
+            double xi = x[xo + i];
+            if (xi != 0) {
+              io.quarry.core.quant.kernel.VectorKernels.axpy(a, i * d, xi, y, xo, d);
+            }
+          }
+        }
+      }
+      return;
+    }
     for (int i0 = 0; i0 < d; i0 += ib) {
       int i1 = Math.min(d, i0 + ib);
       for (int b = 0; b < rows; b++) {

@@ -153,7 +153,7 @@ class CoarseAssignGemmTest {
         gemm.products(a, rows, c, k, dd, out);
       };
       int[] got = new int[n * m];
-      pq.subCodes(x, n, got, counted);
+      pq.subCodesFromProducts(x, n, got, counted);
       assertThat(got).isEqualTo(ref);
       calls = count[0];
       PqLloydStats a = new PqLloydStats(m, ksub, dsub).addBatch(x, n, pq, gemm);
@@ -170,7 +170,7 @@ class CoarseAssignGemmTest {
     float[] one = new float[d];
     System.arraycopy(books, 200 * dsub, one, 0, dsub);
     int[] code = new int[m];
-    pq.subCodes(one, 1, code, ADVERSARIAL);
+    pq.subCodesFromProducts(one, 1, code, ADVERSARIAL);
     assertThat(code[0]).isEqualTo(3);
   }
 }

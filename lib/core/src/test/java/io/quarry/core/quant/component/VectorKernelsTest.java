@@ -88,4 +88,61 @@ class VectorKernelsTest {
       assertBits(got, want, n, "madd n=" + n);
     }
   }
+
+  @Test
+  void subCodesEqualTheScalarNearestKernel() {
+    Random rnd = new Random(15);
+    for (int dsub : new int[] {1, 2, 3, 8, 16}) {
+      for (int nbits : new int[] {4, 5, 8}) {
+        int m = 3;
+        int ksub = 1 << nbits;
+        float[] books = gaussian(rnd, m * ksub * dsub, false);
+        // ties: codeword 7 (and, with 8 bits, 200) repeats an earlier codeword of the same sub-quantizer
+        for (int j = 0; j < m; j++) {
+          System.arraycopy(books, (j * ksub + 2) * dsub, books, (j * ksub + 7) * dsub, dsub);
+          if (ksub > 200) {
+            System.arraycopy(books, (j * ksub + 150) * dsub, books, (j * ksub + 200) * dsub, dsub);
+          }
+        }
+        ProductQuantizer pq = new ProductQuantizer(m, nbits, dsub, books);
+        int n = 37;
+        float[] x = gaussian(rnd, n * m * dsub, true);
+        for (int j = 0; j < m; j++) { // rows 0 and 1 sit exactly on the repeated codewords
+          System.arraycopy(books, (j * ksub + 2) * dsub, x, j * dsub, dsub);
+          System.arraycopy(books, (j * ksub + (ksub > 200 ? 200 : 7)) * dsub, x, (m + j) * dsub, dsub);
+        }
+        x[2 * m * dsub] = Float.NaN; // row 2: a NaN key for every codeword of sub-quantizer 0
+        x[3 * m * dsub] = Float.MAX_VALUE; // row 3: infinite keys
+        int[] got = new int[n * m];
+        int[] want = new int[n * m];
+        pq.subCodes(x, n, got);
+        for (int j = 0; j < m; j++) {
+          L2Kernel.nearest(x, j * dsub, m * dsub, n, books, j * ksub * dsub, pq.codewordNorms(), j * ksub, ksub,
+              dsub, want, j, m);
+        }
+        assertThat(got).as("dsub=%d nbits=%d", dsub, nbits).containsExactly(want);
+      }
+    }
+  }
+
+  @Test
+  void rotationEqualsTheScalarDotPerOutput() {
+    Random rnd = new Random(16);
+    for (int d : new int[] {1, 7, 16, 24, 40, 384}) {
+      float[] r = gaussian(rnd, d * d, false);
+      VectorTransform t = VectorTransform.rotation(r, d);
+      for (int n : new int[] {1, 5, 17}) {
+        float[] x = gaussian(rnd, n * d, true);
+        float[] got = new float[n * d];
+        t.apply(x, n, got);
+        float[] want = new float[n * d];
+        for (int i = 0; i < n; i++) {
+          for (int k = 0; k < d; k++) {
+            want[i * d + k] = L2Kernel.dot(r, k * d, x, i * d, d);
+          }
+        }
+        assertBits(got, want, n * d, "rotation d=" + d + " n=" + n);
+      }
+    }
+  }
 }
