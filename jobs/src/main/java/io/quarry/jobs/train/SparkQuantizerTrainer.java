@@ -43,11 +43,12 @@ import org.apache.spark.sql.SparkSession;
  *   <li><b>Lists</b> (timed with the PQ): one pass counts the lists and sums the IVF error over the sample ({@link
  *       CoarseStats}); every list MLlib left empty is re-seeded by FAISS's split of a large one (metric {@code
  *       ivf.splits}) and the lists are counted again.
- *   <li><b>Residual PQ</b>: the residuals {@code R x − c_assign(x)} of the PQ training vectors are cached; every sub-codebook starts from the {@code ksub} training vectors with
- *       the smallest keys (seeded random initialisation, as FAISS's PQ k-means), then up to {@code maxIter} Lloyd
- *       passes (tol as k-means), each one ordered aggregation of {@link PqLloydStats} updating all M codebooks. So
- *       the PQ costs {@code ≤ maxIter} Spark jobs in all, where M MLlib fits (before issue 12) cost {@code M × (k-means||
- *       init + maxIter)} jobs.
+ *   <li><b>Residual PQ</b>: the residuals {@code R x − c_assign(x)} of the PQ training vectors are cached; every
+ *       sub-codebook starts from the {@code ksub} training vectors with the smallest keys (seeded random
+ *       initialisation, as FAISS's PQ k-means), then up to {@code maxIter} Lloyd passes (tol as k-means), each one
+ *       ordered aggregation of {@link PqLloydStats} updating all M codebooks. So the PQ costs {@code ≤ maxIter} Spark
+ *       jobs in all, where M MLlib fits (before issue 12) cost {@code M × (k-means|| init + maxIter)} jobs.
+ *   <li><b>Stats</b>: {@code pq.mse}, the model's error over the PQ training vectors.
  * </ol>
  *
  * <p>The PQ/OPQ passes run over a bounded training set (at most {@code maxPointsPerCentroid × ksub} vectors): when it
@@ -60,6 +61,7 @@ import org.apache.spark.sql.SparkSession;
  * encoding picks the lowest index).
  */
 public final class SparkQuantizerTrainer {
+  // the options, read by SparkTrainingSteps
   final SparkSession spark;
   final IndexSpec spec;
   final Metric metric;
@@ -164,7 +166,6 @@ public final class SparkQuantizerTrainer {
     return this;
   }
 
-
   /**
    * Default of {@link #withLocalPassBytes}: a training set of at most 256 MiB of vectors ({@code size × d × 4}
    * bytes) is collected to the driver for the PQ and OPQ passes — the 8-bit PQ's sample (at most {@code
@@ -177,9 +178,9 @@ public final class SparkQuantizerTrainer {
   /**
    * Where the PQ/OPQ Lloyd and rotation passes run: a training set of at most {@code bytes} ({@code size × d × 4}) is
    * collected once to the driver in its partitions (one Spark job) and every pass runs there ({@link
-   * PqTraining#inMemory}, the partitions in parallel threads; {@link SparkPqTraining}), instead of one Spark job per pass; larger sets stay
-   * distributed. Both give the same model bits (the same per-partition sums merged in partition order). 0: always
-   * distributed. Returns this.
+   * PqTraining#inMemory}, the partitions in parallel threads; {@link SparkPqTraining}), instead of one Spark job per
+   * pass; larger sets stay distributed. Both give the same model bits (the same per-partition sums merged in
+   * partition order). 0: always distributed. Returns this.
    */
   public SparkQuantizerTrainer withLocalPassBytes(long bytes) {
     if (bytes < 0) {

@@ -65,7 +65,6 @@ public final class TrainQuantizerJob implements StageJob {
     IndexSpec spec = parseSpec(cfg);
     Metric metric = Metric.parse(cfg.metric());
     String embDir = ctx.config().paths().embeddingsDir();
-    String outDir = ctx.config().paths().quantizerDir();
     if (!ctx.exists(embDir)) {
       throw new java.io.FileNotFoundException(embDir + ": embeddings not found (run the embed stage first)");
     }
@@ -84,27 +83,35 @@ public final class TrainQuantizerJob implements StageJob {
         throw new IllegalArgumentException(embDir + ": no valid embedding to train on");
       }
       SparkQuantizerTrainer.Result result = train(ctx, cfg, spec, metric, vectors, d, n);
-      QuantizerModel model = result.model();
-      long t1 = System.nanoTime();
-
-      EncodingStats stats = encodingStats(ctx, vectors.values(), model);
-      long t2 = System.nanoTime();
-
-      byte[] bytes = writeModel(ctx, outDir, model, n, stats);
-      summary.put("spec", spec.toString()).put("metric", cfg.metric()).put("d", d).put("vectors", n)
-          .put("sampleSize", result.sampleSize())
-          .put("pqSampleSize", result.pqSampleSize()).put("codeSize", model.codeSize())
-          .put("trainMse", model.info().metrics().get("pq.mse"))
-          .put("quantizationMse", stats.mse()).put("imbalanceFactor", stats.imbalanceFactor())
-          .put("emptyLists", stats.emptyLists())
-          .put("trainSeconds", seconds(t1 - t0)).put("stepSeconds", result.stepSeconds())
-          .put("encodeSeconds", seconds(t2 - t1))
-          .put("modelBytes", bytes.length).put("output", child(outDir, "quantizer.bin"));
-      ctx.writeString(child(outDir, "summary.json"), summary.toJson());
-      return summary;
+      return encodeAndWrite(ctx, summary, vectors, d, n, result, t0);
     } finally {
       checked.unpersist(false);
     }
+  }
+
+  /**
+   * Encodes every vector once with the trained model (error, list balance), writes {@code quantizer.bin}, {@code
+   * quantizer.json} and {@code summary.json}; returns the summary.
+   */
+  private static JobSummary encodeAndWrite(JobContext ctx, JobSummary summary, JavaPairRDD<String, float[]> vectors,
+      int d, long n, SparkQuantizerTrainer.Result result, long t0) throws java.io.IOException {
+    QuantizerModel model = result.model();
+    long t1 = System.nanoTime();
+    EncodingStats stats = encodingStats(ctx, vectors.values(), model);
+    long t2 = System.nanoTime();
+    String outDir = ctx.config().paths().quantizerDir();
+    byte[] bytes = writeModel(ctx, outDir, model, n, stats);
+    summary.put("spec", model.spec().toString()).put("metric", ctx.config().quantizer().metric()).put("d", d)
+        .put("vectors", n).put("sampleSize", result.sampleSize())
+        .put("pqSampleSize", result.pqSampleSize()).put("codeSize", model.codeSize())
+        .put("trainMse", model.info().metrics().get("pq.mse"))
+        .put("quantizationMse", stats.mse()).put("imbalanceFactor", stats.imbalanceFactor())
+        .put("emptyLists", stats.emptyLists())
+        .put("trainSeconds", seconds(t1 - t0)).put("stepSeconds", result.stepSeconds())
+        .put("encodeSeconds", seconds(t2 - t1))
+        .put("modelBytes", bytes.length).put("output", child(outDir, "quantizer.bin"));
+    ctx.writeString(child(outDir, "summary.json"), summary.toJson());
+    return summary;
   }
 
   private static IndexSpec parseSpec(QuantizerConfig cfg) {
