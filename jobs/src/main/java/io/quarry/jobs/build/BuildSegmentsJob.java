@@ -1,10 +1,8 @@
 package io.quarry.jobs.build;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.core.config.SegmentsConfig;
-import io.quarry.core.platform.Platform;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.segment.Checksums;
@@ -20,7 +18,6 @@ import java.io.InputStream;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -142,7 +139,7 @@ public final class BuildSegmentsJob implements StageJob {
     Dataset<Row> chunks = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(chunksDir)
         .select("chunk_id", "doc_id", "ordinal", "title", "text", "start_char", "end_char");
     if (docs != null) {
-      // rows without a document id belong to no document: they pass so that encodePartition quarantines them
+      // rows without a document id belong to no document: they pass so that PartitionEncoder quarantines them
       chunks = chunks.filter((org.apache.spark.api.java.function.FilterFunction<Row>) r ->
           r.getAs("doc_id") == null || docs.value().contains((String) r.getAs("doc_id")));
       emb = emb.filter((org.apache.spark.api.java.function.FilterFunction<Row>) r ->
@@ -150,7 +147,7 @@ public final class BuildSegmentsJob implements StageJob {
     }
     Dataset<Row> joined = chunks.join(emb, chunks.col("chunk_id").equalTo(emb.col("e_chunk_id")), "full_outer");
     int dim = q.model().dim();
-    JavaRDD<Encoded> encoded = joined.javaRDD().mapPartitions(rows -> encodePartition(rows, bq.value(), dim))
+    JavaRDD<Encoded> encoded = joined.javaRDD().mapPartitions(rows -> PartitionEncoder.encode(rows, bq.value(), dim))
         .persist(StorageLevel.MEMORY_AND_DISK());
     JavaRDD<Encoded> bad = encoded.filter(e -> e.reason() != null);
     Map<String, Long> reasons = new java.util.TreeMap<>(bad.map(Encoded::reason).countByValue());
@@ -299,44 +296,9 @@ public final class BuildSegmentsJob implements StageJob {
     return v == null ? "dev" : v;
   }
 
-  /** Reads the embeddings' model descriptor: {@code _model.json} (or {@code model.json} of older outputs). */
+  /** Reads the embeddings' model descriptor ({@link EmbeddingModelFile#read}). */
   static IndexManifest.Model readModel(JobContext ctx, String embDir, int quantDim) throws IOException {
-    String path = PublishedIndex.child(embDir, "_model.json");
-    if (!ctx.exists(path) && ctx.exists(PublishedIndex.child(embDir, "model.json"))) {
-      path = PublishedIndex.child(embDir, "model.json");
-    }
-    if (!ctx.exists(path)) {
-      throw new IOException(path + ": embedding model descriptor not found (run the embed stage first)");
-    }
-    JsonNode m;
-    try {
-      m = JSON.readTree(ctx.readString(path));
-    } catch (IOException e) {
-      throw new IOException(path + ": invalid JSON: " + e.getMessage(), e);
-    }
-    String id = text(m, "modelId", "model_id", "model");
-    String sha = text(m, "sha256", "modelSha256", "model_sha256");
-    int dim = m.path("dim").asInt(quantDim);
-    if (id == null || sha == null) {
-      throw new IOException(path + ": fields modelId and sha256 are required");
-    }
-    if (dim != quantDim) {
-      throw new IOException(path + ": model dim " + dim + " but the quantizer was trained for dim " + quantDim);
-    }
-    List<Platform> platforms = null;
-    if (m.path("platforms").isArray()) { // absent from older embeddings
-      platforms = Platform.distinct(JSON.convertValue(m.get("platforms"), new TypeReference<List<Platform>>() {}));
-    }
-    return new IndexManifest.Model(id, sha, dim, platforms);
-  }
-
-  private static String text(JsonNode n, String... names) {
-    for (String name : names) {
-      if (n.hasNonNull(name) && n.get(name).isTextual()) {
-        return n.get(name).asText();
-      }
-    }
-    return null;
+    return EmbeddingModelFile.read(ctx, embDir, quantDim);
   }
 
   /**
@@ -403,88 +365,5 @@ public final class BuildSegmentsJob implements StageJob {
     }
     ctx.deleteIfExists(PublishedIndex.child(indexDir, base));
     return base;
-  }
-
-  /** Rows encoded together by {@link #encodePartition} ({@link QuantizerModel#encodeBatch}). */
-  static final int ENCODE_BATCH = QuantizerModel.ENCODE_BLOCK;
-
-  /** A valid row waiting for its batch to be encoded; {@code slot} is its place in the partition's output. */
-  private record Pending(int slot, Row row, String chunkId, String docId, float[] x) {}
-
-  /**
-   * Validates and encodes one partition of joined rows. Valid rows are encoded in batches of {@link #ENCODE_BATCH}
-   * ({@link QuantizerModel#encodeBatch}: blocked rotation, assignment and PQ, the same lists and codes as one vector
-   * at a time); the output keeps the input order.
-   */
-  static Iterator<Encoded> encodePartition(Iterator<Row> rows, byte[] quantBytes, int dim) throws IOException {
-    QuantizerModel model = QuantizerFormat.fromBytes(quantBytes, "quantizer.bin");
-    List<Encoded> out = new ArrayList<>();
-    List<Pending> pending = new ArrayList<>(ENCODE_BATCH);
-    while (rows.hasNext()) {
-      Row r = rows.next();
-      String chunkId = r.getAs("chunk_id");
-      String eChunkId = r.getAs("e_chunk_id");
-      String docId = r.getAs("doc_id");
-      if (chunkId == null) {
-        out.add(new Encoded(null, eChunkId, r.getAs("e_doc_id"), "embedding_without_chunk", 0f));
-        continue;
-      }
-      if (eChunkId == null) {
-        out.add(new Encoded(null, chunkId, docId, "chunk_without_embedding", 0f));
-        continue;
-      }
-      String text = r.getAs("text");
-      if (docId == null || text == null || r.isNullAt(r.fieldIndex("ordinal"))
-          || r.isNullAt(r.fieldIndex("start_char")) || r.isNullAt(r.fieldIndex("end_char"))) {
-        out.add(new Encoded(null, chunkId, docId, "missing_field", 0f));
-        continue;
-      }
-      List<Object> vec = r.isNullAt(r.fieldIndex("vector")) ? null : r.getList(r.fieldIndex("vector"));
-      if (vec == null || vec.size() != dim) {
-        out.add(new Encoded(null, chunkId, docId, "wrong_dimension", 0f));
-        continue;
-      }
-      float[] x = new float[dim];
-      boolean finite = true;
-      for (int j = 0; j < dim; j++) {
-        Object o = vec.get(j);
-        x[j] = o == null ? Float.NaN : ((Number) o).floatValue();
-        finite &= Float.isFinite(x[j]);
-      }
-      if (!finite) {
-        out.add(new Encoded(null, chunkId, docId, "non_finite_vector", 0f));
-        continue;
-      }
-      pending.add(new Pending(out.size(), r, chunkId, docId, x));
-      out.add(null);
-      if (pending.size() == ENCODE_BATCH) {
-        flush(model, pending, out);
-      }
-    }
-    flush(model, pending, out);
-    return out.iterator();
-  }
-
-  private static void flush(QuantizerModel model, List<Pending> pending, List<Encoded> out) {
-    int n = pending.size();
-    if (n == 0) {
-      return;
-    }
-    int dim = model.dim();
-    float[] xs = new float[n * dim];
-    for (int i = 0; i < n; i++) {
-      System.arraycopy(pending.get(i).x(), 0, xs, i * dim, dim);
-    }
-    QuantizerModel.EncodedBatch b = model.encodeBatch(xs, n, io.quarry.jobs.train.MllibBlasProducts.ifNative());
-    for (int i = 0; i < n; i++) {
-      Pending p = pending.get(i);
-      Row r = p.row();
-      String title = r.getAs("title");
-      ShardEntry entry = new ShardEntry(p.chunkId(), p.docId(), ((Number) r.getAs("ordinal")).intValue(),
-          ((Number) r.getAs("start_char")).intValue(), ((Number) r.getAs("end_char")).intValue(),
-          title == null ? "" : title, r.getAs("text"), b.lists()[i], b.code(i), p.x());
-      out.set(p.slot(), new Encoded(entry, p.chunkId(), p.docId(), null, b.squaredErrors()[i]));
-    }
-    pending.clear();
   }
 }

@@ -90,21 +90,62 @@ public final class EmbedJob implements StageJob {
         .put("dim", driverModel.dim()).put("batchSize", ec.batchSize()).put("maxSeqLength", ec.maxSeqLength())
         .put("intraOpThreads", ec.intraOpThreads());
 
-    Dataset<Row> chunks = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(chunksDir)
-        .select("chunk_id", "doc_id", "title", "text");
-    chunks = EmbeddingReuse.withKeys(chunks, ReuseKey.of(driverModel.modelSha256(), cfg.chunking(),
-        ec.maxSeqLength(), driverModel.spec().passagePrefix()), cfg.chunking().prependTitle());
+    Dataset<Row> chunks = readChunks(ctx, driverModel);
     long n = chunks.count();
     if (n == 0) {
       throw new IllegalArgumentException("paths.chunks: " + chunksDir + " holds no chunk");
     }
-    int partitions = Integer.parseInt(ctx.spark().conf().get("spark.sql.shuffle.partitions", "200"));
-    int groupSize = Math.max(ec.batchSize() * 32, 512);
     EmbeddingReuse.Plan plan = EmbeddingReuse.plan(ctx, reuseSource, driverModel.modelSha256(), chunks, summary);
     long computed = plan.reused() == null ? n : plan.toEmbed().count();
     summary.put("reused", n - computed).put("computed", computed);
-    String writeDir = reuseSource.writeDir(out);
     long tEmbed = System.nanoTime();
+    List<Platform> platforms = embedAndWrite(ctx, execCfg, plan, computed, reuseSource.writeDir(out), summary);
+    plan.release();
+    reuseSource.swap(ctx, out);
+    summary.put("platforms", Platform.describe(platforms));
+    LOG.info("embed: vectors computed on {}", Platform.describe(platforms));
+    double embedSecs = (System.nanoTime() - tEmbed) / 1e9;
+    checkWritten(ctx, out, n);
+    ctx.writeString(child(out, "_model.json"), modelJson(driverModel, ec, platforms));
+    double secs = (System.nanoTime() - t0) / 1e9;
+    summary.put("chunks", n).put("output", out)
+        .put("embedSeconds", Math.round(embedSecs * 100) / 100.0)
+        .put("chunksPerSecond", Math.round(computed / embedSecs * 10) / 10.0)
+        .put("tokensPerSecond", Math.round(((Long) summary.get("tokens")) / embedSecs))
+        .put("seconds", Math.round(secs * 100) / 100.0);
+    ctx.writeString(ChunkJob.summaryPath(out), summary.toJson());
+    LOG.info("embed: {} chunks ({} reused, {} computed) in {} s ({} chunks/s)", n, n - computed, computed,
+        Math.round(embedSecs), summary.get("chunksPerSecond"));
+    return summary;
+  }
+
+  /** The chunks with their reuse keys ({@link EmbeddingReuse#withKeys}) for {@code model}. */
+  private static Dataset<Row> readChunks(JobContext ctx, Embedder model) {
+    QuarryConfig cfg = ctx.config();
+    Dataset<Row> chunks = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(cfg.paths().chunksDir())
+        .select("chunk_id", "doc_id", "title", "text");
+    return EmbeddingReuse.withKeys(chunks, ReuseKey.of(model.modelSha256(), cfg.chunking(),
+        cfg.embedding().maxSeqLength(), model.spec().passagePrefix()), cfg.chunking().prependTitle());
+  }
+
+  /** Every chunk has its vector in {@code out}: {@code n} rows read back. */
+  private static void checkWritten(JobContext ctx, String out, long n) {
+    long written = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(out).count();
+    if (written != n) {
+      throw new IllegalStateException("embed: wrote " + written + " vectors for " + n + " chunks");
+    }
+  }
+
+  /**
+   * Embeds the chunks {@code plan} leaves to embed ({@link EmbedPartition} in the executors, {@code computed} of them,
+   * partitioned by the hash of chunk_id and sorted by it), adds the reused vectors in the same layout and writes the
+   * union to {@code writeDir}; puts {@code tokens} and {@code chunksEmbedded}. Returns the executors' platforms.
+   */
+  private static List<Platform> embedAndWrite(JobContext ctx, EmbeddingConfig execCfg, EmbeddingReuse.Plan plan,
+      long computed, String writeDir, JobSummary summary) {
+    QuarryConfig cfg = ctx.config();
+    int partitions = Integer.parseInt(ctx.spark().conf().get("spark.sql.shuffle.partitions", "200"));
+    int groupSize = Math.max(cfg.embedding().batchSize() * 32, 512);
     CollectionAccumulator<Platform> platformAcc = ctx.spark().sparkContext().collectionAccumulator("embed platforms");
     try (Progress progress = new Progress(ctx.spark().sparkContext(), LOG, "embed", "chunks", computed, "tokens",
         10)) {
@@ -119,27 +160,7 @@ public final class EmbedJob implements StageJob {
       vectors.write().mode("overwrite").parquet(writeDir);
       summary.put("tokens", progress.secondary().value()).put("chunksEmbedded", progress.done().value());
     }
-    plan.release();
-    reuseSource.swap(ctx, out);
-    List<Platform> platforms = Platform.distinct(platformAcc.value());
-    summary.put("platforms", Platform.describe(platforms));
-    LOG.info("embed: vectors computed on {}", Platform.describe(platforms));
-    double embedSecs = (System.nanoTime() - tEmbed) / 1e9;
-    long written = ctx.spark().read().option("pathGlobFilter", "*.parquet").parquet(out).count();
-    if (written != n) {
-      throw new IllegalStateException("embed: wrote " + written + " vectors for " + n + " chunks");
-    }
-    ctx.writeString(child(out, "_model.json"), modelJson(driverModel, ec, platforms));
-    double secs = (System.nanoTime() - t0) / 1e9;
-    summary.put("chunks", n).put("output", out)
-        .put("embedSeconds", Math.round(embedSecs * 100) / 100.0)
-        .put("chunksPerSecond", Math.round(computed / embedSecs * 10) / 10.0)
-        .put("tokensPerSecond", Math.round(((Long) summary.get("tokens")) / embedSecs))
-        .put("seconds", Math.round(secs * 100) / 100.0);
-    ctx.writeString(ChunkJob.summaryPath(out), summary.toJson());
-    LOG.info("embed: {} chunks ({} reused, {} computed) in {} s ({} chunks/s)", n, n - computed, computed,
-        Math.round(embedSecs), summary.get("chunksPerSecond"));
-    return summary;
+    return Platform.distinct(platformAcc.value());
   }
 
   /**

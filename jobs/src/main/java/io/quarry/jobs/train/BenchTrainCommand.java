@@ -157,24 +157,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
       centres[i] = (float) gaussian(rnd);
     }
     Broadcast<float[]> bc = jsc.broadcast(centres);
-    int dd = d;
-    int k = clusters;
-    long sd = seed;
     long t0 = System.nanoTime();
-    List<Integer> parts = new ArrayList<>();
-    for (int p = 0; p < partitions; p++) {
-      parts.add(p);
-    }
-    int np = partitions;
-    JavaPairRDD<String, float[]> data = jsc.parallelize(parts, np).flatMapToPair(p -> {
-      long from = n * p / np;
-      long to = n * (p + 1) / np;
-      List<Tuple2<String, float[]>> out = new ArrayList<>((int) (to - from));
-      for (long i = from; i < to; i++) {
-        out.add(new Tuple2<>(Long.toString(i), vector(bc.value(), k, dd, sd, i)));
-      }
-      return out.iterator();
-    }).persist(StorageLevel.MEMORY_AND_DISK());
+    JavaPairRDD<String, float[]> data = generate(jsc, bc, n);
     data.count();
     double gen = (System.nanoTime() - t0) / 1e9;
     QuantizerTrainer.Params params = new QuantizerTrainer.Params(seed, maxIter, tol, maxPointsPerCentroid,
@@ -190,7 +174,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
     long t1 = System.nanoTime();
     double c1 = SparkQuantizerTrainer.processCpuSeconds();
     Broadcast<QuantizerModel> bm = jsc.broadcast(r.model());
-    EncodingStats stats = SparkQuantizerTrainer.encodingStats(data.values(), bm);
+    EncodingStats stats = OrderedBatches.encodingStats(data.values(), bm);
     double enc = (System.nanoTime() - t1) / 1e9;
     double encCpu = SparkQuantizerTrainer.processCpuSeconds() - c1;
     if (faissDir != null) {
@@ -211,6 +195,27 @@ public final class BenchTrainCommand implements Callable<Integer> {
         r.model().info().metrics().getOrDefault("ivf.mse", Double.NaN), stats.mse(), peakHeapMiB(),
         r.stepCpuSeconds().getOrDefault("opq", 0.0), r.stepCpuSeconds().getOrDefault("ivf", 0.0),
         r.stepCpuSeconds().getOrDefault("pq", 0.0), encCpu);
+  }
+
+  /** The {@code n} vectors ({@link #vector}) in {@code partitions} partitions, ids in order; cached. */
+  private JavaPairRDD<String, float[]> generate(JavaSparkContext jsc, Broadcast<float[]> bc, long n) {
+    int dd = d;
+    int k = clusters;
+    long sd = seed;
+    List<Integer> parts = new ArrayList<>();
+    for (int p = 0; p < partitions; p++) {
+      parts.add(p);
+    }
+    int np = partitions;
+    return jsc.parallelize(parts, np).flatMapToPair(p -> {
+      long from = n * p / np;
+      long to = n * (p + 1) / np;
+      List<Tuple2<String, float[]>> out = new ArrayList<>((int) (to - from));
+      for (long i = from; i < to; i++) {
+        out.add(new Tuple2<>(Long.toString(i), vector(bc.value(), k, dd, sd, i)));
+      }
+      return out.iterator();
+    }).persist(StorageLevel.MEMORY_AND_DISK());
   }
 
   /**

@@ -62,15 +62,9 @@ public final class TrainQuantizerJob implements StageJob {
   @Override
   public JobSummary run(JobContext ctx) throws Exception {
     QuantizerConfig cfg = ctx.config().quantizer();
-    IndexSpec spec;
-    try {
-      spec = IndexSpec.parse(cfg.spec());
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("quantizer.spec: " + e.getMessage(), e);
-    }
+    IndexSpec spec = parseSpec(cfg);
     Metric metric = Metric.parse(cfg.metric());
     String embDir = ctx.config().paths().embeddingsDir();
-    String outDir = ctx.config().paths().quantizerDir();
     if (!ctx.exists(embDir)) {
       throw new java.io.FileNotFoundException(embDir + ": embeddings not found (run the embed stage first)");
     }
@@ -81,83 +75,120 @@ public final class TrainQuantizerJob implements StageJob {
     int d = detectDimension(emb, embDir);
     JavaRDD<Checked> checked = emb.javaRDD().map(r -> check(r, d)).persist(StorageLevel.MEMORY_AND_DISK());
     try {
-      Map<String, Long> reasons = new TreeMap<>(checked.filter(c -> c.reason() != null).map(Checked::reason)
-          .countByValue());
-      String qdir = child(ctx.config().paths().quarantineDir(), "train");
-      ctx.deleteIfExists(qdir); // a re-run replaces its own quarantine output
-      if (!reasons.isEmpty()) {
-        StructType schema = new StructType().add("chunk_id", DataTypes.StringType)
-            .add("doc_id", DataTypes.StringType).add("reason", DataTypes.StringType);
-        JavaRDD<Row> bad = checked.filter(c -> c.reason() != null)
-            .map(c -> RowFactory.create(c.chunkId(), c.docId(), c.reason()));
-        ctx.spark().createDataFrame(bad, schema).coalesce(1).write().mode("overwrite").parquet(qdir);
-        reasons.forEach((r, n) -> summary.put("quarantined." + r, n));
-        LOG.warn("train: quarantined {} records under {}: {}", reasons.values().stream().mapToLong(x -> x).sum(),
-            qdir, reasons);
-      }
+      quarantine(ctx, checked, summary);
       JavaPairRDD<String, float[]> vectors = checked.filter(c -> c.reason() == null)
           .mapToPair(c -> new Tuple2<>(c.chunkId(), c.vector()));
       long n = vectors.count();
       if (n == 0) {
         throw new IllegalArgumentException(embDir + ": no valid embedding to train on");
       }
-      QuantizerTrainer.Params params = new QuantizerTrainer.Params(cfg.seed(), cfg.maxIter(), cfg.tol(),
-          cfg.maxPointsPerCentroid(), cfg.opqIterations());
-      // quantizer.ivfInit / ivfSolver from the config; MLlib's k-means|| steps and the init sample stay the defaults
-      SparkQuantizerTrainer.IvfOptions ivfDefaults = SparkQuantizerTrainer.IvfOptions.defaults();
-      SparkQuantizerTrainer.Result result = new SparkQuantizerTrainer(ctx.spark(), spec, metric, params)
-          .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(cfg.ivfInit(), ivfDefaults.initSteps(),
-              cfg.ivfSolver(), ivfDefaults.initSample()))
-          .withIvfTraining(cfg.ivfTraining(), 0)
-          .train(vectors, d, n);
-      QuantizerModel model = result.model();
-      long t1 = System.nanoTime();
-
-      EncodingStats stats = encodingStats(ctx, vectors.values(), model);
-      long t2 = System.nanoTime();
-
-      byte[] bytes = QuantizerFormat.toBytes(model);
-      try (OutputStream out = ctx.create(child(outDir, "quantizer.bin"))) {
-        out.write(bytes);
-      }
-      ObjectNode json = QuantizerFormat.headerJson(model);
-      json.put("inputVectors", n);
-      ObjectNode enc = json.putObject("encoding");
-      enc.put("vectors", stats.count());
-      enc.put("mse", stats.mse());
-      enc.put("imbalanceFactor", stats.imbalanceFactor());
-      enc.put("emptyLists", stats.emptyLists());
-      long[] sizes = stats.listSizes();
-      enc.put("minListSize", java.util.Arrays.stream(sizes).min().orElse(0));
-      enc.put("maxListSize", java.util.Arrays.stream(sizes).max().orElse(0));
-      ctx.writeString(child(outDir, "quantizer.json"), JSON.writeValueAsString(json));
-
-      summary.put("spec", spec.toString()).put("metric", cfg.metric()).put("d", d).put("vectors", n)
-          .put("sampleSize", result.sampleSize())
-          .put("pqSampleSize", result.pqSampleSize()).put("codeSize", model.codeSize())
-          .put("trainMse", model.info().metrics().get("pq.mse"))
-          .put("quantizationMse", stats.mse()).put("imbalanceFactor", stats.imbalanceFactor())
-          .put("emptyLists", stats.emptyLists())
-          .put("trainSeconds", seconds(t1 - t0)).put("stepSeconds", result.stepSeconds())
-          .put("encodeSeconds", seconds(t2 - t1))
-          .put("modelBytes", bytes.length).put("output", child(outDir, "quantizer.bin"));
-      ctx.writeString(child(outDir, "summary.json"), summary.toJson());
-      return summary;
+      SparkQuantizerTrainer.Result result = train(ctx, cfg, spec, metric, vectors, d, n);
+      return encodeAndWrite(ctx, summary, vectors, d, n, result, t0);
     } finally {
       checked.unpersist(false);
     }
   }
 
   /**
+   * Encodes every vector once with the trained model (error, list balance), writes {@code quantizer.bin}, {@code
+   * quantizer.json} and {@code summary.json}; returns the summary.
+   */
+  private static JobSummary encodeAndWrite(JobContext ctx, JobSummary summary, JavaPairRDD<String, float[]> vectors,
+      int d, long n, SparkQuantizerTrainer.Result result, long t0) throws java.io.IOException {
+    QuantizerModel model = result.model();
+    long t1 = System.nanoTime();
+    EncodingStats stats = encodingStats(ctx, vectors.values(), model);
+    long t2 = System.nanoTime();
+    String outDir = ctx.config().paths().quantizerDir();
+    byte[] bytes = writeModel(ctx, outDir, model, n, stats);
+    summary.put("spec", model.spec().toString()).put("metric", ctx.config().quantizer().metric()).put("d", d)
+        .put("vectors", n).put("sampleSize", result.sampleSize())
+        .put("pqSampleSize", result.pqSampleSize()).put("codeSize", model.codeSize())
+        .put("trainMse", model.info().metrics().get("pq.mse"))
+        .put("quantizationMse", stats.mse()).put("imbalanceFactor", stats.imbalanceFactor())
+        .put("emptyLists", stats.emptyLists())
+        .put("trainSeconds", seconds(t1 - t0)).put("stepSeconds", result.stepSeconds())
+        .put("encodeSeconds", seconds(t2 - t1))
+        .put("modelBytes", bytes.length).put("output", child(outDir, "quantizer.bin"));
+    ctx.writeString(child(outDir, "summary.json"), summary.toJson());
+    return summary;
+  }
+
+  private static IndexSpec parseSpec(QuantizerConfig cfg) {
+    try {
+      return IndexSpec.parse(cfg.spec());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("quantizer.spec: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Writes the rejected records to {@code <paths.quarantine>/train} (replacing a previous run's) and counts them
+   * under {@code quarantined.<reason>}.
+   */
+  private void quarantine(JobContext ctx, JavaRDD<Checked> checked, JobSummary summary) throws Exception {
+    Map<String, Long> reasons = new TreeMap<>(checked.filter(c -> c.reason() != null).map(Checked::reason)
+        .countByValue());
+    String qdir = child(ctx.config().paths().quarantineDir(), "train");
+    ctx.deleteIfExists(qdir); // a re-run replaces its own quarantine output
+    if (reasons.isEmpty()) {
+      return;
+    }
+    StructType schema = new StructType().add("chunk_id", DataTypes.StringType)
+        .add("doc_id", DataTypes.StringType).add("reason", DataTypes.StringType);
+    JavaRDD<Row> bad = checked.filter(c -> c.reason() != null)
+        .map(c -> RowFactory.create(c.chunkId(), c.docId(), c.reason()));
+    ctx.spark().createDataFrame(bad, schema).coalesce(1).write().mode("overwrite").parquet(qdir);
+    reasons.forEach((r, n) -> summary.put("quarantined." + r, n));
+    LOG.warn("train: quarantined {} records under {}: {}", reasons.values().stream().mapToLong(x -> x).sum(),
+        qdir, reasons);
+  }
+
+  /** {@link SparkQuantizerTrainer} with the config's parameters and IVF options. */
+  private static SparkQuantizerTrainer.Result train(JobContext ctx, QuantizerConfig cfg, IndexSpec spec,
+      Metric metric, JavaPairRDD<String, float[]> vectors, int d, long n) {
+    QuantizerTrainer.Params params = new QuantizerTrainer.Params(cfg.seed(), cfg.maxIter(), cfg.tol(),
+        cfg.maxPointsPerCentroid(), cfg.opqIterations());
+    // quantizer.ivfInit / ivfSolver from the config; MLlib's k-means|| steps and the init sample stay the defaults
+    SparkQuantizerTrainer.IvfOptions ivfDefaults = SparkQuantizerTrainer.IvfOptions.defaults();
+    return new SparkQuantizerTrainer(ctx.spark(), spec, metric, params)
+        .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(cfg.ivfInit(), ivfDefaults.initSteps(),
+            cfg.ivfSolver(), ivfDefaults.initSample()))
+        .withIvfTraining(cfg.ivfTraining(), 0)
+        .train(vectors, d, n);
+  }
+
+  /** Writes {@code quantizer.bin} and {@code quantizer.json} (header plus encoding statistics); returns the bytes. */
+  private static byte[] writeModel(JobContext ctx, String outDir, QuantizerModel model, long n, EncodingStats stats)
+      throws java.io.IOException {
+    byte[] bytes = QuantizerFormat.toBytes(model);
+    try (OutputStream out = ctx.create(child(outDir, "quantizer.bin"))) {
+      out.write(bytes);
+    }
+    ObjectNode json = QuantizerFormat.headerJson(model);
+    json.put("inputVectors", n);
+    ObjectNode enc = json.putObject("encoding");
+    enc.put("vectors", stats.count());
+    enc.put("mse", stats.mse());
+    enc.put("imbalanceFactor", stats.imbalanceFactor());
+    enc.put("emptyLists", stats.emptyLists());
+    long[] sizes = stats.listSizes();
+    enc.put("minListSize", java.util.Arrays.stream(sizes).min().orElse(0));
+    enc.put("maxListSize", java.util.Arrays.stream(sizes).max().orElse(0));
+    ctx.writeString(child(outDir, "quantizer.json"), JSON.writeValueAsString(json));
+    return bytes;
+  }
+
+  /**
    * Encodes every vector with the broadcast model inside {@code mapPartitions} and aggregates the error and list
-   * sizes, in batches ({@link SparkQuantizerTrainer#encodingStats}). The build stage encodes with the same {@link
+   * sizes, in batches ({@link OrderedBatches#encodingStats}). The build stage encodes with the same {@link
    * QuantizerModel#encodeBatch}.
    */
   public static EncodingStats encodingStats(JobContext ctx, JavaRDD<float[]> vectors, QuantizerModel model) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
     Broadcast<QuantizerModel> bm = jsc.broadcast(model);
     try {
-      return SparkQuantizerTrainer.encodingStats(vectors, bm);
+      return OrderedBatches.encodingStats(vectors, bm);
     } finally {
       bm.destroy();
     }

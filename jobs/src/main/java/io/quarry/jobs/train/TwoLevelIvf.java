@@ -62,19 +62,7 @@ final class TwoLevelIvf {
    *     population
    */
   static int[] apportion(long[] population, int total) {
-    long sum = 0;
-    int nonEmpty = 0;
-    for (long p : population) {
-      if (p < 0) {
-        throw new IllegalArgumentException("negative population " + p);
-      }
-      sum += p;
-      nonEmpty += p > 0 ? 1 : 0;
-    }
-    if (total < nonEmpty || total > sum) {
-      throw new IllegalArgumentException("cannot split " + total + " centroids over " + nonEmpty
-          + " non-empty clusters holding " + sum + " vectors");
-    }
+    long sum = checkedSum(population, total);
     int n = population.length;
     int[] a = new int[n];
     double[] rem = new double[n];
@@ -125,46 +113,44 @@ final class TwoLevelIvf {
     return a;
   }
 
+  /** The total population; throws when {@code total} centroids cannot be apportioned ({@link #apportion}). */
+  private static long checkedSum(long[] population, int total) {
+    long sum = 0;
+    int nonEmpty = 0;
+    for (long p : population) {
+      if (p < 0) {
+        throw new IllegalArgumentException("negative population " + p);
+      }
+      sum += p;
+      nonEmpty += p > 0 ? 1 : 0;
+    }
+    if (total < nonEmpty || total > sum) {
+      throw new IllegalArgumentException("cannot split " + total + " centroids over " + nonEmpty
+          + " non-empty clusters holding " + sum + " vectors");
+    }
+    return sum;
+  }
+
   /**
    * Trains {@code nlist} IVF centroids in two levels.
    *
-   * @param trainer the trainer whose MLlib fit ({@link SparkQuantizerTrainer#fitKMeans}, IVF options) runs level 1
-   *     and whose Lloyd ({@link SparkQuantizerTrainer#lloyd}) runs the refinement
+   * @param mllib the trainer's MLlib k-means ({@link MllibIvf#fit}, IVF options) that runs level 1 and whose Lloyd
+   *     ({@link MllibIvf#lloyd}) runs the refinement
    * @param xtKeyed sample key → (rotated) sample vector of {@code d} floats, cached by the caller
    * @param sampleSize vectors in {@code xtKeyed}, ≥ nlist
    * @param maxIter Lloyd iterations of each k-means; @param tol their relative tolerance
    * @param refinePasses flat MLlib Lloyd iterations over the whole sample afterwards (0: none)
    * @return {@code nlist × d} centroids, row-major
    */
-  static float[] train(SparkQuantizerTrainer trainer, JavaPairRDD<Long, float[]> xtKeyed, long sampleSize, int d,
+  static float[] train(MllibIvf mllib, JavaPairRDD<Long, float[]> xtKeyed, long sampleSize, int d,
       int nlist, long seed, int maxIter, double tol, int refinePasses) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(xtKeyed.context());
     int k1 = level1Clusters(nlist);
-    float[] c1 = trainer.fitKMeans(xtKeyed.values(), d, k1, seed, "IVF level 1", maxIter);
+    float[] c1 = mllib.fit(xtKeyed.values(), d, k1, seed, "IVF level 1", maxIter);
     Broadcast<CoarseQuantizer> bq1 = jsc.broadcast(CoarseQuantizer.ivf(c1, k1, d));
     try {
-      // (level-1 cluster, (sample key, vector)), assigned in batches (native BLAS shortlist when MLlib loaded one)
-      JavaPairRDD<Integer, Tuple2<Long, float[]>> byCluster = xtKeyed.mapPartitionsToPair(it -> {
-        List<Tuple2<Integer, Tuple2<Long, float[]>>> out = new ArrayList<>();
-        List<Tuple2<Long, float[]>> batch = new ArrayList<>(SparkQuantizerTrainer.BATCH);
-        float[] x = new float[SparkQuantizerTrainer.BATCH * d];
-        int[] lists = new int[SparkQuantizerTrainer.BATCH];
-        while (it.hasNext() || !batch.isEmpty()) {
-          if (it.hasNext()) {
-            Tuple2<Long, float[]> t = it.next();
-            System.arraycopy(t._2(), 0, x, batch.size() * d, d);
-            batch.add(t);
-          }
-          if (batch.size() == SparkQuantizerTrainer.BATCH || (!it.hasNext() && !batch.isEmpty())) {
-            bq1.value().assign(x, batch.size(), lists, MllibBlasProducts.ifNative());
-            for (int i = 0; i < batch.size(); i++) {
-              out.add(new Tuple2<>(lists[i], batch.get(i)));
-            }
-            batch.clear();
-          }
-        }
-        return out.iterator();
-      }).persist(StorageLevel.MEMORY_AND_DISK());
+      JavaPairRDD<Integer, Tuple2<Long, float[]>> byCluster = byLevel1(xtKeyed, bq1, d)
+          .persist(StorageLevel.MEMORY_AND_DISK());
       try {
         long[] population = new long[k1];
         for (Map.Entry<Integer, Long> e : byCluster.keys().countByValue().entrySet()) {
@@ -177,39 +163,11 @@ final class TwoLevelIvf {
             Arrays.stream(k2).max().orElse(0));
         Broadcast<int[]> bk2 = jsc.broadcast(k2);
         int parts = Math.max(1, Math.min(k1, Math.max(xtKeyed.getNumPartitions(), jsc.defaultParallelism()) * 2));
-        List<Tuple2<Integer, float[]>> level2 = byCluster.groupByKey(new HashPartitioner(parts)).map(g -> {
-          int c = g._1();
-          List<Tuple2<Long, float[]>> pts = new ArrayList<>();
-          g._2().forEach(pts::add);
-          // shuffle order varies between runs: sort by sample key, then by the vector's floats (a total order)
-          pts.sort((p, q) -> {
-            int r = Long.compare(p._1(), q._1());
-            return r != 0 ? r : Arrays.compare(p._2(), q._2());
-          });
-          int n = pts.size();
-          float[] x = new float[n * d];
-          for (int i = 0; i < n; i++) {
-            System.arraycopy(pts.get(i)._2(), 0, x, i * d, d);
-          }
-          int k = bk2.value()[c];
-          KMeans.Result r = KMeans.train(x, n, d, k, maxIter, tol, SampleKeys.mix(seed + 1 + c));
-          return new Tuple2<>(c, r.centroids());
-        }).collect();
+        List<Tuple2<Integer, float[]>> level2 = level2(byCluster, bk2, parts, d, seed, maxIter, tol);
         bk2.destroy();
-        float[][] byC1 = new float[k1][];
-        for (Tuple2<Integer, float[]> t : level2) {
-          byC1[t._1()] = t._2();
-        }
-        float[] out = new float[nlist * d];
-        int o = 0;
-        for (int c = 0; c < k1; c++) {
-          if (k2[c] > 0) {
-            System.arraycopy(byC1[c], 0, out, o, k2[c] * d);
-            o += k2[c] * d;
-          }
-        }
+        float[] out = concat(level2, k1, k2, nlist, d);
         if (refinePasses > 0) {
-          out = trainer.lloyd(xtKeyed.values(), out, d, nlist, seed, refinePasses);
+          out = mllib.lloyd(xtKeyed.values(), out, d, nlist, seed, refinePasses);
         }
         return out;
       } finally {
@@ -218,5 +176,73 @@ final class TwoLevelIvf {
     } finally {
       bq1.destroy();
     }
+  }
+
+  /**
+   * (level-1 cluster, (sample key, vector)), assigned in batches (native BLAS shortlist when MLlib loaded one).
+   */
+  private static JavaPairRDD<Integer, Tuple2<Long, float[]>> byLevel1(JavaPairRDD<Long, float[]> xtKeyed,
+      Broadcast<CoarseQuantizer> bq1, int d) {
+    return xtKeyed.mapPartitionsToPair(it -> {
+      List<Tuple2<Integer, Tuple2<Long, float[]>>> out = new ArrayList<>();
+      List<Tuple2<Long, float[]>> batch = new ArrayList<>(OrderedBatches.BATCH);
+      float[] x = new float[OrderedBatches.BATCH * d];
+      int[] lists = new int[OrderedBatches.BATCH];
+      while (it.hasNext() || !batch.isEmpty()) {
+        if (it.hasNext()) {
+          Tuple2<Long, float[]> t = it.next();
+          System.arraycopy(t._2(), 0, x, batch.size() * d, d);
+          batch.add(t);
+        }
+        if (batch.size() == OrderedBatches.BATCH || (!it.hasNext() && !batch.isEmpty())) {
+          bq1.value().assign(x, batch.size(), lists, MllibBlasProducts.ifNative());
+          for (int i = 0; i < batch.size(); i++) {
+            out.add(new Tuple2<>(lists[i], batch.get(i)));
+          }
+          batch.clear();
+        }
+      }
+      return out.iterator();
+    });
+  }
+
+  /** Level 2: one in-memory k-means per level-1 cluster, {@code k2[c]} centroids, in parallel Spark tasks. */
+  private static List<Tuple2<Integer, float[]>> level2(JavaPairRDD<Integer, Tuple2<Long, float[]>> byCluster,
+      Broadcast<int[]> bk2, int parts, int d, long seed, int maxIter, double tol) {
+    return byCluster.groupByKey(new HashPartitioner(parts)).map(g -> {
+      int c = g._1();
+      List<Tuple2<Long, float[]>> pts = new ArrayList<>();
+      g._2().forEach(pts::add);
+      // shuffle order varies between runs: sort by sample key, then by the vector's floats (a total order)
+      pts.sort((p, q) -> {
+        int r = Long.compare(p._1(), q._1());
+        return r != 0 ? r : Arrays.compare(p._2(), q._2());
+      });
+      int n = pts.size();
+      float[] x = new float[n * d];
+      for (int i = 0; i < n; i++) {
+        System.arraycopy(pts.get(i)._2(), 0, x, i * d, d);
+      }
+      int k = bk2.value()[c];
+      KMeans.Result r = KMeans.train(x, n, d, k, maxIter, tol, SampleKeys.mix(seed + 1 + c));
+      return new Tuple2<>(c, r.centroids());
+    }).collect();
+  }
+
+  /** The level-2 centroids concatenated level-1 cluster by level-1 cluster: {@code nlist × d}. */
+  private static float[] concat(List<Tuple2<Integer, float[]>> level2, int k1, int[] k2, int nlist, int d) {
+    float[][] byC1 = new float[k1][];
+    for (Tuple2<Integer, float[]> t : level2) {
+      byC1[t._1()] = t._2();
+    }
+    float[] out = new float[nlist * d];
+    int o = 0;
+    for (int c = 0; c < k1; c++) {
+      if (k2[c] > 0) {
+        System.arraycopy(byC1[c], 0, out, o, k2[c] * d);
+        o += k2[c] * d;
+      }
+    }
+    return out;
   }
 }

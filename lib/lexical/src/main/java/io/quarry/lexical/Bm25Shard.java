@@ -20,21 +20,21 @@ import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.index.ReaderUtil;
-import org.apache.lucene.search.DocIdSetIterator;
-import org.apache.lucene.search.ScoreMode;
-import org.apache.lucene.search.Scorer;
-import org.apache.lucene.search.Weight;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
 import org.apache.lucene.search.BoostQuery;
 import org.apache.lucene.search.CollectionStatistics;
+import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.IndexSearcher;
-import org.apache.lucene.search.TermStatistics;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.ScoreMode;
+import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.TermQuery;
+import org.apache.lucene.search.TermStatistics;
 import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.search.Weight;
 import org.apache.lucene.search.similarities.BM25Similarity;
 import org.apache.lucene.store.MMapDirectory;
 
@@ -63,7 +63,7 @@ public final class Bm25Shard implements Closeable {
   /** Tombstones: Lucene query matching the chunks of deleted documents (null when none). */
   private final Query deleted;
   /** What the tombstoned chunks contribute to the collection statistics (empty when none). */
-  private final Deleted dead;
+  private final TombstoneStats dead;
 
   /**
    * Opens {@code shardDir/bm25} and checks that its local ids are exactly {@code [0, expectedChunks)}.
@@ -77,7 +77,7 @@ public final class Bm25Shard implements Closeable {
   /**
    * Opens {@code shardDir/bm25} with tombstones: {@link #search} never returns a chunk of a document in
    * {@code deletedDocs} (excluded by a {@code MUST_NOT} clause on {@code doc_id}), and the deleted chunks do not count
-   * in the collection statistics either: their postings are subtracted ({@link Deleted}, one pass over this shard's
+   * in the collection statistics either: their postings are subtracted ({@link TombstoneStats}, one pass over this shard's
    * postings at open, only when there are tombstones), so every live chunk scores exactly as in a version built from
    * the live documents alone.
    *
@@ -123,86 +123,8 @@ public final class Bm25Shard implements Closeable {
         lidOfDoc[leaf.docBase + d] = lid;
       }
     }
-    this.dead = deleted == null ? Deleted.NONE : Deleted.of(searcher, deleted);
+    this.dead = deleted == null ? TombstoneStats.NONE : TombstoneStats.of(searcher, deleted);
     searcher.stats = new Stats(List.of(this));
-  }
-
-  /**
-   * The tombstoned chunks' share of the {@link Bm25SegmentWriter#CONTENTS} field statistics: per term, the number of
-   * tombstoned chunks containing it and its total frequency in them; in all, their count and total length.
-   */
-  static final class Deleted {
-    static final Deleted NONE = new Deleted(Map.of(), 0, 0, 0);
-
-    final Map<org.apache.lucene.util.BytesRef, long[]> termDfTtf;
-    final long docCount;
-    final long sumTtf;
-    final long sumDf;
-
-    private Deleted(Map<org.apache.lucene.util.BytesRef, long[]> termDfTtf, long docCount, long sumTtf, long sumDf) {
-      this.termDfTtf = termDfTtf;
-      this.docCount = docCount;
-      this.sumTtf = sumTtf;
-      this.sumDf = sumDf;
-    }
-
-    /** One pass over every posting of the field, counting those of the chunks {@code deleted} matches. */
-    static Deleted of(IndexSearcher searcher, Query deleted) throws IOException {
-      IndexReader reader = searcher.getIndexReader();
-      org.apache.lucene.util.FixedBitSet isDead = new org.apache.lucene.util.FixedBitSet(Math.max(1, reader.maxDoc()));
-      Weight w = searcher.createWeight(searcher.rewrite(deleted), ScoreMode.COMPLETE_NO_SCORES, 1f);
-      for (LeafReaderContext leaf : reader.leaves()) {
-        Scorer sc = w.scorer(leaf);
-        if (sc != null) {
-          DocIdSetIterator it = sc.iterator();
-          for (int d = it.nextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = it.nextDoc()) {
-            isDead.set(leaf.docBase + d);
-          }
-        }
-      }
-      Map<org.apache.lucene.util.BytesRef, long[]> perTerm = new java.util.HashMap<>();
-      org.apache.lucene.util.FixedBitSet hasField = new org.apache.lucene.util.FixedBitSet(Math.max(1, reader.maxDoc()));
-      long sumTtf = 0;
-      long sumDf = 0;
-      for (LeafReaderContext leaf : reader.leaves()) {
-        org.apache.lucene.index.Terms terms = leaf.reader().terms(Bm25SegmentWriter.CONTENTS);
-        if (terms == null) {
-          continue;
-        }
-        org.apache.lucene.index.TermsEnum te = terms.iterator();
-        org.apache.lucene.index.PostingsEnum pe = null;
-        for (org.apache.lucene.util.BytesRef t = te.next(); t != null; t = te.next()) {
-          pe = te.postings(pe, org.apache.lucene.index.PostingsEnum.FREQS);
-          long df = 0;
-          long ttf = 0;
-          for (int d = pe.nextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = pe.nextDoc()) {
-            if (isDead.get(leaf.docBase + d)) {
-              df++;
-              ttf += pe.freq();
-              hasField.set(leaf.docBase + d);
-            }
-          }
-          if (df > 0) {
-            long[] v = perTerm.computeIfAbsent(org.apache.lucene.util.BytesRef.deepCopyOf(t), x -> new long[2]);
-            v[0] += df;
-            v[1] += ttf;
-            sumDf += df;
-            sumTtf += ttf;
-          }
-        }
-      }
-      return new Deleted(perTerm, hasField.cardinality(), sumTtf, sumDf);
-    }
-
-    long df(Term term) {
-      long[] v = Bm25SegmentWriter.CONTENTS.equals(term.field()) ? termDfTtf.get(term.bytes()) : null;
-      return v == null ? 0 : v[0];
-    }
-
-    long ttf(Term term) {
-      long[] v = Bm25SegmentWriter.CONTENTS.equals(term.field()) ? termDfTtf.get(term.bytes()) : null;
-      return v == null ? 0 : v[1];
-    }
   }
 
   /**

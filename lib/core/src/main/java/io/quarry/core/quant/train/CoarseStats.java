@@ -69,13 +69,9 @@ public final class CoarseStats implements Serializable {
 
   /** Adds {@code other} into this (same nlist). Returns this. */
   public CoarseStats merge(CoarseStats other) {
-    for (int i = 0; i < counts.length; i++) {
-      counts[i] += other.counts[i];
-    }
+    PartialSums.add(counts, other.counts);
     if (sums != null) {
-      for (int i = 0; i < sums.length; i++) {
-        sums[i] += other.sums[i];
-      }
+      PartialSums.add(sums, other.sums);
     }
     sse += other.sse;
     n += other.n;

@@ -37,9 +37,7 @@ public final class EncodingStats implements Serializable {
   }
 
   public EncodingStats merge(EncodingStats o) {
-    for (int i = 0; i < listSizes.length; i++) {
-      listSizes[i] += o.listSizes[i];
-    }
+    PartialSums.add(listSizes, o.listSizes);
     sse += o.sse;
     n += o.n;
     return this;

@@ -90,12 +90,8 @@ public final class PqLloydStats implements Serializable {
     if (other.sums.length != sums.length) {
       throw new IllegalArgumentException("PqLloydStats shape mismatch");
     }
-    for (int i = 0; i < sums.length; i++) {
-      sums[i] += other.sums[i];
-    }
-    for (int i = 0; i < counts.length; i++) {
-      counts[i] += other.counts[i];
-    }
+    PartialSums.add(sums, other.sums);
+    PartialSums.add(counts, other.counts);
     sse += other.sse;
     n += other.n;
     return this;

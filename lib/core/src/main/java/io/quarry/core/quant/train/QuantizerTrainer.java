@@ -3,14 +3,12 @@ package io.quarry.core.quant.train;
 import io.quarry.core.quant.IndexSpec;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
-import io.quarry.core.quant.TrainingInfo;
 import io.quarry.core.quant.component.CoarseQuantizer;
 import io.quarry.core.quant.component.ProductQuantizer;
 import io.quarry.core.quant.component.VectorTransform;
 import io.quarry.core.quant.kernel.VectorMath;
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * rotation, IVF coarse k-means, residual PQ. The same algorithm as the Spark job ({@code TrainQuantizerJob}), with
  * {@link KMeans} (k-means++ + Lloyd) in place of MLlib's k-means||; used by tests, benchmarks and small corpora.
  *
- * <p>Steps:
+ * <p>Steps (their order is {@link TrainingSteps}, shared with the Spark trainer; this class implements them on
+ * arrays):
  *
  * <ol>
  *   <li>Sample: at most {@code maxPointsPerCentroid × max(nlist, ksub)} vectors, chosen with the seed (FAISS caps each
@@ -30,8 +29,10 @@ import org.slf4j.LoggerFactory;
  *       warm-started Lloyd steps of all M sub-quantizers on the newly rotated sample ({@link PqTraining#opq}). Starting from the identity
  *       makes the first iteration's error the plain PQ error.
  *   <li>IVF: k-means with {@code nlist} centroids on the rotated sample (skipped without IVF).
+ *   <li>Lists: the rotated sample assigned to the lists, its residuals kept for the PQ.
  *   <li>Residual PQ: k-means with {@code ksub} centroids per sub-space on the residuals {@code R x − c_assign(x)} of
  *       at most {@code maxPointsPerCentroid × ksub} sample vectors (FAISS's cap for each PQ sub-quantizer).
+ *   <li>Stats: {@code pq.mse} of the model over the PQ training vectors.
  * </ol>
  *
  * Metrics (mean squared error per vector): {@code ivf.mse} (residual energy, over the sample), {@code pq.mse} (final
@@ -123,57 +124,100 @@ public final class QuantizerTrainer {
       }
     }
     checkSampleSize(n, spec);
-    long cap = sampleCap(spec, p.maxPointsPerCentroid());
-    int[] rows = sampleRows(n, cap, p.seed());
-    int ns = rows.length;
-    float[] sample = rows.length == n ? x : KMeans.copyRows(x, d, rows);
-    TreeMap<String, Double> metrics = new TreeMap<>();
+    return new InMemorySteps(x, n, d, spec, metric, p).train();
+  }
 
-    VectorTransform transform = VectorTransform.identity(d);
-    float[] xt = sample;
-    if (spec.hasOpq()) {
-      transform = VectorTransform.rotation(trainOpq(sample, ns, d, spec.opqM(), 1 << spec.nbits(), p, metrics), d);
-      xt = new float[ns * d];
-      transform.apply(sample, ns, xt);
+  /** The {@link TrainingSteps} on {@code n × d} row-major vectors in memory. */
+  private static final class InMemorySteps extends TrainingSteps<float[]> {
+    private final float[] x;
+    private final int n;
+    private int ns;
+    private float[] sample;
+    private float[] residuals;
+    private int[] pqRows;
+
+    InMemorySteps(float[] x, int n, int d, IndexSpec spec, Metric metric, Params p) {
+      super(spec, metric, p, d);
+      this.x = x;
+      this.n = n;
     }
-    int nlist = spec.effectiveNlist();
-    CoarseQuantizer coarse = CoarseQuantizer.single(d);
-    if (spec.hasIvf()) {
-      KMeans.Result ivf = KMeans.train(xt, ns, d, nlist, p.maxIter(), p.tol(), p.seed());
+
+    @Override
+    protected float[] sample() {
+      int[] rows = sampleRows(n, sampleCap(spec, params.maxPointsPerCentroid()), params.seed());
+      ns = rows.length;
+      sample = rows.length == n ? x : KMeans.copyRows(x, d, rows);
+      return sample;
+    }
+
+    @Override
+    protected VectorTransform opq(float[] sample) {
+      return VectorTransform.rotation(trainOpq(sample, ns, d, spec.opqM(), 1 << spec.nbits(), params, metrics), d);
+    }
+
+    @Override
+    protected float[] rotate(float[] sample, VectorTransform rotation) {
+      float[] xt = new float[ns * d];
+      rotation.apply(sample, ns, xt);
+      return xt;
+    }
+
+    @Override
+    protected float[] ivf(float[] xt) {
+      KMeans.Result ivf = KMeans.train(xt, ns, d, spec.effectiveNlist(), params.maxIter(), params.tol(),
+          params.seed());
       metrics.put("ivf.splits", (double) ivf.splits());
-      coarse = CoarseQuantizer.ivf(ivf.centroids(), nlist, d);
+      return ivf.centroids();
     }
-    int[] lists = new int[ns];
-    coarse.assign(xt, ns, lists);
-    float[] residuals = new float[ns * d];
-    coarse.residuals(xt, ns, lists, residuals);
-    double ivfSse = 0;
-    for (int i = 0; i < ns; i++) {
-      ivfSse += VectorMath.dot(residuals, i * d, residuals, i * d, d);
+
+    @Override
+    protected CoarseQuantizer lists(float[] xt, CoarseQuantizer coarse) {
+      int[] lists = new int[ns];
+      coarse.assign(xt, ns, lists);
+      residuals = new float[ns * d];
+      coarse.residuals(xt, ns, lists, residuals);
+      double ivfSse = 0;
+      for (int i = 0; i < ns; i++) {
+        ivfSse += VectorMath.dot(residuals, i * d, residuals, i * d, d);
+      }
+      metrics.put("ivf.mse", ivfSse / ns);
+      return coarse;
     }
-    metrics.put("ivf.mse", ivfSse / ns);
-    ProductQuantizer pq = null;
-    // PQ training rows: all of the sample within FAISS's per-sub-quantizer cap, else a seeded subset
-    int[] pqRows = spec.isFlat() ? KMeans.range(ns)
-        : sampleRows(ns, (long) p.maxPointsPerCentroid() * spec.ksub(), p.seed() + 1);
-    if (!spec.isFlat()) {
+
+    @Override
+    protected ProductQuantizer pq(float[] xt, CoarseQuantizer coarse) {
+      // PQ training rows: all of the sample within FAISS's per-sub-quantizer cap, else a seeded subset
+      pqRows = sampleRows(ns, (long) params.maxPointsPerCentroid() * spec.ksub(), params.seed() + 1);
       float[] pqResiduals = pqRows.length == ns ? residuals : KMeans.copyRows(residuals, d, pqRows);
       int[] splits = new int[1];
-      pq = new ProductQuantizer(spec.pqM(), spec.nbits(), d / spec.pqM(),
-          trainPq(pqResiduals, pqRows.length, d, spec.pqM(), spec.ksub(), p.maxIter(), p.tol(), p.seed(), splits));
+      ProductQuantizer pq = new ProductQuantizer(spec.pqM(), spec.nbits(), d / spec.pqM(), trainPq(pqResiduals,
+          pqRows.length, d, spec.pqM(), spec.ksub(), params.maxIter(), params.tol(), params.seed(), splits));
       metrics.put("pq.splits", (double) splits[0]);
       metrics.put("pq.mse.heldout", PqHeldOutError.estimate(pq, pqResiduals, pqRows.length));
+      return pq;
     }
-    QuantizerModel model = new QuantizerModel(spec, metric, transform, coarse, pq,
-        new TrainingInfo(ns, p.seed(), "none", TrainingInfo.currentQuarryVersion(), metrics,
-            p.maxPointsPerCentroid()));
-    float[] pqSample = pqRows.length == ns ? sample : KMeans.copyRows(sample, d, pqRows);
-    float[] err = model.encodeBatch(pqSample, pqRows.length).squaredErrors();
-    double sse = 0;
-    for (float e : err) {
-      sse += e;
+
+    @Override
+    protected double pqMse(QuantizerModel model) {
+      int[] rows = pqRows != null ? pqRows : KMeans.range(ns);
+      float[] pqSample = rows.length == ns ? sample : KMeans.copyRows(sample, d, rows);
+      float[] err = model.encodeBatch(pqSample, rows.length).squaredErrors();
+      double sse = 0;
+      for (float e : err) {
+        sse += e;
+      }
+      return sse / rows.length;
     }
-    return model.withInfo(model.info().withMetric("pq.mse", sse / pqRows.length));
+
+    @Override
+    protected long sampleSize() {
+      return ns;
+    }
+
+    @Override
+    protected String sparkVersion() {
+      return "none";
+    }
   }
 
   /**
