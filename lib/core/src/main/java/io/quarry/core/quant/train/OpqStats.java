@@ -102,9 +102,7 @@ public final class OpqStats implements Serializable {
   }
 
   public OpqStats merge(OpqStats other) {
-    for (int i = 0; i < cross.length; i++) {
-      cross[i] += other.cross[i];
-    }
+    PartialSums.add(cross, other.cross);
     sse += other.sse;
     n += other.n;
     return this;

@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * code, so they differ only in where a pass's statistics are summed.
  *
  * <p>A pass's statistics are summed per partition in row order and the partials merged in partition order (each
- * into a fresh zero accumulator, as {@code SparkQuantizerTrainer.orderedBatchAggregate} does); {@link PqLloydStats}
+ * into a fresh zero accumulator, as {@code OrderedBatches.orderedBatchAggregate} does); {@link PqLloydStats}
  * and {@link OpqStats} accumulate row by row, so the result does not depend on how a partition is cut into batches.
  * Hence {@link #inMemory} over a sample's partitions gives the bits of the distributed passes over the same
  * partitions.
