@@ -1,6 +1,6 @@
 package io.quarry.core.quant.component;
 
-import io.quarry.core.quant.kernel.VectorMath;
+import io.quarry.core.quant.kernel.WideL2;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
@@ -17,9 +17,10 @@ import org.apache.lucene.util.hnsw.RandomVectorScorerSupplier;
  * Navigable Small World graphs", TPAMI 2018) over the {@code nlist × d} IVF centroids (row-major), so the coarse
  * quantizer finds a query's nearest lists without scanning all of them: FAISS's {@code IndexHNSWFlat} as the coarse
  * quantizer of {@code IVF65536_HNSW32}. The graph is Lucene's ({@code org.apache.lucene.util.hnsw}: {@link
- * HnswGraphBuilder}, {@link HnswGraphSearcher}, Apache-2.0), built in memory over Quarry's centroid array with
- * Quarry's fixed-order squared L2 ({@link VectorMath#l2sq}) as the distance (similarity {@code 1 / (1 + ||x −
- * c||²)}, Lucene's EUCLIDEAN form).
+ * HnswGraphBuilder}, {@link HnswGraphSearcher}, Apache-2.0), built in memory over Quarry's centroid array with a
+ * fixed-order squared L2 ({@link WideL2#l2sq}: eight-lane vectors, the same bits on every CPU and in its scalar
+ * twin) as the distance (similarity {@code 1 / (1 + ||x − c||²)}, Lucene's EUCLIDEAN form). The graph only
+ * nominates candidates: callers rank them with the quantizer's own kernel.
  *
  * <p>Deterministic: Lucene's single-threaded builder draws node levels from its seed and inserts nodes in id order,
  * so the same centroids and seed give the same graph and the same search results on any run.
@@ -132,9 +133,9 @@ public final class CentroidGraph {
     }
   }
 
-  /** Lucene's similarity from Quarry's squared L2: {@code 1 / (1 + ||a − b||²)} (EUCLIDEAN's form, in (0, 1]). */
+  /** Lucene's similarity from the squared L2: {@code 1 / (1 + ||a − b||²)} (EUCLIDEAN's form, in (0, 1]). */
   private static float similarity(float[] a, int ao, float[] b, int bo, int d) {
-    return 1f / (1f + VectorMath.l2sq(a, ao, b, bo, d));
+    return 1f / (1f + WideL2.l2sq(a, ao, b, bo, d));
   }
 
   /** Scores centroids against one query vector. */

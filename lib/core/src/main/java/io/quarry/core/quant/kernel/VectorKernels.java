@@ -238,4 +238,38 @@ public final class VectorKernels {
       out[oo + i] = a[ao + i] + s * b[i];
     }
   }
+
+  private static final VectorSpecies<Float> F256 = FloatVector.SPECIES_256;
+
+  /**
+   * {@link WideL2#l2sq} on four 8-lane accumulators ({@code s[u]} of lane {@code u mod 8} in accumulator {@code u /
+   * 8}); the tail and the final sums in scalar code in {@link WideL2}'s order.
+   */
+  static float wideL2sq(float[] a, int ao, float[] b, int bo, int d) {
+    FloatVector s0 = FloatVector.zero(F256);
+    FloatVector s1 = FloatVector.zero(F256);
+    FloatVector s2 = FloatVector.zero(F256);
+    FloatVector s3 = FloatVector.zero(F256);
+    int main = d - d % WideL2.WIDTH;
+    for (int t = 0; t < main; t += WideL2.WIDTH) {
+      FloatVector d0 = FloatVector.fromArray(F256, a, ao + t).sub(FloatVector.fromArray(F256, b, bo + t));
+      FloatVector d1 = FloatVector.fromArray(F256, a, ao + t + 8).sub(FloatVector.fromArray(F256, b, bo + t + 8));
+      FloatVector d2 = FloatVector.fromArray(F256, a, ao + t + 16).sub(FloatVector.fromArray(F256, b, bo + t + 16));
+      FloatVector d3 = FloatVector.fromArray(F256, a, ao + t + 24).sub(FloatVector.fromArray(F256, b, bo + t + 24));
+      s0 = s0.add(d0.mul(d0));
+      s1 = s1.add(d1.mul(d1));
+      s2 = s2.add(d2.mul(d2));
+      s3 = s3.add(d3.mul(d3));
+    }
+    float[] s = new float[WideL2.WIDTH];
+    s0.intoArray(s, 0);
+    s1.intoArray(s, 8);
+    s2.intoArray(s, 16);
+    s3.intoArray(s, 24);
+    for (int t = main; t < d; t++) {
+      float df = a[ao + t] - b[bo + t];
+      s[t - main] = s[t - main] + df * df;
+    }
+    return WideL2.reduce(s);
+  }
 }
