@@ -58,6 +58,8 @@ def main():
         opq = faiss.OPQMatrix(d, opq_m)
         opq.niter = q["opqIterations"]
         opq.niter_pq = 4
+        if os.environ.get("FAISS_OPQ_INIT") == "identity":  # experiment: start from R = I as Quarry does
+            faiss.copy_array_to_vector(np.eye(d, dtype=np.float32).ravel(), opq.A)
         opq.max_train_points = mppc * ksub
         opq.train(xb)
     t["opq"] = time.time() - t0
