@@ -65,7 +65,7 @@ import org.slf4j.LoggerFactory;
  * {@code per_query.parquet} (stage, query id, one column per metric).
  *
  * <p>Data flow: queries and qrels are read on the driver (small); queries are embedded once with the configured
- * model; the {@code dense-exact} stage is a distributed brute-force search over the embeddings Parquet
+ * model; the {@code exact} stage is a distributed brute-force search over the embeddings Parquet
  * ({@code mapPartitions} of {@link ExactSearch}, partial top-n merged on the driver); the index stages run on the
  * driver through {@link HybridSearcher}, the serving jar's search code, over a local copy of the version. All
  * metric and report code is in {@code io.quarry.core.eval}.
@@ -122,7 +122,7 @@ public final class EvaluateJob implements StageJob {
       IndexVersion version = null;
       HybridSearcher searcher = null;
       List<String> notes = new ArrayList<>();
-      boolean needIndex = e.stages().stream().anyMatch(s -> !s.equals("dense-exact"));
+      boolean needIndex = e.stages().stream().anyMatch(s -> !s.equals("exact"));
       if (needIndex) {
         // segments.version names the version to evaluate (e.g. a freshly built, not yet published one, before the
         // gate); unset, the published one (CURRENT).
@@ -136,17 +136,17 @@ public final class EvaluateJob implements StageJob {
       // Stages, in pipeline order.
       Map<String, StageRun> runs = new LinkedHashMap<>();
       StageRun exact = null;
-      boolean wantExact = e.stages().contains("dense-exact") || e.stages().contains("dense-ivfpq");
+      boolean wantExact = e.stages().contains("exact") || e.stages().contains("ivfpq");
       if (wantExact) {
         long t0 = System.nanoTime();
         exact = se.exactStage(exactSearch(ctx, qv, e.candidates(), metric), metric.name().toLowerCase(Locale.ROOT));
-        LOG.info("dense-exact: {} queries in {} ms", qids.size(), (System.nanoTime() - t0) / 1_000_000);
+        LOG.info("exact: {} queries in {} ms", qids.size(), (System.nanoTime() - t0) / 1_000_000);
       }
       for (String stage : EvaluationConfig.STAGES) {
         if (!e.stages().contains(stage)) {
           continue;
         }
-        if (stage.equals("dense-exact")) {
+        if (stage.equals("exact")) {
           runs.put(stage, exact);
         } else if (se.canRun(stage)) {
           long t0 = System.nanoTime();
@@ -170,7 +170,7 @@ public final class EvaluateJob implements StageJob {
         evals.put(r.name(), ev);
         String runFile = "runs/" + r.name() + ".trec";
         writeRun(ctx, child(tmp, runFile), r, "quarry-" + r.name());
-        Double ann = r.name().equals("dense-ivfpq") && exact != null
+        Double ann = r.name().equals("ivfpq") && exact != null
             ? StageEvaluator.annRecall(r, exact, e.annRecallK()) : null;
         results.add(new EvalReport.StageResult(r.name(), r.description(), runFile, ev.queryCount(),
             ev.emptyRankings(), ev.meansByName(), ann, StageEvaluator.percentile(r.latencyMs(), 50),
@@ -185,11 +185,11 @@ public final class EvaluateJob implements StageJob {
         case "hybrid" -> java.util.Arrays.asList(runs.get("bm25"), runs.get("rescore"));
         case "cross-encoder" -> java.util.Arrays.asList(runs.containsKey("hybrid") ? runs.get("hybrid")
             : runs.get("rescore"));
-        case "rescore" -> java.util.Arrays.asList(runs.get("dense-ivfpq"));
+        case "rescore" -> java.util.Arrays.asList(runs.get("ivfpq"));
         default -> List.of();
       };
       LossAttribution.Summary loss = se.lossAttribution(qrels, lossK, runs.get(finalStage), exact,
-          runs.get("bm25"), runs.get("dense-ivfpq"), before);
+          runs.get("bm25"), runs.get("ivfpq"), before);
 
       Map<String, Object> params = new LinkedHashMap<>();
       params.put("k", e.k());

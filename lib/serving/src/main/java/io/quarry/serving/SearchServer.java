@@ -461,13 +461,14 @@ public final class SearchServer implements AutoCloseable {
   }
 
   private void runSearch(Request httpReq, byte[] body, long t0, Response res, Callback cb) throws IOException {
-    HybridSearcher.Request req;
+    SearchApi.Parsed parsed;
     try {
-      req = SearchApi.parse(body, limits);
+      parsed = SearchApi.parseRequest(body, limits);
     } catch (SearchApi.BadRequest e) {
       sendError(httpReq, res, cb, "search", 400, e.getMessage());
       return;
     }
+    HybridSearcher.Request req = parsed.request();
     LoadedIndex li = holder.acquire();
     if (li == null) {
       sendError(httpReq, res, cb, "search", 503, "not ready: " + holder.status().reason());
@@ -486,7 +487,8 @@ public final class SearchServer implements AutoCloseable {
         metrics.stage(e.getKey(), e.getValue());
       }
       metrics.stage("total", took);
-      ObjectNode o = SearchApi.response(li.version().manifest().version(), req, result, took);
+      ObjectNode o = SearchApi.response(li.version().manifest().version(), req, result, took,
+          parsed.warnings());
       send(res, cb, "search", 200, SearchApi.JSON.writeValueAsBytes(o));
     } finally {
       li.release();
