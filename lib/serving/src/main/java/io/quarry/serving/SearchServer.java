@@ -56,7 +56,7 @@ import org.slf4j.LoggerFactory;
  *       ({@code "status": "ok"} or {@code "degraded"});
  *   <li>{@code GET /ready}: 200 {@code {"ready":true,"version":…}} while a valid version serves (also while the last
  *       reload failed: the failure is in {@code lastReloadError}); 503 only when no version is loaded;
- *   <li>{@code GET /metrics}: Prometheus exposition ({@link Metrics}; text format 0.0.4 unless the scraper asks for
+ *   <li>{@code GET /metrics}: Prometheus exposition ({@link ServerMetrics}; text format 0.0.4 unless the scraper asks for
  *       another).
  * </ul>
  *
@@ -126,7 +126,7 @@ public final class SearchServer implements AutoCloseable {
   private final RequestDeadlines deadlines;
   private final ThreadPoolExecutor searchPool;
   private final IndexHolder holder;
-  private final Metrics metrics = new Metrics();
+  private final ServerMetrics metrics = new ServerMetrics();
   private final PrometheusScrapeHandler scrape;
   private final SearchApi.Limits limits;
 
@@ -218,7 +218,7 @@ public final class SearchServer implements AutoCloseable {
     return admin == null ? -1 : admin.getLocalPort();
   }
 
-  public Metrics metrics() {
+  public ServerMetrics metrics() {
     return metrics;
   }
 
