@@ -41,7 +41,7 @@ class HybridFusionTest {
       float[] q = emb.embedQueries(List.of(query))[0];
       boolean sawBm25Missing = false;
       for (int i = 0; i < c.size(); i++) {
-        assertThat(c.score(HybridSearcher.IVFPQ, i)).isNotNaN();
+        assertThat(c.score(HybridSearcher.DENSE, i)).isNotNaN();
         assertThat(c.score(HybridSearcher.BM25, i)).isNotNaN();
         // the exact dense score is the inner product with the stored float32 vector
         float[] x = new float[q.length];
@@ -50,7 +50,7 @@ class HybridFusionTest {
         for (int j = 0; j < x.length; j++) {
           dot += q[j] * x[j];
         }
-        assertThat(c.score(HybridSearcher.IVFPQ, i)).isCloseTo(dot, within(1e-4f));
+        assertThat(c.score(HybridSearcher.DENSE, i)).isCloseTo(dot, within(1e-4f));
         // the BM25 score equals the one a deeper BM25 search gives (0 when no term matches)
         final int ii = i;
         float want = deepBm25.stream().filter(h -> h.shard() == c.shard(ii) && h.id() == c.id(ii))
@@ -65,7 +65,7 @@ class HybridFusionTest {
       List<String> dense = ids(hs, query, base, new FusionSpec(new ConvexCombination(Normalization.MINMAX, 1)));
       List<String> lex = ids(hs, query, base, new FusionSpec(new ConvexCombination(Normalization.MINMAX, 0)));
       List<String> mid = ids(hs, query, base, new FusionSpec(new ConvexCombination(Normalization.TMM, 0.5)));
-      assertThat(dense).isEqualTo(chunkIds(iv, c.rankBy(HybridSearcher.IVFPQ)));
+      assertThat(dense).isEqualTo(chunkIds(iv, c.rankBy(HybridSearcher.DENSE)));
       assertThat(lex).isEqualTo(chunkIds(iv, c.rankBy(HybridSearcher.BM25)));
       assertThat(mid).isNotEqualTo(dense).isNotEqualTo(lex).containsExactlyInAnyOrderElementsOf(dense);
 
