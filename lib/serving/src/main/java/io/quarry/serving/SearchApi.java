@@ -17,7 +17,8 @@ import java.util.Set;
  * values are a {@link BadRequest} with a message naming the field) and the response body.
  *
  * <p>Request: {@code {"query": str (required, 1..maxQueryChars chars), "k": int 1..maxK (10), "mode":
- * "bm25"|"ivfpq"|"rescore"|"hybrid" ("hybrid"; the deprecated "dense" is read as "rescore", with a warning), "nprobe": int 1..maxNprobe, "bm25Depth" / "denseDepth": int k..maxDepth,
+ * "bm25"|"ivfpq"|"rescore"|"hybrid" ("hybrid"; the deprecated "dense" is read as "rescore", with a warning),
+ * "nprobe": int 1..maxNprobe, "bm25Depth" / "denseDepth": int k..maxDepth,
  * "fusion": str (e.g. "rrf:k=60", "wrrf:k=60,alpha=0.7", "convex:zscore,alpha=0.7", "…,level=doc"), "rescoreDepth": int
  * 0..maxDepth (100; rescore mode), "rerank": bool (false), "rerankDepth": int 1..maxDepth (max(rescoreDepth, k)),
  * "withText": bool (true)}}. {@code nprobe}, the depths and {@code fusion} default to the index version's tuned
