@@ -11,7 +11,7 @@ import io.quarry.core.eval.Evaluation;
 import io.quarry.core.eval.ExactSearch;
 import io.quarry.core.eval.LossAttribution;
 import io.quarry.core.eval.MarkdownReport;
-import io.quarry.core.eval.MetricSpec;
+import io.quarry.core.eval.Measure;
 import io.quarry.core.eval.Qrels;
 import io.quarry.core.eval.Queries;
 import io.quarry.core.eval.StageEvaluator;
@@ -87,7 +87,7 @@ public final class EvaluateJob implements StageJob {
     // a failure at any point leaves the previous evaluation of this run id untouched.
     String tmp = child(c.paths().evalDir(), "." + e.runId() + ".tmp-" + Long.toHexString(System.nanoTime()));
     cleanStale(ctx, c.paths().evalDir(), e.runId());
-    List<MetricSpec> metrics = Evaluation.parseMetrics(e.metrics());
+    List<Measure> metrics = Evaluation.parseMetrics(e.metrics());
 
     // Inputs (driver: queries and qrels are small).
     Inputs in = Inputs.read(ctx, e);
@@ -321,8 +321,8 @@ public final class EvaluateJob implements StageJob {
   }
 
   /** The cutoff of "final top-k" for loss attribution: the first metric's cutoff, else 10. */
-  static int lossCutoff(List<MetricSpec> metrics) {
-    for (MetricSpec m : metrics) {
+  static int lossCutoff(List<Measure> metrics) {
+    for (Measure m : metrics) {
       if (m.k() > 0) {
         return m.k();
       }
@@ -399,11 +399,11 @@ public final class EvaluateJob implements StageJob {
   }
 
   private static void writePerQuery(JobContext ctx, String path, List<EvalReport.StageResult> results,
-      List<MetricSpec> metrics) {
+      List<Measure> metrics) {
     List<StructField> fields = new ArrayList<>();
     fields.add(DataTypes.createStructField("stage", DataTypes.StringType, false));
     fields.add(DataTypes.createStructField("query_id", DataTypes.StringType, false));
-    for (MetricSpec m : metrics) {
+    for (Measure m : metrics) {
       fields.add(DataTypes.createStructField(column(m.name()), DataTypes.DoubleType, false));
     }
     List<Row> rows = new ArrayList<>();

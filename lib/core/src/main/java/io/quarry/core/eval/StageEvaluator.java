@@ -234,7 +234,7 @@ public final class StageEvaluator {
    * the final pipeline stage ({@code hybrid} if it can run, else {@code rescore}, else {@code ivfpq}). The
    * fusion curve is the tuning's ({@code quarry tune}, on training qrels), not swept here on the evaluated queries.
    */
-  public List<EvalReport.SweepPoint> sweeps(Qrels qrels, List<MetricSpec> metrics, StageRun exact)
+  public List<EvalReport.SweepPoint> sweeps(Qrels qrels, List<Measure> metrics, StageRun exact)
       throws IOException {
     List<EvalReport.SweepPoint> out = new ArrayList<>();
     if (searcher == null) {
@@ -266,7 +266,7 @@ public final class StageEvaluator {
   }
 
   private static EvalReport.SweepPoint point(StageRun r, String param, int value, Qrels qrels,
-      List<MetricSpec> metrics, Double ann, double bpv) {
+      List<Measure> metrics, Double ann, double bpv) {
     Evaluation e = Evaluation.of(r.docs(), qrels, metrics);
     return new EvalReport.SweepPoint(r.name(), param, value, e.meansByName(), ann, percentile(r.latencyMs(), 50),
         bpv);
