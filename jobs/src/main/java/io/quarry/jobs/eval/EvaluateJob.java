@@ -5,7 +5,6 @@ import static org.apache.spark.sql.functions.col;
 import io.quarry.core.config.EvaluationConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.core.eval.ChunkHit;
-import io.quarry.core.eval.EvalInputException;
 import io.quarry.core.eval.EvalReport;
 import io.quarry.core.eval.EvaluationPlan;
 import io.quarry.core.eval.Evaluation;
@@ -14,8 +13,6 @@ import io.quarry.core.eval.FinalGains;
 import io.quarry.core.eval.LossAttribution;
 import io.quarry.core.eval.MarkdownReport;
 import io.quarry.core.eval.Measure;
-import io.quarry.core.eval.Qrels;
-import io.quarry.core.eval.Queries;
 import io.quarry.core.eval.StageEvaluator;
 import io.quarry.core.eval.StageEvaluator.StageRun;
 import io.quarry.core.eval.TrecRunFormat;
@@ -30,14 +27,9 @@ import io.quarry.embed.RuntimePlatform;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
-import io.quarry.jobs.build.PublishedIndex;
 import io.quarry.jobs.embed.ModelShipping;
 import io.quarry.report.HtmlReport;
-import java.io.BufferedReader;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -90,7 +82,7 @@ public final class EvaluateJob implements StageJob {
     // a failure at any point leaves the previous evaluation of this run id untouched.
     String tmp = child(c.paths().evalDir(), "." + e.runId() + ".tmp-" + Long.toHexString(System.nanoTime()));
     cleanStale(ctx, c.paths().evalDir(), e.runId());
-    Inputs in = Inputs.read(ctx, e); // driver: queries and qrels are small
+    EvalInputs in = EvalInputs.read(ctx, e); // driver: queries and qrels are small
     // The cross-encoder is loaded before any search runs: a missing or unloadable model fails here, naming the file.
     OnnxCrossEncoder crossEncoder = openCrossEncoder(ctx, e);
     EvaluatedIndex index = null;
@@ -144,7 +136,7 @@ public final class EvaluateJob implements StageJob {
 
   /** The judged queries, embedded once with the configured model (input order = the qrels' query order). */
   record EmbeddedQueries(List<StageEvaluator.Query> queries, float[][] vectors, Map<String, float[]> byText) {
-    static EmbeddedQueries of(Embedder embedder, Inputs in) throws IOException {
+    static EmbeddedQueries of(Embedder embedder, EvalInputs in) throws IOException {
       List<String> qids = new ArrayList<>(in.qrels().queryIds());
       List<String> texts = new ArrayList<>();
       for (String q : qids) {
@@ -196,7 +188,7 @@ public final class EvaluateJob implements StageJob {
 
   /** Evaluates every run, writes the run files, sweeps, attributes losses and assembles {@code metrics.json}. */
   private static EvalReport measure(JobContext ctx, String tmp, StageEvaluator se, Map<String, StageRun> runs,
-      StageRun exact, Inputs in, Embedder embedder, IndexVersion version, Metric metric, boolean crossEncoder)
+      StageRun exact, EvalInputs in, Embedder embedder, IndexVersion version, Metric metric, boolean crossEncoder)
       throws IOException {
     EvaluationConfig e = ctx.config().evaluation();
     List<Measure> metrics = Evaluation.parseMetrics(e.metrics());
@@ -226,7 +218,7 @@ public final class EvaluateJob implements StageJob {
 
   /** Writes metrics.json, the reports and per_query.parquet into {@code tmp}; the summary of the run. */
   private static JobSummary writeOutputs(JobContext ctx, String tmp, EvalReport report, Map<String, StageRun> runs,
-      Inputs in) throws IOException {
+      EvalInputs in) throws IOException {
     List<Measure> metrics = Evaluation.parseMetrics(ctx.config().evaluation().metrics());
     ctx.writeString(child(tmp, "metrics.json"), report.toJson());
     ctx.writeString(child(tmp, "report.md"), MarkdownReport.render(report));
@@ -405,51 +397,6 @@ public final class EvaluateJob implements StageJob {
   }
 
   /**
-   * The evaluation inputs as read from {@code evaluation.queries} and {@code evaluation.qrels} (raw bytes kept for the
-   * dataset checksums).
-   */
-  record Inputs(byte[] queryBytes, byte[] qrelsBytes, Map<String, String> texts, Qrels qrels) {
-    /**
-     * Reads and parses both files.
-     *
-     * @throws EvalInputException naming the file: missing, malformed, or judged queries absent from the queries file
-     */
-    static Inputs read(JobContext ctx, EvaluationConfig e) throws IOException {
-      return read(ctx.hadoopConf(), e.format(), e.queries(), e.qrelsPath());
-    }
-
-    /** {@link #read(JobContext, EvaluationConfig)} without Spark (any Hadoop filesystem of {@code conf}). */
-    static Inputs read(org.apache.hadoop.conf.Configuration conf, EvaluationConfig e) throws IOException {
-      return read(conf, e.format(), e.queries(), e.qrelsPath());
-    }
-
-    /** Reads and parses a queries file and a qrels file of {@code format} (beir, trec) on any Hadoop filesystem. */
-    static Inputs read(org.apache.hadoop.conf.Configuration conf, String format, String queriesPath, String qrelsPath)
-        throws IOException {
-      byte[] qBytes = readBytes(conf, queriesPath);
-      byte[] rBytes = readBytes(conf, qrelsPath);
-      Map<String, String> texts = Queries.read(format, queriesPath, reader(qBytes));
-      Qrels qrels = Qrels.read(format, qrelsPath, reader(rBytes));
-      checkJudgedQueriesExist(queriesPath, qrelsPath, texts, qrels);
-      return new Inputs(qBytes, rBytes, texts, qrels);
-    }
-
-    private static void checkJudgedQueriesExist(String queriesPath, String qrelsPath, Map<String, String> texts,
-        Qrels qrels) {
-      List<String> missing = new ArrayList<>();
-      for (String qid : qrels.queryIds()) {
-        if (!texts.containsKey(qid)) {
-          missing.add(qid);
-        }
-      }
-      if (!missing.isEmpty()) {
-        throw new EvalInputException(qrelsPath, 0, missing.size() + " judged queries are not in " + queriesPath
-            + ", e.g. " + missing.subList(0, Math.min(5, missing.size())));
-      }
-    }
-  }
-
-  /**
    * Checks the evaluation inputs before any work (what {@code validate-config} and the first step of
    * {@code pipeline} do): both files exist and parse, every judged query is in the queries file, and there is at
    * least one judged query.
@@ -459,7 +406,7 @@ public final class EvaluateJob implements StageJob {
    *     empty when the inputs are usable
    */
   public static List<String> checkInputs(org.apache.hadoop.conf.Configuration conf, EvaluationConfig e) {
-    return checkPair(conf, "evaluation", e.format(), e.queries(), e.qrelsPath());
+    return EvalInputs.check(conf, "evaluation", e.format(), e.queries(), e.qrelsPath());
   }
 
   /**
@@ -471,54 +418,11 @@ public final class EvaluateJob implements StageJob {
     if (!t.enabled()) {
       return List.of();
     }
-    return checkPair(conf, "tuning", TuneJob.format(c), TuneJob.queriesPath(c), t.qrels());
-  }
-
-  private static List<String> checkPair(org.apache.hadoop.conf.Configuration conf, String section, String format,
-      String queriesPath, String qrelsPath) {
-    List<String> problems = new ArrayList<>();
-    Map<String, String> texts = null;
-    Qrels qrels = null;
-    try {
-      texts = Queries.read(format, queriesPath, reader(readBytes(conf, queriesPath)));
-    } catch (IOException | RuntimeException ex) {
-      problems.add(section + ".queries: " + ex.getMessage());
-    }
-    try {
-      qrels = Qrels.read(format, qrelsPath, reader(readBytes(conf, qrelsPath)));
-    } catch (IOException | RuntimeException ex) {
-      problems.add(section + ".qrels: " + ex.getMessage());
-    }
-    if (texts != null && qrels != null) {
-      try {
-        Inputs.checkJudgedQueriesExist(queriesPath, qrelsPath, texts, qrels);
-      } catch (RuntimeException ex) {
-        problems.add(section + ".qrels: " + ex.getMessage());
-      }
-      if (qrels.queryIds().isEmpty()) {
-        problems.add(section + ".qrels: " + qrelsPath + ": no judged query");
-      }
-    }
-    return problems;
+    return EvalInputs.check(conf, "tuning", TuneJob.format(c), TuneJob.queriesPath(c), t.qrels());
   }
 
   static String child(String parent, String name) {
     return parent.endsWith("/") ? parent + name : parent + "/" + name;
-  }
-
-  private static byte[] readBytes(org.apache.hadoop.conf.Configuration conf, String path) throws IOException {
-    org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
-    org.apache.hadoop.fs.FileSystem fs = p.getFileSystem(conf);
-    if (!fs.exists(p)) {
-      throw new EvalInputException(path, 0, "file not found");
-    }
-    try (InputStream in = fs.open(p)) {
-      return in.readAllBytes();
-    }
-  }
-
-  private static BufferedReader reader(byte[] bytes) {
-    return new BufferedReader(new InputStreamReader(new ByteArrayInputStream(bytes), StandardCharsets.UTF_8));
   }
 
   static String sha256(byte[] bytes) {
