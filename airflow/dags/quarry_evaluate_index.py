@@ -5,7 +5,7 @@
 ``evaluate`` searches the labeled queries (``queries``/``qrels`` params, else the config's) over the index version
 ``index_version`` (required: a version under ``<work_base>/index``, named after the build run that made it; the
 published one is ``cat <work_base>/index/CURRENT``), using that build's embeddings (``<work_base>/runs/<version>``)
-for the exact-search stage, and writes only ``<work_base>/eval/<run_id>``;
+for the ``exact`` stage (brute-force search), and writes only ``<work_base>/eval/<run_id>``;
 ``compare`` checks it against the evaluation run ``baseline_run_id`` (default: the evaluation of the version CURRENT
 names; skipped when there is none) and fails with exit 3 when a gated metric dropped beyond ``evaluation.gate``. Nothing is rebuilt, so this DAG is cheap enough to run on every new labeled set or search setting (nprobe).
 

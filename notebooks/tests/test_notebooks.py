@@ -85,6 +85,7 @@ def test_notebook_shows_notes_for_fields_not_produced(path, tmp_path):
     minimal = {
         "schemaVersion": 1,
         "runId": "minimal-run",
+        # an old stage name (before the one stage vocabulary): shown under its current name, ivfpq
         "stages": [
             {"name": "dense-ivfpq", "queries": 2, "emptyRankings": 0, "metrics": {"nDCG@10": 0.5, "Recall@100": 1.0},
              "perQuery": {"q1": {"nDCG@10": 0.25, "Recall@100": 1.0}, "q2": {"nDCG@10": 0.75, "Recall@100": 1.0}}}
@@ -94,6 +95,7 @@ def test_notebook_shows_notes_for_fields_not_produced(path, tmp_path):
     nb = execute(path, {"QUARRY_EVAL_DIR": str(tmp_path), "QUARRY_BASELINE_EVAL_DIR": ""}, "minimal")
     text = text_of(nb)
     assert "minimal-run" in text
+    assert "ivfpq" in text and "dense-ivfpq" not in text
     assert "no nprobe sweep" in text
     assert "no loss attribution" in text
     assert "no baseline evaluation given" in text

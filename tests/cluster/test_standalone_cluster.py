@@ -147,7 +147,7 @@ def test_pipeline_on_standalone_cluster(cluster):
     assert judged <= per_query.keys() and set(per_query.values()) == {100}
     stages = {st["name"]: st for st in metrics["stages"]}
     # random ranking of 400 documents with ~1.2 relevant per query: nDCG@10 ~ 0.02, Recall@100 ~ 0.25
-    for name in ("dense-ivfpq", metrics["finalStage"]):
+    for name in ("ivfpq", metrics["finalStage"]):
         m = stages[name]["metrics"]
         assert m["nDCG@10"] > 0.5, (name, m)
         assert m["Recall@100"] > 0.85, (name, m)

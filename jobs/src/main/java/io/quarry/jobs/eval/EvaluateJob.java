@@ -5,21 +5,21 @@ import static org.apache.spark.sql.functions.col;
 import io.quarry.core.config.EvaluationConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.core.eval.ChunkHit;
-import io.quarry.core.eval.EvalInputException;
 import io.quarry.core.eval.EvalReport;
+import io.quarry.core.eval.EvaluationPlan;
 import io.quarry.core.eval.Evaluation;
 import io.quarry.core.eval.ExactSearch;
+import io.quarry.core.eval.FinalGains;
 import io.quarry.core.eval.LossAttribution;
 import io.quarry.core.eval.MarkdownReport;
-import io.quarry.core.eval.MetricSpec;
-import io.quarry.core.eval.Qrels;
-import io.quarry.core.eval.Queries;
+import io.quarry.core.eval.Measure;
 import io.quarry.core.eval.StageEvaluator;
 import io.quarry.core.eval.StageEvaluator.StageRun;
 import io.quarry.core.eval.TrecRunFormat;
 import io.quarry.core.platform.Platform;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.search.HybridSearcher;
+import io.quarry.core.search.Stages;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.embed.Embedder;
 import io.quarry.embed.OnnxCrossEncoder;
@@ -27,14 +27,9 @@ import io.quarry.embed.RuntimePlatform;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.StageJob;
-import io.quarry.jobs.build.PublishedIndex;
 import io.quarry.jobs.embed.ModelShipping;
 import io.quarry.report.HtmlReport;
-import java.io.BufferedReader;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -65,7 +60,7 @@ import org.slf4j.LoggerFactory;
  * {@code per_query.parquet} (stage, query id, one column per metric).
  *
  * <p>Data flow: queries and qrels are read on the driver (small); queries are embedded once with the configured
- * model; the {@code dense-exact} stage is a distributed brute-force search over the embeddings Parquet
+ * model; the {@code exact} stage is a distributed brute-force search over the embeddings Parquet
  * ({@code mapPartitions} of {@link ExactSearch}, partial top-n merged on the driver); the index stages run on the
  * driver through {@link HybridSearcher}, the serving jar's search code, over a local copy of the version. All
  * metric and report code is in {@code io.quarry.core.eval}.
@@ -87,164 +82,153 @@ public final class EvaluateJob implements StageJob {
     // a failure at any point leaves the previous evaluation of this run id untouched.
     String tmp = child(c.paths().evalDir(), "." + e.runId() + ".tmp-" + Long.toHexString(System.nanoTime()));
     cleanStale(ctx, c.paths().evalDir(), e.runId());
-    List<MetricSpec> metrics = Evaluation.parseMetrics(e.metrics());
-
-    // Inputs (driver: queries and qrels are small).
-    Inputs in = Inputs.read(ctx, e);
-    byte[] qBytes = in.queryBytes();
-    byte[] rBytes = in.qrelsBytes();
-    Map<String, String> texts = in.texts();
-    Qrels qrels = in.qrels();
+    EvalInputs in = EvalInputs.read(ctx, e); // driver: queries and qrels are small
     // The cross-encoder is loaded before any search runs: a missing or unloadable model fails here, naming the file.
-    OnnxCrossEncoder crossEncoder = null;
-    if (e.hasCrossEncoder() && e.stages().contains("cross-encoder")) {
-      crossEncoder = new OnnxCrossEncoder(ModelShipping.localDir(ctx, e.crossEncoder(), "evaluation.crossEncoder"),
-          e.crossEncoderMaxLength());
-    }
+    OnnxCrossEncoder crossEncoder = openCrossEncoder(ctx, e);
     EvaluatedIndex index = null;
     try {
-      List<String> qids = new ArrayList<>(qrels.queryIds());
-      List<String> qtexts = new ArrayList<>();
-      for (String q : qids) {
-        qtexts.add(texts.get(q));
-      }
-
       Embedder embedder = Embedder.open(c.embedding());
-      float[][] qv = embedder.embedQueries(qtexts);
-      List<StageEvaluator.Query> queries = new ArrayList<>();
-      Map<String, float[]> byText = new HashMap<>();
-      for (int i = 0; i < qids.size(); i++) {
-        queries.add(new StageEvaluator.Query(qids.get(i), qtexts.get(i), qv[i]));
-        byText.put(qtexts.get(i), qv[i]);
-      }
-
-      // The published index version, opened as the serving jar opens it.
-      IndexVersion version = null;
-      HybridSearcher searcher = null;
-      List<String> notes = new ArrayList<>();
-      boolean needIndex = e.stages().stream().anyMatch(s -> !s.equals("dense-exact"));
-      if (needIndex) {
-        // segments.version names the version to evaluate (e.g. a freshly built, not yet published one, before the
-        // gate); unset, the published one (CURRENT).
-        index = EvaluatedIndex.open(ctx, embedder);
-        version = index.version();
-        searcher = index.searcher(byText, embedder, crossEncoder);
-      }
-      StageEvaluator se = new StageEvaluator(searcher, queries, e);
+      EmbeddedQueries qs = EmbeddedQueries.of(embedder, in);
+      // The index version (segments.version, else the published one), opened as the serving jar opens it.
+      index = EvaluationPlan.needsIndex(e) ? EvaluatedIndex.open(ctx, embedder) : null;
+      IndexVersion version = index == null ? null : index.version();
+      StageEvaluator se = new StageEvaluator(index == null ? null
+          : index.searcher(qs.byText(), embedder, crossEncoder), qs.queries(), e);
       Metric metric = Metric.parse(version != null ? version.manifest().metric() : c.quantizer().metric());
-
-      // Stages, in pipeline order.
-      Map<String, StageRun> runs = new LinkedHashMap<>();
-      StageRun exact = null;
-      boolean wantExact = e.stages().contains("dense-exact") || e.stages().contains("dense-ivfpq");
-      if (wantExact) {
-        long t0 = System.nanoTime();
-        exact = se.exactStage(exactSearch(ctx, qv, e.candidates(), metric), metric.name().toLowerCase(Locale.ROOT));
-        LOG.info("dense-exact: {} queries in {} ms", qids.size(), (System.nanoTime() - t0) / 1_000_000);
-      }
-      for (String stage : EvaluationConfig.STAGES) {
-        if (!e.stages().contains(stage)) {
-          continue;
-        }
-        if (stage.equals("dense-exact")) {
-          runs.put(stage, exact);
-        } else if (se.canRun(stage)) {
-          long t0 = System.nanoTime();
-          runs.put(stage, se.run(stage));
-          LOG.info("{}: {} queries in {} ms", stage, qids.size(), (System.nanoTime() - t0) / 1_000_000);
-        }
-      }
-      if (runs.isEmpty()) {
-        throw new IllegalStateException("no evaluation stage could run: " + se.notes());
-      }
-      String finalStage = null;
-      for (String s : runs.keySet()) {
-        finalStage = s;
-      }
-
-      // Metrics and runs.
-      List<EvalReport.StageResult> results = new ArrayList<>();
-      Map<String, Evaluation> evals = new LinkedHashMap<>();
-      for (StageRun r : runs.values()) {
-        Evaluation ev = Evaluation.of(r.docs(), qrels, metrics);
-        evals.put(r.name(), ev);
-        String runFile = "runs/" + r.name() + ".trec";
-        writeRun(ctx, child(tmp, runFile), r, "quarry-" + r.name());
-        Double ann = r.name().equals("dense-ivfpq") && exact != null
-            ? StageEvaluator.annRecall(r, exact, e.annRecallK()) : null;
-        results.add(new EvalReport.StageResult(r.name(), r.description(), runFile, ev.queryCount(),
-            ev.emptyRankings(), ev.meansByName(), ann, StageEvaluator.percentile(r.latencyMs(), 50),
-            StageEvaluator.percentile(r.latencyMs(), 95), ev.perQueryByName()));
-      }
-      writeRun(ctx, child(tmp, "run.trec"), runs.get(finalStage), "quarry-" + finalStage);
-
-      List<EvalReport.SweepPoint> sweeps = se.sweeps(qrels, metrics, exact);
-      notes.addAll(se.notes());
-      int lossK = lossCutoff(metrics);
-      List<StageRun> before = switch (finalStage) {
-        case "hybrid" -> java.util.Arrays.asList(runs.get("bm25"), runs.get("rescore"));
-        case "cross-encoder" -> java.util.Arrays.asList(runs.containsKey("hybrid") ? runs.get("hybrid")
-            : runs.get("rescore"));
-        case "rescore" -> java.util.Arrays.asList(runs.get("dense-ivfpq"));
-        default -> List.of();
-      };
-      LossAttribution.Summary loss = se.lossAttribution(qrels, lossK, runs.get(finalStage), exact,
-          runs.get("bm25"), runs.get("dense-ivfpq"), before);
-
-      Map<String, Object> params = new LinkedHashMap<>();
-      params.put("k", e.k());
-      params.put("nprobe", e.nprobe());
-      params.put("candidates", e.candidates());
-      if (runs.containsKey("hybrid")) {
-        params.put("fusion", runs.get("hybrid").description());
-      }
-      if (version != null && version.manifest().search() != null) {
-        params.put("tuned", version.manifest().search());
-      }
-      params.put("metric", metric.name().toLowerCase(Locale.ROOT));
-      params.put("annRecallK", e.annRecallK());
-      if (crossEncoder != null) {
-        params.put("crossEncoder", e.crossEncoder());
-        params.put("crossEncoderDepth", e.crossEncoderDepth());
-        params.put("crossEncoderMaxLength", e.crossEncoderMaxLength());
-      }
-      EvalReport report = new EvalReport(EvalReport.SCHEMA_VERSION, e.runId(), ctx.configHash(), embedder.modelId(),
-          version == null ? null : version.manifest().version(),
-          version == null ? c.quantizer().spec() : version.manifest().indexSpec(),
-          new EvalReport.Dataset(e.format(), e.queries(), sha256(qBytes), e.qrelsPath(), sha256(rBytes),
-              qrels.queryIds().size(), qrels.size()),
-          params, results, finalStage, sweeps, loss, notes)
-          .withPlatforms(passagePlatforms(ctx, version), RuntimePlatform.current())
-          .withGainAndTuning(io.quarry.core.eval.FinalGains.of(results, finalStage, metrics.get(0).name(), e.permutations(), e.seed()),
-              version == null ? null : tuning(version));
-      ctx.writeString(child(tmp, "metrics.json"), report.toJson());
-      String md = MarkdownReport.render(report);
-      ctx.writeString(child(tmp, "report.md"), md);
-      ctx.writeString(child(tmp, "report.html"), HtmlReport.render(report));
-      writePerQuery(ctx, child(tmp, "per_query.parquet"), results, metrics);
-
-      JobSummary s = new JobSummary(name());
-      s.put("queries", qids.size()).put("judgments", qrels.size()).put("stages", new ArrayList<>(runs.keySet()))
-          .put("finalStage", finalStage).put("metrics", evals.get(finalStage).meansByName())
-          .put("output", out).put("report", child(out, "report.md"));
+      StageRun exact = EvaluationPlan.needsExact(e) ? exactStage(ctx, se, qs, e.candidates(), metric) : null;
+      Map<String, StageRun> runs = runStages(se, e, exact, qs.size());
+      EvalReport report = measure(ctx, tmp, se, runs, exact, in, embedder, version, metric, crossEncoder != null);
+      JobSummary s = writeOutputs(ctx, tmp, report, runs, in);
+      s.put("output", out).put("report", child(out, "report.md"));
       ctx.writeString(child(tmp, "summary.json"), s.toJson());
       replaceAtomically(ctx, tmp, out);
       System.out.println("Evaluation report: " + child(out, "report.md") + " and " + child(out, "report.html")
           + "  (metrics: " + child(out, "metrics.json") + ", run: " + child(out, "run.trec") + ")");
       return s;
     } finally {
-      try {
-        ctx.deleteIfExists(tmp); // failed before the swap: the partial output goes, the previous one stays
-      } catch (IOException cleanup) {
-        LOG.warn("evaluate: cannot delete the partial output {}: {}", tmp, cleanup.toString());
+      cleanUp(ctx, tmp, index, crossEncoder);
+    }
+  }
+
+  /** After success or failure: the partial output goes (the previous one stays), the index and model close. */
+  private static void cleanUp(JobContext ctx, String tmp, EvaluatedIndex index, OnnxCrossEncoder crossEncoder)
+      throws IOException {
+    try {
+      ctx.deleteIfExists(tmp);
+    } catch (IOException cleanup) {
+      LOG.warn("evaluate: cannot delete the partial output {}: {}", tmp, cleanup.toString());
+    }
+    if (index != null) {
+      index.close();
+    }
+    if (crossEncoder != null) {
+      crossEncoder.close();
+    }
+  }
+
+  private static OnnxCrossEncoder openCrossEncoder(JobContext ctx, EvaluationConfig e) throws IOException {
+    if (!e.hasCrossEncoder() || !e.stages().contains(Stages.CROSS_ENCODER)) {
+      return null;
+    }
+    return new OnnxCrossEncoder(ModelShipping.localDir(ctx, e.crossEncoder(), "evaluation.crossEncoder"),
+        e.crossEncoderMaxLength());
+  }
+
+  /** The judged queries, embedded once with the configured model (input order = the qrels' query order). */
+  record EmbeddedQueries(List<StageEvaluator.Query> queries, float[][] vectors, Map<String, float[]> byText) {
+    static EmbeddedQueries of(Embedder embedder, EvalInputs in) throws IOException {
+      List<String> qids = new ArrayList<>(in.qrels().queryIds());
+      List<String> texts = new ArrayList<>();
+      for (String q : qids) {
+        texts.add(in.texts().get(q));
       }
-      if (index != null) {
-        index.close();
+      float[][] qv = embedder.embedQueries(texts);
+      List<StageEvaluator.Query> queries = new ArrayList<>();
+      Map<String, float[]> byText = new HashMap<>();
+      for (int i = 0; i < qids.size(); i++) {
+        queries.add(new StageEvaluator.Query(qids.get(i), texts.get(i), qv[i]));
+        byText.put(texts.get(i), qv[i]);
       }
-      if (crossEncoder != null) {
-        crossEncoder.close();
+      return new EmbeddedQueries(queries, qv, byText);
+    }
+
+    int size() {
+      return queries.size();
+    }
+  }
+
+  /** The {@code exact} stage: brute-force search over the embeddings Parquet, on Spark. */
+  private static StageRun exactStage(JobContext ctx, StageEvaluator se, EmbeddedQueries qs, int candidates,
+      Metric metric) {
+    long t0 = System.nanoTime();
+    StageRun exact = se.exactStage(exactSearch(ctx, qs.vectors(), candidates, metric),
+        metric.name().toLowerCase(Locale.ROOT));
+    LOG.info("{}: {} queries in {} ms", Stages.EXACT, qs.size(), (System.nanoTime() - t0) / 1_000_000);
+    return exact;
+  }
+
+  /** Runs the configured stages in pipeline order; a stage the index cannot run is skipped with a note. */
+  private static Map<String, StageRun> runStages(StageEvaluator se, EvaluationConfig e, StageRun exact,
+      int queries) throws IOException {
+    Map<String, StageRun> runs = new LinkedHashMap<>();
+    for (String stage : EvaluationPlan.order(e)) {
+      if (stage.equals(Stages.EXACT)) {
+        runs.put(stage, exact);
+      } else if (se.canRun(stage)) {
+        long t0 = System.nanoTime();
+        runs.put(stage, se.run(stage));
+        LOG.info("{}: {} queries in {} ms", stage, queries, (System.nanoTime() - t0) / 1_000_000);
       }
     }
+    if (runs.isEmpty()) {
+      throw new IllegalStateException("no evaluation stage could run: " + se.notes());
+    }
+    return runs;
+  }
+
+  /** Evaluates every run, writes the run files, sweeps, attributes losses and assembles {@code metrics.json}. */
+  private static EvalReport measure(JobContext ctx, String tmp, StageEvaluator se, Map<String, StageRun> runs,
+      StageRun exact, EvalInputs in, Embedder embedder, IndexVersion version, Metric metric, boolean crossEncoder)
+      throws IOException {
+    EvaluationConfig e = ctx.config().evaluation();
+    List<Measure> metrics = Evaluation.parseMetrics(e.metrics());
+    String finalStage = EvaluationPlan.finalStage(runs);
+    List<EvalReport.StageResult> results = new ArrayList<>();
+    for (StageRun r : runs.values()) {
+      results.add(EvaluationPlan.result(r, Evaluation.of(r.docs(), in.qrels(), metrics), exact, e.annRecallK()));
+      writeRun(ctx, child(tmp, EvaluationPlan.runFile(r.name())), r, "quarry-" + r.name());
+    }
+    writeRun(ctx, child(tmp, "run.trec"), runs.get(finalStage), "quarry-" + finalStage);
+    List<EvalReport.SweepPoint> sweeps = se.sweeps(in.qrels(), metrics, exact);
+    List<String> notes = new ArrayList<>(se.notes());
+    LossAttribution.Summary loss = EvaluationPlan.loss(se, in.qrels(), EvaluationPlan.lossCutoff(metrics), runs,
+        exact);
+    String metricName = metric.name().toLowerCase(Locale.ROOT);
+    return new EvalReport(EvalReport.SCHEMA_VERSION, e.runId(), ctx.configHash(), embedder.modelId(),
+        version == null ? null : version.manifest().version(),
+        version == null ? ctx.config().quantizer().spec() : version.manifest().indexSpec(),
+        new EvalReport.Dataset(e.format(), e.queries(), sha256(in.queryBytes()), e.qrelsPath(),
+            sha256(in.qrelsBytes()), in.qrels().queryIds().size(), in.qrels().size()),
+        EvaluationPlan.parameters(e, runs, version == null ? null : version.manifest(), metricName, crossEncoder),
+        results, finalStage, sweeps, loss, notes)
+        .withPlatforms(passagePlatforms(ctx, version), RuntimePlatform.current())
+        .withGainAndTuning(FinalGains.of(results, finalStage, metrics.get(0).name(), e.permutations(), e.seed()),
+            version == null ? null : tuning(version));
+  }
+
+  /** Writes metrics.json, the reports and per_query.parquet into {@code tmp}; the summary of the run. */
+  private static JobSummary writeOutputs(JobContext ctx, String tmp, EvalReport report, Map<String, StageRun> runs,
+      EvalInputs in) throws IOException {
+    List<Measure> metrics = Evaluation.parseMetrics(ctx.config().evaluation().metrics());
+    ctx.writeString(child(tmp, "metrics.json"), report.toJson());
+    ctx.writeString(child(tmp, "report.md"), MarkdownReport.render(report));
+    ctx.writeString(child(tmp, "report.html"), HtmlReport.render(report));
+    writePerQuery(ctx, child(tmp, "per_query.parquet"), report.stages(), metrics);
+    JobSummary s = new JobSummary("evaluate");
+    s.put("queries", in.qrels().queryIds().size()).put("judgments", in.qrels().size())
+        .put("stages", EvaluationPlan.names(runs)).put("finalStage", report.finalStage())
+        .put("metrics", report.stage(report.finalStage()).metrics());
+    return s;
   }
 
   /**
@@ -320,16 +304,6 @@ public final class EvaluateJob implements StageJob {
         t.singleStages());
   }
 
-  /** The cutoff of "final top-k" for loss attribution: the first metric's cutoff, else 10. */
-  static int lossCutoff(List<MetricSpec> metrics) {
-    for (MetricSpec m : metrics) {
-      if (m.k() > 0) {
-        return m.k();
-      }
-    }
-    return 10;
-  }
-
   /**
    * The processor kinds and ONNX Runtime version that embedded the chunks: from the index manifest, else from the
    * embeddings' {@code _model.json}; null when neither records them (outputs of older versions).
@@ -399,11 +373,11 @@ public final class EvaluateJob implements StageJob {
   }
 
   private static void writePerQuery(JobContext ctx, String path, List<EvalReport.StageResult> results,
-      List<MetricSpec> metrics) {
+      List<Measure> metrics) {
     List<StructField> fields = new ArrayList<>();
     fields.add(DataTypes.createStructField("stage", DataTypes.StringType, false));
     fields.add(DataTypes.createStructField("query_id", DataTypes.StringType, false));
-    for (MetricSpec m : metrics) {
+    for (Measure m : metrics) {
       fields.add(DataTypes.createStructField(column(m.name()), DataTypes.DoubleType, false));
     }
     List<Row> rows = new ArrayList<>();
@@ -423,51 +397,6 @@ public final class EvaluateJob implements StageJob {
   }
 
   /**
-   * The evaluation inputs as read from {@code evaluation.queries} and {@code evaluation.qrels} (raw bytes kept for the
-   * dataset checksums).
-   */
-  record Inputs(byte[] queryBytes, byte[] qrelsBytes, Map<String, String> texts, Qrels qrels) {
-    /**
-     * Reads and parses both files.
-     *
-     * @throws EvalInputException naming the file: missing, malformed, or judged queries absent from the queries file
-     */
-    static Inputs read(JobContext ctx, EvaluationConfig e) throws IOException {
-      return read(ctx.hadoopConf(), e.format(), e.queries(), e.qrelsPath());
-    }
-
-    /** {@link #read(JobContext, EvaluationConfig)} without Spark (any Hadoop filesystem of {@code conf}). */
-    static Inputs read(org.apache.hadoop.conf.Configuration conf, EvaluationConfig e) throws IOException {
-      return read(conf, e.format(), e.queries(), e.qrelsPath());
-    }
-
-    /** Reads and parses a queries file and a qrels file of {@code format} (beir, trec) on any Hadoop filesystem. */
-    static Inputs read(org.apache.hadoop.conf.Configuration conf, String format, String queriesPath, String qrelsPath)
-        throws IOException {
-      byte[] qBytes = readBytes(conf, queriesPath);
-      byte[] rBytes = readBytes(conf, qrelsPath);
-      Map<String, String> texts = Queries.read(format, queriesPath, reader(qBytes));
-      Qrels qrels = Qrels.read(format, qrelsPath, reader(rBytes));
-      checkJudgedQueriesExist(queriesPath, qrelsPath, texts, qrels);
-      return new Inputs(qBytes, rBytes, texts, qrels);
-    }
-
-    private static void checkJudgedQueriesExist(String queriesPath, String qrelsPath, Map<String, String> texts,
-        Qrels qrels) {
-      List<String> missing = new ArrayList<>();
-      for (String qid : qrels.queryIds()) {
-        if (!texts.containsKey(qid)) {
-          missing.add(qid);
-        }
-      }
-      if (!missing.isEmpty()) {
-        throw new EvalInputException(qrelsPath, 0, missing.size() + " judged queries are not in " + queriesPath
-            + ", e.g. " + missing.subList(0, Math.min(5, missing.size())));
-      }
-    }
-  }
-
-  /**
    * Checks the evaluation inputs before any work (what {@code validate-config} and the first step of
    * {@code pipeline} do): both files exist and parse, every judged query is in the queries file, and there is at
    * least one judged query.
@@ -477,7 +406,7 @@ public final class EvaluateJob implements StageJob {
    *     empty when the inputs are usable
    */
   public static List<String> checkInputs(org.apache.hadoop.conf.Configuration conf, EvaluationConfig e) {
-    return checkPair(conf, "evaluation", e.format(), e.queries(), e.qrelsPath());
+    return EvalInputs.check(conf, "evaluation", e.format(), e.queries(), e.qrelsPath());
   }
 
   /**
@@ -489,54 +418,11 @@ public final class EvaluateJob implements StageJob {
     if (!t.enabled()) {
       return List.of();
     }
-    return checkPair(conf, "tuning", TuneJob.format(c), TuneJob.queriesPath(c), t.qrels());
-  }
-
-  private static List<String> checkPair(org.apache.hadoop.conf.Configuration conf, String section, String format,
-      String queriesPath, String qrelsPath) {
-    List<String> problems = new ArrayList<>();
-    Map<String, String> texts = null;
-    Qrels qrels = null;
-    try {
-      texts = Queries.read(format, queriesPath, reader(readBytes(conf, queriesPath)));
-    } catch (IOException | RuntimeException ex) {
-      problems.add(section + ".queries: " + ex.getMessage());
-    }
-    try {
-      qrels = Qrels.read(format, qrelsPath, reader(readBytes(conf, qrelsPath)));
-    } catch (IOException | RuntimeException ex) {
-      problems.add(section + ".qrels: " + ex.getMessage());
-    }
-    if (texts != null && qrels != null) {
-      try {
-        Inputs.checkJudgedQueriesExist(queriesPath, qrelsPath, texts, qrels);
-      } catch (RuntimeException ex) {
-        problems.add(section + ".qrels: " + ex.getMessage());
-      }
-      if (qrels.queryIds().isEmpty()) {
-        problems.add(section + ".qrels: " + qrelsPath + ": no judged query");
-      }
-    }
-    return problems;
+    return EvalInputs.check(conf, "tuning", TuneJob.format(c), TuneJob.queriesPath(c), t.qrels());
   }
 
   static String child(String parent, String name) {
     return parent.endsWith("/") ? parent + name : parent + "/" + name;
-  }
-
-  private static byte[] readBytes(org.apache.hadoop.conf.Configuration conf, String path) throws IOException {
-    org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
-    org.apache.hadoop.fs.FileSystem fs = p.getFileSystem(conf);
-    if (!fs.exists(p)) {
-      throw new EvalInputException(path, 0, "file not found");
-    }
-    try (InputStream in = fs.open(p)) {
-      return in.readAllBytes();
-    }
-  }
-
-  private static BufferedReader reader(byte[] bytes) {
-    return new BufferedReader(new InputStreamReader(new ByteArrayInputStream(bytes), StandardCharsets.UTF_8));
   }
 
   static String sha256(byte[] bytes) {

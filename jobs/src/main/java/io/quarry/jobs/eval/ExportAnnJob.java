@@ -94,7 +94,7 @@ public final class ExportAnnJob implements StageJob {
   /** The evaluation's judged queries embedded by the configured model, in qrels order ({@code q × d}). */
   private static float[][] embedJudgedQueries(JobContext ctx) throws Exception {
     EvaluationConfig e = ctx.config().evaluation();
-    EvaluateJob.Inputs in = EvaluateJob.Inputs.read(ctx, e);
+    EvalInputs in = EvalInputs.read(ctx, e);
     List<String> qtexts = new ArrayList<>();
     for (String q : in.qrels().queryIds()) {
       qtexts.add(in.texts().get(q));

@@ -66,7 +66,7 @@ public final class TuneJob implements StageJob {
       throw new IllegalArgumentException("tuning.qrels is the evaluation's qrels (" + t.qrels() + "): tune on a "
           + "training or dev split, never on the test set");
     }
-    EvaluateJob.Inputs in = EvaluateJob.Inputs.read(ctx.hadoopConf(), format(c), queriesPath(c), t.qrels());
+    EvalInputs in = EvalInputs.read(ctx.hadoopConf(), format(c), queriesPath(c), t.qrels());
     List<FusionTuner.Query> queries = new ArrayList<>();
     List<String> texts = new ArrayList<>();
     for (String qid : in.qrels().queryIds()) {

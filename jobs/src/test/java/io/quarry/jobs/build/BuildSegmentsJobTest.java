@@ -188,9 +188,9 @@ class BuildSegmentsJobTest {
       // dense + exact re-score: a chunk's own (unit) vector is its best match
       for (String cid : List.of("d3#1", "d17#0", "d39#2")) {
         HybridSearcher.Result r = hs.search(new HybridSearcher.Request(cid, SearchOptions.builder().k(5)
-            .mode(SearchOptions.Mode.DENSE).nprobe(4).depth(120).rescoreDepth(120).build()));
+            .mode(SearchOptions.Mode.RESCORE).nprobe(4).depth(120).rescoreDepth(120).build()));
         assertThat(r.hits().get(0).chunkId()).isEqualTo(cid);
-        assertThat(r.hits().get(0).stageScore(HybridSearcher.EXACT)).isCloseTo(1f, org.assertj.core.api.Assertions.within(1e-5f));
+        assertThat(r.hits().get(0).stageScore(HybridSearcher.RESCORE)).isCloseTo(1f, org.assertj.core.api.Assertions.within(1e-5f));
       }
       HybridSearcher lex = new HybridSearcher(v, null, bm25, null);
       HybridSearcher.Result r = lex.search(new HybridSearcher.Request("unique7x2 documents", SearchOptions.builder()
@@ -252,7 +252,7 @@ class BuildSegmentsJobTest {
     assertThat(new HybridSearcher(v, null, null, null).dense().route(q, 4)).hasSize(2);
     HybridSearcher hs = new HybridSearcher(v, x -> vectors.get(x), null, null);
     HybridSearcher.Result r = hs.search(new HybridSearcher.Request("d5#0", SearchOptions.builder().k(3)
-        .mode(SearchOptions.Mode.DENSE).nprobe(4).depth(120).rescoreDepth(120).withText(false).build()));
+        .mode(SearchOptions.Mode.RESCORE).nprobe(4).depth(120).rescoreDepth(120).withText(false).build()));
     assertThat(r.hits().get(0).chunkId()).isEqualTo("d5#0");
     // a retry of the same build (same config, quantizer, model) reuses the complete version without rewriting it
     byte[] manifestBefore = Files.readAllBytes(work.resolve("index/ivf-test/manifest.json"));

@@ -180,7 +180,7 @@ class IncrementalRefreshTest {
       new io.quarry.jobs.eval.EvaluateJob().run(ctx(work, corpus3, "segments.version=" + v,
           "evaluation.runId=" + v, "evaluation.queries=" + ROOT.resolve("data-samples/scifact/queries.jsonl"),
           "evaluation.qrels=" + ROOT.resolve("data-samples/scifact/qrels/test.tsv"),
-          "evaluation.stages=[bm25,dense-ivfpq,rescore,hybrid]", "evaluation.sweepNprobe=[]",
+          "evaluation.stages=[bm25,ivfpq,rescore,hybrid]", "evaluation.sweepNprobe=[]",
           "evaluation.sweepCandidates=[]", "evaluation.fusion=rrf:k=60"));
       Path out = work.resolve("eval").resolve(v);
       metrics.put(v, JSON.readTree(out.resolve("metrics.json").toFile()));
@@ -194,7 +194,7 @@ class IncrementalRefreshTest {
         }
       }
     }
-    for (String stage : List.of("dense-ivfpq", "rescore")) {
+    for (String stage : List.of("ivfpq", "rescore")) {
       assertThat(stageMetrics(metrics.get(v3), stage)).as(stage)
           .isEqualTo(stageMetrics(metrics.get(lastFull), stage));
     }
@@ -382,7 +382,7 @@ class IncrementalRefreshTest {
       HybridSearcher ha = new HybridSearcher(inc, byText::get, la, null);
       HybridSearcher hb = new HybridSearcher(full, byText::get, lb, null);
       for (String text : byText.keySet()) {
-        SearchOptions dense = SearchOptions.builder().k(10).mode(SearchOptions.Mode.DENSE).nprobe(16).depth(50)
+        SearchOptions dense = SearchOptions.builder().k(10).mode(SearchOptions.Mode.RESCORE).nprobe(16).depth(50)
             .rescoreDepth(50).build();
         List<HybridSearcher.Hit> ra = ha.search(new HybridSearcher.Request(text, dense)).hits();
         List<HybridSearcher.Hit> rb = hb.search(new HybridSearcher.Request(text, dense)).hits();
@@ -408,7 +408,7 @@ class IncrementalRefreshTest {
         String t = doc.get("title").asText() + " " + body.substring(0, Math.min(300, body.length()));
         byText.put(t, vs.get(0));
         for (SearchOptions.Mode mode : List.of(SearchOptions.Mode.BM25, SearchOptions.Mode.HYBRID,
-            SearchOptions.Mode.DENSE)) {
+            SearchOptions.Mode.RESCORE)) {
           for (HybridSearcher.Hit h : ha.search(new HybridSearcher.Request(t, SearchOptions.builder().k(50)
               .mode(mode).nprobe(16).depth(200).rescoreDepth(50).build())).hits()) {
             assertThat(everDeleted).as(name + " " + mode + " returned deleted " + h.docId()).doesNotContain(h.docId());
@@ -560,7 +560,7 @@ class IncrementalRefreshTest {
   static List<Map.Entry<String, Float>> exact(List<HybridSearcher.Hit> hits) {
     List<Map.Entry<String, Float>> out = new ArrayList<>();
     for (HybridSearcher.Hit h : hits) {
-      out.add(Map.entry(h.chunkId(), h.stageScore(HybridSearcher.EXACT)));
+      out.add(Map.entry(h.chunkId(), h.stageScore(HybridSearcher.RESCORE)));
     }
     out.sort(Map.Entry.<String, Float>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()));
     return out;

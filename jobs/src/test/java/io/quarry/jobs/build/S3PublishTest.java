@@ -101,7 +101,7 @@ class S3PublishTest {
       try (Bm25Index bm25 = Bm25Index.open(local, v.manifest())) {
         HybridSearcher hs = new HybridSearcher(v, vectors::get, bm25, null);
         assertThat(hs.search(new HybridSearcher.Request("d12#1", io.quarry.core.search.SearchOptions.builder().k(3)
-            .mode(io.quarry.core.search.SearchOptions.Mode.DENSE).nprobe(4).depth(50).rescoreDepth(50).build()))
+            .mode(io.quarry.core.search.SearchOptions.Mode.RESCORE).nprobe(4).depth(50).rescoreDepth(50).build()))
             .hits().get(0).chunkId()).isEqualTo("d12#1");
       }
 

@@ -70,7 +70,7 @@ class PipelineEndToEndTest {
     Map<String, JsonNode> stages = new HashMap<>();
     metrics.get("stages").forEach(s -> stages.put(s.get("name").asText(), s));
     String finalStage = metrics.get("finalStage").asText();
-    for (String stage : List.of("dense-ivfpq", finalStage)) {
+    for (String stage : List.of("ivfpq", finalStage)) {
       JsonNode m = stages.get(stage).get("metrics");
       assertThat(m.get("nDCG@10").asDouble()).as(stage + " nDCG@10").isGreaterThan(0.6);
       assertThat(m.get("Recall@100").asDouble()).as(stage + " Recall@100").isGreaterThan(0.9);
@@ -79,14 +79,14 @@ class PipelineEndToEndTest {
     }
     assertThat(Files.readString(eval.resolve("report.md"))).contains("nDCG@10").contains("IVF16,PQ48x8");
     // the final stage is the hybrid one, tuned on the slice's train split (never the test qrels), and it is at least
-    // as good as either signal alone (quick start on this CPU kind: +0.009 over dense-exact; kinds move ~0.004)
+    // as good as either signal alone (quick start on this CPU kind: +0.009 over exact; kinds move ~0.004)
     assertThat(finalStage).isEqualTo("hybrid");
     assertThat(stages.get("hybrid").get("description").asText()).contains("(tuned)");
     assertThat(metrics.get("tuning").get("tunedOn").asText()).contains("train.tsv");
     double hybrid = stages.get("hybrid").get("metrics").get("nDCG@10").asDouble();
     assertThat(hybrid).isGreaterThanOrEqualTo(stages.get("bm25").get("metrics").get("nDCG@10").asDouble())
-        .isGreaterThanOrEqualTo(stages.get("dense-exact").get("metrics").get("nDCG@10").asDouble());
-    assertThat(metrics.get("gain").get("baseline").asText()).isIn("bm25", "dense-exact", "rescore");
+        .isGreaterThanOrEqualTo(stages.get("exact").get("metrics").get("nDCG@10").asDouble());
+    assertThat(metrics.get("gain").get("baseline").asText()).isIn("bm25", "exact", "rescore");
     // provenance through _model.json and the manifest: where the chunks and the queries were embedded (local mode:
     // this JVM for both), which compare checks against a baseline's
     assertThat(metrics.get("passagePlatforms")).hasSize(1);

@@ -182,7 +182,7 @@ class EvaluateJobTest {
     assertThat(s.get("report")).isEqualTo(out + "/report.md");
     EvalReport r = EvalReport.fromJson("metrics.json", Files.readString(out.resolve("metrics.json")));
     assertThat(r.stages()).extracting(EvalReport.StageResult::name)
-        .containsExactly("bm25", "dense-exact", "dense-ivfpq", "rescore", "hybrid");
+        .containsExactly("bm25", "exact", "ivfpq", "rescore", "hybrid");
     assertThat(r.finalStage()).isEqualTo("hybrid");
     // untuned version: the built-in default fusion, after exact re-scoring of the union of both candidate lists
     assertThat(r.stage("hybrid").description()).contains("fused " + FusionSpec.DEFAULT).doesNotContain("tuned");
@@ -209,9 +209,9 @@ class EvaluateJobTest {
       assertThat(again.mean("nDCG@10")).isCloseTo(st.metrics().get("nDCG@10"), within(1e-12));
       assertThat(again.mean("MAP")).isCloseTo(st.metrics().get("MAP"), within(1e-12));
     }
-    EvalReport.StageResult ann = r.stage("dense-ivfpq");
+    EvalReport.StageResult ann = r.stage("ivfpq");
     assertThat(ann.annRecall()).isBetween(0.2, 1.0);
-    assertThat(r.stage("dense-exact").annRecall()).isNull();
+    assertThat(r.stage("exact").annRecall()).isNull();
     assertThat(Files.readString(out.resolve("run.trec"))).isEqualTo(Files.readString(out.resolve("runs/hybrid.trec")));
 
     // sweeps: nprobe = nlist scans everything, so ANN recall cannot be lower than at nprobe 1
@@ -248,7 +248,7 @@ class EvaluateJobTest {
     // same input + config: identical runs and metrics (latencies aside)
     new EvaluateJob().run(ctx("evaluation.runId=again"));
     Path out2 = work.resolve("eval/again");
-    for (String f : List.of("run.trec", "runs/bm25.trec", "runs/dense-exact.trec", "runs/hybrid.trec")) {
+    for (String f : List.of("run.trec", "runs/bm25.trec", "runs/exact.trec", "runs/hybrid.trec")) {
       assertThat(Files.readString(out2.resolve(f))).as(f).isEqualTo(Files.readString(out.resolve(f)));
     }
   }
@@ -410,7 +410,7 @@ class EvaluateJobTest {
   }
 
   /** Light settings for the tests below: two stages, no sweeps. */
-  static final String[] QUICK = {"evaluation.stages=[bm25,dense-exact,dense-ivfpq]", "evaluation.sweepNprobe=[]",
+  static final String[] QUICK = {"evaluation.stages=[bm25,exact,ivfpq]", "evaluation.sweepNprobe=[]",
       "evaluation.sweepCandidates=[]", "evaluation.permutations=200"};
 
   static JobContext quick(String... sets) {
@@ -453,7 +453,7 @@ class EvaluateJobTest {
     Path out = work.resolve("eval/keep");
     Map<String, byte[]> before = snapshot(out);
     assertThat(before).containsKeys("metrics.json", "run.trec", "report.md", "report.html", "summary.json",
-        "runs/bm25.trec", "runs/dense-exact.trec");
+        "runs/bm25.trec", "runs/exact.trec");
 
     assertThatThrownBy(() -> new EvaluateJob().run(quick("evaluation.runId=keep",
             "paths.embeddings=" + poisonedEmbeddings())))
@@ -472,7 +472,7 @@ class EvaluateJobTest {
     Files.createDirectories(work.resolve("eval/.keeper.tmp-other")); // another run id's: not this run's to delete
     // a successful re-run replaces it as a whole, and deletes the leftovers of its own run id
     new EvaluateJob().run(quick("evaluation.runId=keep", "evaluation.stages=[bm25]"));
-    assertThat(out.resolve("runs/dense-exact.trec")).doesNotExist();
+    assertThat(out.resolve("runs/exact.trec")).doesNotExist();
     assertThat(out.resolve("runs/bm25.trec")).exists();
     try (var names = Files.list(work.resolve("eval"))) {
       assertThat(names.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".keep."));

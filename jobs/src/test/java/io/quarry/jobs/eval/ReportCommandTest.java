@@ -28,13 +28,13 @@ class ReportCommandTest {
   @TempDir Path tmp;
 
   /**
-   * An evaluation of 60 queries with stages bm25, dense-ivfpq and hybrid (final); the dense stages' per-query values
+   * An evaluation of 60 queries with stages bm25, ivfpq and hybrid (final); the dense stages' per-query values
    * are a shared base plus {@code shift} plus seeded noise of amplitude {@code noise}.
    */
   static EvalReport evaluation(String runId, double shift, double noise, long seed, double bytes, double p50) {
     Random rnd = new Random(seed);
     List<EvalReport.StageResult> stages = new ArrayList<>();
-    for (String st : List.of("bm25", "dense-ivfpq", "hybrid")) {
+    for (String st : List.of("bm25", "ivfpq", "hybrid")) {
       Map<String, Map<String, Double>> pq = new LinkedHashMap<>();
       double[] sums = new double[METRICS.length];
       for (int i = 0; i < 60; i++) {
@@ -56,7 +56,7 @@ class ReportCommandTest {
           st.equals("bm25") ? 0.8 : p50, null, pq));
     }
     List<EvalReport.SweepPoint> sweeps = List.of(
-        new EvalReport.SweepPoint("dense-ivfpq", "nprobe", 16, Map.of(), null, p50, bytes),
+        new EvalReport.SweepPoint("ivfpq", "nprobe", 16, Map.of(), null, p50, bytes),
         new EvalReport.SweepPoint("hybrid", "candidates", 100, Map.of(), null, p50, bytes + 1536));
     return new EvalReport(EvalReport.SCHEMA_VERSION, runId, "cfg-" + runId, "bge-small-en-v1.5-q", "v-" + runId,
         "IVF64,PQ" + (int) bytes + "x8", new EvalReport.Dataset("beir", "queries.jsonl", "a", "qrels/test.tsv", "b",
@@ -85,7 +85,7 @@ class ReportCommandTest {
 
     String md = Files.readString(out.resolve("leaderboard.md"));
     assertThat(md).startsWith("# Leaderboard: 4 evaluations, baseline `pq16`, ranked by nDCG@10")
-        .contains("## Final stage of each run").contains("## Stage `bm25`").contains("## Stage `dense-ivfpq`")
+        .contains("## Final stage of each run").contains("## Stage `bm25`").contains("## Stage `ivfpq`")
         .contains("| pq16 (baseline) | hybrid |").contains("Holm 1979");
     // MAP is in no evaluation: not a column
     assertThat(md).doesNotContain("| MAP |").contains("| run | stage | nDCG@10 | Recall@100 | MRR@10 | bytes/vector |"

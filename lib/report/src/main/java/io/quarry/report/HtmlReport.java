@@ -2,46 +2,22 @@ package io.quarry.report;
 
 import io.quarry.core.eval.EvalReport;
 import io.quarry.core.eval.LossAttribution;
-import java.awt.BasicStroke;
-import java.awt.Color;
-import java.awt.Dimension;
-import java.awt.Font;
-import java.awt.Rectangle;
-import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import javax.xml.parsers.DocumentBuilderFactory;
-import javax.xml.parsers.ParserConfigurationException;
-import javax.xml.transform.OutputKeys;
-import javax.xml.transform.Transformer;
-import javax.xml.transform.TransformerException;
-import javax.xml.transform.TransformerFactory;
-import javax.xml.transform.dom.DOMSource;
-import javax.xml.transform.stream.StreamResult;
-import org.apache.batik.svggen.SVGGeneratorContext;
 import org.apache.batik.svggen.SVGGraphics2D;
-import org.apache.batik.svggen.SVGIDGenerator;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.StandardChartTheme;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
-import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
-import org.jfree.chart.plot.XYPlot;
-import org.jfree.chart.renderer.category.BarRenderer;
-import org.jfree.chart.renderer.category.StandardBarPainter;
-import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.text.TextUtils;
 import org.jfree.data.category.DefaultCategoryDataset;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
-import org.w3c.dom.Document;
-import org.w3c.dom.Element;
-import org.w3c.dom.NodeList;
 
 /**
  * Renders an {@link EvalReport} as one self-contained {@code report.html}: summary, per-stage metric table and bar
@@ -56,9 +32,6 @@ import org.w3c.dom.NodeList;
  * <p>Needs a headless-capable JDK ({@code java.awt.headless=true} is set if unset): fonts come from the JDK.
  */
 public final class HtmlReport {
-  private static final String SVG_NS = "http://www.w3.org/2000/svg";
-  private static final int W = 720;
-  private static final int H = 360;
   private static final String[] HEADLINE = {"nDCG@10", "Recall@100", "MRR@10"};
 
   private HtmlReport() {}
@@ -70,7 +43,7 @@ public final class HtmlReport {
     h.append("<h1>Quarry evaluation <code>").append(esc(r.runId())).append("</code></h1>\n");
     summary(h, r);
     stages(h, r);
-    figure(h, "chart-metrics", "Headline metrics per stage", metricsChart(r));
+    SvgCharts.figure(h, "chart-metrics", "Headline metrics per stage", metricsChart(r));
     gain(h, r);
     tuning(h, r);
     sweeps(h, r);
@@ -173,29 +146,30 @@ public final class HtmlReport {
     if (np != null) {
       XYSeriesCollection c = new XYSeriesCollection();
       for (String m : HEADLINE) {
-        c.addSeries(series(m, np, p -> (double) p.value(), p -> p.metrics().get(m)));
+        c.addSeries(SvgCharts.series(m, np, p -> (double) p.value(), p -> p.metrics().get(m)));
       }
-      c.addSeries(series("ANN recall", np, p -> (double) p.value(), EvalReport.SweepPoint::annRecall));
-      JFreeChart chart = xyChart("nprobe", "value", c);
+      c.addSeries(SvgCharts.series("ANN recall", np, p -> (double) p.value(),
+          EvalReport.SweepPoint::annRecall));
+      JFreeChart chart = SvgCharts.xyChart("nprobe", "value", c);
       LogAxis log2 = new LogAxis("nprobe (log scale)");
       log2.setBase(2);
       log2.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
       log2.setSmallestValue(0.5);
       chart.getXYPlot().setDomainAxis(log2);
-      figure(h, "chart-nprobe", "Dense IVF-PQ: quality against nprobe", chart);
+      SvgCharts.figure(h, "chart-nprobe", "Stage ivfpq (IVF-PQ ADC): quality against nprobe", chart);
     }
     XYSeriesCollection lat = new XYSeriesCollection();
     XYSeriesCollection bytes = new XYSeriesCollection();
     by.forEach((param, pts) -> {
-      lat.addSeries(series(pts.get(0).stage() + " by " + param, pts, EvalReport.SweepPoint::latencyMsP50,
-          p -> p.metrics().get("nDCG@10")));
-      bytes.addSeries(series(pts.get(0).stage() + " by " + param, pts, EvalReport.SweepPoint::bytesPerVector,
+      String name = pts.get(0).stage() + " by " + param;
+      lat.addSeries(SvgCharts.series(name, pts, EvalReport.SweepPoint::latencyMsP50, p -> p.metrics().get("nDCG@10")));
+      bytes.addSeries(SvgCharts.series(name, pts, EvalReport.SweepPoint::bytesPerVector,
           p -> p.metrics().get("nDCG@10")));
     });
-    figure(h, "chart-latency", "nDCG@10 against median per-query latency (ms)", xyChart("p50 latency (ms)",
-        "nDCG@10", lat));
-    figure(h, "chart-bytes", "nDCG@10 against index bytes read per vector", xyChart("bytes per vector", "nDCG@10",
-        bytes));
+    SvgCharts.figure(h, "chart-latency", "nDCG@10 against median per-query latency (ms)",
+        SvgCharts.xyChart("p50 latency (ms)", "nDCG@10", lat));
+    SvgCharts.figure(h, "chart-bytes", "nDCG@10 against index bytes read per vector",
+        SvgCharts.xyChart("bytes per vector", "nDCG@10", bytes));
     for (String param : List.of("candidates", "rrfK")) {
       List<EvalReport.SweepPoint> pts = by.get(param);
       if (pts == null) {
@@ -203,11 +177,15 @@ public final class HtmlReport {
       }
       XYSeriesCollection c = new XYSeriesCollection();
       for (String m : HEADLINE) {
-        c.addSeries(series(m, pts, p -> (double) p.value(), p -> p.metrics().get(m)));
+        c.addSeries(SvgCharts.series(m, pts, p -> (double) p.value(), p -> p.metrics().get(m)));
       }
-      figure(h, "chart-" + param.toLowerCase(Locale.ROOT), pts.get(0).stage() + ": quality against " + param,
-          xyChart(param, "value", c));
+      SvgCharts.figure(h, "chart-" + param.toLowerCase(Locale.ROOT), pts.get(0).stage() + ": quality against "
+          + param, SvgCharts.xyChart(param, "value", c));
     }
+    sweepTable(h, r);
+  }
+
+  private static void sweepTable(StringBuilder h, EvalReport r) {
     List<String> ms = metricNames(r);
     h.append("<table class=\"sweeps\"><tr><th>stage</th><th>parameter</th><th>value</th>");
     for (String m : ms) {
@@ -272,9 +250,9 @@ public final class HtmlReport {
       }
     }
     String axis = t.curve().keySet().iterator().next();
-    figure(h, "chart-tuning", "Training " + t.objective() + " over the fusion's "
+    SvgCharts.figure(h, "chart-tuning", "Training " + t.objective() + " over the fusion's "
         + axis.substring(0, axis.indexOf('=')) + " (dense weight), single signals for reference",
-        xyChart(axis.substring(0, axis.indexOf('=')), t.objective(), c));
+        SvgCharts.xyChart(axis.substring(0, axis.indexOf('=')), t.objective(), c));
   }
 
   private static void loss(StringBuilder h, EvalReport r) {
@@ -289,8 +267,8 @@ public final class HtmlReport {
     l.counts().forEach((cause, n) -> ds.addValue(n, "lost documents", cause));
     JFreeChart c = ChartFactory.createBarChart(null, null, "relevant documents lost", ds, PlotOrientation.HORIZONTAL,
         false, false, false);
-    styleBars(c);
-    figure(h, "chart-loss", "Where relevant documents were lost", c);
+    SvgCharts.styleBars(c);
+    SvgCharts.figure(h, "chart-loss", "Where relevant documents were lost", c);
     h.append("<table class=\"loss\"><tr><th>lost at</th><th>count</th><th>examples (query/doc)</th></tr>\n");
     l.counts().forEach((cause, n) -> h.append("<tr><td>").append(esc(cause)).append("</td><td>").append(n)
         .append("</td><td style=\"text-align:left\">").append(esc(String.join(", ",
@@ -310,111 +288,9 @@ public final class HtmlReport {
     }
     JFreeChart c = ChartFactory.createBarChart(null, "stage", "mean over judged queries", ds,
         PlotOrientation.VERTICAL, true, false, false);
-    styleBars(c);
+    SvgCharts.styleBars(c);
     ((NumberAxis) c.getCategoryPlot().getRangeAxis()).setRange(0, 1);
     return c;
-  }
-
-  private static void styleBars(JFreeChart c) {
-    c.setBackgroundPaint(Color.WHITE);
-    CategoryPlot p = c.getCategoryPlot();
-    p.setBackgroundPaint(Color.WHITE);
-    p.setRangeGridlinePaint(Color.LIGHT_GRAY);
-    BarRenderer br = (BarRenderer) p.getRenderer();
-    br.setBarPainter(new StandardBarPainter());
-    br.setShadowVisible(false);
-  }
-
-  interface Getter {
-    Double get(EvalReport.SweepPoint p);
-  }
-
-  private static XYSeries series(String name, List<EvalReport.SweepPoint> pts, Getter x, Getter y) {
-    XYSeries s = new XYSeries(name, false, true);
-    for (EvalReport.SweepPoint p : pts) {
-      Double xv = x.get(p);
-      Double yv = y.get(p);
-      if (xv != null && yv != null) {
-        s.add(xv, yv);
-      }
-    }
-    return s;
-  }
-
-  static JFreeChart xyChart(String xLabel, String yLabel, XYSeriesCollection c) {
-    JFreeChart chart = ChartFactory.createXYLineChart(null, xLabel, yLabel, c, PlotOrientation.VERTICAL, true, false,
-        false);
-    chart.setBackgroundPaint(Color.WHITE);
-    XYPlot p = chart.getXYPlot();
-    p.setBackgroundPaint(Color.WHITE);
-    p.setDomainGridlinePaint(Color.LIGHT_GRAY);
-    p.setRangeGridlinePaint(Color.LIGHT_GRAY);
-    XYLineAndShapeRenderer rr = new XYLineAndShapeRenderer(true, true);
-    Color[] palette = {new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0xff7f0e),
-        new Color(0x9467bd), new Color(0x8c564b)};
-    for (int i = 0; i < c.getSeriesCount(); i++) {
-      rr.setSeriesStroke(i, new BasicStroke(2f));
-      rr.setSeriesPaint(i, palette[i % palette.length]);
-    }
-    p.setRenderer(rr);
-    ((NumberAxis) p.getRangeAxis()).setAutoRangeIncludesZero(false);
-    ((NumberAxis) p.getDomainAxis()).setAutoRangeIncludesZero(false);
-    chart.getLegend().setItemFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-    return chart;
-  }
-
-  static void figure(StringBuilder h, String id, String caption, JFreeChart chart) {
-    h.append("<figure class=\"chart\" id=\"").append(id).append("\">").append(svg(id, chart))
-        .append("<figcaption>").append(esc(caption)).append("</figcaption></figure>\n");
-  }
-
-  /** The chart as one {@code <svg id="<id>-svg">} element (no XML declaration), scalable through its viewBox. */
-  static String svg(String id, JFreeChart chart) {
-    Document doc;
-    try {
-      doc = DocumentBuilderFactory.newInstance().newDocumentBuilder().getDOMImplementation()
-          .createDocument(SVG_NS, "svg", null);
-    } catch (ParserConfigurationException e) {
-      throw new IllegalStateException("no XML DOM implementation", e);
-    }
-    SVGGeneratorContext ctx = SVGGeneratorContext.createDefault(doc);
-    ctx.setComment(null);
-    ctx.setEmbeddedFontsOn(false);
-    ctx.setPrecision(3);
-    String prefix = id.replace('-', '_') + "_";
-    ctx.setIDGenerator(new SVGIDGenerator() {
-      @Override
-      public String generateID(String p) {
-        return super.generateID(prefix + p);
-      }
-    });
-    SVGGraphics2D g = new SVGGraphics2D(ctx, false);
-    g.setSVGCanvasSize(new Dimension(W, H));
-    chart.draw(g, new Rectangle(0, 0, W, H));
-    Element root = g.getRoot();
-    // Batik's one fixed id (the "genericDefs" element) made unique to the chart too
-    NodeList all = root.getElementsByTagName("*");
-    for (int i = 0; i < all.getLength(); i++) {
-      Element e = (Element) all.item(i);
-      if (e.hasAttribute("id") && !e.getAttribute("id").startsWith(prefix)) {
-        e.setAttribute("id", prefix + e.getAttribute("id"));
-      }
-    }
-    root.setAttribute("id", id + "-svg");
-    root.setAttribute("viewBox", "0 0 " + W + " " + H);
-    g.dispose();
-    // serialized without XML declaration or doctype: the element goes inside an HTML document
-    StringWriter w = new StringWriter(32 * 1024);
-    try {
-      Transformer t = TransformerFactory.newInstance().newTransformer();
-      t.setOutputProperty(OutputKeys.OMIT_XML_DECLARATION, "yes");
-      t.setOutputProperty(OutputKeys.METHOD, "xml");
-      t.setOutputProperty(OutputKeys.ENCODING, "UTF-8");
-      t.transform(new DOMSource(root), new StreamResult(w));
-    } catch (TransformerException e) {
-      throw new IllegalStateException("cannot serialize the SVG of " + id, e);
-    }
-    return w.toString();
   }
 
   static String f4(Double v) {

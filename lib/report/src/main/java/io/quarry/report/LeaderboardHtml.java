@@ -116,7 +116,7 @@ public final class LeaderboardHtml {
           .append(": no evaluation records ").append(HtmlReport.esc(xLabel)).append(".</p>\n");
       return;
     }
-    JFreeChart chart = HtmlReport.xyChart(xLabel, r.metric(), c);
+    JFreeChart chart = SvgCharts.xyChart(xLabel, r.metric(), c);
     XYLineAndShapeRenderer rr = (XYLineAndShapeRenderer) chart.getXYPlot().getRenderer();
     rr.setDefaultLinesVisible(false);
     for (int i = 0; i < c.getSeriesCount(); i++) {
@@ -129,6 +129,6 @@ public final class LeaderboardHtml {
     chart.getXYPlot().getDomainAxis().setLowerMargin(0.08);
     chart.getXYPlot().getDomainAxis().setUpperMargin(0.08);
     rr.setDefaultPositiveItemLabelPosition(new ItemLabelPosition(ItemLabelAnchor.OUTSIDE12, TextAnchor.BOTTOM_CENTER));
-    HtmlReport.figure(h, id, caption, chart);
+    SvgCharts.figure(h, id, caption, chart);
   }
 }

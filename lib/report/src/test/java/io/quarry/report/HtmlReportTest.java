@@ -35,14 +35,14 @@ class HtmlReportTest {
     List<EvalReport.StageResult> stages = List.of(
         new EvalReport.StageResult("bm25", "BM25 <top 1000>", "runs/bm25.trec", 3, 0, m(0.66, 0.9, 0.6), null, 1.5,
             3.0, Map.of()),
-        new EvalReport.StageResult("dense-ivfpq", "IVF-PQ & ADC", "runs/dense-ivfpq.trec", 3, 0, m(0.68, 0.92, 0.64),
+        new EvalReport.StageResult("ivfpq", "IVF-PQ & ADC", "runs/ivfpq.trec", 3, 0, m(0.68, 0.92, 0.64),
             0.81, 0.8, 1.1, Map.of()),
         new EvalReport.StageResult("rescore", "hybrid + exact", "runs/rescore.trec", 3, 0, m(0.72, 0.96, 0.68), null,
             4.2, 6.0, Map.of()));
     List<EvalReport.SweepPoint> sweeps = new ArrayList<>();
     int[] np = {1, 4, 16, 64};
     for (int i = 0; i < np.length; i++) {
-      sweeps.add(new EvalReport.SweepPoint("dense-ivfpq", "nprobe", np[i], m(0.5 + 0.05 * i, 0.7 + 0.07 * i, 0.5),
+      sweeps.add(new EvalReport.SweepPoint("ivfpq", "nprobe", np[i], m(0.5 + 0.05 * i, 0.7 + 0.07 * i, 0.5),
           0.4 + 0.15 * i, 0.2 * (i + 1), 52.0));
     }
     for (int c : new int[] {100, 1000}) {

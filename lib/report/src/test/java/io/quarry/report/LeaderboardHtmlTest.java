@@ -18,10 +18,10 @@ class LeaderboardHtmlTest {
 
   @TempDir Path tmp;
 
-  /** An evaluation with stages dense-ivfpq and hybrid; per-query nDCG@10 = base + gain on even queries. */
+  /** An evaluation with stages ivfpq and hybrid; per-query nDCG@10 = base + gain on even queries. */
   static EvalReport eval(String id, double gain, double bytes, double p50) {
     List<EvalReport.StageResult> stages = new ArrayList<>();
-    for (String st : List.of("dense-ivfpq", "hybrid")) {
+    for (String st : List.of("ivfpq", "hybrid")) {
       double off = st.equals("hybrid") ? 0.05 : 0;
       Map<String, Map<String, Double>> pq = new LinkedHashMap<>();
       double sum = 0;
@@ -34,7 +34,7 @@ class LeaderboardHtmlTest {
           Map.of("nDCG@10", sum / 50, "MRR@10", sum / 50), null, p50 * (1 + off * 10), null, pq));
     }
     List<EvalReport.SweepPoint> sweeps = List.of(
-        new EvalReport.SweepPoint("dense-ivfpq", "nprobe", 8, Map.of(), null, p50, bytes),
+        new EvalReport.SweepPoint("ivfpq", "nprobe", 8, Map.of(), null, p50, bytes),
         new EvalReport.SweepPoint("hybrid", "candidates", 100, Map.of(), null, p50, bytes + 384));
     return new EvalReport(EvalReport.SCHEMA_VERSION, id, "h", "bge-small-en-v1.5-q", "v-" + id, "IVF64,PQ" + bytes,
         new EvalReport.Dataset("beir", "q", "x", "r", "y", 50, 60), Map.of(), stages, "hybrid", sweeps, null,
@@ -55,7 +55,7 @@ class LeaderboardHtmlTest {
       assertThat(html).contains("<figure class=\"chart\" id=\"" + id + "\"><svg");
     }
     assertThat(html).contains("<h2 id=\"board-final\">Final stage of each run</h2>")
-        .contains("<h2 id=\"board-dense-ivfpq\">Stage <code>dense-ivfpq</code></h2>");
+        .contains("<h2 id=\"board-ivfpq\">Stage <code>ivfpq</code></h2>");
     // the table cells are the leaderboard's, escaped; the baseline row is highlighted
     Leaderboard.Board fin = r.boards().get(0);
     for (Leaderboard.Row row : fin.rows()) {

@@ -17,16 +17,19 @@ import java.util.Set;
  * values are a {@link BadRequest} with a message naming the field) and the response body.
  *
  * <p>Request: {@code {"query": str (required, 1..maxQueryChars chars), "k": int 1..maxK (10), "mode":
- * "bm25"|"dense"|"hybrid" ("hybrid"), "nprobe": int 1..maxNprobe, "bm25Depth" / "denseDepth": int k..maxDepth,
+ * "bm25"|"ivfpq"|"rescore"|"hybrid" ("hybrid"; the deprecated "dense" is read as "rescore", with a warning),
+ * "nprobe": int 1..maxNprobe, "bm25Depth" / "denseDepth": int k..maxDepth,
  * "fusion": str (e.g. "rrf:k=60", "wrrf:k=60,alpha=0.7", "convex:zscore,alpha=0.7", "…,level=doc"), "rescoreDepth": int
- * 0..maxDepth (100; dense mode), "rerank": bool (false), "rerankDepth": int 1..maxDepth (max(rescoreDepth, k)),
+ * 0..maxDepth (100; rescore mode), "rerank": bool (false), "rerankDepth": int 1..maxDepth (max(rescoreDepth, k)),
  * "withText": bool (true)}}. {@code nprobe}, the depths and {@code fusion} default to the index version's tuned
  * setting ({@code quarry tune}), else 16, max(100, k) and {@code convex:zscore,alpha=0.7}.
  *
  * <p>Response: {@code {"version", "mode", "k", "fusion", "nprobe", "tookMs", "stagesMs": {stage: ms}, "hits":
- * [{"rank", "docId", "chunkId", "ordinal", "startChar", "endChar", "score", "text", "scores": {"bm25", "dense",
- * "exact", "fusion", "rerank"}, "ranks": {...}}]}}; per-stage entries are present only for stages that ranked the
- * hit ({@code dense} is the ADC score, {@code exact} the re-scored one).
+ * [{"rank", "docId", "chunkId", "ordinal", "startChar", "endChar", "score", "text", "scores": {"bm25", "ivfpq",
+ * "rescore", "hybrid", "cross-encoder"}, "ranks": {...}}], "warnings": [str]}}; per-stage entries are present only
+ * for stages that ranked the hit ({@code ivfpq} is the ADC score, {@code rescore} the score re-computed from the
+ * stored vectors, float32 or sq8: the stage vocabulary of {@link io.quarry.core.search.Stages}); {@code warnings}
+ * only when the request used a deprecated name.
  */
 public final class SearchApi {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -61,11 +64,25 @@ public final class SearchApi {
   private SearchApi() {}
 
   /**
+   * A parsed request and the deprecation warnings its spelling earned (returned to the client in the response).
+   */
+  public record Parsed(HybridSearcher.Request request, java.util.List<String> warnings) {}
+
+  /**
    * Parses and bounds a request body.
    *
    * @throws BadRequest naming the offending field
    */
   public static HybridSearcher.Request parse(byte[] body, Limits limits) throws BadRequest {
+    return parseRequest(body, limits).request();
+  }
+
+  /**
+   * Parses and bounds a request body, with the warnings for deprecated spellings.
+   *
+   * @throws BadRequest naming the offending field
+   */
+  public static Parsed parseRequest(byte[] body, Limits limits) throws BadRequest {
     JsonNode n;
     try {
       n = JSON.readTree(body);
@@ -95,19 +112,8 @@ public final class SearchApi {
     if (query.length() > limits.maxQueryChars()) {
       throw new BadRequest("field 'query' is " + query.length() + " chars; the limit is " + limits.maxQueryChars());
     }
-    SearchOptions.Mode mode;
-    JsonNode m = n.get("mode");
-    if (m == null) {
-      mode = SearchOptions.Mode.HYBRID;
-    } else if (!m.isTextual()) {
-      throw new BadRequest("field 'mode' must be a string: bm25, dense or hybrid");
-    } else {
-      try {
-        mode = SearchOptions.Mode.parse(m.asText());
-      } catch (IllegalArgumentException e) {
-        throw new BadRequest("field 'mode' must be bm25, dense or hybrid");
-      }
-    }
+    java.util.List<String> warnings = new java.util.ArrayList<>();
+    SearchOptions.Mode mode = mode(n.get("mode"), warnings);
     int k = integer(n, "k", 10, 1, limits.maxK());
     Integer nprobe = optionalInteger(n, "nprobe", 1, limits.maxNprobe());
     Integer bm25Depth = optionalInteger(n, "bm25Depth", k, limits.maxDepth());
@@ -130,9 +136,29 @@ public final class SearchApi {
     int rerankDepth = integer(n, "rerankDepth", Math.min(Math.max(rescoreDepth, k), limits.maxDepth()), 1,
         limits.maxDepth());
     boolean withText = bool(n, "withText", true);
-    return new HybridSearcher.Request(query, SearchOptions.builder().k(k).mode(mode).nprobe(nprobe)
+    return new Parsed(new HybridSearcher.Request(query, SearchOptions.builder().k(k).mode(mode).nprobe(nprobe)
         .bm25Depth(bm25Depth).denseDepth(denseDepth).rescoreDepth(rescoreDepth).fusion(fusion).rerank(rerank)
-        .rerankDepth(rerankDepth).withText(withText).build());
+        .rerankDepth(rerankDepth).withText(withText).build()), java.util.List.copyOf(warnings));
+  }
+
+  private static SearchOptions.Mode mode(JsonNode m, java.util.List<String> warnings) throws BadRequest {
+    if (m == null) {
+      return SearchOptions.Mode.HYBRID;
+    }
+    if (!m.isTextual()) {
+      throw new BadRequest("field 'mode' must be a string: " + SearchOptions.Mode.NAMES);
+    }
+    SearchOptions.Mode mode;
+    try {
+      mode = SearchOptions.Mode.parse(m.asText());
+    } catch (IllegalArgumentException e) {
+      throw new BadRequest("field 'mode' must be " + SearchOptions.Mode.NAMES);
+    }
+    if (SearchOptions.Mode.isDeprecated(m.asText())) {
+      warnings.add("mode '" + m.asText() + "' is deprecated; it is read as '" + mode.label() + "' (ADC candidates "
+          + "re-scored with the stored vectors); use '" + mode.label() + "', or 'ivfpq' for ADC alone");
+    }
+    return mode;
   }
 
   private static Integer optionalInteger(JsonNode n, String field, int min, int max) throws BadRequest {
@@ -168,6 +194,12 @@ public final class SearchApi {
   /** The response body for a result. */
   public static ObjectNode response(String version, HybridSearcher.Request r, HybridSearcher.Result res,
       long tookNanos) {
+    return response(version, r, res, tookNanos, java.util.List.of());
+  }
+
+  /** The response body for a result, with the request's deprecation warnings (no field when there are none). */
+  public static ObjectNode response(String version, HybridSearcher.Request r, HybridSearcher.Result res,
+      long tookNanos, java.util.List<String> warnings) {
     ObjectNode o = JSON.createObjectNode();
     SearchOptions used = res.options();
     o.put("version", version);
@@ -178,6 +210,10 @@ public final class SearchApi {
     }
     if (used.mode() != SearchOptions.Mode.BM25) {
       o.put("nprobe", used.nprobe());
+    }
+    if (!warnings.isEmpty()) {
+      ArrayNode w = o.putArray("warnings");
+      warnings.forEach(w::add);
     }
     o.put("tookMs", tookNanos / 1e6);
     ObjectNode st = o.putObject("stagesMs");

@@ -1,33 +1,17 @@
 package io.quarry.serving;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.prometheus.metrics.exporter.common.PrometheusHttpExchange;
-import io.prometheus.metrics.exporter.common.PrometheusHttpRequest;
-import io.prometheus.metrics.exporter.common.PrometheusHttpResponse;
-import io.prometheus.metrics.exporter.common.PrometheusScrapeHandler;
 import io.quarry.core.search.HybridSearcher;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.Charset;
-import java.nio.charset.StandardCharsets;
-import java.util.Collections;
-import java.util.Enumeration;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.eclipse.jetty.http.HttpField;
-import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.Content;
-import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -36,10 +20,8 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.server.handler.ErrorHandler;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.Callback;
-import org.eclipse.jetty.util.Fields;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,7 +38,7 @@ import org.slf4j.LoggerFactory;
  *       ({@code "status": "ok"} or {@code "degraded"});
  *   <li>{@code GET /ready}: 200 {@code {"ready":true,"version":…}} while a valid version serves (also while the last
  *       reload failed: the failure is in {@code lastReloadError}); 503 only when no version is loaded;
- *   <li>{@code GET /metrics}: Prometheus exposition ({@link Metrics}; text format 0.0.4 unless the scraper asks for
+ *   <li>{@code GET /metrics}: Prometheus exposition ({@link ServerMetrics}; text format 0.0.4 unless the scraper asks for
  *       another).
  * </ul>
  *
@@ -78,7 +60,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class SearchServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SearchServer.class);
-  private static final String JSON_TYPE = "application/json; charset=utf-8";
 
   /**
    * Server limits.
@@ -126,8 +107,9 @@ public final class SearchServer implements AutoCloseable {
   private final RequestDeadlines deadlines;
   private final ThreadPoolExecutor searchPool;
   private final IndexHolder holder;
-  private final Metrics metrics = new Metrics();
-  private final PrometheusScrapeHandler scrape;
+  private final ServerMetrics metrics = new ServerMetrics();
+  private final Responses responses = new Responses(metrics);
+  private final AdminEndpoints adminEndpoints;
   private final SearchApi.Limits limits;
 
   /** As {@link #SearchServer(String, int, IndexHolder, SearchApi.Limits, Options)} with default options. */
@@ -154,7 +136,7 @@ public final class SearchServer implements AutoCloseable {
         }, new ThreadPoolExecutor.AbortPolicy());
     metrics.bindIndex(holder);
     metrics.bindQueue(this::queuedSearches);
-    this.scrape = new PrometheusScrapeHandler(metrics.registry());
+    this.adminEndpoints = new AdminEndpoints(holder, metrics, responses);
 
     // Jetty's own threads only parse requests, answer health/ready/metrics and hand searches over: a small pool.
     QueuedThreadPool jettyThreads = new QueuedThreadPool(16, 4, 60_000);
@@ -176,7 +158,7 @@ public final class SearchServer implements AutoCloseable {
       admin = null;
     }
     server.setHandler(new GracefulHandler(new Api()));
-    server.setErrorHandler(new JsonErrorHandler());
+    server.setErrorHandler(new JsonErrorHandler(metrics, deadlines));
     server.setStopTimeout(options.stopTimeoutMs());
     server.setStopAtShutdown(false);
     try {
@@ -218,7 +200,7 @@ public final class SearchServer implements AutoCloseable {
     return admin == null ? -1 : admin.getLocalPort();
   }
 
-  public Metrics metrics() {
+  public ServerMetrics metrics() {
     return metrics;
   }
 
@@ -258,83 +240,25 @@ public final class SearchServer implements AutoCloseable {
             if ("POST".equals(method)) {
               search(req, res, cb, conn);
             } else {
-              methodNotAllowed(req, res, cb, endpoint, "POST");
+              responses.methodNotAllowed(req, res, cb, endpoint, "POST");
             }
           }
-          case "health" -> {
+          case "health", "ready", "metrics" -> {
             if (get) {
-              send(res, cb, endpoint, 200, SearchApi.JSON.writeValueAsBytes(health()));
+              adminEndpoints.handle(endpoint, req, res, cb);
             } else {
-              methodNotAllowed(req, res, cb, endpoint, "GET, HEAD");
+              responses.methodNotAllowed(req, res, cb, endpoint, "GET, HEAD");
             }
           }
-          case "ready" -> {
-            if (get) {
-              ready(res, cb);
-            } else {
-              methodNotAllowed(req, res, cb, endpoint, "GET, HEAD");
-            }
-          }
-          case "metrics" -> {
-            if (get) {
-              metricsText(req, res, cb);
-            } else {
-              methodNotAllowed(req, res, cb, endpoint, "GET, HEAD");
-            }
-          }
-          default -> sendError(req, res, cb, endpoint, 404, onAdmin
+          default -> responses.sendError(req, res, cb, endpoint, 404, onAdmin
               ? "not found: the admin port answers GET /health, /ready, /metrics"
               : "not found: use POST /search, GET /health, /ready, /metrics");
         }
       } catch (Exception | Error e) {
-        internalError(req, res, cb, endpoint, e);
+        responses.internalError(req, res, cb, endpoint, e);
       }
       return true;
     }
-  }
-
-  private void internalError(Request req, Response res, Callback cb, String endpoint, Throwable e) {
-    LOG.error("{} {} failed", req.getMethod(), Request.getPathInContext(req), e);
-    if (res.isCommitted()) {
-      metrics.request(endpoint, 500);
-      cb.failed(e);
-    } else {
-      sendError(req, res, cb, endpoint, 500, "internal error: " + e.getClass().getSimpleName());
-    }
-  }
-
-  private ObjectNode health() {
-    IndexHolder.Status s = holder.status();
-    ObjectNode o = SearchApi.JSON.createObjectNode();
-    o.put("status", s.lastReloadError() == null && s.ready() ? "ok" : "degraded");
-    o.put("ready", s.ready());
-    o.put("version", s.version());
-    if (s.reason() != null) {
-      o.put("reason", s.reason());
-    }
-    if (s.lastReloadError() != null) {
-      o.put("lastReloadError", s.lastReloadError());
-      o.put("failedVersion", s.failedVersion());
-    }
-    o.put("sourceAvailable", s.sourceAvailable());
-    o.put("reloadFailures", s.reloadFailures());
-    long t = holder.lastSuccessfulReloadMillis();
-    if (t > 0) {
-      o.put("secondsSinceLastSuccessfulReload", (System.currentTimeMillis() - t) / 1000.0);
-    }
-    return o;
-  }
-
-  private void ready(Response res, Callback cb) throws IOException {
-    IndexHolder.Status s = holder.status();
-    ObjectNode o = SearchApi.JSON.createObjectNode().put("ready", s.ready()).put("version", s.version());
-    if (s.reason() != null) {
-      o.put("reason", s.reason());
-    }
-    if (s.lastReloadError() != null) {
-      o.put("lastReloadError", s.lastReloadError());
-    }
-    send(res, cb, "ready", s.ready() ? 200 : 503, SearchApi.JSON.writeValueAsBytes(o));
   }
 
   /**
@@ -357,13 +281,14 @@ public final class SearchServer implements AutoCloseable {
     long t0 = System.nanoTime();
     if (!isJson(req.getHeaders().get(HttpHeader.CONTENT_TYPE))) { // refused before reading a byte of the body
       deadlines.received(conn);
-      sendError(req, res, cb, "search", 415, "unsupported Content-Type: send the request as "
+      responses.sendError(req, res, cb, "search", 415, "unsupported Content-Type: send the request as "
           + "Content-Type: application/json (curl: -H 'Content-Type: application/json')");
       return;
     }
     if (req.getLength() > limits.maxBodyBytes()) { // refused before reading a byte of it
       deadlines.received(conn);
-      sendError(req, res, cb, "search", 413, "request body larger than " + limits.maxBodyBytes() + " bytes");
+      responses.sendError(req, res, cb, "search", 413, "request body larger than " + limits.maxBodyBytes()
+          + " bytes");
       return;
     }
     deadlines.readingBody(conn);
@@ -378,99 +303,43 @@ public final class SearchServer implements AutoCloseable {
           try {
             runSearch(req, body, t0, res, cb);
           } catch (Exception | Error e) {
-            internalError(req, res, cb, "search", e);
+            responses.internalError(req, res, cb, "search", e);
           }
         });
       } catch (RejectedExecutionException e) {
         res.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
-        send(res, cb, "search", 503, SearchApi.error("overloaded: " + searchPool.getQueue().size()
+        responses.send(res, cb, "search", 503, SearchApi.error("overloaded: " + searchPool.getQueue().size()
             + " searches queued; retry later"));
       }
     }).run();
   }
 
-  /**
-   * Reads a request body asynchronously into a byte array of at most {@code max} bytes, then calls {@code done}
-   * once with the body or a failure ({@link BodyTooLarge}, {@link java.util.concurrent.TimeoutException} from the
-   * idle timeout, or the I/O failure). Unlike Jetty's {@code Content.Source.asByteArrayAsync}, a failed read does
-   * not fail the request afterwards (which, once the error response had completed, logged a
-   * {@code NullPointerException} stack trace for every 408), so the error answer is the request's only outcome.
-   */
-  private static final class BodyReader implements Runnable {
-    private final Request req;
-    private final int max;
-    private final java.util.function.BiConsumer<byte[], Throwable> done;
-    private final ByteArrayOutputStream body = new ByteArrayOutputStream();
-
-    BodyReader(Request req, int max, java.util.function.BiConsumer<byte[], Throwable> done) {
-      this.req = req;
-      this.max = max;
-      this.done = done;
-    }
-
-    @Override
-    public void run() {
-      while (true) {
-        Content.Chunk chunk = req.read();
-        if (chunk == null) {
-          req.demand(this);
-          return;
-        }
-        if (Content.Chunk.isFailure(chunk)) {
-          done.accept(null, chunk.getFailure());
-          return;
-        }
-        ByteBuffer b = chunk.getByteBuffer();
-        int n = b.remaining();
-        if (body.size() + n > max) {
-          chunk.release();
-          done.accept(null, new BodyTooLarge());
-          return;
-        }
-        byte[] copy = new byte[n];
-        b.get(copy);
-        body.write(copy, 0, n);
-        boolean last = chunk.isLast();
-        chunk.release();
-        if (last) {
-          done.accept(body.toByteArray(), null);
-          return;
-        }
-      }
-    }
-  }
-
-  /** A request body over the limit. */
-  private static final class BodyTooLarge extends Exception {
-    BodyTooLarge() {
-      super(null, null, false, false);
-    }
-  }
-
   private void bodyFailed(Request req, Response res, Callback cb, Throwable failure) {
-    if (failure instanceof BodyTooLarge) {
-      sendError(req, res, cb, "search", 413, "request body larger than " + limits.maxBodyBytes() + " bytes");
+    if (failure instanceof BodyReader.TooLarge) {
+      responses.sendError(req, res, cb, "search", 413, "request body larger than " + limits.maxBodyBytes()
+          + " bytes");
     } else if (failure instanceof java.util.concurrent.TimeoutException) {
-      sendError(req, res, cb, "search", 408, "request body not received in time (idle timeout or request "
-          + "deadline)");
+      responses.sendError(req, res, cb, "search", 408, "request body not received in time (idle timeout or "
+          + "request deadline)");
     } else { // the connection is gone or broken: nobody to answer; Jetty closes it
-      LOG.info("client error: {} {} from {}: request body not received: {}", req.getMethod(), pathForLog(req),
+      LOG.info("client error: {} {} from {}: request body not received: {}", req.getMethod(), Responses.pathForLog(req),
           Request.getRemoteAddr(req), failure.toString());
       cb.failed(failure);
     }
   }
 
   private void runSearch(Request httpReq, byte[] body, long t0, Response res, Callback cb) throws IOException {
-    HybridSearcher.Request req;
+    SearchApi.Parsed parsed;
     try {
-      req = SearchApi.parse(body, limits);
+      parsed = SearchApi.parseRequest(body, limits);
     } catch (SearchApi.BadRequest e) {
-      sendError(httpReq, res, cb, "search", 400, e.getMessage());
+      responses.sendError(httpReq, res, cb, "search", 400, e.getMessage());
       return;
     }
+    HybridSearcher.Request req = parsed.request();
     LoadedIndex li = holder.acquire();
     if (li == null) {
-      sendError(httpReq, res, cb, "search", 503, "not ready: " + holder.status().reason());
+      responses.sendError(httpReq, res, cb, "search", 503, "not ready: " + holder.status().reason());
       return;
     }
     try {
@@ -478,7 +347,7 @@ public final class SearchServer implements AutoCloseable {
       try {
         result = li.searcher().search(req);
       } catch (IllegalArgumentException e) {
-        sendError(httpReq, res, cb, "search", 400, ClientMessages.redact(e.getMessage()));
+        responses.sendError(httpReq, res, cb, "search", 400, ClientMessages.redact(e.getMessage()));
         return;
       }
       long took = System.nanoTime() - t0;
@@ -486,166 +355,11 @@ public final class SearchServer implements AutoCloseable {
         metrics.stage(e.getKey(), e.getValue());
       }
       metrics.stage("total", took);
-      ObjectNode o = SearchApi.response(li.version().manifest().version(), req, result, took);
-      send(res, cb, "search", 200, SearchApi.JSON.writeValueAsBytes(o));
+      ObjectNode o = SearchApi.response(li.version().manifest().version(), req, result, took,
+          parsed.warnings());
+      responses.send(res, cb, "search", 200, SearchApi.JSON.writeValueAsBytes(o));
     } finally {
       li.release();
-    }
-  }
-
-  private void metricsText(Request req, Response res, Callback cb) throws IOException {
-    ScrapeExchange ex = new ScrapeExchange(req); // HEAD is scraped as GET: same headers (Jetty drops the body)
-    scrape.handleRequest(ex);
-    res.setStatus(ex.status);
-    for (Map.Entry<String, String> h : ex.headers.entrySet()) {
-      res.getHeaders().put(h.getKey(), h.getValue());
-    }
-    byte[] b = ex.body.toByteArray();
-    res.getHeaders().put(HttpHeader.CONTENT_LENGTH, b.length);
-    metrics.request("metrics", ex.status);
-    res.write(true, ByteBuffer.wrap(b), cb);
-  }
-
-  private void methodNotAllowed(Request req, Response res, Callback cb, String endpoint, String allowed) {
-    res.getHeaders().put(HttpHeader.ALLOW, allowed);
-    sendError(req, res, cb, endpoint, 405, "method not allowed; use " + allowed);
-  }
-
-  /** Sends {@code {"error": message}}, counts it, and logs one INFO line for a client error (4xx). */
-  private void sendError(Request req, Response res, Callback cb, String endpoint, int status, String message) {
-    logClientError(req, status, message);
-    send(res, cb, endpoint, status, SearchApi.error(message));
-  }
-
-  private static void logClientError(Request req, int status, String message) {
-    if (status >= 400 && status < 500) {
-      LOG.info("client error: {} {} {} from {}: {}", status, req.getMethod(), pathForLog(req),
-          Request.getRemoteAddr(req), message);
-    }
-  }
-
-  /** The request path for a log line: at most 120 characters, control characters replaced. */
-  private static String pathForLog(Request req) {
-    String p = req.getHttpURI() == null ? "?" : String.valueOf(req.getHttpURI().getPath());
-    p = p.length() > 120 ? p.substring(0, 120) + "…" : p;
-    return p.replaceAll("\\p{Cntrl}", "?");
-  }
-
-  /** Sends a complete JSON response (the body is dropped for HEAD by Jetty) and counts it. */
-  private void send(Response res, Callback cb, String endpoint, int status, byte[] body) {
-    res.setStatus(status);
-    res.getHeaders().put(HttpHeader.CONTENT_TYPE, JSON_TYPE);
-    res.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
-    metrics.request(endpoint, status);
-    res.write(true, ByteBuffer.wrap(body), cb);
-  }
-
-  /** The Prometheus client's scrape handler over a Jetty request, the response buffered. */
-  private static final class ScrapeExchange implements PrometheusHttpExchange {
-    final Request req;
-    final Map<String, String> headers = new java.util.LinkedHashMap<>();
-    final ByteArrayOutputStream body = new ByteArrayOutputStream();
-    int status = 200;
-
-    ScrapeExchange(Request req) {
-      this.req = req;
-    }
-
-    @Override
-    public PrometheusHttpRequest getRequest() {
-      return new PrometheusHttpRequest() {
-        @Override
-        public String getQueryString() {
-          return req.getHttpURI().getQuery();
-        }
-
-        @Override
-        public Enumeration<String> getHeaders(String name) {
-          List<String> v = req.getHeaders().getValuesList(name);
-          return Collections.enumeration(v);
-        }
-
-        @Override
-        public String getMethod() {
-          return "HEAD".equals(req.getMethod()) ? "GET" : req.getMethod();
-        }
-
-        @Override
-        public String getRequestPath() {
-          return Request.getPathInContext(req);
-        }
-
-        @Override
-        public String[] getParameterValues(String name) {
-          Fields f = Request.extractQueryParameters(req);
-          List<String> v = f.getValues(name);
-          return v == null || v.isEmpty() ? null : v.toArray(String[]::new);
-        }
-      };
-    }
-
-    @Override
-    public PrometheusHttpResponse getResponse() {
-      return new PrometheusHttpResponse() {
-        @Override
-        public void setHeader(String name, String value) {
-          headers.put(name, value);
-        }
-
-        @Override
-        public OutputStream sendHeadersAndGetBody(int statusCode, int contentLength) {
-          status = statusCode;
-          return body;
-        }
-      };
-    }
-
-    @Override
-    public void handleException(IOException e) throws IOException {
-      throw e;
-    }
-
-    @Override
-    public void handleException(RuntimeException e) {
-      throw e;
-    }
-
-    @Override
-    public void close() {}
-  }
-
-  /**
-   * Jetty's own error responses (malformed requests, ambiguous URIs, URI or headers too large, …) as
-   * {@code {"error": …}} JSON, counted ({@code endpoint="other"}) and logged like the handler's own.
-   */
-  private final class JsonErrorHandler extends ErrorHandler {
-    JsonErrorHandler() {
-      setShowStacks(false);
-      setShowCauses(false);
-    }
-
-    @Override
-    protected boolean generateAcceptableResponse(Request request, Response response, Callback callback,
-        String contentType, List<Charset> charsets, int code, String message, Throwable cause) {
-      String text = ClientMessages.redact(message == null ? HttpStatus.getMessage(code) : message);
-      byte[] b = SearchApi.error(text);
-      Connection conn = request.getConnectionMetaData().getConnection();
-      if (!(cause instanceof EofException) && conn.getEndPoint().isOpen()) { // else nobody to answer: not counted
-        metrics.request("other", code);
-        logClientError(request, code, text);
-        deadlines.awaitNext(conn);
-      }
-      response.getHeaders().put(HttpHeader.CONTENT_TYPE, JSON_TYPE);
-      response.getHeaders().put(HttpHeader.CONTENT_LENGTH, b.length);
-      response.write(true, ByteBuffer.wrap(b), callback);
-      return true;
-    }
-
-    @Override
-    public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
-      String text = reason == null ? HttpStatus.getMessage(status) : reason;
-      fields.put(new HttpField(HttpHeader.CONTENT_TYPE, JSON_TYPE));
-      return ByteBuffer.wrap(SearchApi.error(ClientMessages.redact(text)));
     }
   }
 

@@ -2,6 +2,7 @@ package io.quarry.serving;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarry.core.search.HybridSearcher;
 import io.quarry.core.segment.IndexManifest;
 import java.io.BufferedReader;
 import java.lang.management.ManagementFactory;
@@ -27,7 +28,7 @@ import picocli.CommandLine.Option;
 
 /**
  * Latency and throughput benchmark of the serving path over HTTP: starts the server in-process on the index root's
- * published version, then for each configuration ({@code bm25}, {@code dense} nprobe 8 and 32, {@code hybrid}
+ * published version, then for each configuration ({@code bm25}, {@code rescore} nprobe 8 and 32, {@code hybrid}
  * nprobe 16; {@code --configs} selects) sends every query once from one client (per-stage p50/p99 from the
  * response's {@code stagesMs}, end-to-end p50/p99 measured by the client) and then from {@code clients} concurrent
  * clients (QPS). Prints two Markdown tables, plus bytes per vector of the loaded version:
@@ -57,8 +58,8 @@ public final class ServeBench implements Callable<Integer> {
   @Option(names = "--clients", defaultValue = "8") int clients;
   @Option(names = "--threads", defaultValue = "8") int threads;
   @Option(names = "--warmup", defaultValue = "30") int warmup;
-  @Option(names = "--configs", split = ",", defaultValue = "bm25,dense8,dense32,hybrid",
-      description = "comma-separated subset of bm25, dense8, dense32, hybrid (nprobe 16), hybrid-tuned (the index's "
+  @Option(names = "--configs", split = ",", defaultValue = "bm25,rescore8,rescore32,hybrid",
+      description = "comma-separated subset of bm25, rescore8, rescore32, hybrid (nprobe 16), hybrid-tuned (the index's "
           + "tuned search defaults); default: the first four")
   List<String> configNames;
   @Option(names = "--cores", description = "cores of the CPU bound (default: available processors)")
@@ -75,9 +76,12 @@ public final class ServeBench implements Callable<Integer> {
   private static final Map<String, Config> CONFIGS = Map.of(
       "hybrid-tuned", new Config("hybrid (index's tuned nprobe, depths, fusion)", "\"mode\":\"hybrid\""),
       "bm25", new Config("bm25", "\"mode\":\"bm25\""),
-      "dense8", new Config("dense nprobe=8", "\"mode\":\"dense\",\"nprobe\":8"),
-      "dense32", new Config("dense nprobe=32", "\"mode\":\"dense\",\"nprobe\":32"),
+      "rescore8", new Config("rescore nprobe=8", "\"mode\":\"rescore\",\"nprobe\":8"),
+      "rescore32", new Config("rescore nprobe=32", "\"mode\":\"rescore\",\"nprobe\":32"),
       "hybrid", new Config("hybrid nprobe=16", "\"mode\":\"hybrid\",\"nprobe\":16"));
+
+  /** Config names before the stage vocabulary of issue 24 (mode {@code dense} is {@code rescore}). */
+  private static final Map<String, String> DEPRECATED_CONFIGS = Map.of("dense8", "rescore8", "dense32", "rescore32");
 
   /** Result of one request: the parsed body on HTTP 200, else null (an error). */
   private record Answer(JsonNode body, String error) {}
@@ -159,7 +163,8 @@ public final class ServeBench implements Callable<Integer> {
         double boundQps = ncores / (one.cpuMs() / 1e3);
         out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %.1f |%n", c.name(),
             pp(one.e2e()), pp(one.stages().get("embed")), pp(one.stages().get("bm25")),
-            pp(one.stages().get("dense")), pp(one.stages().get("fusion")), pp(one.stages().get("rescore")),
+            pp(one.stages().get(HybridSearcher.IVFPQ)), pp(one.stages().get(HybridSearcher.RESCORE)),
+            pp(one.stages().get(HybridSearcher.HYBRID)),
             many.qps()));
         bound.append(String.format(Locale.ROOT, "| %s | %s | %.2f; %.2f | %.1f | %.1f | %.0f %% | %d; %d%s |%n",
             c.name(), pp(one.e2e()), one.cpuMs(), one.procMs(), boundQps, many.qps(), 100 * many.qps() / boundQps,
@@ -175,9 +180,9 @@ public final class ServeBench implements Callable<Integer> {
   private List<Config> configs() {
     List<Config> configs = new ArrayList<>();
     for (String name : configNames) {
-      Config c = CONFIGS.get(name.trim());
+      Config c = CONFIGS.get(DEPRECATED_CONFIGS.getOrDefault(name.trim(), name.trim()));
       if (c == null) {
-        throw new IllegalArgumentException("--configs: unknown config '" + name + "' (bm25, dense8, dense32, hybrid, hybrid-tuned)");
+        throw new IllegalArgumentException("--configs: unknown config '" + name + "' (bm25, rescore8, rescore32, hybrid, hybrid-tuned)");
       }
       configs.add(c);
     }
@@ -208,7 +213,7 @@ public final class ServeBench implements Callable<Integer> {
         + bytesPerVector(m) + '\n'
         + String.format(Locale.ROOT, "%d queries, k=%d, depths 100, re-score top 100; one client: "
         + "latency p50 / p99 in ms; %d clients: QPS%n%n", queries, k, clients)
-        + "| config | end-to-end | embed | bm25 | dense (ADC) | fusion | rescore | QPS (" + clients
+        + "| config | end-to-end | embed | bm25 | ivfpq (ADC) | rescore | hybrid | QPS (" + clients
         + " clients) |\n|---|---|---|---|---|---|---|---|\n";
   }
 

@@ -74,10 +74,10 @@ class HybridFusionTest {
           .fusion(new FusionSpec(new Rrf(60))).build()));
       assertThat(r.options().fusion()).isEqualTo(new FusionSpec(new Rrf(60)));
       for (HybridSearcher.Hit h : r.hits()) {
-        assertThat(h.stages()).containsKeys(HybridSearcher.BM25, HybridSearcher.EXACT, HybridSearcher.FUSION);
-        assertThat(h.score()).isEqualTo(h.stageScore(HybridSearcher.FUSION));
+        assertThat(h.stages()).containsKeys(HybridSearcher.BM25, HybridSearcher.RESCORE, HybridSearcher.HYBRID);
+        assertThat(h.score()).isEqualTo(h.stageScore(HybridSearcher.HYBRID));
         int rb = h.stages().get(HybridSearcher.BM25).rank();
-        int rd = h.stages().get(HybridSearcher.EXACT).rank();
+        int rd = h.stages().get(HybridSearcher.RESCORE).rank();
         assertThat(h.score()).isCloseTo((float) (1.0 / (60 + rb) + 1.0 / (60 + rd)), within(1e-6f));
       }
       // the index's default when the request names no fusion (this version is untuned: the built-in default)

@@ -137,7 +137,7 @@ class IntegrityAndReloadTest {
     AtomicBoolean done = new AtomicBoolean();
     AtomicInteger notReady = new AtomicInteger();
     AtomicInteger moves = new AtomicInteger();
-    List<String> modes = List.of("bm25", "bm25", "dense", "hybrid");
+    List<String> modes = List.of("bm25", "bm25", "rescore", "hybrid");
     try {
       Thread mover = new Thread(() -> {
         String[] cycle = {"v2", "bad-ids", "v1", "bad-codes", "v2", "v1"};

@@ -29,12 +29,12 @@ class RerankStageTest {
       SearchOptions base = SearchOptions.builder().k(5).nprobe(4).depth(20).rescoreDepth(10).rerank(true).build();
       HybridSearcher.Result r = hs.search(new HybridSearcher.Request("cancer cells", base));
       assertThat(r.hits()).hasSize(5);
-      assertThat(r.stageNanos()).containsKey("rerank");
+      assertThat(r.stageNanos()).containsKey(HybridSearcher.CROSS_ENCODER);
       for (int i = 0; i < 5; i++) {
         HybridSearcher.Hit h = r.hits().get(i);
-        assertThat(h.stages().get(HybridSearcher.RERANK).rank()).isEqualTo(i + 1);
-        assertThat(h.score()).isEqualTo(h.stageScore(HybridSearcher.RERANK));
-        assertThat(h.stageScore(HybridSearcher.RERANK)).isCloseTo(ce.score("cancer cells", List.of(h.text()))[0], within(1e-3f));
+        assertThat(h.stages().get(HybridSearcher.CROSS_ENCODER).rank()).isEqualTo(i + 1);
+        assertThat(h.score()).isEqualTo(h.stageScore(HybridSearcher.CROSS_ENCODER));
+        assertThat(h.stageScore(HybridSearcher.CROSS_ENCODER)).isCloseTo(ce.score("cancer cells", List.of(h.text()))[0], within(1e-3f));
       }
 
       // rerankDepth 3: only the fused top 3 are cross-encoded, the rest follow in fused order
@@ -46,10 +46,10 @@ class RerankStageTest {
           assertThat(h.score()).isLessThanOrEqualTo(r3.hits().get(i - 1).score());
         }
         if (i < 3) {
-          assertThat(h.stages().get(HybridSearcher.RERANK).rank()).isEqualTo(i + 1);
+          assertThat(h.stages().get(HybridSearcher.CROSS_ENCODER).rank()).isEqualTo(i + 1);
         } else {
-          assertThat(h.stageScore(HybridSearcher.RERANK)).isNull();
-          assertThat(h.stages()).containsKeys(HybridSearcher.FUSION, HybridSearcher.EXACT, HybridSearcher.BM25);
+          assertThat(h.stageScore(HybridSearcher.CROSS_ENCODER)).isNull();
+          assertThat(h.stages()).containsKeys(HybridSearcher.HYBRID, HybridSearcher.RESCORE, HybridSearcher.BM25);
         }
       }
     }

@@ -37,6 +37,21 @@ class SearchApiTest {
   }
 
   @Test
+  void modesInTheStageVocabularyAndTheOldDenseWithAWarning() throws Exception {
+    assertThat(parse("{\"query\":\"q\",\"mode\":\"ivfpq\"}").mode()).isEqualTo(SearchOptions.Mode.IVFPQ);
+    assertThat(parse("{\"query\":\"q\",\"mode\":\"rescore\"}").mode()).isEqualTo(SearchOptions.Mode.RESCORE);
+    SearchApi.Parsed p = SearchApi.parseRequest("{\"query\":\"q\",\"mode\":\"dense\",\"rescoreDepth\":30}"
+        .getBytes(StandardCharsets.UTF_8), L);
+    assertThat(p.request().mode()).isEqualTo(SearchOptions.Mode.RESCORE);
+    assertThat(p.request().options().rescoreDepth()).isEqualTo(30);
+    assertThat(p.warnings()).singleElement().asString().contains("'dense' is deprecated").contains("'rescore'");
+    assertThat(SearchApi.parseRequest("{\"query\":\"q\",\"mode\":\"rescore\"}".getBytes(StandardCharsets.UTF_8),
+        L).warnings()).isEmpty();
+    assertThatThrownBy(() -> parse("{\"query\":\"q\",\"mode\":\"exact\"}"))
+        .hasMessageContaining("bm25, ivfpq, rescore or hybrid");
+  }
+
+  @Test
   void rejectsBadRequestsWithTheFieldName() {
     assertThatThrownBy(() -> parse("{\"query\":\"q\",\"path\":\"/etc/passwd\"}"))
         .isInstanceOf(SearchApi.BadRequest.class).hasMessageContaining("unknown field 'path'");

@@ -63,7 +63,7 @@ class ServingEndToEndTest {
   @Test
   void searchesInEveryModeOverHttp() throws Exception {
     TestIndexes.Doc target = TestIndexes.docs(N).get(7);
-    for (String mode : List.of("bm25", "dense", "hybrid")) {
+    for (String mode : List.of("bm25", "ivfpq", "rescore", "hybrid")) {
       HttpResponse<String> r = post("{\"query\":" + JSON.writeValueAsString(target.title()) + ",\"k\":5,\"mode\":\""
           + mode + "\"}");
       assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
@@ -79,16 +79,36 @@ class ServingEndToEndTest {
       JsonNode scores = hits.get(0).get("scores");
       switch (mode) {
         case "bm25" -> assertThat(scores.has("bm25")).isTrue();
-        case "dense" -> assertThat(scores.has("dense") && scores.has("exact")).isTrue();
+        case "ivfpq" -> assertThat(scores.has("ivfpq") && !scores.has("rescore")).isTrue();
+        case "rescore" -> assertThat(scores.has("ivfpq") && scores.has("rescore")).isTrue();
         default -> {
-          // fused after exact re-scoring: every hybrid hit has both exact signals and the fused score
-          assertThat(scores.has("fusion") && scores.has("exact") && scores.has("bm25")).isTrue();
-          assertThat(hits.get(0).get("score").floatValue()).isEqualTo(scores.get("fusion").floatValue());
+          // fused after re-scoring: every hybrid hit has both signals and the fused score
+          assertThat(scores.has("hybrid") && scores.has("rescore") && scores.has("bm25")).isTrue();
+          assertThat(hits.get(0).get("score").floatValue()).isEqualTo(scores.get("hybrid").floatValue());
           assertThat(j.get("fusion").asText()).isEqualTo(io.quarry.core.search.FusionSpec.DEFAULT.toString());
         }
       }
       assertThat(j.get("stagesMs").size()).isGreaterThan(0);
+      assertThat(j.get("mode").asText()).isEqualTo(mode);
+      assertThat(j.has("warnings")).isFalse();
     }
+  }
+
+  @Test
+  void theOldDenseModeIsServedAsRescoreWithAWarning() throws Exception {
+    TestIndexes.Doc target = TestIndexes.docs(N).get(7);
+    String q = "{\"query\":" + JSON.writeValueAsString(target.title()) + ",\"k\":5,\"withText\":false,\"mode\":";
+    HttpResponse<String> old = post(q + "\"dense\"}");
+    HttpResponse<String> now = post(q + "\"rescore\"}");
+    assertThat(old.statusCode()).as(old.body()).isEqualTo(200);
+    JsonNode o = JSON.readTree(old.body());
+    JsonNode n = JSON.readTree(now.body());
+    assertThat(o.get("mode").asText()).isEqualTo("rescore");
+    assertThat(o.get("hits")).isEqualTo(n.get("hits"));
+    assertThat(o.get("warnings")).hasSize(1);
+    assertThat(o.get("warnings").get(0).asText()).contains("'dense' is deprecated").contains("'rescore'");
+    assertThat(n.has("warnings")).isFalse();
+    assertThat(io.quarry.core.search.Stages.warnedSoFar()).contains("mode: dense");
   }
 
   @Test

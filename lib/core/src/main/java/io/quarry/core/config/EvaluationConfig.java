@@ -20,9 +20,10 @@ import java.util.Set;
  *     and {@code candidates}), or a fusion spec ({@code rrf:k=60}, {@code wrrf:k=60,alpha=0.7},
  *     {@code convex:zscore,alpha=0.7}) used at {@code nprobe} and {@code candidates}
  * @param metrics metrics reported, Quarry or trec_eval names (e.g. {@code nDCG@10}, {@code ndcg_cut_10})
- * @param stages stages evaluated, in order: {@code bm25}, {@code dense-exact}, {@code dense-ivfpq}, {@code rescore}
- *     (IVF-PQ + exact re-scoring), {@code hybrid} (BM25 ∪ IVF-PQ candidates, exact scores fused), {@code
- *     cross-encoder}; a stage the index cannot run is skipped with a note
+ * @param stages stages evaluated, in order: {@code bm25}, {@code exact} (brute-force float search), {@code ivfpq}
+ *     (IVF-PQ ADC), {@code rescore} (IVF-PQ + re-scoring with the stored vectors), {@code hybrid} (BM25 ∪ IVF-PQ
+ *     candidates, re-scored, fused), {@code cross-encoder}; a stage the index cannot run is skipped with a note. The
+ *     names before issue 24, {@code dense-exact} and {@code dense-ivfpq}, are read with a deprecation warning
  * @param crossEncoder directory (any Hadoop path) with a cross-encoder's {@code model.onnx} and {@code
  *     tokenizer.json} for the {@code cross-encoder} stage; blank: no cross-encoder, the stage is skipped with a note
  * @param crossEncoderDepth chunks (the top of the re-scored list) the cross-encoder scores per query
@@ -60,8 +61,8 @@ public record EvaluationConfig(
     implements ConfigSection {
 
   public static final Set<String> FORMATS = Set.of("beir", "trec");
-  public static final List<String> STAGES =
-      List.of("bm25", "dense-exact", "dense-ivfpq", "rescore", "hybrid", "cross-encoder");
+  /** Stage names ({@link io.quarry.core.search.Stages}); the old {@code dense-exact}, {@code dense-ivfpq} are read. */
+  public static final List<String> STAGES = io.quarry.core.search.Stages.ALL;
 
   /** Whether the hybrid stage takes its fusion (and operating point) from the index version. */
   public boolean fusionFromIndex() {
@@ -70,7 +71,8 @@ public record EvaluationConfig(
 
   public EvaluationConfig {
     metrics = metrics == null ? List.of() : List.copyOf(metrics);
-    stages = stages == null ? List.of() : List.copyOf(stages);
+    stages = stages == null ? List.of()
+        : stages.stream().map(st -> io.quarry.core.search.Stages.canonical(st, "evaluation.stages")).toList();
     sweepNprobe = sweepNprobe == null ? List.of() : List.copyOf(sweepNprobe);
     sweepCandidates = sweepCandidates == null ? List.of() : List.copyOf(sweepCandidates);
     gate = gate == null ? Map.of() : Map.copyOf(gate);

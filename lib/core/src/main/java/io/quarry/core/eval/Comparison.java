@@ -66,6 +66,7 @@ public final class Comparison {
    */
   public static Result compare(EvalReport baseline, EvalReport current, String stage, Map<String, Double> gate,
       int permutations, long seed) {
+    stage = io.quarry.core.search.Stages.canonical(stage, "--stage");
     EvalReport.StageResult b = pick(baseline, stage, "baseline");
     EvalReport.StageResult c = pick(current, stage, "current");
     List<String> qids = new ArrayList<>();

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.quarry.core.platform.Platform;
+import io.quarry.core.search.Stages;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -74,7 +75,7 @@ public record EvalReport(
   }
 
   /**
-   * The final stage's gain over the best single-signal stage ({@code bm25}, {@code dense-exact}, {@code rescore}) on
+   * The final stage's gain over the best single-signal stage ({@code bm25}, {@code exact}, {@code rescore}) on
    * {@code metric}, per query paired.
    *
    * @param finalStage the final stage
@@ -139,8 +140,8 @@ public record EvalReport(
   /**
    * One stage's evaluation.
    *
-   * @param name stage name ({@code bm25}, {@code dense-exact}, {@code dense-ivfpq}, {@code hybrid}, {@code rescore},
-   *     {@code cross-encoder})
+   * @param name stage name ({@link Stages}: {@code bm25}, {@code exact}, {@code ivfpq}, {@code rescore},
+   *     {@code hybrid}, {@code cross-encoder}; {@code dense-exact}, {@code dense-ivfpq} in older files, mapped on read)
    * @param description what the stage does, with its parameters
    * @param runFile TREC run file, relative to the evaluation directory
    * @param queries judged queries evaluated
@@ -208,6 +209,25 @@ public record EvalReport(
     if (r.stages() == null || r.stages().isEmpty()) {
       throw new EvalInputException(source, 0, "no stages");
     }
-    return r;
+    return r.withCurrentStageNames();
+  }
+
+  /**
+   * This report with the stage names of earlier versions ({@code dense-exact}, {@code dense-ivfpq}:
+   * {@link Stages#DEPRECATED}) replaced by the current ones, so that an old {@code metrics.json} compares with a new
+   * one stage by stage. Run file paths are kept: they name files on disk.
+   */
+  public EvalReport withCurrentStageNames() {
+    List<StageResult> st = stages.stream().map(s -> new StageResult(Stages.canonical(s.name()), s.description(),
+        s.runFile(), s.queries(), s.emptyRankings(), s.metrics(), s.annRecall(), s.latencyMsP50(), s.latencyMsP95(),
+        s.perQuery())).toList();
+    List<SweepPoint> sw = sweeps == null ? null : sweeps.stream().map(p -> new SweepPoint(Stages.canonical(
+        p.stage()), p.parameter(), p.value(), p.metrics(), p.annRecall(), p.latencyMsP50(), p.bytesPerVector()))
+        .toList();
+    FinalGain g = gain == null ? null : new FinalGain(Stages.canonical(gain.finalStage()),
+        Stages.canonical(gain.baseline()), gain.metric(), gain.finalValue(), gain.baselineValue(), gain.delta(),
+        gain.pRandomization(), gain.pTTest(), gain.improved(), gain.worse());
+    return new EvalReport(schemaVersion, runId, configHash, modelId, indexVersion, indexSpec, dataset, parameters, st,
+        Stages.canonical(finalStage), sw, loss, notes, passagePlatforms, queryPlatform, g, tuning);
   }
 }

@@ -23,7 +23,7 @@ import java.util.Map;
  * @param emptyRankings judged queries for which the run has no document
  */
 public record Evaluation(
-    List<MetricSpec> metrics,
+    List<Measure> metrics,
     Map<String, double[]> perQuery,
     double[] means,
     int unjudgedRunQueries,
@@ -35,7 +35,7 @@ public record Evaluation(
    * @param run query id to ranking (any order within a query: it is re-sorted in trec_eval's order)
    * @throws IllegalArgumentException if {@code metrics} is empty or the qrels are empty
    */
-  public static Evaluation of(Map<String, List<ScoredDoc>> run, Qrels qrels, List<MetricSpec> metrics) {
+  public static Evaluation of(Map<String, List<ScoredDoc>> run, Qrels qrels, List<Measure> metrics) {
     if (metrics.isEmpty()) {
       throw new IllegalArgumentException("no metric requested");
     }
@@ -118,10 +118,10 @@ public record Evaluation(
   }
 
   /** Parses a list of metric names. */
-  public static List<MetricSpec> parseMetrics(List<String> names) {
-    List<MetricSpec> out = new ArrayList<>();
+  public static List<Measure> parseMetrics(List<String> names) {
+    List<Measure> out = new ArrayList<>();
     for (String n : names) {
-      out.add(MetricSpec.parse(n));
+      out.add(Measure.parse(n));
     }
     return out;
   }

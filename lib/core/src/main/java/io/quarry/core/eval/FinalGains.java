@@ -11,7 +11,7 @@ import java.util.Set;
  */
 public final class FinalGains {
   /** Stages that use one signal only: the baselines a hybrid final stage is compared with. */
-  public static final Set<String> SINGLE_SIGNAL = Set.of("bm25", "dense-exact", "rescore");
+  public static final Set<String> SINGLE_SIGNAL = Set.of("bm25", "exact", "rescore");
 
   private FinalGains() {}
 

@@ -82,7 +82,7 @@ public final class FusionTuner {
 
   private final HybridSearcher searcher;
   private final Qrels qrels;
-  private final MetricSpec objective;
+  private final Measure objective;
   private final TuningConfig cfg;
 
   /**

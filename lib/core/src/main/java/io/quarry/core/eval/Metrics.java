@@ -22,7 +22,7 @@ public final class Metrics {
   private Metrics() {}
 
   /** Value of {@code spec} for one query. */
-  public static double compute(MetricSpec spec, List<ScoredDoc> ranking, Map<String, Integer> judgments) {
+  public static double compute(Measure spec, List<ScoredDoc> ranking, Map<String, Integer> judgments) {
     int k = spec.k();
     return switch (spec.kind()) {
       case NDCG -> ndcg(ranking, judgments, k);

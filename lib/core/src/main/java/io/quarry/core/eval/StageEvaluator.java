@@ -30,9 +30,10 @@ import java.util.Set;
  *
  * <ul>
  *   <li>{@code bm25}: BM25 alone;
- *   <li>{@code dense-exact}: exact search over the float embeddings (computed by the caller, e.g. on Spark);
- *   <li>{@code dense-ivfpq}: IVF-PQ ADC at {@code nprobe};
- *   <li>{@code rescore}: IVF-PQ ADC + exact re-scoring of its candidates with the stored vectors (dense alone);
+ *   <li>{@code exact}: exact search over the float embeddings (computed by the caller, e.g. on Spark);
+ *   <li>{@code ivfpq}: IVF-PQ ADC at {@code nprobe};
+ *   <li>{@code rescore}: IVF-PQ ADC + re-scoring of its candidates with the stored vectors, float32 or sq8
+ *       ({@code quantizer.rescore}; dense alone);
  *   <li>{@code hybrid}: the union of the BM25 and the IVF-PQ candidates, each with its exact dense and its BM25
  *       score, fused ({@link FusionSpec}; the index version's tuned setting unless {@code evaluation.fusion} names
  *       one);
@@ -65,7 +66,7 @@ public final class StageEvaluator {
   private final List<String> notes = new ArrayList<>();
 
   /**
-   * @param searcher the index's searcher, or null when there is no index (only {@code dense-exact} can run)
+   * @param searcher the index's searcher, or null when there is no index (only {@code exact} can run)
    * @param queries judged queries with their embeddings
    * @param cfg evaluation settings
    */
@@ -80,9 +81,9 @@ public final class StageEvaluator {
     return notes;
   }
 
-  /** Builds the {@code dense-exact} stage from exact hits computed elsewhere (per query, input order). */
+  /** Builds the {@code exact} stage from exact hits computed elsewhere (per query, input order). */
   public StageRun exactStage(List<List<ChunkHit>> exactHits, String metric) {
-    return fromHits("dense-exact", "exact " + metric + " search over the float embeddings, top " + cfg.candidates()
+    return fromHits("exact", "exact " + metric + " search over the float embeddings, top " + cfg.candidates()
         + " chunks, max score per document", exactHits, null);
   }
 
@@ -127,10 +128,10 @@ public final class StageEvaluator {
         .rescoreDepth(0);
     return switch (stage) {
       case "bm25" -> b.mode(Mode.BM25).build();
-      case "dense-ivfpq" -> b.mode(Mode.DENSE).build();
-      case "rescore" -> b.mode(Mode.DENSE).rescoreDepth(depth).build();
+      case "ivfpq" -> b.mode(Mode.IVFPQ).build();
+      case "rescore" -> b.mode(Mode.RESCORE).rescoreDepth(depth).build();
       case "hybrid" -> hybrid(b, fusion).build();
-      case "cross-encoder" -> (hasBm25() ? hybrid(b, fusion) : b.mode(Mode.DENSE).rescoreDepth(depth))
+      case "cross-encoder" -> (hasBm25() ? hybrid(b, fusion) : b.mode(Mode.RESCORE).rescoreDepth(depth))
           .rerank(true).rerankDepth(cfg.crossEncoderDepth()).build();
       default -> throw new IllegalArgumentException("not a searcher stage: " + stage);
     };
@@ -154,11 +155,11 @@ public final class StageEvaluator {
   String describe(String stage, SearchOptions o) {
     return switch (stage) {
       case "bm25" -> "BM25, top " + o.bm25Depth() + " chunks";
-      case "dense-ivfpq" -> "IVF-PQ ADC, nprobe " + o.nprobe() + ", top " + o.denseDepth() + " chunks";
-      case "rescore" -> "IVF-PQ ADC (nprobe " + o.nprobe() + ", top " + o.denseDepth() + ") + exact re-scoring ("
+      case "ivfpq" -> "IVF-PQ ADC, nprobe " + o.nprobe() + ", top " + o.denseDepth() + " chunks";
+      case "rescore" -> "IVF-PQ ADC (nprobe " + o.nprobe() + ", top " + o.denseDepth() + ") + re-scoring ("
           + searcher.version().manifest().rescore() + ")";
       case "hybrid" -> "BM25 top " + o.bm25Depth() + " ∪ IVF-PQ top " + o.denseDepth() + " (nprobe " + o.nprobe()
-          + "), exact dense + BM25 score of every candidate, fused " + o.fusion()
+          + "), re-scored dense + BM25 score of every candidate, fused " + o.fusion()
           + (searcher.version().manifest().search() != null && cfg.fusionFromIndex() ? " (tuned)" : "");
       case "cross-encoder" -> (hasBm25() ? describe("hybrid", o) : describe("rescore", o))
           + " + cross-encoder over the top " + cfg.crossEncoderDepth();
@@ -229,11 +230,11 @@ public final class StageEvaluator {
   }
 
   /**
-   * Sweeps: nprobe on {@code dense-ivfpq} (with ANN recall against {@code exact} when given) and candidate depth on
-   * the final pipeline stage ({@code hybrid} if it can run, else {@code rescore}, else {@code dense-ivfpq}). The
+   * Sweeps: nprobe on {@code ivfpq} (with ANN recall against {@code exact} when given) and candidate depth on
+   * the final pipeline stage ({@code hybrid} if it can run, else {@code rescore}, else {@code ivfpq}). The
    * fusion curve is the tuning's ({@code quarry tune}, on training qrels), not swept here on the evaluated queries.
    */
-  public List<EvalReport.SweepPoint> sweeps(Qrels qrels, List<MetricSpec> metrics, StageRun exact)
+  public List<EvalReport.SweepPoint> sweeps(Qrels qrels, List<Measure> metrics, StageRun exact)
       throws IOException {
     List<EvalReport.SweepPoint> out = new ArrayList<>();
     if (searcher == null) {
@@ -246,12 +247,12 @@ public final class StageEvaluator {
       if (!seen.add(v)) {
         continue;
       }
-      StageRun r = run("dense-ivfpq", v, cfg.candidates(), null);
+      StageRun r = run("ivfpq", v, cfg.candidates(), null);
       out.add(point(r, "nprobe", v, qrels, metrics, exact == null ? null : annRecall(r, exact, cfg.annRecallK()),
-          bytesPerVector("dense-ivfpq")));
+          bytesPerVector("ivfpq")));
     }
     boolean rescore = !"none".equals(searcher.version().manifest().rescore());
-    String depthStage = hasBm25() ? "hybrid" : rescore ? "rescore" : "dense-ivfpq";
+    String depthStage = hasBm25() ? "hybrid" : rescore ? "rescore" : "ivfpq";
     for (int c : cfg.sweepCandidates()) {
       StageRun r = run(depthStage, cfg.nprobe(), c, depthStage.equals("hybrid") ? fusionUsed() : null);
       out.add(point(r, "candidates", c, qrels, metrics, null, bytesPerVector(depthStage)));
@@ -265,7 +266,7 @@ public final class StageEvaluator {
   }
 
   private static EvalReport.SweepPoint point(StageRun r, String param, int value, Qrels qrels,
-      List<MetricSpec> metrics, Double ann, double bpv) {
+      List<Measure> metrics, Double ann, double bpv) {
     Evaluation e = Evaluation.of(r.docs(), qrels, metrics);
     return new EvalReport.SweepPoint(r.name(), param, value, e.meansByName(), ann, percentile(r.latencyMs(), 50),
         bpv);

@@ -18,28 +18,33 @@ import java.util.Map;
  *
  * <ul>
  *   <li>{@code bm25} mode: BM25 top-{@code bm25Depth} ({@link Retriever#bm25});
- *   <li>{@code dense} mode: ADC top-{@code denseDepth} ({@link Retriever#adc}), then exact re-scoring of the top
- *       {@code rescoreDepth} with the stored vectors ({@link ExactRescorer}; skipped when the version stores none);
+ *   <li>{@code ivfpq} mode: ADC top-{@code denseDepth} ({@link Retriever#adc});
+ *   <li>{@code rescore} mode: the same, then re-scoring of the top {@code rescoreDepth} with the stored vectors
+ *       (float32 or sq8, {@link ExactRescorer}; skipped when the version stores none);
  *   <li>{@code hybrid} mode: the union of the BM25 and the ADC candidates ({@link Candidates}); every candidate gets
- *       its exact dense score and its BM25 score (Lucene, restricted to the candidates the BM25 top-n missed), then
+ *       its re-scored dense score and its BM25 score (Lucene, restricted to the candidates the BM25 top-n missed), then
  *       the signals are fused ({@link FusionSpec}: RRF, weighted RRF, a convex combination of normalized scores, …
  *       as registered in {@link io.quarry.core.search.fusion.FusionMethods});
  *   <li>then, on request, a cross-encoder ({@link Reranker}) over the top {@code rerankDepth}.
  * </ul>
  *
  * The top {@code k} are returned with chunk metadata and per-stage scores and ranks keyed by stage name
- * ({@value #BM25}, {@value #DENSE} (ADC), {@value #EXACT}, {@value #FUSION}, {@value #RERANK}). Candidates below a
+ * ({@value #BM25}, {@value #IVFPQ} (ADC), {@value #RESCORE}, {@value #HYBRID}, {@value #CROSS_ENCODER}: the stage
+ * vocabulary of {@link Stages}). Candidates below a
  * re-scored depth keep their previous order after the re-scored ones. Thread-safe if the encoder, lexical searcher and
  * reranker are.
  */
 public final class HybridSearcher {
-  /** Stage names: keys of {@link Hit#stages()} and of the stage timings. */
-  public static final String BM25 = "bm25";
+  /** Stage names ({@link Stages}): keys of {@link Hit#stages()} and of the stage timings. */
+  public static final String BM25 = Stages.BM25;
 
+  public static final String IVFPQ = Stages.IVFPQ;
+  public static final String RESCORE = Stages.RESCORE;
+  public static final String HYBRID = Stages.HYBRID;
+  public static final String CROSS_ENCODER = Stages.CROSS_ENCODER;
+
+  /** The dense signal among the fused candidates' sources (a signal, not a stage). */
   public static final String DENSE = "dense";
-  public static final String EXACT = "exact";
-  public static final String FUSION = "fusion";
-  public static final String RERANK = "rerank";
 
   /** Embeds a query with the index's model. */
   @FunctionalInterface
@@ -201,20 +206,20 @@ public final class HybridSearcher {
         t.lap(BM25);
         t.record(BM25, ranking);
       }
-      case DENSE -> {
+      case IVFPQ, RESCORE -> {
         ranking = ann(q, o, t);
-        if (rescorer != null && o.rescoreDepth() > 0) {
+        if (o.mode() == Mode.RESCORE && rescorer != null && o.rescoreDepth() > 0) {
           List<ScoredChunk> top = rescorer.rescore(q, ranking, o.rescoreDepth());
           ranking = appendBelow(top, ranking.subList(top.size(), ranking.size()));
-          t.lap(EXACT);
-          t.record(EXACT, top);
+          t.lap(RESCORE);
+          t.record(RESCORE, top);
         }
       }
       case HYBRID -> {
         Candidates c = candidates(q, o, t);
         ranking = c.fuse(o.fusion());
-        t.lap(FUSION);
-        t.record(FUSION, ranking);
+        t.lap(HYBRID);
+        t.record(HYBRID, ranking);
       }
       default -> throw new IllegalStateException(o.mode().name());
     }
@@ -258,7 +263,7 @@ public final class HybridSearcher {
     c.setDocuments(docs);
     if (rescorer != null) {
       rescorer.scoreAll(q, c, DENSE);
-      t.lap(EXACT);
+      t.lap(RESCORE);
     }
     // BM25 for the candidates the BM25 top-n did not return: same Lucene weight, restricted to these chunks.
     List<ScoredChunk> missing = new ArrayList<>();
@@ -278,7 +283,7 @@ public final class HybridSearcher {
     t.lap(BM25);
     t.record(BM25, c.rankBy(BM25));
     if (rescorer != null) {
-      t.record(EXACT, c.rankBy(DENSE));
+      t.record(RESCORE, c.rankBy(DENSE));
     }
     return c;
   }
@@ -287,14 +292,14 @@ public final class HybridSearcher {
     q.vector();
     t.lap("embed");
     List<ScoredChunk> ann = adcRetriever.retrieve(q, o.denseDepth(), o.nprobe());
-    t.lap(DENSE);
-    t.record(DENSE, ann);
+    t.lap(IVFPQ);
+    t.record(IVFPQ, ann);
     return ann;
   }
 
   private Retriever requireBm25() {
     if (bm25Retriever == null) {
-      throw new IllegalArgumentException("this index version has no BM25 part; use mode dense");
+      throw new IllegalArgumentException("this index version has no BM25 part; use mode rescore or ivfpq");
     }
     return bm25Retriever;
   }
@@ -312,8 +317,8 @@ public final class HybridSearcher {
       top.add(new ScoredChunk(cands.get(i).shard(), cands.get(i).id(), s[i]));
     }
     top.sort(ScoredChunk.BY_SCORE);
-    t.record(RERANK, top);
-    t.lap(RERANK);
+    t.record(CROSS_ENCODER, top);
+    t.lap(CROSS_ENCODER);
     return appendBelow(top, cands.subList(depth, cands.size()));
   }
 

@@ -31,12 +31,12 @@ public interface Retriever {
     };
   }
 
-  /** IVF-PQ ADC over all shards ({@link DenseSearcher}), stage {@code dense}. */
+  /** IVF-PQ ADC over all shards ({@link DenseSearcher}), stage {@code ivfpq}. */
   static Retriever adc(DenseSearcher dense) {
     return new Retriever() {
       @Override
       public String name() {
-        return HybridSearcher.DENSE;
+        return HybridSearcher.IVFPQ;
       }
 
       @Override

@@ -8,11 +8,12 @@ package io.quarry.core.search;
  * built-in default; {@link HybridSearcher} resolves them.
  *
  * @param k hits returned
- * @param mode first stages: {@code bm25}, {@code dense} or {@code hybrid}
+ * @param mode stages before the cross-encoder: {@code bm25}, {@code ivfpq}, {@code rescore} or {@code hybrid}
  * @param nprobe IVF lists probed (null: index default, else 16)
  * @param denseDepth ADC candidates (null: index default, else max(100, k))
  * @param bm25Depth BM25 candidates (null: index default, else max(100, k))
- * @param rescoreDepth dense mode: ADC candidates exactly re-scored (hybrid mode re-scores every candidate)
+ * @param rescoreDepth rescore mode: ADC candidates re-scored with the stored vectors (hybrid mode re-scores every
+ *     candidate; ivfpq mode none)
  * @param fusion hybrid mode: how the two exact scores are fused (null: index default, else
  *     {@link FusionSpec#DEFAULT})
  * @param rerank run the cross-encoder
@@ -28,23 +29,54 @@ public record SearchOptions(int k, Mode mode, Integer nprobe, Integer denseDepth
   /** Default candidate depth per first stage (at least k). */
   public static final int DEFAULT_DEPTH = 100;
 
-  /** Which first stages run. */
+  /** Which stages run before the optional cross-encoder (the stage vocabulary of {@link Stages}). */
   public enum Mode {
+    /** BM25 alone. */
     BM25,
-    DENSE,
+    /** ADC over the IVF-PQ codes alone ({@code rescoreDepth} is not used). */
+    IVFPQ,
+    /** ADC, then the top {@code rescoreDepth} re-scored with the stored vectors (float32 or sq8). */
+    RESCORE,
+    /** BM25 ∪ IVF-PQ candidates, re-scored, fused. */
     HYBRID;
 
-    /** Parses {@code bm25}, {@code dense}, {@code hybrid} (case-insensitive). */
+    /** Old request/config spellings to the mode they mean now: {@code dense} was ADC + re-scoring. */
+    public static final java.util.Map<String, Mode> DEPRECATED = java.util.Map.of("dense", RESCORE);
+
+    /** The accepted spellings, for messages. */
+    public static final String NAMES = "bm25, ivfpq, rescore or hybrid";
+
+    /**
+     * Parses {@code bm25}, {@code ivfpq}, {@code rescore}, {@code hybrid} (case-insensitive), and the deprecated
+     * {@code dense} ({@code rescore}), logging one deprecation warning.
+     */
     public static Mode parse(String s) {
-      return switch (s.toLowerCase(java.util.Locale.ROOT)) {
-        case "bm25" -> BM25;
-        case "dense" -> DENSE;
-        case "hybrid" -> HYBRID;
-        default -> throw new IllegalArgumentException("mode must be bm25, dense or hybrid, got '" + s + "'");
+      String l = s.toLowerCase(java.util.Locale.ROOT);
+      Mode old = DEPRECATED.get(l);
+      if (old != null) {
+        Stages.deprecated("mode", l, old.label());
+        return old;
+      }
+      return switch (l) {
+        case Stages.BM25 -> BM25;
+        case Stages.IVFPQ -> IVFPQ;
+        case Stages.RESCORE -> RESCORE;
+        case Stages.HYBRID -> HYBRID;
+        default -> throw new IllegalArgumentException("mode must be " + NAMES + ", got '" + s + "'");
       };
     }
 
-    /** Lower-case name as in the API. */
+    /** Whether {@code s} is a deprecated spelling of a mode. */
+    public static boolean isDeprecated(String s) {
+      return s != null && DEPRECATED.containsKey(s.toLowerCase(java.util.Locale.ROOT));
+    }
+
+    /** Whether the mode's only retriever is the dense one. */
+    public boolean denseOnly() {
+      return this == IVFPQ || this == RESCORE;
+    }
+
+    /** Lower-case name as in the API (the stage name). */
     public String label() {
       return name().toLowerCase(java.util.Locale.ROOT);
     }
@@ -61,7 +93,7 @@ public record SearchOptions(int k, Mode mode, Integer nprobe, Integer denseDepth
     if (nprobe != null && nprobe < 1) {
       throw new IllegalArgumentException("nprobe must be >= 1, got " + nprobe);
     }
-    if (denseDepth != null && (denseDepth < 1 || denseDepth < k && mode == Mode.DENSE)
+    if (denseDepth != null && (denseDepth < 1 || denseDepth < k && mode.denseOnly())
         || bm25Depth != null && (bm25Depth < 1 || bm25Depth < k && mode == Mode.BM25)) {
       throw new IllegalArgumentException("candidate depths must be >= 1 and >= k (" + k + ") for the mode's "
           + "only retriever");

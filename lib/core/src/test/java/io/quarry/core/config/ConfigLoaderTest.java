@@ -22,6 +22,22 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void oldStageNamesAreReadWithADeprecationWarning() {
+    QuarryConfig old = ConfigLoader.load(List.of(yaml("old.yaml",
+        "evaluation:\n  stages: [bm25, dense-exact, dense-ivfpq, rescore, hybrid]\n")), List.of());
+    QuarryConfig now = ConfigLoader.load(List.of(yaml("new.yaml",
+        "evaluation:\n  stages: [bm25, exact, ivfpq, rescore, hybrid]\n")), List.of());
+    assertThat(old.evaluation().stages()).containsExactly("bm25", "exact", "ivfpq", "rescore", "hybrid");
+    assertThat(ConfigLoader.hash(old)).isEqualTo(ConfigLoader.hash(now));
+    assertThat(io.quarry.core.search.Stages.warnedSoFar())
+        .contains("evaluation.stages: dense-exact", "evaluation.stages: dense-ivfpq");
+    assertThat(ConfigLoader.load(List.of(), List.of("evaluation.stages=[dense-ivfpq]")).evaluation().stages())
+        .containsExactly("ivfpq");
+    assertThatThrownBy(() -> ConfigLoader.load(List.of(), List.of("evaluation.stages=[dense]")))
+        .hasMessageContaining("unknown stage 'dense'");
+  }
+
+  @Test
   void precedenceIsDefaultsThenFilesInOrderThenOverrides() {
     QuarryConfig c = ConfigLoader.load(
         List.of(

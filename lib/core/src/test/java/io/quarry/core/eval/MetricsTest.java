@@ -85,13 +85,13 @@ class MetricsTest {
 
   @Test
   void metricNamesParseInBothForms() {
-    assertThat(MetricSpec.parse("ndcg_cut_10")).isEqualTo(MetricSpec.parse("nDCG@10"));
-    assertThat(MetricSpec.parse("recall.100").name()).isEqualTo("Recall@100");
-    assertThat(MetricSpec.parse("P_5").name()).isEqualTo("P@5");
-    assertThat(MetricSpec.parse("map").name()).isEqualTo("MAP");
-    assertThat(MetricSpec.parse("map_cut_100").name()).isEqualTo("MAP@100");
-    assertThat(MetricSpec.parse("success@1").trecEvalName()).isEqualTo("success_1");
-    assertThatThrownBy(() -> MetricSpec.parse("foo@3")).hasMessageContaining("unknown metric 'foo@3'");
-    assertThatThrownBy(() -> MetricSpec.parse("nDCG")).hasMessageContaining("needs a cutoff");
+    assertThat(Measure.parse("ndcg_cut_10")).isEqualTo(Measure.parse("nDCG@10"));
+    assertThat(Measure.parse("recall.100").name()).isEqualTo("Recall@100");
+    assertThat(Measure.parse("P_5").name()).isEqualTo("P@5");
+    assertThat(Measure.parse("map").name()).isEqualTo("MAP");
+    assertThat(Measure.parse("map_cut_100").name()).isEqualTo("MAP@100");
+    assertThat(Measure.parse("success@1").trecEvalName()).isEqualTo("success_1");
+    assertThatThrownBy(() -> Measure.parse("foo@3")).hasMessageContaining("unknown metric 'foo@3'");
+    assertThatThrownBy(() -> Measure.parse("nDCG")).hasMessageContaining("needs a cutoff");
   }
 }

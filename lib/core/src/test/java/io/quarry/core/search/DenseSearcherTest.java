@@ -132,7 +132,7 @@ class DenseSearcherTest {
       IndexVersion v = write(tmp.resolve(rescore), q, x, 2, "hash", rescore);
       HybridSearcher hs = new HybridSearcher(v, s -> java.util.Arrays.copyOfRange(x, 7 * D, 8 * D), null, null);
       HybridSearcher.Result r = hs.search(new HybridSearcher.Request("c0007", SearchOptions.builder().k(10)
-          .mode(SearchOptions.Mode.DENSE).nprobe(NLIST).depth(50).rescoreDepth(50).withText(false).build()));
+          .mode(SearchOptions.Mode.RESCORE).nprobe(NLIST).depth(50).rescoreDepth(50).withText(false).build()));
       assertThat(r.hits().get(0).chunkId()).isEqualTo("c0007");
       for (HybridSearcher.Hit h : r.hits()) {
         int i = Integer.parseInt(h.chunkId().substring(1));
@@ -140,11 +140,11 @@ class DenseSearcherTest {
         for (int j = 0; j < D; j++) {
           dot += x[7 * D + j] * x[i * D + j];
         }
-        assertThat(h.stageScore(HybridSearcher.EXACT)).isCloseTo(dot, within("float32".equals(rescore) ? 1e-5f : 0.02f));
-        assertThat(h.score()).isEqualTo(h.stageScore(HybridSearcher.EXACT));
+        assertThat(h.stageScore(HybridSearcher.RESCORE)).isCloseTo(dot, within("float32".equals(rescore) ? 1e-5f : 0.02f));
+        assertThat(h.score()).isEqualTo(h.stageScore(HybridSearcher.RESCORE));
       }
       for (int i = 1; i < r.hits().size(); i++) {
-        assertThat(r.hits().get(i).stageScore(HybridSearcher.EXACT)).isLessThanOrEqualTo(r.hits().get(i - 1).stageScore(HybridSearcher.EXACT));
+        assertThat(r.hits().get(i).stageScore(HybridSearcher.RESCORE)).isLessThanOrEqualTo(r.hits().get(i - 1).stageScore(HybridSearcher.RESCORE));
       }
     }
   }

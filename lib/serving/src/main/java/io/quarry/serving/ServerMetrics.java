@@ -19,8 +19,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.function.IntSupplier;
 
 /**
- * The server's metrics, kept in a Prometheus Java client registry of its own (one per server, so several servers in
- * one JVM do not collide) and exposed by {@code GET /metrics} through the client's exposition code:
+ * The server's Prometheus metrics (operational counters and latencies; the IR measures are
+ * {@code io.quarry.core.eval.Metrics}), kept in a Prometheus Java client registry of its own (one per server, so
+ * several servers in one JVM do not collide) and exposed by {@code GET /metrics} through the client's exposition code:
  *
  * <ul>
  *   <li>{@code quarry_requests_total{endpoint,code}}, {@code quarry_request_errors_total} (4xx and 5xx),
@@ -38,7 +39,7 @@ import java.util.function.IntSupplier;
  *
  * Thread-safe.
  */
-public final class Metrics {
+public final class ServerMetrics {
   /** Histogram bucket upper bounds in seconds. */
   static final double[] BUCKETS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
@@ -49,7 +50,7 @@ public final class Metrics {
   private final Histogram stages;
 
   /** A registry with the request metrics and the JVM metrics. */
-  public Metrics() {
+  public ServerMetrics() {
     requests = Counter.builder().name("quarry_requests").help("HTTP requests by endpoint and status code.")
         .labelNames("endpoint", "code").register(registry);
     errors = Counter.builder().name("quarry_request_errors").help("HTTP requests answered with a 4xx or 5xx status.")

@@ -5,7 +5,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A metric and its cutoff, named as in Quarry's reports ({@code nDCG@10}, {@code Recall@100}, {@code MRR@10},
+ * An IR measure and its cutoff (what the config and reports call a metric; not the distance metric of the vectors,
+ * {@link io.quarry.core.quant.Metric}), named as in Quarry's reports ({@code nDCG@10}, {@code Recall@100}, {@code MRR@10},
  * {@code P@10}, {@code MAP}, {@code MAP@100}, {@code Success@10}) or as in trec_eval ({@code ndcg_cut_10},
  * {@code recall_100}, {@code P_10}, {@code map}, {@code map_cut_100}, {@code success_10}, {@code recip_rank});
  * {@link #name()} is always the Quarry form.
@@ -18,7 +19,7 @@ import java.util.regex.Pattern;
  * @param kind which measure
  * @param k cutoff in documents, or 0 for none ({@code MAP}, {@code MRR} over the whole run)
  */
-public record MetricSpec(Kind kind, int k) {
+public record Measure(Kind kind, int k) {
   /** The measures. */
   public enum Kind { NDCG, RECALL, PRECISION, MRR, MAP, SUCCESS }
 
@@ -26,7 +27,7 @@ public record MetricSpec(Kind kind, int k) {
   private static final Pattern TREC =
       Pattern.compile("(?i)(ndcg_cut|recall|p|map_cut|success)[_.](\\d+)|(map|recip_rank)");
 
-  public MetricSpec {
+  public Measure {
     if (k < 0) {
       throw new IllegalArgumentException("metric cutoff must be >= 0, got " + k);
     }
@@ -40,15 +41,15 @@ public record MetricSpec(Kind kind, int k) {
    *
    * @throws IllegalArgumentException naming the input if it is not a known metric
    */
-  public static MetricSpec parse(String s) {
+  public static Measure parse(String s) {
     String t = s.trim();
     Matcher m = TREC.matcher(t);
     if (m.matches()) {
       if (m.group(3) != null) {
-        return new MetricSpec(m.group(3).equalsIgnoreCase("map") ? Kind.MAP : Kind.MRR, 0);
+        return new Measure(m.group(3).equalsIgnoreCase("map") ? Kind.MAP : Kind.MRR, 0);
       }
       int k = Integer.parseInt(m.group(2));
-      return new MetricSpec(switch (m.group(1).toLowerCase(Locale.ROOT)) {
+      return new Measure(switch (m.group(1).toLowerCase(Locale.ROOT)) {
         case "ndcg_cut" -> Kind.NDCG;
         case "recall" -> Kind.RECALL;
         case "p" -> Kind.PRECISION;
@@ -68,7 +69,7 @@ public record MetricSpec(Kind kind, int k) {
         default -> Kind.SUCCESS;
       };
       try {
-        return new MetricSpec(kind, k);
+        return new Measure(kind, k);
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("metric '" + s + "': " + e.getMessage());
       }
