@@ -440,12 +440,13 @@ public final class QuarryCli {
         + "every variant of the cross product of the --matrix axes (repeatable; values separated by ';'), e.g. "
         + "--matrix 'quantizer.spec=IVF16,PQ24x8;IVF32,PQ48x8'. Chunks and embeddings are shared where their inputs "
         + "agree; outputs under <paths.work>/matrix/<variant>/, the report under <paths.work>/matrix/report/; "
-        + "CURRENT is never moved.")
+        + "CURRENT is never moved. A 'matrix' section of the config file gives axes too (a flag replaces its "
+        + "key's).")
     List<String> matrix = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
-      if (!matrix.isEmpty()) {
+      if (!matrix.isEmpty() || MatrixPipeline.configured(opts)) {
         if (baseline != null) {
           throw new ConfigException(List.of("--baseline: not with --matrix (the matrix compares its variants with "
               + "the first one and never publishes)"));
@@ -548,6 +549,10 @@ public final class QuarryCli {
         checked.addAll(of);
       }
       QuarryConfig config = opts.loadChecked(stages.isEmpty() ? ConfigInputs.ALL_STAGES : checked);
+      if (MatrixPipeline.configured(opts)) { // every variant of the config's matrix, as pipeline checks them
+        MatrixPipeline.plan(opts, MatrixPipeline.variants(MatrixPipeline.axes(opts, List.of())),
+            MatrixPipeline.Layout.of(config), hadoopConf(config));
+      }
       System.out.println(ConfigLoader.toJson(config));
       return 0;
     }
