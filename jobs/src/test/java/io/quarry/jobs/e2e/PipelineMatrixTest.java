@@ -66,6 +66,7 @@ class PipelineMatrixTest {
         "--config", exp.toString(), "--matrix",
         "quantizer.spec=IVF4,PQ16x4;IVF8,PQ32x4"));
     args.addAll(base);
+    args.addAll(List.of("--set", "evaluation.sweepNprobe=[2,4]")); // bytes per vector: the leaderboard's first chart
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     PrintStream oldOut = System.out;
     System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
