@@ -20,12 +20,10 @@ Trigger: ``airflow dags trigger quarry_build_index -c '{"index_spec": "IVF256,PQ
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from airflow.sdk import DAG, Param, chain
+from airflow.sdk import Param, chain
 
 from quarry_dags import args as qargs
-from quarry_dags.tasks import DEFAULT_ARGS, common_params, compare_task, find_baseline_task, quarry_task
+from quarry_dags.tasks import common_params, compare_task, find_baseline_task, quarry_dag, quarry_task
 
 params = common_params()
 params.update(
@@ -52,19 +50,13 @@ params.update(
     }
 )
 
-with DAG(
-    dag_id="quarry_build_index",
-    description="Quarry: chunk -> embed -> train -> build -> tune -> evaluate -> gate -> publish CURRENT",
-    schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+with quarry_dag(
+    "quarry_build_index",
+    "Quarry: chunk -> embed -> train -> build -> tune -> evaluate -> gate -> publish CURRENT",
     params=params,
-    user_defined_macros=qargs.MACROS,
-    render_template_as_native_obj=True,
-    tags=["quarry", "index"],
+    tags=["index"],
     doc_md=__doc__,
+    max_active_runs=1,
 ) as dag:
     validate = quarry_task("validate-config", retries=0)
     # tune: the hybrid fusion chosen on the config's training qrels (tuning.qrels) and written into the new,

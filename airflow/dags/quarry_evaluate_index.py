@@ -15,12 +15,9 @@ Trigger: ``airflow dags trigger quarry_evaluate_index -c '{"index_version": "man
 
 from __future__ import annotations
 
-from datetime import datetime
+from airflow.sdk import Param, chain
 
-from airflow.sdk import DAG, Param, chain
-
-from quarry_dags import args as qargs
-from quarry_dags.tasks import DEFAULT_ARGS, common_params, compare_task, find_baseline_task, quarry_task
+from quarry_dags.tasks import common_params, compare_task, find_baseline_task, quarry_dag, quarry_task
 
 params = common_params()
 params.update(
@@ -42,17 +39,11 @@ params.update(
     }
 )
 
-with DAG(
-    dag_id="quarry_evaluate_index",
-    description="Quarry: evaluate a published index version against a labeled set and a baseline",
-    schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    default_args=DEFAULT_ARGS,
+with quarry_dag(
+    "quarry_evaluate_index",
+    "Quarry: evaluate a published index version against a labeled set and a baseline",
     params=params,
-    user_defined_macros=qargs.MACROS,
-    render_template_as_native_obj=True,
-    tags=["quarry", "evaluation"],
+    tags=["evaluation"],
     doc_md=__doc__,
 ) as dag:
     validate = quarry_task("validate-config", retries=0)

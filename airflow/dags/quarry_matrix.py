@@ -15,12 +15,9 @@ Trigger: ``airflow dags trigger quarry_matrix -c '{"matrix": ["quantizer.spec=IV
 
 from __future__ import annotations
 
-from datetime import datetime
+from airflow.sdk import Param, chain
 
-from airflow.sdk import DAG, Param, chain
-
-from quarry_dags import args as qargs
-from quarry_dags.tasks import DEFAULT_ARGS, common_params, quarry_task
+from quarry_dags.tasks import common_params, quarry_dag, quarry_task
 
 params = common_params()
 params.update(
@@ -36,17 +33,11 @@ params.update(
     }
 )
 
-with DAG(
-    dag_id="quarry_matrix",
-    description="Quarry: build, evaluate and compare every variant of a config matrix (nothing published)",
-    schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    default_args=DEFAULT_ARGS,
+with quarry_dag(
+    "quarry_matrix",
+    "Quarry: build, evaluate and compare every variant of a config matrix (nothing published)",
     params=params,
-    user_defined_macros=qargs.MACROS,
-    render_template_as_native_obj=True,
-    tags=["quarry", "experiment"],
+    tags=["experiment"],
     doc_md=__doc__,
 ) as dag:
     validate = quarry_task("validate-config", retries=0)

@@ -19,12 +19,10 @@ From ``tune`` on, the tasks are the build DAG's, with the same gate → publish 
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from airflow.sdk import DAG, Param, chain, task
+from airflow.sdk import Param, chain, task
 
 from quarry_dags import args as qargs
-from quarry_dags.tasks import DEFAULT_ARGS, common_params, compare_task, find_baseline_task, quarry_task
+from quarry_dags.tasks import common_params, compare_task, find_baseline_task, quarry_dag, quarry_task
 
 params = common_params()
 params.update(
@@ -45,20 +43,14 @@ params.update(
 
 BASE = "ti.xcom_pull(task_ids='find_base')"
 
-with DAG(
-    dag_id="quarry_refresh_index",
-    description="Quarry: chunk -> embed (reuse) -> incremental build (or retrain on drift) -> evaluate -> gate -> "
+with quarry_dag(
+    "quarry_refresh_index",
+    "Quarry: chunk -> embed (reuse) -> incremental build (or retrain on drift) -> evaluate -> gate -> "
     "publish CURRENT",
-    schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     params=params,
-    user_defined_macros=qargs.MACROS,
-    render_template_as_native_obj=True,
-    tags=["quarry", "index", "refresh"],
+    tags=["index", "refresh"],
     doc_md=__doc__,
+    max_active_runs=1,
 ) as dag:
     validate = quarry_task("validate-config", retries=0)
 

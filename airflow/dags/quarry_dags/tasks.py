@@ -9,11 +9,11 @@ at run time from the DAG run's params (see :mod:`quarry_dags.args`), on the Spar
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.sdk import Param, task
+from airflow.sdk import DAG, Param, task
 
 from quarry_dags import args as qargs
 
@@ -29,6 +29,39 @@ DEFAULT_ARGS: dict[str, Any] = {
     "max_retry_delay": timedelta(minutes=30),
     "execution_timeout": timedelta(hours=12),
 }
+
+
+def quarry_dag(
+    dag_id: str,
+    description: str,
+    *,
+    params: dict[str, Param],
+    tags: list[str],
+    doc_md: str | None,
+    max_active_runs: int | None = None,
+) -> DAG:
+    """A Quarry DAG with the settings every Quarry DAG shares: triggered only (no schedule, no catch-up), the
+    retries of :data:`DEFAULT_ARGS`, the argument macros of :mod:`quarry_dags.args` rendered as native objects
+    (argument lists stay lists), tagged ``quarry``. Use as ``with quarry_dag(...) as dag:``.
+
+    :param max_active_runs: ``1`` for the DAGs that move ``CURRENT`` (one publish at a time); Airflow's default when
+        ``None``
+    """
+    extra: dict[str, Any] = {} if max_active_runs is None else {"max_active_runs": max_active_runs}
+    return DAG(
+        dag_id=dag_id,
+        description=description,
+        schedule=None,
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        default_args=DEFAULT_ARGS,
+        params=params,
+        user_defined_macros=qargs.MACROS,
+        render_template_as_native_obj=True,
+        tags=["quarry", *tags],
+        doc_md=doc_md,
+        **extra,
+    )
 
 
 def common_params() -> dict[str, Param]:

@@ -88,7 +88,7 @@ final class BuildCommands {
     @Override
     public Integer call() throws Exception {
       List<String> extra = inc.overrides();
-      QuarryConfig config = opts.loadChecked(List.of("chunk", "embed"), extra.toArray(String[]::new));
+      QuarryConfig config = opts.loadChecked(InputCheck.COMMAND_STAGES.get("index"), extra.toArray(String[]::new));
       if (inc.incremental) {
         if (config.chunking().reuseFrom().isEmpty()) {
           extra.add("chunking.reuseFrom=auto");

@@ -52,6 +52,17 @@ public final class InputCheck implements ConfigInputs.FileSystem {
   }
 
   /**
+   * The stage names whose inputs a command reads, for {@code validate-config --stage}: a stage command itself, the
+   * stages {@code index}, {@code compact} and {@code pipeline} run, none for {@code train} and {@code publish} (they
+   * read only earlier stages' outputs).
+   */
+  public static final java.util.Map<String, List<String>> COMMAND_STAGES = java.util.Map.of(
+      "chunk", List.of("chunk"), "embed", List.of("embed"), "train", List.of(), "build", List.of("build"),
+      "compact", List.of("build"), "index", List.of("chunk", "embed", "build"), "tune", List.of("tune"),
+      "evaluate", List.of("evaluate"), "publish", List.of(), "pipeline", List.copyOf(new java.util.TreeSet<>(
+          ConfigInputs.ALL_STAGES)));
+
+  /**
    * Every problem of the inputs that {@code stages} read: missing, of the wrong kind, unreadable, or (queries and
    * qrels of {@code evaluate} and {@code tune}) not parsable.
    *
@@ -60,7 +71,18 @@ public final class InputCheck implements ConfigInputs.FileSystem {
    * @return each problem as {@code <config key>: <path>: <what is wrong>}, at most one per key; empty when usable
    */
   public static List<String> problems(QuarryConfig c, Configuration conf, Collection<String> stages) {
-    List<String> problems = new ArrayList<>(ConfigInputs.check(ConfigInputs.of(c, stages), new InputCheck(conf)));
+    List<ConfigInputs.Input> inputs = ConfigInputs.of(c, stages);
+    List<String> problems = new ArrayList<>(ConfigInputs.check(inputs, new InputCheck(conf)));
+    if (problems.stream().noneMatch(p -> p.startsWith("segments.base: "))) {
+      for (ConfigInputs.Input i : inputs) {
+        if (i.key().equals("segments.base") && i.kind() == ConfigInputs.Kind.FILE) { // CURRENT: the version it names
+          String p = currentVersionProblem(conf, c.paths().indexDir(), i.path());
+          if (p != null) {
+            problems.add("segments.base: " + p);
+          }
+        }
+      }
+    }
     List<String> parsed = new ArrayList<>();
     if (stages.contains("evaluate")) {
       parsed.addAll(EvaluateJob.checkInputs(conf, c.evaluation()));
@@ -78,6 +100,29 @@ public final class InputCheck implements ConfigInputs.FileSystem {
       }
     }
     return problems;
+  }
+
+  /** What is wrong with the version {@code current} names (empty, or no complete version), or null. */
+  static String currentVersionProblem(Configuration conf, String indexDir, String current) {
+    try {
+      Path p = new Path(current);
+      String v;
+      try (InputStream in = p.getFileSystem(conf).open(p)) {
+        v = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+      }
+      if (v.isEmpty()) {
+        return current + ": empty (segments.base is empty: name the base version)";
+      }
+      String manifest = ConfigInputs.child(ConfigInputs.child(indexDir, v), ConfigInputs.VERSION_COMPLETE);
+      Path m = new Path(manifest);
+      if (!m.getFileSystem(conf).exists(m)) {
+        return current + " names '" + v + "', which has no " + ConfigInputs.VERSION_COMPLETE + " (not a complete "
+            + "index version under " + indexDir + ")";
+      }
+      return null;
+    } catch (IOException | RuntimeException e) {
+      return current + ": not readable: " + e.getMessage();
+    }
   }
 
   private static String keyOf(String problem) {

@@ -27,12 +27,13 @@ final class PipelineCommand implements Callable<Integer> {
       + "every variant of the cross product of the --matrix axes (repeatable; values separated by ';'), e.g. "
       + "--matrix 'quantizer.spec=IVF16,PQ24x8;IVF32,PQ48x8'. Chunks and embeddings are shared where their inputs "
       + "agree; outputs under <paths.work>/matrix/<variant>/, the report under <paths.work>/matrix/report/; "
-      + "CURRENT is never moved.")
+      + "CURRENT is never moved. A 'matrix' section of the config file gives axes too (a flag replaces its "
+      + "key's).")
   List<String> matrix = new ArrayList<>();
 
   @Override
   public Integer call() throws Exception {
-    if (!matrix.isEmpty()) {
+    if (!matrix.isEmpty() || MatrixPipeline.configured(opts)) {
       if (baseline != null) {
         throw new ConfigException(List.of("--baseline: not with --matrix (the matrix compares its variants with "
             + "the first one and never publishes)"));

@@ -218,14 +218,34 @@ public final class QuarryCli {
   }
 
   @Command(name = "validate-config", description = "Load and validate the config, check every input it names "
-      + "(corpus, custom model, queries, qrels, tuning qrels, cross-encoder; local or Hadoop URIs) and parse the "
-      + "queries and qrels, print the config resolved, run nothing. Every problem is listed; exit 2 if there is one.")
+      + "(corpus, custom model, queries, qrels, tuning qrels, cross-encoder, chunking.reuseFrom and "
+      + "embedding.reuseFrom directories, the base version of an incremental build; local or Hadoop URIs) and parse "
+      + "the queries and qrels, print the config resolved, run nothing. Every problem is listed; exit 2 if there is "
+      + "one.")
   static final class Validate implements Callable<Integer> {
     @CommandLine.Mixin ConfigOptions opts = new ConfigOptions();
 
+    @Option(names = "--stage", paramLabel = "COMMAND", description = "Check only the inputs this command reads "
+        + "(repeatable; chunk, embed, train, build, compact, index, tune, evaluate, publish, pipeline). Default: "
+        + "every input the config names.")
+    List<String> stages = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
-      QuarryConfig config = opts.loadChecked(ConfigInputs.ALL_STAGES);
+      java.util.Set<String> checked = new java.util.TreeSet<>();
+      for (String st : stages) {
+        List<String> of = InputCheck.COMMAND_STAGES.get(st);
+        if (of == null) {
+          throw new ConfigException(List.of("--stage: unknown command '" + st + "' (one of "
+              + new java.util.TreeSet<>(InputCheck.COMMAND_STAGES.keySet()) + ")"));
+        }
+        checked.addAll(of);
+      }
+      QuarryConfig config = opts.loadChecked(stages.isEmpty() ? ConfigInputs.ALL_STAGES : checked);
+      if (MatrixPipeline.configured(opts)) { // every variant of the config's matrix, as pipeline checks them
+        MatrixPipeline.plan(opts, MatrixPipeline.variants(MatrixPipeline.axes(opts, List.of())),
+            MatrixPipeline.Layout.of(config), hadoopConf(config));
+      }
       System.out.println(ConfigLoader.toJson(config));
       return 0;
     }

@@ -107,6 +107,58 @@ class ConfigProblemsTest {
     assertThat(tmp.resolve("work")).doesNotExist();
   }
 
+  @Test
+  void reuseDirectoriesAndTheIncrementalBaseAreInTheOneListBeforeSparkStarts() throws Exception {
+    Path work = tmp.resolve("work");
+    Path index = Files.createDirectories(tmp.resolve("index"));
+    Files.createDirectories(index.resolve("v1")); // a version without its manifest: killed while being written
+    Path oldEmb = Files.createDirectories(tmp.resolve("old-embeddings")); // no _model.json
+    Path oldChunks = Files.createDirectories(tmp.resolve("old-chunks"));
+    Files.writeString(oldChunks.resolve("_summary.json"), "{}");
+    String[] common = {"--set", "paths.work=" + work, "--set", "paths.index=" + index, "--set",
+        "spark.master=local[1]"};
+    // index --incremental: chunk, embed and build's inputs, every problem at once, exit 2, Spark never started
+    Run r = run(concat(new String[] {"index", "--incremental", "--base", "v1", "--set", "input.corpus=/nonexistent",
+        "--set", "chunking.reuseFrom=" + tmp.resolve("no-chunks"), "--set", "embedding.reuseFrom=" + oldEmb},
+        common));
+    assertThat(r.rc()).as(r.err()).isEqualTo(QuarryCli.EXIT_USAGE);
+    assertThat(r.err()).contains("(4 problems)",
+        "input.corpus: /nonexistent: file or directory not found",
+        "chunking.reuseFrom: " + tmp.resolve("no-chunks") + ": directory not found (a complete chunks directory",
+        "embedding.reuseFrom: " + oldEmb + ": no _model.json (a complete embeddings directory",
+        "segments.base: " + index.resolve("v1") + ": no manifest.json (not a complete index version under " + index);
+    assertThat(work).doesNotExist();
+    assertThat(org.apache.spark.SparkContext$.MODULE$.getActive().isEmpty()).isTrue();
+
+    // a complete previous chunks directory is fine; build reads only the base; no CURRENT to take it from
+    Run build = run(concat(new String[] {"build", "--incremental", "--set", "chunking.reuseFrom=" + oldChunks,
+        "--set", "embedding.reuseFrom=" + oldEmb}, common));
+    assertThat(build.rc()).as(build.err()).isEqualTo(QuarryCli.EXIT_USAGE);
+    assertThat(build.err()).contains("(1 problem)", "segments.base: " + index.resolve("CURRENT")
+        + ": file not found (segments.base is empty");
+    Files.writeString(index.resolve("CURRENT"), "v1\n");
+    build = run(concat(new String[] {"compact"}, common));
+    assertThat(build.err()).contains("(1 problem)", "segments.base: " + index.resolve("CURRENT")
+        + " names 'v1', which has no manifest.json");
+    assertThat(work).doesNotExist();
+
+    // validate-config checks every stage's inputs, or one command's with --stage; auto needs no directory yet
+    Path conf = Files.writeString(tmp.resolve("q.yaml"), """
+        chunking: {reuseFrom: %s}
+        embedding: {reuseFrom: auto}
+        """.formatted(tmp.resolve("no-chunks")));
+    Run all = run(concat(new String[] {"validate-config", "--config", conf.toString()}, common));
+    assertThat(all.rc()).isEqualTo(QuarryCli.EXIT_USAGE);
+    assertThat(all.err()).contains("chunking.reuseFrom: " + tmp.resolve("no-chunks")).doesNotContain("embedding");
+    Run embedOnly = run(concat(new String[] {"validate-config", "--config", conf.toString(), "--stage", "embed",
+        "--stage", "train"}, common));
+    assertThat(embedOnly.rc()).as(embedOnly.err()).isZero();
+    Run unknown = run(concat(new String[] {"validate-config", "--stage", "chnk"}, common));
+    assertThat(unknown.rc()).isEqualTo(QuarryCli.EXIT_USAGE);
+    assertThat(unknown.err()).contains("--stage: unknown command 'chnk'");
+    assertThat(work).doesNotExist();
+  }
+
   static String[] concat(String[] a, String[] b) {
     String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, out, a.length, b.length);

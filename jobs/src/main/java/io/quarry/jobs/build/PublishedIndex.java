@@ -130,7 +130,10 @@ public final class PublishedIndex {
         // content against the old CRC.
         Files.deleteIfExists(lfs.pathToFile(lfs.getChecksumFile(hp)).toPath());
       }
-      Path tmp = local.resolveSibling(local.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+      // a killed publish's or tune's leftover temp file of this name is deleted (io.quarry.jobs.StaleTemp)
+      String prefix = local.getFileName() + ".tmp-";
+      io.quarry.jobs.StaleTemp.cleanLocal(local.getParent(), prefix, System.currentTimeMillis(), "publish");
+      Path tmp = local.resolveSibling(prefix + io.quarry.jobs.StaleTemp.suffix());
       Files.write(tmp, bytes);
       Files.move(tmp, local, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } else {

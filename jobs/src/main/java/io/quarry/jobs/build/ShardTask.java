@@ -25,6 +25,9 @@ import scala.Tuple2;
  * filesystem. Idempotent, so a retried task overwrites its own files.
  */
 final class ShardTask implements Serializable {
+  /** Prefix of a task's local shard directory under {@code java.io.tmpdir}. */
+  static final String SHARD_TMP_PREFIX = "quarry-shard-";
+
   private static final long serialVersionUID = 1L;
 
   /** What a shard task reports to the driver for the manifest. */
@@ -75,7 +78,10 @@ final class ShardTask implements Serializable {
         throw new IllegalArgumentException("duplicate chunk_id '" + entries.get(i).chunkId() + "' in shard " + shard);
       }
     }
-    Path tmp = Files.createTempDirectory("quarry-shard-");
+    // the local shard directories of a killed executor's tasks on this host go first (io.quarry.jobs.StaleTemp)
+    io.quarry.jobs.StaleTemp.cleanLocal(Path.of(System.getProperty("java.io.tmpdir")), SHARD_TMP_PREFIX,
+        System.currentTimeMillis(), "build");
+    Path tmp = Files.createTempDirectory(SHARD_TMP_PREFIX + io.quarry.jobs.StaleTemp.suffix() + "-");
     try {
       String name = IndexManifest.shardDir(shard);
       Path dir = tmp.resolve(name);

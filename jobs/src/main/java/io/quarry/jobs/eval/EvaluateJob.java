@@ -80,8 +80,9 @@ public final class EvaluateJob implements StageJob {
     String out = child(c.paths().evalDir(), e.runId());
     // Everything is written to a hidden temporary directory beside out and moved into place only when complete:
     // a failure at any point leaves the previous evaluation of this run id untouched.
-    String tmp = child(c.paths().evalDir(), "." + e.runId() + ".tmp-" + Long.toHexString(System.nanoTime()));
-    cleanStale(ctx, c.paths().evalDir(), e.runId());
+    long runStart = System.currentTimeMillis();
+    cleanStale(ctx, c.paths().evalDir(), e.runId(), runStart);
+    String tmp = child(c.paths().evalDir(), "." + e.runId() + ".tmp-" + io.quarry.jobs.StaleTemp.suffix());
     EvalInputs in = EvalInputs.read(ctx, e); // driver: queries and qrels are small
     // The cross-encoder is loaded before any search runs: a missing or unloadable model fails here, naming the file.
     OnnxCrossEncoder crossEncoder = openCrossEncoder(ctx, e);
@@ -234,12 +235,18 @@ public final class EvaluateJob implements StageJob {
   /**
    * Removes what a killed evaluation of {@code runId} left beside its output: every {@code .<runId>.tmp-*}
    * directory, and every {@code .<runId>.old-*} ({@link #replaceAtomically}'s previous output), which is first moved
-   * back to {@code <runId>} when that is missing (killed between the two renames). Only this run id's leftovers: one
-   * evaluation per run id at a time.
+   * back to {@code <runId>} when that is missing (killed between the two renames). Only this run id's leftovers,
+   * and only those of runs that are no longer running ({@link io.quarry.jobs.StaleTemp#isStale}: their process gone
+   * from this host, or older than a day): a concurrent evaluation's live temporary directory is kept.
    *
    * @throws IOException when the evaluation directory cannot be listed or a leftover not removed
    */
   static void cleanStale(JobContext ctx, String evalDir, String runId) throws IOException {
+    cleanStale(ctx, evalDir, runId, System.currentTimeMillis());
+  }
+
+  /** {@link #cleanStale(JobContext, String, String)} for a run that started at {@code runStart} (epoch millis). */
+  static void cleanStale(JobContext ctx, String evalDir, String runId, long runStart) throws IOException {
     org.apache.hadoop.fs.FileSystem fs = ctx.fs(evalDir);
     org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(evalDir);
     org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(dir, runId);
@@ -253,6 +260,9 @@ public final class EvaluateJob implements StageJob {
       java.util.Arrays.sort(found, java.util.Comparator.comparingLong(
           org.apache.hadoop.fs.FileStatus::getModificationTime).reversed());
       for (org.apache.hadoop.fs.FileStatus f : found) {
+        if (!io.quarry.jobs.StaleTemp.isStale(f.getPath().getName(), "." + runId + "." + kind + "-", runStart)) {
+          continue; // a live run's
+        }
         if (kind.equals("old") && !fs.exists(out) && fs.rename(f.getPath(), out)) {
           LOG.warn("evaluate: {} was missing (a run was killed while replacing it): restored from {}", out,
               f.getPath());
@@ -276,7 +286,7 @@ public final class EvaluateJob implements StageJob {
     org.apache.hadoop.fs.FileSystem fs = ctx.fs(out);
     org.apache.hadoop.fs.Path o = new org.apache.hadoop.fs.Path(out);
     org.apache.hadoop.fs.Path old = new org.apache.hadoop.fs.Path(o.getParent(),
-        "." + o.getName() + ".old-" + Long.toHexString(System.nanoTime()));
+        "." + o.getName() + ".old-" + io.quarry.jobs.StaleTemp.suffix());
     boolean hadOld = fs.exists(o);
     if (hadOld && !fs.rename(o, old)) {
       throw new IOException("cannot move the previous evaluation " + out + " aside to " + old);

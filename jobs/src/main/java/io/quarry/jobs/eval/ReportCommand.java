@@ -72,10 +72,28 @@ public final class ReportCommand implements Callable<Integer> {
       description = "Output directory (default: <paths.eval>/leaderboard).")
   String out;
 
+  /** File beside an evaluation's {@code metrics.json} holding the build time of what it evaluated. */
+  public static final String BUILD_FILE = "build.json";
+
   @Override
   public Integer call() throws Exception {
     Configuration hconf = io.quarry.jobs.DriverHadoopConf.get();
-    QuarryConfig config = configOptions.load(hconf);
+    return report(hconf, configOptions.load(hconf));
+  }
+
+  /**
+   * The report for a caller that holds the config already ({@code pipeline --matrix}): {@code args} as on the
+   * command line ({@code --out}, {@code --baseline}, the runs, ...) minus the config options.
+   *
+   * @return the exit code ({@link picocli.CommandLine.ParameterException} on a bad argument)
+   */
+  public static int report(Configuration hconf, QuarryConfig config, List<String> args) throws Exception {
+    ReportCommand cmd = new ReportCommand();
+    new CommandLine(cmd).parseArgs(args.toArray(String[]::new));
+    return cmd.report(hconf, config);
+  }
+
+  private int report(Configuration hconf, QuarryConfig config) throws Exception {
     EvaluationConfig e = config.evaluation();
     // every argument to metrics.json paths, in order, each once
     List<String> paths = new ArrayList<>();
@@ -140,7 +158,20 @@ public final class ReportCommand implements Callable<Integer> {
       label = path;
     }
     labels.put(path, label);
-    return new Leaderboard.Run(label, r);
+    return new Leaderboard.Run(label, r, buildSeconds(hconf, new Path(path).getParent()));
+  }
+
+  /** {@code seconds} of {@code <dir>/build.json}, or null when there is none. */
+  static Double buildSeconds(Configuration hconf, Path dir) throws IOException {
+    if (dir == null) {
+      return null;
+    }
+    Path p = new Path(dir, BUILD_FILE);
+    if (!p.getFileSystem(hconf).exists(p)) {
+      return null;
+    }
+    com.fasterxml.jackson.databind.JsonNode n = JSON.readTree(CompareCommand.read(hconf, p.toString()));
+    return n.path("seconds").isNumber() ? n.get("seconds").asDouble() : null;
   }
 
   /**

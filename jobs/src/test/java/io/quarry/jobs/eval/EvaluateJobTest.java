@@ -481,6 +481,27 @@ class EvaluateJobTest {
   }
 
   @Test
+  void theNextRunDeletesAKilledRunsTemporaryDirectoryButNotALiveOne() throws Exception {
+    Process p = new ProcessBuilder("true").start();
+    p.waitFor();
+    String host = io.quarry.jobs.StaleTemp.thisHost();
+    long t = System.currentTimeMillis() - 10_000;
+    // killed on this host (its pid is gone) vs a concurrent evaluation of the same run id, still running
+    Path killed = Files.createDirectories(work.resolve("eval/.live.tmp-" + t + "-" + p.pid() + "-" + host + "-1"));
+    long running = ProcessHandle.current().parent().orElseThrow().pid();
+    Path live = Files.createDirectories(work.resolve("eval/.live.tmp-" + t + "-" + running + "-" + host + "-2"));
+    Path liveOld = Files.createDirectories(work.resolve("eval/.live.old-" + t + "-" + running + "-" + host + "-3"));
+    new EvaluateJob().run(quick("evaluation.runId=live", "evaluation.stages=[bm25]"));
+    assertThat(work.resolve("eval/live/metrics.json")).exists();
+    assertThat(killed).doesNotExist();
+    assertThat(live).isDirectory();
+    assertThat(liveOld).isDirectory();
+    for (Path d : List.of(live, liveOld)) { // the "live" run's own clean-up, as it would when it ends
+      Files.delete(d);
+    }
+  }
+
+  @Test
   void aPreviousOutputMovedAsideByAKilledRunIsPutBack() throws Exception {
     // killed between replaceAtomically's two renames: eval/<id> is missing, its previous content is in .<id>.old-*
     Path old = Files.createDirectories(work.resolve("eval/.gone.old-1"));

@@ -14,8 +14,11 @@ import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Assumptions;
 
-/** Opens a rendered report in headless Chromium (the reports' browser test; CI installs it). */
-final class HeadlessChromium {
+/**
+ * Opens a rendered report in headless Chromium (the reports' browser test; CI installs it). Public, in the test-jar:
+ * the jobs' matrix test checks its leaderboard with it.
+ */
+public final class HeadlessChromium {
   static final Path CHROMIUM = Path.of("/usr/bin/chromium");
 
   private HeadlessChromium() {}
@@ -28,7 +31,7 @@ final class HeadlessChromium {
    * screenshot of the top 2,400 px shows drawn charts: more than {@code minColoured} coloured pixels in a 4-px
    * sample grid (tables and text are grey or black). Skips (outside CI) when Chromium is not installed.
    */
-  static void assertLoadsWithCharts(Path tmp, String html, List<String> chartIds, int minColoured)
+  public static void assertLoadsWithCharts(Path tmp, String html, List<String> chartIds, int minColoured)
       throws Exception {
     if (!Files.isExecutable(CHROMIUM)) {
       if ("true".equalsIgnoreCase(System.getenv("CI"))) {

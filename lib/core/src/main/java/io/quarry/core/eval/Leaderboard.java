@@ -44,8 +44,14 @@ public final class Leaderboard {
    *
    * @param label unique name of the run in the leaderboard (e.g. its evaluation run id)
    * @param report its {@code metrics.json}
+   * @param buildSeconds wall seconds to build what it evaluated (e.g. a matrix variant's chunk, embed, train and
+   *     build stages, {@code build.json} beside {@code metrics.json}), or null when not recorded
    */
-  public record Run(String label, EvalReport report) {}
+  public record Run(String label, EvalReport report, Double buildSeconds) {
+    public Run(String label, EvalReport report) {
+      this(label, report, null);
+    }
+  }
 
   /**
    * What one run evaluated.
@@ -57,9 +63,17 @@ public final class Leaderboard {
    * @param indexVersion index version (null when no index was used)
    * @param finalStage the run's final stage
    * @param queries judged queries evaluated
+   * @param buildSeconds wall seconds to build what it evaluated ({@link Run#buildSeconds}), or null
    */
   public record RunInfo(String label, String runId, String modelId, String indexSpec, String indexVersion,
-      String finalStage, int queries) {}
+      String finalStage, int queries,
+      @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+      Double buildSeconds) {
+    public RunInfo(String label, String runId, String modelId, String indexSpec, String indexVersion,
+        String finalStage, int queries) {
+      this(label, runId, modelId, indexSpec, indexVersion, finalStage, queries, null);
+    }
+  }
 
   /**
    * A run against the baseline on one metric, over the queries both evaluated.
@@ -156,7 +170,7 @@ public final class Leaderboard {
       }
       EvalReport e = r.report();
       infos.add(new RunInfo(r.label(), e.runId(), e.modelId(), e.indexSpec(), e.indexVersion(), e.finalStage(),
-          e.dataset() == null ? 0 : e.dataset().queryCount()));
+          e.dataset() == null ? 0 : e.dataset().queryCount(), r.buildSeconds()));
       for (EvalReport.StageResult s : e.stages()) {
         stages.add(s.name());
         hasMetric |= s.metrics().containsKey(metric);
@@ -265,14 +279,30 @@ public final class Leaderboard {
   public static List<String> header(Result r, Board b) {
     List<String> h = new ArrayList<>(List.of("run", "stage"));
     h.addAll(b.metrics());
-    h.addAll(List.of("bytes/vector", "p50 ms", "wins / losses / ties (" + r.metric() + ")"));
+    h.addAll(List.of("bytes/vector", "p50 ms"));
+    if (hasBuildTimes(r)) {
+      h.add("build s");
+    }
+    h.add("wins / losses / ties (" + r.metric() + ")");
     return h;
+  }
+
+  /** Whether some run records its build time (the {@code build s} column is shown only then). */
+  public static boolean hasBuildTimes(Result r) {
+    return r.runs().stream().anyMatch(i -> i.buildSeconds() != null);
+  }
+
+  /** The build seconds of the run labelled {@code label}, or null. */
+  static Double buildSeconds(Result r, String label) {
+    return r.runs().stream().filter(i -> i.label().equals(label)).map(RunInfo::buildSeconds)
+        .filter(java.util.Objects::nonNull).findFirst().orElse(null);
   }
 
   /**
    * Cells of one leaderboard row: label (with "(baseline)"), stage, each metric (4 decimals, with {@value #BETTER}
    * or {@value #WORSE} when significantly different from the baseline after Holm's correction), bytes per vector,
-   * p50 ms, and wins/losses/ties on the ranking metric; {@code —} for what the run does not have.
+   * p50 ms, build seconds (when some run records them), and wins/losses/ties on the ranking metric; {@code —} for
+   * what the run does not have.
    */
   public static List<String> cells(Result r, Board b, Row row) {
     List<String> c = new ArrayList<>();
@@ -285,6 +315,10 @@ public final class Leaderboard {
     }
     c.add(row.bytesPerVector() == null ? "—" : String.format(Locale.ROOT, "%.1f", row.bytesPerVector()));
     c.add(row.latencyMsP50() == null ? "—" : String.format(Locale.ROOT, "%.2f", row.latencyMsP50()));
+    if (hasBuildTimes(r)) {
+      Double bs = buildSeconds(r, row.run());
+      c.add(bs == null ? "—" : String.format(Locale.ROOT, "%.1f", bs));
+    }
     Versus w = row.versus().get(r.metric());
     c.add(w == null ? "—" : w.wins() + " / " + w.losses() + " / " + w.ties());
     return c;

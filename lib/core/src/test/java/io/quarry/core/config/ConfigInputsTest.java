@@ -88,4 +88,26 @@ class ConfigInputsTest {
     assertThat(ConfigInputs.of(c, ConfigInputs.ALL_STAGES)).extracting(ConfigInputs.Input::key)
         .containsExactly("input.corpus", "evaluation.queries", "evaluation.qrels", "tuning.qrels");
   }
+
+  @Test
+  void reuseDirectoriesMustBeCompleteAndIncrementalBuildsNeedTheirBase() throws IOException {
+    Path chunks = Files.createDirectories(tmp.resolve("chunks"));
+    Files.writeString(chunks.resolve(ConfigInputs.CHUNKS_COMPLETE), "{}");
+    Path emb = Files.createDirectories(tmp.resolve("emb"));
+    Path index = Files.createDirectories(tmp.resolve("index"));
+    Files.createDirectories(index.resolve("v2"));
+    Files.writeString(index.resolve("v2").resolve(ConfigInputs.VERSION_COMPLETE), "{}");
+    QuarryConfig c = ConfigLoader.load(List.of(), List.of("chunking.reuseFrom=" + chunks,
+        "embedding.reuseFrom=" + emb, "paths.index=" + index, "segments.incremental=true", "segments.base=v2"));
+    assertThat(ConfigInputs.of(c, Set.of("chunk", "embed", "build"))).extracting(ConfigInputs.Input::key)
+        .containsExactly("input.corpus", "chunking.reuseFrom", "embedding.reuseFrom", "segments.base");
+    assertThat(ConfigInputs.check(ConfigInputs.of(c, Set.of("chunk", "build")), LOCAL))
+        .noneMatch(p -> p.startsWith("chunking.") || p.startsWith("segments."));
+    assertThat(ConfigInputs.check(ConfigInputs.of(c, Set.of("embed")), LOCAL)).singleElement().asString()
+        .startsWith("embedding.reuseFrom: " + emb + ": no _model.json (a complete embeddings directory");
+    // "" and auto name no directory; a full build reads no base
+    QuarryConfig none = ConfigLoader.load(List.of(), List.of("chunking.reuseFrom=auto", "embedding.reuseFrom="));
+    assertThat(ConfigInputs.of(none)).extracting(ConfigInputs.Input::key).doesNotContain("chunking.reuseFrom",
+        "embedding.reuseFrom", "segments.base");
+  }
 }

@@ -69,6 +69,27 @@ class LeaderboardTest {
   }
 
   @Test
+  void buildTimesAreAColumnWhenRecorded() {
+    List<Leaderboard.Run> timed = new java.util.ArrayList<>();
+    for (Leaderboard.Run run : runs()) {
+      timed.add(new Leaderboard.Run(run.label(), run.report(), run.label().equals("same") ? null
+          : run.label().length() * 10.0));
+    }
+    Leaderboard.Result r = Leaderboard.build(timed, "base", "nDCG@10", Leaderboard.DEFAULT_METRICS, 200, 42, 0.05);
+    Leaderboard.Board fin = r.boards().get(0);
+    List<String> h = Leaderboard.header(r, fin);
+    assertThat(h.get(h.size() - 2)).isEqualTo("build s");
+    assertThat(Leaderboard.cells(r, fin, row(fin, "better")).get(h.size() - 2)).isEqualTo("60.0");
+    assertThat(Leaderboard.cells(r, fin, row(fin, "same")).get(h.size() - 2)).isEqualTo("—");
+    assertThat(r.runs()).extracting(Leaderboard.RunInfo::buildSeconds).containsExactly(40.0, 60.0, null, 50.0);
+    assertThat(Leaderboard.toMarkdown(r)).contains("| build s |");
+    // without build times: no column
+    Leaderboard.Result plain = Leaderboard.build(runs(), "base", "nDCG@10", Leaderboard.DEFAULT_METRICS, 200, 42,
+        0.05);
+    assertThat(Leaderboard.header(plain, plain.boards().get(0))).doesNotContain("build s");
+  }
+
+  @Test
   void assemblesBoardsRowsAndMissingValues() {
     Leaderboard.Result r = Leaderboard.build(runs(), "base", "nDCG@10", Leaderboard.DEFAULT_METRICS, 2000, 42, 0.05);
     assertThat(r.boards()).extracting(Leaderboard.Board::name).containsExactly("final", "bm25", "rescore");
