@@ -47,139 +47,7 @@ import org.slf4j.LoggerFactory;
 final class MatrixPipeline {
   private static final Logger LOG = LoggerFactory.getLogger(MatrixPipeline.class);
 
-  /** Separates the values of one {@code --matrix} axis ({@code ,} occurs inside values such as index specs). */
-  static final String VALUE_SEPARATOR = ";";
-
-  /** One axis: a config key and its values. */
-  record Axis(String key, List<String> values) {}
-
-  /** One variant: its readable id and the {@code --set} overrides of its axes' values. */
-  record Variant(String id, List<String> overrides) {}
-
   private MatrixPipeline() {}
-
-  /**
-   * Parses {@code key=v1;v2;…} arguments.
-   *
-   * @throws ConfigException listing every malformed argument or repeated key
-   */
-  static List<Axis> parse(List<String> args) {
-    List<String> problems = new ArrayList<>();
-    List<Axis> axes = new ArrayList<>();
-    Set<String> keys = new LinkedHashSet<>();
-    for (String a : args) {
-      int eq = a.indexOf('=');
-      String key = eq < 0 ? "" : a.substring(0, eq).trim();
-      if (key.isEmpty()) {
-        problems.add("--matrix " + a + ": expected KEY=VALUE1;VALUE2;…");
-        continue;
-      }
-      if (key.startsWith("paths.")) {
-        problems.add("--matrix " + key + ": paths are set per variant by the matrix (under <paths.work>/matrix)");
-        continue;
-      }
-      if (!keys.add(key)) {
-        problems.add("--matrix " + key + ": given twice (list every value in one --matrix, separated by ';')");
-        continue;
-      }
-      List<String> values = new ArrayList<>();
-      for (String v : a.substring(eq + 1).split(VALUE_SEPARATOR, -1)) {
-        v = v.trim();
-        if (v.isEmpty()) {
-          problems.add("--matrix " + key + ": empty value in '" + a.substring(eq + 1) + "'");
-        } else if (values.contains(v)) {
-          problems.add("--matrix " + key + ": value " + v + " given twice");
-        } else {
-          values.add(v);
-        }
-      }
-      axes.add(new Axis(key, values));
-    }
-    if (!problems.isEmpty()) {
-      throw new ConfigException(problems);
-    }
-    return axes;
-  }
-
-  /**
-   * The cross product of the axes, first axis slowest. A variant's id joins, per axis, the key's last segment and the
-   * value, with every character other than letters, digits, {@code .} and {@code -} replaced by {@code -}, e.g.
-   * {@code model-all-minilm-l6-v2-q_spec-IVF32-PQ24x8} (a file name on every filesystem; {@code ,}, {@code =} and
-   * {@code :} are avoided: Hadoop and Spark give them meanings in paths).
-   */
-  static List<Variant> variants(List<Axis> axes) {
-    List<Variant> out = new ArrayList<>(List.of(new Variant("", List.of())));
-    for (Axis axis : axes) {
-      String shortKey = axis.key().substring(axis.key().lastIndexOf('.') + 1);
-      List<Variant> next = new ArrayList<>();
-      for (Variant v : out) {
-        for (String value : axis.values()) {
-          String part = (shortKey + "-" + value).replaceAll("[^A-Za-z0-9.-]", "-");
-          List<String> o = new ArrayList<>(v.overrides());
-          o.add(axis.key() + "=" + value);
-          next.add(new Variant(v.id().isEmpty() ? part : v.id() + "_" + part, o));
-        }
-      }
-      out = next;
-    }
-    // sanitizing may merge two ids (e.g. values a,b and a-b): number the later ones
-    Set<String> seen = new LinkedHashSet<>();
-    List<Variant> unique = new ArrayList<>();
-    for (Variant v : out) {
-      String id = v.id();
-      for (int n = 2; !seen.add(id); n++) {
-        id = v.id() + "-" + n;
-      }
-      unique.add(new Variant(id, v.overrides()));
-    }
-    return unique;
-  }
-
-  /**
-   * The axes of the experiment: the config files' {@code matrix} sections ({@link ConfigLoader#matrix}), then the
-   * {@code --matrix} flags; a flag's key replaces the files' axis of that key (the command line wins, as with
-   * {@code --set}).
-   *
-   * @throws ConfigException listing every problem of both
-   */
-  static List<Axis> axes(QuarryCli.ConfigOptions opts, List<String> matrixArgs) throws Exception {
-    List<ConfigLoader.Source> sources = new ArrayList<>();
-    for (String f : opts.configFiles) {
-      sources.add(new ConfigLoader.Source(f, QuarryCli.readText(f)));
-    }
-    Map<String, Axis> axes = new LinkedHashMap<>();
-    List<String> problems = new ArrayList<>();
-    try {
-      ConfigLoader.matrix(sources).forEach((k, v) -> axes.put(k, new Axis(k, v)));
-    } catch (ConfigException e) {
-      problems.addAll(e.violations());
-    }
-    try {
-      for (Axis a : parse(matrixArgs)) {
-        axes.remove(a.key());
-        axes.put(a.key(), a);
-      }
-    } catch (ConfigException e) {
-      problems.addAll(e.violations());
-    }
-    if (!problems.isEmpty()) {
-      throw new ConfigException(problems);
-    }
-    return new ArrayList<>(axes.values());
-  }
-
-  /** Whether the config files name a matrix ({@code pipeline} without {@code --matrix} then runs it). */
-  static boolean configured(QuarryCli.ConfigOptions opts) throws Exception {
-    List<ConfigLoader.Source> sources = new ArrayList<>();
-    for (String f : opts.configFiles) {
-      sources.add(new ConfigLoader.Source(f, QuarryCli.readText(f)));
-    }
-    try {
-      return !ConfigLoader.matrix(sources).isEmpty();
-    } catch (ConfigException e) {
-      return true; // the matrix run reports its problems
-    }
-  }
 
   /**
    * A variant with its full overrides and where its inputs are shared.
@@ -188,7 +56,8 @@ final class MatrixPipeline {
    * @param embeddingsDir shared by the variants with the same chunks and embedding config
    * @param evalDir its evaluation's directory ({@code metrics.json}, {@code build.json})
    */
-  record Planned(Variant variant, List<String> overrides, String chunksDir, String embeddingsDir, String evalDir) {}
+  record Planned(MatrixAxes.Variant variant, List<String> overrides, String chunksDir, String embeddingsDir,
+      String evalDir) {}
 
   /** What the Spark part did: per variant its build seconds, and the passes of the shared stages. */
   private record Built(Map<String, Double> buildSeconds, int chunkPasses, int embedPasses) {}
@@ -214,7 +83,7 @@ final class MatrixPipeline {
 
   /** Runs the matrix; see the class comment. */
   static int run(QuarryCli.ConfigOptions opts, List<String> matrixArgs) throws Exception {
-    List<Variant> variants = variants(axes(opts, matrixArgs));
+    List<MatrixAxes.Variant> variants = MatrixAxes.variants(MatrixAxes.axes(opts, matrixArgs));
     QuarryConfig base = opts.load();
     Layout at = Layout.of(base);
     List<Planned> plan = plan(opts, variants, at, QuarryCli.hadoopConf(base));
@@ -231,12 +100,12 @@ final class MatrixPipeline {
    *
    * @throws ConfigException every problem of every variant, each prefixed with the variant's id
    */
-  static List<Planned> plan(QuarryCli.ConfigOptions opts, List<Variant> variants, Layout at, Configuration hconf)
-      throws Exception {
+  static List<Planned> plan(QuarryCli.ConfigOptions opts, List<MatrixAxes.Variant> variants, Layout at,
+      Configuration hconf) throws Exception {
     List<String> problems = new ArrayList<>();
     List<Planned> plan = new ArrayList<>();
     Map<String, String> tokenizers = new LinkedHashMap<>(); // model id + path to the tokenizer's SHA-256
-    for (Variant v : variants) {
+    for (MatrixAxes.Variant v : variants) {
       QuarryConfig c;
       String tokenizerSha;
       try {
@@ -267,7 +136,7 @@ final class MatrixPipeline {
    * windows: they are keyed by the tokenizer's content ({@link #tokenizerSha}), so models whose tokenizers are
    * identical share one chunk pass; the embeddings on the chunks and the whole embedding config.
    */
-  static Planned planned(Variant v, QuarryConfig c, String tokenizerSha, Layout at) {
+  static Planned planned(MatrixAxes.Variant v, QuarryConfig c, String tokenizerSha, Layout at) {
     String chunkKey = key(c.input().toString(), c.chunking().toString(), tokenizerSha);
     String embKey = key(chunkKey, c.embedding().toString());
     String chunksDir = at.shared("chunks-" + chunkKey);
@@ -408,7 +277,7 @@ final class MatrixPipeline {
     return new JobContext(spark, c, ConfigLoader.toJson(c), ConfigLoader.hash(c));
   }
 
-  private static JobSummary stage(JobContext ctx, StageJob job, Variant v) throws Exception {
+  private static JobSummary stage(JobContext ctx, StageJob job, MatrixAxes.Variant v) throws Exception {
     job.preflight(ctx);
     long t0 = System.nanoTime();
     LOG.info("matrix variant {}: stage {} starting", v.id(), job.name());

@@ -33,7 +33,7 @@ final class PipelineCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (!matrix.isEmpty() || MatrixPipeline.configured(opts)) {
+    if (!matrix.isEmpty() || MatrixAxes.configured(opts)) {
       if (baseline != null) {
         throw new ConfigException(List.of("--baseline: not with --matrix (the matrix compares its variants with "
             + "the first one and never publishes)"));

@@ -242,8 +242,8 @@ public final class QuarryCli {
         checked.addAll(of);
       }
       QuarryConfig config = opts.loadChecked(stages.isEmpty() ? ConfigInputs.ALL_STAGES : checked);
-      if (MatrixPipeline.configured(opts)) { // every variant of the config's matrix, as pipeline checks them
-        MatrixPipeline.plan(opts, MatrixPipeline.variants(MatrixPipeline.axes(opts, List.of())),
+      if (MatrixAxes.configured(opts)) { // every variant of the config's matrix, as pipeline checks them
+        MatrixPipeline.plan(opts, MatrixAxes.variants(MatrixAxes.axes(opts, List.of())),
             MatrixPipeline.Layout.of(config), hadoopConf(config));
       }
       System.out.println(ConfigLoader.toJson(config));

@@ -59,9 +59,9 @@ class MatrixPlanTest {
           embedding.modelPath: [%s, %s, %s]
           quantizer.spec: ["IVF4,PQ16x4"]
         """.formatted(a, a, b, c));
-    List<MatrixPipeline.Axis> axes = MatrixPipeline.axes(opts, List.of("quantizer.spec=IVF4,PQ16x4;IVF8,PQ32x4"));
-    assertThat(axes).extracting(MatrixPipeline.Axis::key).containsExactly("embedding.modelPath", "quantizer.spec");
-    List<MatrixPipeline.Variant> variants = MatrixPipeline.variants(axes);
+    List<MatrixAxes.Axis> axes = MatrixAxes.axes(opts, List.of("quantizer.spec=IVF4,PQ16x4;IVF8,PQ32x4"));
+    assertThat(axes).extracting(MatrixAxes.Axis::key).containsExactly("embedding.modelPath", "quantizer.spec");
+    List<MatrixAxes.Variant> variants = MatrixAxes.variants(axes);
     assertThat(variants).hasSize(6);
     List<MatrixPipeline.Planned> plan = MatrixPipeline.plan(opts, variants,
         MatrixPipeline.Layout.of(opts.load()), new org.apache.hadoop.conf.Configuration());
@@ -73,7 +73,7 @@ class MatrixPlanTest {
         .isNotEqualTo(plan.get(2).embeddingsDir());
     assertThat(MatrixPipeline.tokenizerSha(new EmbeddingConfig("custom", a.toString(), 32, 512, 1),
         new org.apache.hadoop.conf.Configuration())).isEqualTo(MatrixPipeline.chunkingDigest(bge));
-    assertThat(MatrixPipeline.configured(opts)).isTrue();
+    assertThat(MatrixAxes.configured(opts)).isTrue();
   }
 
   @Test
@@ -108,11 +108,11 @@ class MatrixPlanTest {
     }
     assertThat(tmp.resolve("work")).doesNotExist();
     assertThat(org.apache.spark.SparkContext$.MODULE$.getActive().isEmpty()).isTrue();
-    assertThatThrownBy(() -> MatrixPipeline.axes(options("matrix: {segments.shards: [1, 0]}\n"),
+    assertThatThrownBy(() -> MatrixAxes.axes(options("matrix: {segments.shards: [1, 0]}\n"),
         List.of("segments.shards=1;2", "quantizer.spec=")))
         .isInstanceOf(ConfigException.class).hasMessageContaining("--matrix quantizer.spec: empty value");
     // --matrix replaces the file's axis of its key
-    assertThat(MatrixPipeline.axes(options("matrix: {segments.shards: [1, 0]}\n"), List.of("segments.shards=1;2")))
-        .containsExactly(new MatrixPipeline.Axis("segments.shards", List.of("1", "2")));
+    assertThat(MatrixAxes.axes(options("matrix: {segments.shards: [1, 0]}\n"), List.of("segments.shards=1;2")))
+        .containsExactly(new MatrixAxes.Axis("segments.shards", List.of("1", "2")));
   }
 }
