@@ -146,6 +146,9 @@ public final class EvaluateJob implements StageJob {
         if (!e.stages().contains(stage)) {
           continue;
         }
+        if (stage.equals("hybrid")) { // embedding.extraModels: each extra dense field's own stage, before the hybrid
+          se.fieldStages().forEach(r -> runs.put(r.name(), r));
+        }
         if (stage.equals("dense-exact")) {
           runs.put(stage, exact);
         } else if (se.canRun(stage)) {
