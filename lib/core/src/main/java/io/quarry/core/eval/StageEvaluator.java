@@ -251,7 +251,9 @@ public final class StageEvaluator {
       long bytes = 0;
       for (IndexManifest.Shard s : m.shards()) {
         for (IndexManifest.FileEntry f : s.files()) {
-          if (f.path().endsWith(RescoreVectorsFile.FILE_NAME)) {
+          // the primary re-scoring vectors; the hybrid also reads the extra dense fields' (issue 26)
+          if (f.path().equals(s.dir() + "/" + RescoreVectorsFile.FILE_NAME)
+              || !stage.equals("rescore") && f.path().endsWith("/" + RescoreVectorsFile.FILE_NAME)) {
             bytes += f.bytes();
           }
         }
