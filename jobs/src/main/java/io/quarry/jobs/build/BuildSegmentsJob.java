@@ -273,6 +273,7 @@ public final class BuildSegmentsJob implements StageJob {
         new IndexManifest.Bm25(cfg.bm25K1(), cfg.bm25B(), "lucene-english-porter"),
         new IndexManifest.FileEntry("quantizer.bin", q.bytes().length, q.sha256()), shardEntries, total, docs,
         ctx.configHash(), config, "quarry " + implVersion(), null, refresh);
+    manifest = DenseFieldsBuild.attach(ctx, versionDir, manifest); // embedding.extraModels: one field per model
     byte[] mbytes = manifest.toJson();
     try (var out = ctx.create(PublishedIndex.child(versionDir, IndexManifest.FILE_NAME))) {
       out.write(mbytes); // last: the version exists for readers from here on

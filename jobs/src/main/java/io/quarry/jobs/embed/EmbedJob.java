@@ -113,6 +113,7 @@ public final class EmbedJob implements StageJob {
         .put("chunksPerSecond", Math.round(computed / embedSecs * 10) / 10.0)
         .put("tokensPerSecond", Math.round(((Long) summary.get("tokens")) / embedSecs))
         .put("seconds", Math.round(secs * 100) / 100.0);
+    ExtraEmbeddings.run(ctx, summary); // embedding.extraModels: the same chunks with each further model
     ctx.writeString(ChunkJob.summaryPath(out), summary.toJson());
     LOG.info("embed: {} chunks ({} reused, {} computed) in {} s ({} chunks/s)", n, n - computed, computed,
         Math.round(embedSecs), summary.get("chunksPerSecond"));

@@ -173,6 +173,9 @@ public final class EvaluateJob implements StageJob {
       int queries) throws IOException {
     Map<String, StageRun> runs = new LinkedHashMap<>();
     for (String stage : EvaluationPlan.order(e)) {
+      if (stage.equals(Stages.HYBRID)) { // embedding.extraModels: each extra dense field's own stage, before it
+        se.fieldStages().forEach(r -> runs.put(r.name(), r));
+      }
       if (stage.equals(Stages.EXACT)) {
         runs.put(stage, exact);
       } else if (se.canRun(stage)) {

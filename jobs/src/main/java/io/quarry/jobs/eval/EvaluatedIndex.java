@@ -22,11 +22,14 @@ final class EvaluatedIndex implements Closeable {
   private final Path local;
   private final IndexVersion version;
   private final Bm25Index bm25;
+  /** Query encoders of the version's extra dense fields (issue 26), each checked against its field's model. */
+  private final io.quarry.embed.FieldEncoders fields;
 
-  private EvaluatedIndex(Path local, IndexVersion version, Bm25Index bm25) {
+  private EvaluatedIndex(Path local, IndexVersion version, Bm25Index bm25, io.quarry.embed.FieldEncoders fields) {
     this.local = local;
     this.version = version;
     this.bm25 = bm25;
+    this.fields = fields;
   }
 
   /**
@@ -45,8 +48,15 @@ final class EvaluatedIndex implements Closeable {
     if (why != null) {
       throw new IllegalStateException(why + " (embedding.model must be the index's model)");
     }
+    io.quarry.embed.FieldEncoders fields;
+    try {
+      fields = io.quarry.embed.FieldEncoders.open(version.manifest(), ctx.config().embedding().maxSeqLength(),
+          ctx.config().embedding().intraOpThreads(), true);
+    } catch (IOException e) {
+      throw new IllegalStateException(e.getMessage(), e);
+    }
     Bm25Index bm25 = version.manifest().bm25() == null ? null : Bm25Index.open(local, version.manifest());
-    return new EvaluatedIndex(local, version, bm25);
+    return new EvaluatedIndex(local, version, bm25, fields);
   }
 
   IndexVersion version() {
@@ -68,7 +78,7 @@ final class EvaluatedIndex implements Closeable {
       float[] v = byText.get(q);
       return v != null ? v : embedder.embedQueries(List.of(q))[0];
     };
-    return new HybridSearcher(version, enc, bm25, reranker);
+    return new HybridSearcher(version, enc, bm25, reranker, fields.encoders());
   }
 
   @Override

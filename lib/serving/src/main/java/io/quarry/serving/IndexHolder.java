@@ -34,6 +34,15 @@ public final class IndexHolder implements Closeable {
   @FunctionalInterface
   public interface EncoderFactory {
     HybridSearcher.QueryEncoder forManifest(IndexManifest manifest) throws IOException;
+
+    /**
+     * Query encoders of the version's extra dense fields by field name (issue 26), each checked against its field's
+     * model; a field without one is not searched. Default: none.
+     */
+    default java.util.Map<String, HybridSearcher.QueryEncoder> forDenseFields(IndexManifest manifest)
+        throws IOException {
+      return java.util.Map.of();
+    }
   }
 
   /**
@@ -158,7 +167,8 @@ public final class IndexHolder implements Closeable {
     }
     HybridSearcher.QueryEncoder enc = encoders.forManifest(version.manifest());
     Bm25Index bm25 = version.manifest().bm25() == null ? null : Bm25Index.open(dir, version.manifest());
-    return new LoadedIndex(version, bm25, new HybridSearcher(version, enc, bm25, reranker));
+    java.util.Map<String, HybridSearcher.QueryEncoder> fieldEnc = encoders.forDenseFields(version.manifest());
+    return new LoadedIndex(version, bm25, new HybridSearcher(version, enc, bm25, reranker, fieldEnc));
   }
 
   /** Polls {@code CURRENT} every {@code periodMs} milliseconds on a daemon thread. */

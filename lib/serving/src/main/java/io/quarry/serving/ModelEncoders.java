@@ -49,4 +49,12 @@ public final class ModelEncoders implements IndexHolder.EncoderFactory {
     }
     return q -> emb.embedQueries(List.of(q))[0];
   }
+
+  /** Every extra dense field's model, by id, with its own query prefix; refuses a field whose model differs. */
+  @Override
+  public java.util.Map<String, HybridSearcher.QueryEncoder> forDenseFields(IndexManifest m) throws IOException {
+    JsonNode e = m.config() == null ? null : m.config().get("embedding");
+    int maxSeq = e == null ? 512 : e.path("maxSeqLength").asInt(512);
+    return io.quarry.embed.FieldEncoders.open(m, maxSeq, intraOpThreads, false).encoders();
+  }
 }

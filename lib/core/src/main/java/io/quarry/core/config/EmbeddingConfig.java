@@ -12,9 +12,16 @@ package io.quarry.core.config;
  * @param reuseFrom a previous embeddings dataset whose vectors are reused for chunks with the same reuse key
  *     ({@code io.quarry.core.chunk.ReuseKey}): {@code ""} (or null) = none, {@value #REUSE_AUTO} = the previous
  *     content of {@code paths.embeddings} if there is one, else a directory (any Hadoop URI) that must exist
+ * @param extraModels further bundled models whose dense signals the hybrid fuses too (issue 26): the same chunks are
+ *     embedded with each (into {@link #extraEmbeddingsDir}), every index version gets a dense field per model
+ *     (re-scoring vectors, searched exactly), and the hybrid fuses BM25 with every dense signal. Empty (the
+ *     default): one dense signal, and the resolved config (hence config hash, version id, manifest) is the same as
+ *     before the key existed, since an empty list is not written
  */
 public record EmbeddingConfig(String model, String modelPath, int batchSize, int maxSeqLength, int intraOpThreads,
-    String reuseFrom) implements ConfigSection {
+    String reuseFrom,
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY)
+    java.util.List<String> extraModels) implements ConfigSection {
 
   /** {@code reuseFrom} value: reuse the previous content of {@code paths.embeddings}. */
   public static final String REUSE_AUTO = "auto";
@@ -22,6 +29,23 @@ public record EmbeddingConfig(String model, String modelPath, int batchSize, int
   /** Normalizes {@code reuseFrom}: null or blank to {@code ""}, surrounding blanks removed. */
   public EmbeddingConfig {
     reuseFrom = reuseFrom == null ? "" : reuseFrom.strip();
+    extraModels = extraModels == null ? java.util.List.of() : java.util.List.copyOf(extraModels);
+  }
+
+  /** Without extra dense models. */
+  public EmbeddingConfig(String model, String modelPath, int batchSize, int maxSeqLength, int intraOpThreads,
+      String reuseFrom) {
+    this(model, modelPath, batchSize, maxSeqLength, intraOpThreads, reuseFrom, java.util.List.of());
+  }
+
+  /**
+   * Where the embeddings of extra model {@code modelId} go: {@code <embeddings>@<modelId>}, beside the primary
+   * model's ({@code paths.embeddings}), same chunks, same layout.
+   */
+  public static String extraEmbeddingsDir(String embeddingsDir, String modelId) {
+    String base = embeddingsDir.endsWith("/") ? embeddingsDir.substring(0, embeddingsDir.length() - 1)
+        : embeddingsDir;
+    return base + "@" + modelId;
   }
 
   /** Without embedding reuse ({@code reuseFrom = ""}). */
@@ -57,5 +81,12 @@ public record EmbeddingConfig(String model, String modelPath, int batchSize, int
     v.positive(batchSize, path + ".batchSize");
     v.positive(maxSeqLength, path + ".maxSeqLength");
     v.positive(intraOpThreads, path + ".intraOpThreads");
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (String m : extraModels) {
+      v.check(m != null && BUNDLED_MODELS.contains(m), path + ".extraModels",
+          "each must be one of " + new java.util.TreeSet<>(BUNDLED_MODELS) + ", got '" + m + "'");
+      v.check(m == null || !m.equals(model), path + ".extraModels", "'" + m + "' is embedding.model already");
+      v.check(m == null || seen.add(m), path + ".extraModels", "'" + m + "' is listed twice");
+    }
   }
 }

@@ -191,6 +191,39 @@ public final class StageEvaluator {
     return fromHits(stage, describe(stage, used), hits, lat);
   }
 
+  /**
+   * The own stages of the searcher's extra dense fields (issue 26, {@code embedding.extraModels}), one per field,
+   * named by its signal ({@code dense@<model>}): exact search with that model alone, top {@code candidates} chunks,
+   * max score per document. Empty when the version has none.
+   */
+  public List<StageRun> fieldStages() throws IOException {
+    List<StageRun> out = new ArrayList<>();
+    if (searcher == null) {
+      return out;
+    }
+    IndexVersion v = searcher.version();
+    for (String signal : searcher.fieldSignals()) {
+      List<List<ChunkHit>> hits = new ArrayList<>(queries.size());
+      double[] lat = new double[queries.size()];
+      for (int i = 0; i < queries.size(); i++) {
+        long t0 = System.nanoTime();
+        List<io.quarry.core.search.ScoredChunk> r = searcher.searchField(signal, queries.get(i).text(),
+            cfg.candidates());
+        lat[i] = (System.nanoTime() - t0) / 1e6;
+        List<ChunkHit> h = new ArrayList<>(r.size());
+        for (io.quarry.core.search.ScoredChunk c : r) {
+          var t = v.shards().get(c.shard()).table();
+          h.add(new ChunkHit(t.chunkId(c.id()), t.docId(c.id()), c.score()));
+        }
+        hits.add(h);
+      }
+      out.add(fromHits(signal, "exact search with the dense field's model " + signal.substring(signal.indexOf('@')
+          + 1) + " alone (flat scan of its vectors), top " + cfg.candidates() + " chunks, max score per document",
+          hits, lat));
+    }
+    return out;
+  }
+
   /** Percentile {@code p} in [0, 100] of {@code values} (nearest rank), or null if values is null or empty. */
   public static Double percentile(double[] values, double p) {
     if (values == null || values.length == 0) {
@@ -219,7 +252,9 @@ public final class StageEvaluator {
       long bytes = 0;
       for (IndexManifest.Shard s : m.shards()) {
         for (IndexManifest.FileEntry f : s.files()) {
-          if (f.path().endsWith(RescoreVectorsFile.FILE_NAME)) {
+          // the primary re-scoring vectors; the hybrid also reads the extra dense fields' (issue 26)
+          if (f.path().equals(s.dir() + "/" + RescoreVectorsFile.FILE_NAME)
+              || !stage.equals("rescore") && f.path().endsWith("/" + RescoreVectorsFile.FILE_NAME)) {
             bytes += f.bytes();
           }
         }

@@ -122,6 +122,14 @@ public final class HybridSearcher {
   private final Retriever adcRetriever;
   private final ExactRescorer rescorer;
   private final Reranker reranker;
+  /** The extra dense signals fused in hybrid mode (the version's dense fields that have an encoder), in order. */
+  private final List<FieldSignal> fields;
+
+  /**
+   * An extra dense signal: a dense field of the version ({@code embedding.extraModels}), its query encoder (the
+   * field's model, with that model's query prefix) and its exact scorer over the field's vectors.
+   */
+  private record FieldSignal(IndexManifest.DenseField field, QueryEncoder encoder, ExactRescorer scorer) {}
 
   /**
    * @param version the opened index version
@@ -130,6 +138,31 @@ public final class HybridSearcher {
    * @param reranker cross-encoder (null: {@code rerank} requests fail)
    */
   public HybridSearcher(IndexVersion version, QueryEncoder encoder, LexicalSearcher lexical, Reranker reranker) {
+    this(version, encoder, lexical, reranker, Map.of());
+  }
+
+  /**
+   * A searcher that also fuses the version's extra dense fields (issue 26): hybrid mode adds, per field with an
+   * encoder in {@code fieldEncoders}, the field's exact top-{@code denseDepth} to the candidates and its exact score
+   * of every candidate as one more dense signal ({@code dense@<model>}); {@code α} is shared equally by the dense
+   * signals ({@link io.quarry.core.search.fusion.Signal#alphaWeights}). A field without an encoder is not searched.
+   *
+   * @param fieldEncoders query embedder per dense field name ({@link IndexManifest.DenseField#name})
+   * @throws IllegalArgumentException if an encoder names a field the version does not have
+   */
+  public HybridSearcher(IndexVersion version, QueryEncoder encoder, LexicalSearcher lexical, Reranker reranker,
+      Map<String, QueryEncoder> fieldEncoders) {
+    List<FieldSignal> fs = new ArrayList<>();
+    for (IndexManifest.DenseField f : version.denseFields()) {
+      QueryEncoder e = fieldEncoders.get(f.name());
+      if (e != null) {
+        fs.add(new FieldSignal(f, e, new ExactRescorer(version, version.fieldVectors(f.name()), f.model().dim())));
+      }
+    }
+    for (String name : fieldEncoders.keySet()) {
+      version.fieldVectors(name); // names the fields the version has
+    }
+    this.fields = List.copyOf(fs);
     this.version = version;
     this.dense = new DenseSearcher(version);
     this.encoder = encoder;
@@ -146,6 +179,27 @@ public final class HybridSearcher {
 
   public DenseSearcher dense() {
     return dense;
+  }
+
+  /** The signal names of the extra dense fields this searcher fuses ({@code dense@<model>}), in fusion order. */
+  public List<String> fieldSignals() {
+    return fields.stream().map(f -> f.field().signal()).toList();
+  }
+
+  /**
+   * Exact search of one extra dense field alone: the top {@code depth} chunks by the field model's score (what the
+   * hybrid adds to its candidates for that field; evaluated as the field's own stage).
+   *
+   * @param signal the field's signal name ({@link #fieldSignals})
+   * @throws IllegalArgumentException for a field this searcher does not fuse
+   */
+  public List<ScoredChunk> searchField(String signal, String query, int depth) throws IOException {
+    for (FieldSignal f : fields) {
+      if (f.field().signal().equals(signal)) {
+        return f.scorer().scan(f.encoder().encode(query), depth);
+      }
+    }
+    throw new IllegalArgumentException("no dense field signal " + signal + " (have " + fieldSignals() + ")");
   }
 
   /** Whether a cross-encoder is configured. */
@@ -252,8 +306,21 @@ public final class HybridSearcher {
     List<ScoredChunk> bm25 = requireBm25().retrieve(q, o.bm25Depth(), o.nprobe());
     t.lap(BM25);
     List<ScoredChunk> ann = ann(q, o, t);
-    Candidates c = Candidates.union(List.of(Candidates.Source.dense(DENSE, rescorer == null ? -1f
-        : rescorer.theoreticalMin()), Candidates.Source.lexical(BM25)), List.of(ann, bm25));
+    List<Candidates.Source> sources = new ArrayList<>(List.of(Candidates.Source.dense(DENSE, rescorer == null ? -1f
+        : rescorer.theoreticalMin()), Candidates.Source.lexical(BM25)));
+    List<List<ScoredChunk>> rankings = new ArrayList<>(List.of(ann, bm25));
+    float[][] fieldQueries = new float[fields.size()][];
+    for (int f = 0; f < fields.size(); f++) {
+      FieldSignal fs = fields.get(f);
+      fieldQueries[f] = fs.encoder().encode(q.text());
+      t.lap("embed");
+      // exact first stage: its scores are the signal's scores
+      sources.add(new Candidates.Source(fs.field().signal(), io.quarry.core.search.fusion.Signal.Kind.DENSE, true,
+          fs.scorer().theoreticalMin(), Float.NaN));
+      rankings.add(fs.scorer().scan(fieldQueries[f], o.denseDepth()));
+      t.lap(fs.field().signal());
+    }
+    Candidates c = Candidates.union(sources, rankings);
     Map<String, Integer> docOrdinal = new HashMap<>();
     int[] docs = new int[c.size()];
     for (int i = 0; i < c.size(); i++) {
@@ -284,6 +351,12 @@ public final class HybridSearcher {
     t.record(BM25, c.rankBy(BM25));
     if (rescorer != null) {
       t.record(RESCORE, c.rankBy(DENSE));
+    }
+    for (int f = 0; f < fields.size(); f++) {
+      String signal = fields.get(f).field().signal();
+      fields.get(f).scorer().scoreMissing(fieldQueries[f], c, signal);
+      t.lap(signal);
+      t.record(signal, c.rankBy(signal));
     }
     return c;
   }

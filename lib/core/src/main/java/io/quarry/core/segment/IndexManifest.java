@@ -67,7 +67,49 @@ public record IndexManifest(
     @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
     SearchDefaults search,
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    Refresh refresh) {
+    Refresh refresh,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+    List<DenseField> denseFields) {
+
+  /** Null-safe: no extra dense fields is the empty list (and is not written). */
+  public IndexManifest {
+    denseFields = denseFields == null ? List.of() : List.copyOf(denseFields);
+  }
+
+  /**
+   * An extra dense field of the version (issue 26, {@code embedding.extraModels}): the same chunks embedded with
+   * another model, stored per shard as re-scoring vectors ({@code <shard>/<path>}, codec {@code quarry.vectors}, the
+   * shard-local ids of {@code chunks.tbl}); listed in each shard's {@code files} with size and SHA-256 like every other
+   * file. Its signal is searched exactly (a flat scan of the vectors) and fused with BM25 and the primary dense signal.
+   *
+   * @param name the field's name: the model id; its signal and stage are {@code dense@<name>}
+   * @param model the model that embedded the chunks; queries must be embedded with the same one ({@link
+   *     Model#mismatch})
+   * @param path the vectors file, relative to each shard directory
+   * @param encoding {@code float32} or {@code sq8}
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record DenseField(String name, Model model, String path, String encoding)
+      implements java.io.Serializable {
+    /** The signal (and evaluation stage) name of this field: {@code dense@<name>}. */
+    public String signal() {
+      return "dense@" + name;
+    }
+
+    /** The vectors file of field {@code name} relative to a shard directory: {@code dense@<name>/vectors.bin}. */
+    public static String pathOf(String name) {
+      return "dense@" + name + "/" + RescoreVectorsFile.FILE_NAME;
+    }
+  }
+
+  /** A manifest without extra dense fields. */
+  public IndexManifest(int formatVersion, String version, String indexSpec, String metric, int dim, int nlist,
+      int codeSize, String sharding, String rescore, Model model, Bm25 bm25, FileEntry quantizer, List<Shard> shards,
+      long chunks, long docs, String configHash, JsonNode config, String createdBy, SearchDefaults search,
+      Refresh refresh) {
+    this(formatVersion, version, indexSpec, metric, dim, nlist, codeSize, sharding, rescore, model, bm25, quantizer,
+        shards, chunks, docs, configHash, config, createdBy, search, refresh, List.of());
+  }
 
   /** Manifest format version of a version without tombstones (every full build). */
   public static final int FORMAT_VERSION = 1;
@@ -225,7 +267,13 @@ public record IndexManifest(
   /** This manifest with {@code search} replaced. */
   public IndexManifest withSearch(SearchDefaults s) {
     return new IndexManifest(formatVersion, version, indexSpec, metric, dim, nlist, codeSize, sharding, rescore, model,
-        bm25, quantizer, shards, chunks, docs, configHash, config, createdBy, s, refresh);
+        bm25, quantizer, shards, chunks, docs, configHash, config, createdBy, s, refresh, denseFields);
+  }
+
+  /** This manifest with its extra dense fields and shards (their files) replaced. */
+  public IndexManifest withDenseFields(List<DenseField> fields, List<Shard> newShards) {
+    return new IndexManifest(formatVersion, version, indexSpec, metric, dim, nlist, codeSize, sharding, rescore, model,
+        bm25, quantizer, newShards, chunks, docs, configHash, config, createdBy, search, refresh, fields);
   }
 
   /** Directory name of shard {@code id}: {@code shard-00042}. */
@@ -263,6 +311,13 @@ public record IndexManifest(
     if (m.version() == null || m.shards() == null || m.shards().isEmpty() || m.quantizer() == null
         || m.model() == null || m.metric() == null) {
       throw new CorruptSegmentException(name, "missing required field (version, shards, quantizer, model, metric)");
+    }
+    java.util.Set<String> fieldNames = new java.util.HashSet<>();
+    for (DenseField f : m.denseFields()) {
+      if (f == null || f.name() == null || f.model() == null || f.path() == null || !fieldNames.add(f.name())
+          || f.name().equals(m.model().modelId())) {
+        throw new CorruptSegmentException(name, "invalid or repeated dense field " + f);
+      }
     }
     for (int i = 0; i < m.shards().size(); i++) {
       if (m.shards().get(i).id() != i) {

@@ -27,6 +27,8 @@ public final class IndexVersion {
   private final IndexManifest manifest;
   private final QuantizerModel quantizer;
   private final List<Shard> shards;
+  /** Per extra dense field (manifest {@code denseFields}, by name): its vectors, one file per shard in shard order. */
+  private final java.util.Map<String, List<RescoreVectorsFile>> fields;
 
   /**
    * The dense part of one shard.
@@ -54,11 +56,13 @@ public final class IndexVersion {
     }
   }
 
-  private IndexVersion(Path dir, IndexManifest manifest, QuantizerModel quantizer, List<Shard> shards) {
+  private IndexVersion(Path dir, IndexManifest manifest, QuantizerModel quantizer, List<Shard> shards,
+      java.util.Map<String, List<RescoreVectorsFile>> fields) {
     this.dir = dir;
     this.manifest = manifest;
     this.quantizer = quantizer;
     this.shards = shards;
+    this.fields = fields;
   }
 
   /**
@@ -139,7 +143,53 @@ public final class IndexVersion {
       }
       shards.add(new Shard(s.id(), sd, s.listFrom(), s.listTo(), lists, table, vectors, deleted));
     }
-    return new IndexVersion(versionDir, m, q, List.copyOf(shards));
+    return new IndexVersion(versionDir, m, q, List.copyOf(shards), openFields(versionDir, m, verify));
+  }
+
+  /**
+   * Opens the vectors of every extra dense field ({@link IndexManifest.DenseField}) in every shard, checked like the
+   * primary re-scoring vectors: header, CRC32 (when verifying), one vector per chunk of the shard, the field model's
+   * dimension and the recorded encoding.
+   */
+  private static java.util.Map<String, List<RescoreVectorsFile>> openFields(Path versionDir, IndexManifest m,
+      boolean verify) throws IOException {
+    java.util.Map<String, List<RescoreVectorsFile>> out = new java.util.LinkedHashMap<>();
+    for (IndexManifest.DenseField f : m.denseFields()) {
+      List<RescoreVectorsFile> perShard = new ArrayList<>();
+      for (IndexManifest.Shard s : m.shards()) {
+        Path sd = Checksums.resolveInside(versionDir, s.dir());
+        Path vf = Checksums.resolveInside(sd, f.path());
+        RescoreVectorsFile v = RescoreVectorsFile.open(vf, s.id(), verify);
+        if (v.size() != s.chunks() || v.dim() != f.model().dim()
+            || (f.encoding() != null && v.encoding() != RescoreVectorsFile.Encoding.parse(f.encoding()))) {
+          throw new CorruptSegmentException(vf.toString(), v.size() + " × " + v.dim() + " " + v.encoding()
+              + " vectors, manifest says " + s.chunks() + " × " + f.model().dim() + " " + f.encoding()
+              + " for dense field " + f.name());
+        }
+        perShard.add(v);
+      }
+      out.put(f.name(), List.copyOf(perShard));
+    }
+    return java.util.Collections.unmodifiableMap(out);
+  }
+
+  /** The manifest's extra dense fields ({@code embedding.extraModels}), in manifest order; empty for most versions. */
+  public List<IndexManifest.DenseField> denseFields() {
+    return manifest.denseFields();
+  }
+
+  /**
+   * The vectors of extra dense field {@code name}, one file per shard.
+   *
+   * @throws IllegalArgumentException if the version has no such field
+   */
+  public List<RescoreVectorsFile> fieldVectors(String name) {
+    List<RescoreVectorsFile> v = fields.get(name);
+    if (v == null) {
+      throw new IllegalArgumentException("index version " + manifest.version() + " has no dense field " + name
+          + " (fields: " + fields.keySet() + ")");
+    }
+    return v;
   }
 
   public Path dir() {

@@ -170,4 +170,24 @@ class ConfigLoaderTest {
     assertThat(ConfigLoader.load(List.of(), List.of("quantizer.spec=PQ7x8", "embedding.model=custom",
         "embedding.modelPath=/m")).quantizer().spec()).isEqualTo("PQ7x8");
   }
+
+  @Test
+  void extraModelsAreOffByDefaultAndLeaveTheResolvedConfigUnchanged() {
+    QuarryConfig off = ConfigLoader.load(List.of(), List.of());
+    assertThat(off.embedding().extraModels()).isEmpty();
+    // not written when empty: the config hash (hence version ids and manifests) of existing configs is unchanged
+    assertThat(ConfigLoader.toJson(off)).doesNotContain("extraModels");
+    assertThat(ConfigLoader.hash(ConfigLoader.load(List.of(), List.of("embedding.extraModels=[]"))))
+        .isEqualTo(ConfigLoader.hash(off));
+    QuarryConfig on = ConfigLoader.load(List.of(yaml("a.yaml", "embedding:\n  extraModels: [e5-small-v2-q]\n")),
+        List.of());
+    assertThat(on.embedding().extraModels()).containsExactly("e5-small-v2-q");
+    assertThat(ConfigLoader.toJson(on)).contains("extraModels");
+    assertThat(EmbeddingConfig.extraEmbeddingsDir("/w/embeddings/", "e5-small-v2-q"))
+        .isEqualTo("/w/embeddings@e5-small-v2-q");
+    assertThatThrownBy(() -> ConfigLoader.load(List.of(), List.of(
+        "embedding.extraModels=[bge-small-en-v1.5-q, nope, e5-small-v2-q, e5-small-v2-q]")))
+        .hasMessageContaining("'bge-small-en-v1.5-q' is embedding.model already")
+        .hasMessageContaining("got 'nope'").hasMessageContaining("'e5-small-v2-q' is listed twice");
+  }
 }
