@@ -81,7 +81,7 @@ public final class EvaluateJob implements StageJob {
     // Everything is written to a hidden temporary directory beside out and moved into place only when complete:
     // a failure at any point leaves the previous evaluation of this run id untouched.
     long runStart = System.currentTimeMillis();
-    cleanStale(ctx, c.paths().evalDir(), e.runId(), runStart);
+    EvalOutputDir.cleanStale(ctx, c.paths().evalDir(), e.runId(), runStart);
     String tmp = child(c.paths().evalDir(), "." + e.runId() + ".tmp-" + io.quarry.jobs.StaleTemp.suffix());
     EvalInputs in = EvalInputs.read(ctx, e); // driver: queries and qrels are small
     // The cross-encoder is loaded before any search runs: a missing or unloadable model fails here, naming the file.
@@ -102,7 +102,7 @@ public final class EvaluateJob implements StageJob {
       JobSummary s = writeOutputs(ctx, tmp, report, runs, in);
       s.put("output", out).put("report", child(out, "report.md"));
       ctx.writeString(child(tmp, "summary.json"), s.toJson());
-      replaceAtomically(ctx, tmp, out);
+      EvalOutputDir.replaceAtomically(ctx, tmp, out);
       System.out.println("Evaluation report: " + child(out, "report.md") + " and " + child(out, "report.html")
           + "  (metrics: " + child(out, "metrics.json") + ", run: " + child(out, "run.trec") + ")");
       return s;
@@ -233,76 +233,6 @@ public final class EvaluateJob implements StageJob {
         .put("stages", EvaluationPlan.names(runs)).put("finalStage", report.finalStage())
         .put("metrics", report.stage(report.finalStage()).metrics());
     return s;
-  }
-
-  /**
-   * Removes what a killed evaluation of {@code runId} left beside its output: every {@code .<runId>.tmp-*}
-   * directory, and every {@code .<runId>.old-*} ({@link #replaceAtomically}'s previous output), which is first moved
-   * back to {@code <runId>} when that is missing (killed between the two renames). Only this run id's leftovers,
-   * and only those of runs that are no longer running ({@link io.quarry.jobs.StaleTemp#isStale}: their process gone
-   * from this host, or older than a day): a concurrent evaluation's live temporary directory is kept.
-   *
-   * @throws IOException when the evaluation directory cannot be listed or a leftover not removed
-   */
-  static void cleanStale(JobContext ctx, String evalDir, String runId) throws IOException {
-    cleanStale(ctx, evalDir, runId, System.currentTimeMillis());
-  }
-
-  /** {@link #cleanStale(JobContext, String, String)} for a run that started at {@code runStart} (epoch millis). */
-  static void cleanStale(JobContext ctx, String evalDir, String runId, long runStart) throws IOException {
-    org.apache.hadoop.fs.FileSystem fs = ctx.fs(evalDir);
-    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(evalDir);
-    org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(dir, runId);
-    for (String kind : List.of("tmp", "old")) {
-      org.apache.hadoop.fs.FileStatus[] found = fs.globStatus(new org.apache.hadoop.fs.Path(dir,
-          "." + runId + "." + kind + "-*"));
-      if (found == null) {
-        continue;
-      }
-      // newest first: when the output is missing, the newest previous output is the one to put back
-      java.util.Arrays.sort(found, java.util.Comparator.comparingLong(
-          org.apache.hadoop.fs.FileStatus::getModificationTime).reversed());
-      for (org.apache.hadoop.fs.FileStatus f : found) {
-        if (!io.quarry.jobs.StaleTemp.isStale(f.getPath().getName(), "." + runId + "." + kind + "-", runStart)) {
-          continue; // a live run's
-        }
-        if (kind.equals("old") && !fs.exists(out) && fs.rename(f.getPath(), out)) {
-          LOG.warn("evaluate: {} was missing (a run was killed while replacing it): restored from {}", out,
-              f.getPath());
-          continue;
-        }
-        fs.delete(f.getPath(), true);
-        LOG.info("evaluate: deleted {} left by a killed run of {}", f.getPath(), runId);
-      }
-    }
-  }
-
-  /**
-   * Moves the complete directory {@code tmp} to {@code out}: the previous {@code out}, if any, is first renamed
-   * aside, then {@code tmp} renamed into place, then the previous one deleted. A failed rename puts the previous
-   * one back. Renames are atomic on HDFS and local filesystems; on S3 they are copies, so a reader may briefly see
-   * no {@code out} but never a partial one.
-   *
-   * @throws IOException when a rename fails (the previous output is restored)
-   */
-  static void replaceAtomically(JobContext ctx, String tmp, String out) throws IOException {
-    org.apache.hadoop.fs.FileSystem fs = ctx.fs(out);
-    org.apache.hadoop.fs.Path o = new org.apache.hadoop.fs.Path(out);
-    org.apache.hadoop.fs.Path old = new org.apache.hadoop.fs.Path(o.getParent(),
-        "." + o.getName() + ".old-" + io.quarry.jobs.StaleTemp.suffix());
-    boolean hadOld = fs.exists(o);
-    if (hadOld && !fs.rename(o, old)) {
-      throw new IOException("cannot move the previous evaluation " + out + " aside to " + old);
-    }
-    if (!fs.rename(new org.apache.hadoop.fs.Path(tmp), o)) {
-      if (hadOld) {
-        fs.rename(old, o);
-      }
-      throw new IOException("cannot move the new evaluation " + tmp + " to " + out + " (previous one kept)");
-    }
-    if (hadOld) {
-      fs.delete(old, true);
-    }
   }
 
   /** The tuning the version carries ({@code tuning.json} beside its manifest), or null if it was not tuned. */

@@ -71,7 +71,7 @@ public final class GatedPublish {
       System.out.println(new JobSummary("publish").put("version", version)
           .put("indexDir", c.paths().indexDir()).toJson());
     }
-    EvaluateJob.replaceAtomically(evalCtx, candidateDir, finalDir);
+    EvalOutputDir.replaceAtomically(evalCtx, candidateDir, finalDir);
     LOG.info("pipeline: evaluation of version {} moved to {}", version, finalDir);
     return 0;
   }

@@ -506,12 +506,12 @@ class EvaluateJobTest {
     // killed between replaceAtomically's two renames: eval/<id> is missing, its previous content is in .<id>.old-*
     Path old = Files.createDirectories(work.resolve("eval/.gone.old-1"));
     Files.writeString(old.resolve("metrics.json"), "{}");
-    EvaluateJob.cleanStale(quick(), work.resolve("eval").toString(), "gone");
+    EvalOutputDir.cleanStale(quick(), work.resolve("eval").toString(), "gone");
     assertThat(work.resolve("eval/gone/metrics.json")).hasContent("{}");
     assertThat(old).doesNotExist();
     // with the output in place, a leftover previous output is deleted
     Files.createDirectories(work.resolve("eval/.gone.old-2"));
-    EvaluateJob.cleanStale(quick(), work.resolve("eval").toString(), "gone");
+    EvalOutputDir.cleanStale(quick(), work.resolve("eval").toString(), "gone");
     assertThat(work.resolve("eval/.gone.old-2")).doesNotExist();
     assertThat(work.resolve("eval/gone/metrics.json")).hasContent("{}");
   }
