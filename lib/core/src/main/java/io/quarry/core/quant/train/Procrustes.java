@@ -1,5 +1,8 @@
 package io.quarry.core.quant.train;
 
+import io.quarry.core.quant.kernel.Simd;
+import io.quarry.core.quant.kernel.VectorKernels;
+
 /**
  * Orthogonal Procrustes solution for OPQ's rotation update (Ge et al., "Optimized Product Quantization for Approximate
  * Nearest Neighbor Search", CVPR 2013, section 3.2; Schönemann 1966): given the {@code d × d} cross-covariance
@@ -210,24 +213,13 @@ public final class Procrustes {
    */
   public static void accumulate(double[] a, float[] x, float[] yhat, int rows, int d) {
     int ib = Math.max(1, ROW_BLOCK_DOUBLES / d);
-    if (io.quarry.core.quant.kernel.Simd.ENABLED) { // the same additions, one lane per element of a row of A
-      double[] y = new double[rows * d];
+    // on the Vector API: the same additions, one lane per element of a row of A (ŷ widened to double once)
+    double[] y = null;
+    if (Simd.ENABLED) {
+      y = new double[rows * d];
       for (int t = 0; t < y.length; t++) {
         y[t] = yhat[t];
       }
-      for (int i0 = 0; i0 < d; i0 += ib) {
-        int i1 = Math.min(d, i0 + ib);
-        for (int b = 0; b < rows; b++) {
-          int xo = b * d;
-          for (int i = i0; i < i1; i++) {
-            double xi = x[xo + i];
-            if (xi != 0) {
-              io.quarry.core.quant.kernel.VectorKernels.axpy(a, i * d, xi, y, xo, d);
-            }
-          }
-        }
-      }
-      return;
     }
     for (int i0 = 0; i0 < d; i0 += ib) {
       int i1 = Math.min(d, i0 + ib);
@@ -239,6 +231,10 @@ public final class Procrustes {
             continue;
           }
           int row = i * d;
+          if (y != null) {
+            VectorKernels.axpy(a, row, xi, y, xo, d);
+            continue;
+          }
           for (int j = 0; j < d; j++) {
             a[row + j] += xi * yhat[xo + j];
           }
