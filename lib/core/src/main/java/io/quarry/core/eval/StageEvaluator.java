@@ -158,7 +158,9 @@ public final class StageEvaluator {
       case "rescore" -> "IVF-PQ ADC (nprobe " + o.nprobe() + ", top " + o.denseDepth() + ") + exact re-scoring ("
           + searcher.version().manifest().rescore() + ")";
       case "hybrid" -> "BM25 top " + o.bm25Depth() + " ∪ IVF-PQ top " + o.denseDepth() + " (nprobe " + o.nprobe()
-          + "), exact dense + BM25 score of every candidate, fused " + o.fusion()
+          + ")" + (searcher.fieldSignals().isEmpty() ? "" : " ∪ exact top " + o.denseDepth() + " of "
+          + String.join(", ", searcher.fieldSignals())) + ", exact dense + BM25 score of every candidate, fused "
+          + o.fusion()
           + (searcher.version().manifest().search() != null && cfg.fusionFromIndex() ? " (tuned)" : "");
       case "cross-encoder" -> (hasBm25() ? describe("hybrid", o) : describe("rescore", o))
           + " + cross-encoder over the top " + cfg.crossEncoderDepth();
