@@ -159,7 +159,10 @@ public final class StageEvaluator {
       case "rescore" -> "IVF-PQ ADC (nprobe " + o.nprobe() + ", top " + o.denseDepth() + ") + re-scoring ("
           + searcher.version().manifest().rescore() + ")";
       case "hybrid" -> "BM25 top " + o.bm25Depth() + " ∪ IVF-PQ top " + o.denseDepth() + " (nprobe " + o.nprobe()
-          + "), re-scored dense + BM25 score of every candidate, fused " + o.fusion()
+          + ")" + (searcher.fieldSignals().isEmpty() ? "" : " ∪ exact top " + o.denseDepth() + " of "
+          + String.join(", ", searcher.fieldSignals())) + ", re-scored dense"
+          + (searcher.fieldSignals().isEmpty() ? "" : " (and each extra field's exact)") + " + BM25 score of every "
+          + "candidate, fused " + o.fusion()
           + (searcher.version().manifest().search() != null && cfg.fusionFromIndex() ? " (tuned)" : "");
       case "cross-encoder" -> (hasBm25() ? describe("hybrid", o) : describe("rescore", o))
           + " + cross-encoder over the top " + cfg.crossEncoderDepth();
