@@ -79,7 +79,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
 
   @Option(names = "--ivf-training", split = ",", description = "IVF training modes, each a row: flat, two-level, "
       + "auto (quantizer.ivfTraining; default: ${DEFAULT-VALUE}).")
-  List<String> ivfTrainings = List.of("flat");
+  List<String> ivfTrainings = List.of("auto");
 
   @Option(names = "--ivf-refine", description = "Flat MLlib Lloyd passes after two-level training (default: "
       + "${DEFAULT-VALUE}).")

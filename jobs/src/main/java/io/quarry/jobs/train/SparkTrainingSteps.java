@@ -127,8 +127,7 @@ final class SparkTrainingSteps extends TrainingSteps<JavaPairRDD<Long, float[]>>
     long seed = params.seed();
     SparkQuantizerTrainer.IvfOptions ivf = trainer.ivf;
     if (QuantizerConfig.twoLevel(trainer.ivfTraining, nlist)) {
-      return TwoLevelIvf.train(mllib, xtKeyed, sampleSize, d, nlist, seed, params.maxIter(), params.tol(),
-          trainer.ivfRefinePasses);
+      return TwoLevelIvf.train(mllib, xtKeyed, sampleSize, d, nlist, params, trainer.ivfRefinePasses);
     } else if (ivf.initSample() > 0 && ivf.initSample() < sampleSize && ivf.initSample() >= nlist) {
       long initBound = smallestKeyBound(xtKeyed, sampleSize, ivf.initSample());
       float[] init = mllib.fit(xtKeyed.filter(t -> t._1() <= initBound).values(), d, nlist, seed, "IVF init", 1);

@@ -2,6 +2,7 @@ package io.quarry.jobs.train;
 
 import io.quarry.core.quant.component.CoarseQuantizer;
 import io.quarry.core.quant.train.KMeans;
+import io.quarry.core.quant.train.QuantizerTrainer;
 import io.quarry.core.quant.train.SampleKeys;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
@@ -22,8 +24,10 @@ import scala.Tuple2;
  * (faiss/contrib/clustering.py, used by its {@code train_ivf_index_with_2level}):
  *
  * <ol>
- *   <li>Level 1: MLlib {@code KMeans} with {@code k1 = round(√nlist)} on the whole (rotated) sample, with the
- *       trainer's IVF options (init, solver, maxIter, tol, seed);
+ *   <li>Level 1: MLlib {@code KMeans} with {@code k1 = round(√nlist)} on the sample vectors with the smallest
+ *       sample keys, {@code max(maxPointsPerCentroid × k1, }{@link #LEVEL1_MIN_SAMPLE}{@code )} of them (FAISS caps
+ *       every clustering, level 1 included, at {@code maxPointsPerCentroid × k}), with the trainer's IVF options
+ *       (init, solver, maxIter, tol, seed);
  *   <li>each sample vector goes to its nearest level-1 centre ({@link CoarseQuantizer#assign}); the nlist level-2
  *       centroids are apportioned to the level-1 clusters in proportion to their populations ({@link #apportion}:
  *       largest remainder, at least one per non-empty cluster, at most its population, summing exactly to nlist);
@@ -35,7 +39,8 @@ import scala.Tuple2;
  *       with the block solver, cannot start from given centres).
  * </ol>
  *
- * <p>Cost per Lloyd pass: level 1 {@code S × √nlist × d}, level 2 {@code Σ_c S_c × k_c × d ≈ S × √nlist × d} (S =
+ * <p>Cost per Lloyd pass: level 1 {@code max(256 · nlist, 65,536 · √nlist) × d} (its capped sample × √nlist
+ * centres), level 2 {@code Σ_c S_c × k_c × d ≈ S × √nlist × d} (S =
  * sample size, {@code 256 · nlist} with FAISS's cap), against {@code S × nlist × d} for the flat k-means: ≈ √nlist / 2
  * times less (64× at IVF16384, 128× at IVF65536). The result is {@code nlist × d} centroids, row-major, level-1
  * cluster by level-1 cluster. Deterministic for a given sample, seed and partitioning.
@@ -44,6 +49,15 @@ final class TwoLevelIvf {
   private static final Logger LOG = LoggerFactory.getLogger(TwoLevelIvf.class);
 
   private TwoLevelIvf() {}
+
+  /**
+   * Fewest vectors level 1 trains on (when the sample has them): 65,536, the 8-bit PQ's sample. Measured
+   * (docs/benchmarks.md, 2026-12-07): FAISS's cap alone (256 per level-1 centre: 8,192 vectors at IVF1024) left the
+   * 100k × IVF1024 IVF MSE at 0.3344 against 0.3262 on the whole sample (FAISS 0.3259); at 1M × IVF4096 the cap
+   * (16,384 vectors) changed nothing (0.2625 vs 0.2624) and cut level 1 from ≈ 110 s (MLlib over 1M vectors) to
+   * ≈ 10 s.
+   */
+  static final long LEVEL1_MIN_SAMPLE = 65_536;
 
   /** Level-1 cluster count for {@code nlist} lists: {@code round(√nlist)}, at least 1 (FAISS: {@code int(√nlist)}). */
   static int level1Clusters(int nlist) {
@@ -138,15 +152,25 @@ final class TwoLevelIvf {
    *     ({@link MllibIvf#lloyd}) runs the refinement
    * @param xtKeyed sample key → (rotated) sample vector of {@code d} floats, cached by the caller
    * @param sampleSize vectors in {@code xtKeyed}, ≥ nlist
-   * @param maxIter Lloyd iterations of each k-means; @param tol their relative tolerance
+   * @param params the seed, the Lloyd iterations and relative tolerance of each k-means, and the sample cap per
+   *     centroid (level 1's training vectors)
    * @param refinePasses flat MLlib Lloyd iterations over the whole sample afterwards (0: none)
    * @return {@code nlist × d} centroids, row-major
    */
   static float[] train(MllibIvf mllib, JavaPairRDD<Long, float[]> xtKeyed, long sampleSize, int d,
-      int nlist, long seed, int maxIter, double tol, int refinePasses) {
+      int nlist, QuantizerTrainer.Params params, int refinePasses) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(xtKeyed.context());
+    long seed = params.seed();
+    int maxIter = params.maxIter();
+    double tol = params.tol();
     int k1 = level1Clusters(nlist);
-    float[] c1 = mllib.fit(xtKeyed.values(), d, k1, seed, "IVF level 1", maxIter);
+    long cap1 = Math.max((long) params.maxPointsPerCentroid() * k1, LEVEL1_MIN_SAMPLE);
+    JavaRDD<float[]> level1Set = xtKeyed.values();
+    if (sampleSize > cap1) {
+      long bound = OrderedBatches.smallestKeyBound(xtKeyed, sampleSize, cap1);
+      level1Set = xtKeyed.filter(t -> t._1() <= bound).values();
+    }
+    float[] c1 = mllib.fit(level1Set, d, k1, seed, "IVF level 1", maxIter);
     Broadcast<CoarseQuantizer> bq1 = jsc.broadcast(CoarseQuantizer.ivf(c1, k1, d));
     try {
       JavaPairRDD<Integer, Tuple2<Long, float[]>> byCluster = byLevel1(xtKeyed, bq1, d)

@@ -110,8 +110,12 @@ class TwoLevelIvfTest {
   }
 
   private static QuantizerModel train(JavaPairRDD<String, float[]> data, int d, long n, String mode) {
+    return train(data, d, n, mode, "IVF100,Flat");
+  }
+
+  private static QuantizerModel train(JavaPairRDD<String, float[]> data, int d, long n, String mode, String spec) {
     QuantizerTrainer.Params params = new QuantizerTrainer.Params(42, 10, 1e-4, 256, 0);
-    return new SparkQuantizerTrainer(spark, IndexSpec.parse("IVF100,Flat"), Metric.L2, params)
+    return new SparkQuantizerTrainer(spark, IndexSpec.parse(spec), Metric.L2, params)
         .withIvfOptions(new SparkQuantizerTrainer.IvfOptions("random", 2, "block", 0))
         .withIvfTraining(mode, 0).train(data, d, n).model();
   }
@@ -133,8 +137,26 @@ class TwoLevelIvfTest {
     assertThat(twoMse / flatMse).as("two-level IVF MSE / flat IVF MSE").isBetween(0.9, 1.05);
     assertThat(QuantizerFormat.toBytes(train(data, d, n, "two-level"))).as("rerun: same bytes")
         .isEqualTo(QuantizerFormat.toBytes(two));
-    assertThat(QuantizerFormat.toBytes(train(data, d, n, "auto"))).as("auto below 16,384 lists is flat")
+    assertThat(QuantizerFormat.toBytes(train(data, d, n, "auto"))).as("auto below 1,024 lists is flat")
         .isEqualTo(QuantizerFormat.toBytes(flat));
+    data.unpersist();
+  }
+
+  @Test
+  void levelOneTrainsOnItsCappedSampleAndStaysCloseToFlat() {
+    // IVF400: sample 70,000 (cap 256 · 400 = 102,400), level 1 k = 20 on the 65,536 vectors with the smallest keys
+    int n = 70_000;
+    int d = 4;
+    JavaPairRDD<String, float[]> data = data(n, d, 40, 5);
+    assertThat(Math.max(256L * TwoLevelIvf.level1Clusters(400), TwoLevelIvf.LEVEL1_MIN_SAMPLE)).isLessThan(n);
+    QuantizerModel flat = train(data, d, n, "flat", "IVF400,Flat");
+    QuantizerModel two = train(data, d, n, "two-level", "IVF400,Flat");
+    double ratio = two.info().metrics().get("ivf.mse") / flat.info().metrics().get("ivf.mse");
+    System.out.printf("IVF400 on %d × %d, level 1 on a capped sample: IVF MSE two-level / flat %.4f%n", n, d, ratio);
+    assertThat(two.nlist()).isEqualTo(400);
+    assertThat(ratio).as("two-level IVF MSE / flat IVF MSE").isBetween(0.9, 1.05);
+    assertThat(QuantizerFormat.toBytes(train(data, d, n, "two-level", "IVF400,Flat"))).as("rerun: same bytes")
+        .isEqualTo(QuantizerFormat.toBytes(two));
     data.unpersist();
   }
 }
