@@ -1,6 +1,7 @@
 package io.quarry.jobs.build;
 
 import io.quarry.core.config.EmbeddingConfig;
+import io.quarry.core.quant.EmbeddingVector;
 import io.quarry.core.segment.Checksums;
 import io.quarry.core.segment.ChunkTableFile;
 import io.quarry.core.segment.IndexManifest;
@@ -145,22 +146,7 @@ final class DenseFieldsBuild {
   /** The vector of an embeddings row, or null when it is missing, of another dimension or not finite. */
   private static float[] vector(Row r, int dim) {
     int at = r.fieldIndex("vector");
-    if (r.isNullAt(at)) {
-      return null;
-    }
-    List<Object> v = r.getList(at);
-    if (v.size() != dim) {
-      return null;
-    }
-    float[] x = new float[dim];
-    for (int j = 0; j < dim; j++) {
-      Object o = v.get(j);
-      x[j] = o == null ? Float.NaN : ((Number) o).floatValue();
-      if (!Float.isFinite(x[j])) {
-        return null;
-      }
-    }
-    return x;
+    return EmbeddingVector.parse(r.isNullAt(at) ? null : r.getList(at), dim).vector();
   }
 
   /** Executor side: one shard's field file. */

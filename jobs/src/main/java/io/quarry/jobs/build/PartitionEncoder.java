@@ -1,5 +1,6 @@
 package io.quarry.jobs.build;
 
+import io.quarry.core.quant.EmbeddingVector;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.segment.ShardEntry;
@@ -51,22 +52,13 @@ final class PartitionEncoder {
         out.add(new BuildSegmentsJob.Encoded(null, chunkId, docId, "missing_field", 0f));
         continue;
       }
-      List<Object> vec = r.isNullAt(r.fieldIndex("vector")) ? null : r.getList(r.fieldIndex("vector"));
-      if (vec == null || vec.size() != dim) {
-        out.add(new BuildSegmentsJob.Encoded(null, chunkId, docId, "wrong_dimension", 0f));
+      EmbeddingVector v = EmbeddingVector.parse(r.isNullAt(r.fieldIndex("vector")) ? null
+          : r.getList(r.fieldIndex("vector")), dim);
+      if (!v.ok()) {
+        out.add(new BuildSegmentsJob.Encoded(null, chunkId, docId, v.reason(), 0f));
         continue;
       }
-      float[] x = new float[dim];
-      boolean finite = true;
-      for (int j = 0; j < dim; j++) {
-        Object o = vec.get(j);
-        x[j] = o == null ? Float.NaN : ((Number) o).floatValue();
-        finite &= Float.isFinite(x[j]);
-      }
-      if (!finite) {
-        out.add(new BuildSegmentsJob.Encoded(null, chunkId, docId, "non_finite_vector", 0f));
-        continue;
-      }
+      float[] x = v.vector();
       pending.add(new Pending(out.size(), r, chunkId, docId, x));
       out.add(null);
       if (pending.size() == ENCODE_BATCH) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.quarry.core.config.QuantizerConfig;
+import io.quarry.core.quant.EmbeddingVector;
 import io.quarry.core.quant.IndexSpec;
 import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
@@ -212,26 +213,8 @@ public final class TrainQuantizerJob implements StageJob {
     if (chunkId == null) {
       return new Checked(null, docId, null, "missing_chunk_id");
     }
-    if (r.isNullAt(2)) {
-      return new Checked(chunkId, docId, null, "null_vector");
-    }
-    List<Object> list = r.getList(2);
-    if (list.size() != d) {
-      return new Checked(chunkId, docId, null, "wrong_dimension");
-    }
-    float[] v = new float[d];
-    for (int i = 0; i < d; i++) {
-      Object o = list.get(i);
-      if (o == null) {
-        return new Checked(chunkId, docId, null, "non_finite");
-      }
-      float f = ((Number) o).floatValue();
-      if (!Float.isFinite(f)) {
-        return new Checked(chunkId, docId, null, "non_finite");
-      }
-      v[i] = f;
-    }
-    return new Checked(chunkId, docId, v, null);
+    EmbeddingVector v = EmbeddingVector.parse(r.isNullAt(2) ? null : r.getList(2), d);
+    return new Checked(chunkId, docId, v.vector(), v.reason());
   }
 
   static String child(String dir, String name) {
