@@ -39,9 +39,9 @@ public record QuantizerConfig(
    * 2.6·10¹³ at IVF16384 and 4.2·10¹⁴ at IVF65536; two-level divides it by about √nlist / 2 (level 1: k = √nlist
    * over the sample; level 2: each vector meets only the ≈ √nlist centroids of its level-1 cluster). Measured
    * (docs/benchmarks.md, "Build cost vs FAISS", 2026-12-07), two-level against MLlib's flat k-means on the same
-   * vectors: 100k × IVF1024 IVF MSE 0.3262 vs 0.3289 (FAISS 0.3259), R@10 equal (10,000 queries), IVF step as fast;
-   * 1M × IVF4096 IVF MSE 0.2624 vs 0.2625, IVF step 198 s vs 545 s. Below 1,024 lists (the level-1 k would be under
-   * 32) flat is kept: not measured at scale, and cheap there.
+   * vectors: 100k × IVF1024 IVF MSE 0.3240 vs 0.3289 (FAISS 0.3259), R@10 0.652 vs 0.642 (FAISS 0.650; 10,000
+   * queries), IVF step as fast; 1M × IVF4096 IVF MSE 0.2624 vs 0.2625, IVF step 118 s vs 545 s. Below 1,024 lists
+   * (the level-1 k would be under 32) flat is kept: not measured at scale, and cheap there.
    */
   public static final int TWO_LEVEL_AUTO_MIN_NLIST = 1_024;
 
