@@ -7,6 +7,7 @@ import io.quarry.core.config.QuarryConfig;
 import io.quarry.core.eval.EvalReport;
 import io.quarry.core.eval.Evaluation;
 import io.quarry.core.eval.Leaderboard;
+import io.quarry.core.eval.LeaderboardTable;
 import io.quarry.report.LeaderboardHtml;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -132,7 +133,7 @@ public final class ReportCommand implements Callable<Integer> {
     } catch (IllegalArgumentException ex) {
       throw new CommandLine.ParameterException(spec.commandLine(), ex.getMessage());
     }
-    String md = Leaderboard.toMarkdown(result);
+    String md = LeaderboardTable.toMarkdown(result);
     System.out.print(md);
     String dir = out != null ? out : EvaluateJob.child(config.paths().evalDir(), "leaderboard");
     CompareCommand.write(hconf, EvaluateJob.child(dir, "leaderboard.md"), md);

@@ -1,6 +1,7 @@
 package io.quarry.report;
 
 import io.quarry.core.eval.Leaderboard;
+import io.quarry.core.eval.LeaderboardTable;
 import java.awt.geom.Ellipse2D;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +16,7 @@ import org.jfree.data.xy.XYSeriesCollection;
 
 /**
  * Renders a {@link Leaderboard.Result} as one self-contained HTML page ({@code leaderboard.html}): the runs, then per
- * board (final stages first, then each stage) the leaderboard table (the cells of {@link Leaderboard#cells}, the same
+ * board (final stages first, then each stage) the leaderboard table (the cells of {@link LeaderboardTable#cells}, the same
  * as the Markdown) and the significance table against the baseline; after the final stages' board, two scatter charts
  * of the ranking metric against bytes per vector ({@code chart-quality-bytes}) and against median latency
  * ({@code chart-quality-latency}): one series per stage, one labelled point per run that records the value. Charts as in {@link HtmlReport}: JFreeChart onto Batik's SVG
@@ -36,7 +37,7 @@ public final class LeaderboardHtml {
       tr(h, "td", List.of(i.label(), dash(i.runId()), dash(i.modelId()), dash(i.indexSpec()), dash(i.indexVersion()),
           dash(i.finalStage()), String.valueOf(i.queries())), false);
     }
-    h.append("</table>\n<p>").append(HtmlReport.esc(Leaderboard.method(r))).append("</p>\n");
+    h.append("</table>\n<p>").append(HtmlReport.esc(LeaderboardTable.method(r))).append("</p>\n");
     // the final stages first, then the charts (every stage), then one board per stage
     board(h, r, r.boards().get(0));
     chart(h, r, "chart-quality-bytes", "bytes per vector", Leaderboard.Row::bytesPerVector,
@@ -56,15 +57,15 @@ public final class LeaderboardHtml {
     h.append("<h2 id=\"board-").append(HtmlReport.esc(b.name())).append("\">")
         .append(fin ? "Final stage of each run" : "Stage <code>" + HtmlReport.esc(b.name()) + "</code>")
         .append("</h2>\n<table class=\"leaderboard\">");
-    tr(h, "th", Leaderboard.header(r, b), false);
+    tr(h, "th", LeaderboardTable.header(r, b), false);
     for (Leaderboard.Row row : b.rows()) {
-      tr(h, "td", Leaderboard.cells(r, b, row), row.baseline());
+      tr(h, "td", LeaderboardTable.cells(r, b, row), row.baseline());
     }
     h.append("</table>\n");
-    List<List<String>> sig = Leaderboard.significanceRows(b);
+    List<List<String>> sig = LeaderboardTable.significanceRows(b);
     if (!sig.isEmpty()) {
       h.append("<table class=\"significance\">");
-      tr(h, "th", Leaderboard.significanceHeader(b), false);
+      tr(h, "th", LeaderboardTable.significanceHeader(b), false);
       for (List<String> s : sig) {
         tr(h, "td", s, false);
       }

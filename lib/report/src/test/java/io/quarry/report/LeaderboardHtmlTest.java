@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.quarry.core.eval.EvalReport;
 import io.quarry.core.eval.Leaderboard;
+import io.quarry.core.eval.LeaderboardTable;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -60,7 +61,7 @@ class LeaderboardHtmlTest {
     Leaderboard.Board fin = r.boards().get(0);
     for (Leaderboard.Row row : fin.rows()) {
       StringBuilder tr = new StringBuilder(row.baseline() ? "<tr class=\"final\">" : "<tr>");
-      for (String c : Leaderboard.cells(r, fin, row)) {
+      for (String c : LeaderboardTable.cells(r, fin, row)) {
         tr.append("<td>").append(HtmlReport.esc(c)).append("</td>");
       }
       assertThat(html).contains(tr.append("</tr>"));

@@ -77,16 +77,16 @@ class LeaderboardTest {
     }
     Leaderboard.Result r = Leaderboard.build(timed, "base", "nDCG@10", Leaderboard.DEFAULT_METRICS, 200, 42, 0.05);
     Leaderboard.Board fin = r.boards().get(0);
-    List<String> h = Leaderboard.header(r, fin);
+    List<String> h = LeaderboardTable.header(r, fin);
     assertThat(h.get(h.size() - 2)).isEqualTo("build s");
-    assertThat(Leaderboard.cells(r, fin, row(fin, "better")).get(h.size() - 2)).isEqualTo("60.0");
-    assertThat(Leaderboard.cells(r, fin, row(fin, "same")).get(h.size() - 2)).isEqualTo("—");
+    assertThat(LeaderboardTable.cells(r, fin, row(fin, "better")).get(h.size() - 2)).isEqualTo("60.0");
+    assertThat(LeaderboardTable.cells(r, fin, row(fin, "same")).get(h.size() - 2)).isEqualTo("—");
     assertThat(r.runs()).extracting(Leaderboard.RunInfo::buildSeconds).containsExactly(40.0, 60.0, null, 50.0);
-    assertThat(Leaderboard.toMarkdown(r)).contains("| build s |");
+    assertThat(LeaderboardTable.toMarkdown(r)).contains("| build s |");
     // without build times: no column
     Leaderboard.Result plain = Leaderboard.build(runs(), "base", "nDCG@10", Leaderboard.DEFAULT_METRICS, 200, 42,
         0.05);
-    assertThat(Leaderboard.header(plain, plain.boards().get(0))).doesNotContain("build s");
+    assertThat(LeaderboardTable.header(plain, plain.boards().get(0))).doesNotContain("build s");
   }
 
   @Test
@@ -101,16 +101,16 @@ class LeaderboardTest {
     assertThat(row(fin, "base").latencyMsP50()).isEqualTo(3.0);
     assertThat(fin.comparisons()).isEqualTo(3);
     // the run without MAP, bytes and latency shows "—" there
-    assertThat(Leaderboard.cells(r, fin, row(fin, "same"))).containsExactly("same", "rescore",
+    assertThat(LeaderboardTable.cells(r, fin, row(fin, "same"))).containsExactly("same", "rescore",
         String.format(java.util.Locale.ROOT, "%.4f", row(fin, "same").metrics().get("nDCG@10")), "0.9000", "—", "—",
         "—", "1 / 1 / 38");
-    assertThat(Leaderboard.cells(r, fin, row(fin, "base")).get(0)).isEqualTo("base (baseline)");
-    assertThat(Leaderboard.cells(r, fin, row(fin, "base")).get(7)).isEqualTo("—");
+    assertThat(LeaderboardTable.cells(r, fin, row(fin, "base")).get(0)).isEqualTo("base (baseline)");
+    assertThat(LeaderboardTable.cells(r, fin, row(fin, "base")).get(7)).isEqualTo("—");
     // the bm25 board: "same" has no bm25 stage: a row of dashes, not compared
     Leaderboard.Board bm25 = r.boards().get(1);
     assertThat(row(bm25, "same").stage()).isNull();
     assertThat(row(bm25, "same").versus()).isEmpty();
-    assertThat(Leaderboard.cells(r, bm25, row(bm25, "same"))).containsOnly("same", "—");
+    assertThat(LeaderboardTable.cells(r, bm25, row(bm25, "same"))).containsOnly("same", "—");
     assertThat(bm25.comparisons()).isEqualTo(2);
     assertThat(bm25.rows()).extracting(Leaderboard.Row::run).endsWith("same");
   }
@@ -141,9 +141,9 @@ class LeaderboardTest {
     assertThat(List.of(better.wins(), better.losses(), better.ties())).containsExactly(30, 0, 10);
     assertThat(better.p()).isEqualTo(1.0 / 2001); // no sign flip reaches the observed sum
     assertThat(better.pHolm()).isEqualTo(3.0 / 2001); // smallest of three
-    assertThat(Leaderboard.cells(r, fin, row(fin, "better")).get(2)).endsWith(" ▲");
-    assertThat(Leaderboard.cells(r, fin, row(fin, "worse")).get(2)).endsWith(" ▼");
-    assertThat(Leaderboard.cells(r, fin, row(fin, "same")).get(2)).doesNotContain("▲").doesNotContain("▼");
+    assertThat(LeaderboardTable.cells(r, fin, row(fin, "better")).get(2)).endsWith(" ▲");
+    assertThat(LeaderboardTable.cells(r, fin, row(fin, "worse")).get(2)).endsWith(" ▼");
+    assertThat(LeaderboardTable.cells(r, fin, row(fin, "same")).get(2)).doesNotContain("▲").doesNotContain("▼");
     assertThat(row(fin, "same").versus().get("nDCG@10").pHolm()).isEqualTo(1.0);
     // MAP: "same" has none, so that family is two comparisons
     assertThat(row(fin, "same").versus()).doesNotContainKey("MAP");
@@ -151,8 +151,8 @@ class LeaderboardTest {
         .p());
     // Recall@100 is equal everywhere: p = 1, never marked
     assertThat(row(fin, "better").versus().get("Recall@100").pHolm()).isEqualTo(1.0);
-    assertThat(Leaderboard.significanceRows(fin)).hasSize(3);
-    String md = Leaderboard.toMarkdown(r);
+    assertThat(LeaderboardTable.significanceRows(fin)).hasSize(3);
+    String md = LeaderboardTable.toMarkdown(r);
     assertThat(md).contains("# Leaderboard: 4 evaluations, baseline `base`, ranked by nDCG@10")
         .contains("## Final stage of each run").contains("## Stage `bm25`")
         .contains(String.format(java.util.Locale.ROOT, "| better | %+.4f (p %.4f, Holm %.4f) ▲ |", better.delta(),
