@@ -3,6 +3,7 @@ package io.quarry.jobs;
 import io.quarry.core.config.ConfigException;
 import io.quarry.core.config.ConfigInputs;
 import io.quarry.core.config.ConfigLoader;
+import io.quarry.core.config.ConfigMatrix;
 import io.quarry.core.config.EmbeddingConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.embed.ModelFiles;
@@ -29,7 +30,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The axes and variants of a {@link MatrixPipeline}: {@code --matrix key=v1;v2 …} arguments and a config file's
- * {@code matrix} section ({@link ConfigLoader#matrix}; a flag replaces the file's axis of its key), and their cross
+ * {@code matrix} section ({@link ConfigMatrix#axes}; a flag replaces the file's axis of its key), and their cross
  * product (the first axis varies slowest).
  */
 final class MatrixAxes {
@@ -122,7 +123,7 @@ final class MatrixAxes {
   }
 
   /**
-   * The axes of the experiment: the config files' {@code matrix} sections ({@link ConfigLoader#matrix}), then the
+   * The axes of the experiment: the config files' {@code matrix} sections ({@link ConfigMatrix#axes}), then the
    * {@code --matrix} flags; a flag's key replaces the files' axis of that key (the command line wins, as with
    * {@code --set}).
    *
@@ -136,7 +137,7 @@ final class MatrixAxes {
     Map<String, Axis> axes = new LinkedHashMap<>();
     List<String> problems = new ArrayList<>();
     try {
-      ConfigLoader.matrix(sources).forEach((k, v) -> axes.put(k, new Axis(k, v)));
+      ConfigMatrix.axes(sources).forEach((k, v) -> axes.put(k, new Axis(k, v)));
     } catch (ConfigException e) {
       problems.addAll(e.violations());
     }
@@ -161,7 +162,7 @@ final class MatrixAxes {
       sources.add(new ConfigLoader.Source(f, QuarryCli.readText(f)));
     }
     try {
-      return !ConfigLoader.matrix(sources).isEmpty();
+      return !ConfigMatrix.axes(sources).isEmpty();
     } catch (ConfigException e) {
       return true; // the matrix run reports its problems
     }

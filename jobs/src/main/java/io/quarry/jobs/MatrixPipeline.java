@@ -3,6 +3,7 @@ package io.quarry.jobs;
 import io.quarry.core.config.ConfigException;
 import io.quarry.core.config.ConfigInputs;
 import io.quarry.core.config.ConfigLoader;
+import io.quarry.core.config.ConfigMatrix;
 import io.quarry.core.config.EmbeddingConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.embed.ModelFiles;
@@ -18,10 +19,8 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
@@ -29,7 +28,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code quarry pipeline --matrix key=v1;v2 …}, or a {@code matrix} section of a config file ({@code matrix:
- * {embedding.model: [a, b], quantizer.spec: ["IVF16,PQ24x8", "IVF32,PQ48x8"]}}, {@link ConfigLoader#matrix}; a flag
+ * {embedding.model: [a, b], quantizer.spec: ["IVF16,PQ24x8", "IVF32,PQ48x8"]}}, {@link ConfigMatrix#axes}; a flag
  * replaces the file's axis of its key): an experiment as configuration. The variants are the cross product of the
  * axes' values (the first axis varies slowest); each variant is the command line's config plus its overrides.
  *

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.StringReader;
 import java.io.UncheckedIOException;
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
@@ -17,7 +18,6 @@ import java.lang.reflect.Type;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.io.StringReader;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -64,6 +64,11 @@ public final class ConfigLoader {
 
   private ConfigLoader() {}
 
+  /** The YAML reader of config files (one configuration of Jackson for every reader of them). */
+  static ObjectMapper yaml() {
+    return YAML;
+  }
+
   /** A named YAML document, e.g. a file's path and its text. */
   public record Source(String name, String yaml) {}
 
@@ -109,9 +114,9 @@ public final class ConfigLoader {
         problems.add(f.name() + ": top level must be a mapping");
         continue;
       }
-      JsonNode matrix = ((ObjectNode) node).remove(MATRIX); // an experiment's axes: not a setting of one run
+      JsonNode matrix = ((ObjectNode) node).remove(ConfigMatrix.KEY); // an experiment's axes: not a setting of one run
       if (matrix != null) {
-        problems.addAll(matrixAxes(matrix, f.name(), new LinkedHashMap<>()));
+        problems.addAll(ConfigMatrix.axes(matrix, f.name(), new LinkedHashMap<>()));
       }
       merge(merged, (ObjectNode) node);
     }
@@ -157,79 +162,6 @@ public final class ConfigLoader {
       throw new ConfigException(problems);
     }
     return config;
-  }
-
-  /** Top-level key of an experiment's axes in a config file ({@link #matrix}). */
-  public static final String MATRIX = "matrix";
-
-  /**
-   * The experiment axes of the files' top-level {@code matrix} sections ({@code quarry pipeline}'s matrix, besides
-   * its {@code --matrix} flags), e.g. {@code matrix: {embedding.model: [a, b], quantizer.spec: [x, y]}}: dotted config
-   * key to its values, in file order; a later file's key replaces an earlier one's. A value may be a scalar (one
-   * value) or a list of scalars, lists or mappings (each becomes the {@code --set} value, lists and mappings in
-   * JSON, a YAML flow). {@link #load} leaves the section out of the run's config and reports its problems with the
-   * config's: not a mapping, an empty list, a value given twice, a {@code paths.*} key (the matrix sets the paths).
-   *
-   * @return key to values, empty when no file has a matrix
-   * @throws ConfigException listing every problem of the sections
-   */
-  public static Map<String, List<String>> matrix(List<Source> files) {
-    Map<String, List<String>> axes = new LinkedHashMap<>();
-    List<String> problems = new ArrayList<>();
-    for (Source f : files) {
-      JsonNode node;
-      try {
-        node = YAML.readTree(f.yaml());
-      } catch (JsonProcessingException e) {
-        continue; // load reports it
-      }
-      if (node != null && node.isObject() && node.has(MATRIX)) {
-        problems.addAll(matrixAxes(node.get(MATRIX), f.name(), axes));
-      }
-    }
-    if (!problems.isEmpty()) {
-      throw new ConfigException(problems);
-    }
-    return axes;
-  }
-
-  private static List<String> matrixAxes(JsonNode m, String file, Map<String, List<String>> axes) {
-    List<String> problems = new ArrayList<>();
-    if (!m.isObject()) {
-      problems.add(MATRIX + ": must be a mapping of config keys to lists of values (" + file + ")");
-      return problems;
-    }
-    m.fields().forEachRemaining(e -> {
-      String key = e.getKey().strip();
-      String path = MATRIX + "." + key;
-      if (key.isEmpty() || key.startsWith("paths.") || key.equals(MATRIX)) {
-        problems.add(path + ": " + (key.isEmpty() ? "empty key" : "not an axis: paths are set per variant by the "
-            + "matrix (under <paths.work>/matrix)"));
-        return;
-      }
-      List<JsonNode> items = new ArrayList<>();
-      if (e.getValue().isArray()) {
-        e.getValue().forEach(items::add);
-      } else {
-        items.add(e.getValue());
-      }
-      List<String> values = new ArrayList<>();
-      for (JsonNode v : items) {
-        String s = v.isValueNode() ? v.asText().strip() : v.toString();
-        if (v.isNull() || s.isEmpty()) {
-          problems.add(path + ": empty value");
-        } else if (values.contains(s)) {
-          problems.add(path + ": value " + s + " given twice");
-        } else {
-          values.add(s);
-        }
-      }
-      if (items.isEmpty()) {
-        problems.add(path + ": no value (a list of at least one)");
-      }
-      axes.put(key, values);
-    });
-    return problems;
   }
 
   /** The resolved config as canonical JSON (keys sorted): what manifests and reports record. */

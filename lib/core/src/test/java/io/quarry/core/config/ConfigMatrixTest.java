@@ -22,7 +22,7 @@ class ConfigMatrixTest {
           quantizer.spec: ["IVF16,PQ24x8", "IVF32,PQ48x8"]
           evaluation.stages: [[bm25], [bm25, hybrid]]
         """);
-    assertThat(ConfigLoader.matrix(List.of(base, top))).isEqualTo(Map.of(
+    assertThat(ConfigMatrix.axes(List.of(base, top))).isEqualTo(Map.of(
         "embedding.model", List.of("bge-small-en-v1.5-q", "all-minilm-l6-v2-q"),
         "quantizer.spec", List.of("IVF16,PQ24x8", "IVF32,PQ48x8"),
         "evaluation.stages", List.of("[\"bm25\"]", "[\"bm25\",\"hybrid\"]")));
@@ -51,9 +51,9 @@ class ConfigMatrixTest {
             "matrix.paths.work: not an axis: paths are set per variant by the matrix (under <paths.work>/matrix)",
             "matrix.embedding.model: value x given twice",
             "chunking.maxTokens: must be > 0, got 0"));
-    assertThatThrownBy(() -> ConfigLoader.matrix(List.of(new ConfigLoader.Source("m.yaml", "matrix: [a, b]\n"))))
+    assertThatThrownBy(() -> ConfigMatrix.axes(List.of(new ConfigLoader.Source("m.yaml", "matrix: [a, b]\n"))))
         .isInstanceOf(ConfigException.class).hasMessageContaining("matrix: must be a mapping");
-    assertThatThrownBy(() -> ConfigLoader.matrix(List.of(new ConfigLoader.Source("m.yaml",
+    assertThatThrownBy(() -> ConfigMatrix.axes(List.of(new ConfigLoader.Source("m.yaml",
         "matrix: {quantizer.spec: []}\n")))).hasMessageContaining("matrix.quantizer.spec: no value");
   }
 }
