@@ -3,8 +3,8 @@ package io.quarry.jobs.build;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TrainingInfo;
 import io.quarry.core.quant.format.QuantizerFormat;
@@ -116,7 +116,8 @@ class BuildSegmentsJobTest {
     for (int i = 0; i < codebooks.length; i++) {
       codebooks[i] = (float) rnd.nextGaussian() * 0.3f;
     }
-    QuantizerModel q = new QuantizerModel(spec, Metric.IP, DIM, null, centroids, codebooks, TrainingInfo.of(0, 1));
+    QuantizerModel q =
+        new QuantizerModel(spec, DistanceMetric.IP, DIM, null, centroids, codebooks, TrainingInfo.of(0, 1));
     Files.createDirectories(work.resolve("quantizer"));
     Files.write(work.resolve("quantizer/quantizer.bin"), QuantizerFormat.toBytes(q));
     return vectors;

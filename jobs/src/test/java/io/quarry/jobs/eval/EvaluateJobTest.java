@@ -15,8 +15,8 @@ import io.quarry.core.eval.FusionTuner;
 import io.quarry.core.eval.Qrels;
 import io.quarry.core.eval.ScoredDoc;
 import io.quarry.core.eval.TrecRunFormat;
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.quant.train.QuantizerTrainer;
@@ -158,8 +158,8 @@ class EvaluateJobTest {
     spark.createDataFrame(embs, es).repartition(3).write().parquet(work.resolve("embeddings").toString());
     Files.writeString(work.resolve("embeddings/_model.json"), "{\"modelId\":\"" + emb.modelId() + "\",\"sha256\":\""
         + emb.modelSha256() + "\",\"dim\":" + emb.dim() + "}");
-    QuantizerModel q = QuantizerTrainer.train(flat, v.length, emb.dim(), IndexSpec.parse("IVF4,PQ32x8"), Metric.IP,
-        QuantizerTrainer.Params.defaults(7));
+    QuantizerModel q = QuantizerTrainer.train(flat, v.length, emb.dim(), IndexSpec.parse("IVF4,PQ32x8"),
+        DistanceMetric.IP, QuantizerTrainer.Params.defaults(7));
     Files.createDirectories(work.resolve("quantizer"));
     Files.write(work.resolve("quantizer/quantizer.bin"), QuantizerFormat.toBytes(q));
     new BuildSegmentsJob().run(ctx());

@@ -3,8 +3,8 @@ package io.quarry.serving;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.core.config.EmbeddingConfig;
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.quant.train.QuantizerTrainer;
@@ -74,7 +74,7 @@ final class TestIndexes {
       System.arraycopy(vectors[i], 0, x, i * d, d);
     }
     IndexSpec spec = IndexSpec.parse("IVF4,PQ16x4");
-    QuantizerModel q = QuantizerTrainer.train(x, n, d, spec, Metric.IP, QuantizerTrainer.Params.defaults(42));
+    QuantizerModel q = QuantizerTrainer.train(x, n, d, spec, DistanceMetric.IP, QuantizerTrainer.Params.defaults(42));
     List<List<ShardEntry>> parts = new ArrayList<>();
     for (int s = 0; s < shards; s++) {
       parts.add(new ArrayList<>());

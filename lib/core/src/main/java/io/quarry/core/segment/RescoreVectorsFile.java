@@ -1,6 +1,6 @@
 package io.quarry.core.segment;
 
-import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.DistanceMetric;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
@@ -192,12 +192,12 @@ public final class RescoreVectorsFile {
 
   /**
    * Exact score of {@code query} ({@code dim} floats) against stored vector {@code id} under {@code metric}: inner
-   * product, or negated squared L2 distance (higher is better, as {@link Metric} documents).
+   * product, or negated squared L2 distance (higher is better, as {@link DistanceMetric} documents).
    */
-  public float score(Metric metric, float[] query, int id, float[] scratch) {
+  public float score(DistanceMetric metric, float[] query, int id, float[] scratch) {
     get(id, scratch);
     float s = 0;
-    if (metric == Metric.IP) {
+    if (metric == DistanceMetric.IP) {
       for (int j = 0; j < dim; j++) {
         s += query[j] * scratch[j];
       }

@@ -7,8 +7,8 @@ import io.quarry.core.config.ConfigLoader;
 import io.quarry.core.config.TuningConfig;
 import io.quarry.core.eval.FusionTuner;
 import io.quarry.core.eval.Qrels;
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.train.QuantizerTrainer;
 import io.quarry.core.segment.Checksums;
@@ -68,7 +68,7 @@ class DenseFieldsTest {
   void build() throws Exception {
     x = DenseSearcherTest.data(5);
     x2 = second(6);
-    QuantizerModel q = QuantizerTrainer.train(x, N, D, IndexSpec.parse("IVF8,PQ4x8"), Metric.IP,
+    QuantizerModel q = QuantizerTrainer.train(x, N, D, IndexSpec.parse("IVF8,PQ4x8"), DistanceMetric.IP,
         QuantizerTrainer.Params.defaults(5));
     dir = tmp.resolve("v");
     base = DenseSearcherTest.write(dir, q, x, 3, "hash", "float32");

@@ -2,7 +2,7 @@ package io.quarry.core.segment;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.DistanceMetric;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -94,7 +94,7 @@ class GoldenSegmentTest {
       }
     }
     float[] query = {1, 0, 0, 0};
-    assertThat(f.score(Metric.IP, query, 2, out)).isEqualTo(v[2 * DIM]);
+    assertThat(f.score(DistanceMetric.IP, query, 2, out)).isEqualTo(v[2 * DIM]);
   }
 
   @Test

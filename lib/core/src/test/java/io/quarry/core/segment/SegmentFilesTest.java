@@ -3,7 +3,7 @@ package io.quarry.core.segment;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.DistanceMetric;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -94,8 +94,8 @@ class SegmentFilesTest {
     assertThat(maxErr).isGreaterThan(0f).isLessThan(8f / 255 / 2 + 1e-5f);
     float[] query = new float[dim];
     query[0] = 1;
-    assertThat(f.score(Metric.IP, query, 3, out)).isEqualTo(v[3 * dim]);
-    assertThat(f.score(Metric.L2, v.clone(), 0, out)).isEqualTo(-0f);
+    assertThat(f.score(DistanceMetric.IP, query, 3, out)).isEqualTo(v[3 * dim]);
+    assertThat(f.score(DistanceMetric.L2, v.clone(), 0, out)).isEqualTo(-0f);
     assertThat(Files.size(tmp.resolve("q"))).isLessThan(Files.size(tmp.resolve("f")) / 3);
   }
 
