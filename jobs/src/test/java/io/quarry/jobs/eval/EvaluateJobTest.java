@@ -30,7 +30,7 @@ import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.SparkTest;
 import io.quarry.jobs.SparkTestSupport;
-import io.quarry.jobs.build.BuildSegmentsJob;
+import io.quarry.jobs.build.BuildIndexJob;
 import java.io.BufferedReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -162,7 +162,7 @@ class EvaluateJobTest {
         DistanceMetric.IP, QuantizerTrainer.Params.defaults(7));
     Files.createDirectories(work.resolve("quantizer"));
     Files.write(work.resolve("quantizer/quantizer.bin"), QuantizerFormat.toBytes(q));
-    new BuildSegmentsJob().run(ctx());
+    new BuildIndexJob().run(ctx());
   }
 
   static JobContext ctx(String... sets) {
@@ -545,7 +545,7 @@ class EvaluateJobTest {
   void pipelinePublishesOnlyAfterEvaluationAndGatePass() throws Exception {
     Path current = work.resolve("index/CURRENT");
     String published = Files.readString(current);
-    new BuildSegmentsJob().run(ctx("segments.version=gp-1", "segments.publish=false"));
+    new BuildIndexJob().run(ctx("segments.version=gp-1", "segments.publish=false"));
     assertThat(Files.readString(current)).isEqualTo(published);
     try {
       // baseline: this version's own evaluation, but with every per-query value perfect, so the gate must fail

@@ -14,7 +14,7 @@ import io.quarry.core.segment.ShardEntry;
 import io.quarry.core.segment.ShardWriter;
 import io.quarry.core.segment.Sharding;
 import io.quarry.embed.Embedder;
-import io.quarry.lexical.Bm25SegmentWriter;
+import io.quarry.lexical.Bm25ShardWriter;
 import java.io.BufferedReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -95,7 +95,7 @@ final class TestIndexes {
       p.sort(Comparator.comparing(ShardEntry::chunkId));
       Path sd = vdir.resolve(IndexManifest.shardDir(s));
       ShardWriter.Stats st = ShardWriter.writeDense(sd, s, q.nlist(), q.codeSize(), d, rescore, p);
-      Bm25SegmentWriter.write(sd, p, 0.9, 0.4);
+      Bm25ShardWriter.write(sd, p, 0.9, 0.4);
       ms.add(new IndexManifest.Shard(s, IndexManifest.shardDir(s), st.chunks(), st.docs(), 0, q.nlist(),
           Checksums.list(vdir, sd)));
     }

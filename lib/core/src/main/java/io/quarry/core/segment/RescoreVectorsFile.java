@@ -128,14 +128,14 @@ public final class RescoreVectorsFile {
    * Memory-maps and verifies a vectors file.
    *
    * @param shard expected shard id, or -1 to accept any
-   * @throws CorruptSegmentException naming the file on any format or checksum error
+   * @throws CorruptIndexFileException naming the file on any format or checksum error
    */
   public static RescoreVectorsFile open(Path file, int shard, boolean verifyChecksum) throws IOException {
     ByteBuffer b = SegmentFiles.openVerified(file, CODEC, VERSION, shard, verifyChecksum);
     String name = file.toString();
     int enc = b.getInt();
     if (enc < 0 || enc > 1) {
-      throw new CorruptSegmentException(name, "unknown encoding " + enc);
+      throw new CorruptIndexFileException(name, "unknown encoding " + enc);
     }
     Encoding encoding = Encoding.values()[enc];
     int dim = SegmentFiles.checkedLength(name, "dim", b.getInt(), 1 << 16);
@@ -154,7 +154,7 @@ public final class RescoreVectorsFile {
     }
     long bytes = (long) n * encoding.bytesPerVector(dim);
     if (b.position() + bytes > b.limit()) {
-      throw new CorruptSegmentException(name, "body too short for " + n + " × " + dim + " " + encoding);
+      throw new CorruptIndexFileException(name, "body too short for " + n + " × " + dim + " " + encoding);
     }
     ByteBuffer data = b.duplicate().position(b.position()).limit(b.position() + (int) bytes).slice()
         .order(ByteOrder.LITTLE_ENDIAN);

@@ -124,7 +124,7 @@ class GoldenSegmentTest {
     String future = Files.readString(GOLDEN.resolve("manifest.json")).replace("\"formatVersion\" : 1",
         "\"formatVersion\" : 3");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> IndexManifest.parse(future, "m2.json"))
-        .isInstanceOf(CorruptSegmentException.class).hasMessageContaining("m2.json")
+        .isInstanceOf(CorruptIndexFileException.class).hasMessageContaining("m2.json")
         .hasMessageContaining("unsupported formatVersion 3");
   }
 }

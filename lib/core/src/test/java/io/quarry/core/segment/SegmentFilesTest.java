@@ -111,7 +111,7 @@ class SegmentFilesTest {
       raf.write(b ^ 0x40);
     }
     assertThatThrownBy(() -> IvfListsFile.open(f, 0, true))
-        .isInstanceOf(CorruptSegmentException.class)
+        .isInstanceOf(CorruptIndexFileException.class)
         .hasMessageContaining(f.toString())
         .hasMessageContaining("checksum mismatch");
   }
@@ -120,21 +120,21 @@ class SegmentFilesTest {
   void truncatedWrongCodecAndWrongShardAreRejected() throws Exception {
     Path f = tmp.resolve("chunks.tbl");
     ChunkTableFile.write(f, 2, List.of(new ChunkTableFile.Row("a", "b", 0, 0, 1)));
-    assertThatThrownBy(() -> IvfListsFile.open(f, 2, true)).isInstanceOf(CorruptSegmentException.class)
+    assertThatThrownBy(() -> IvfListsFile.open(f, 2, true)).isInstanceOf(CorruptIndexFileException.class)
         .hasMessageContaining("codec 'quarry.chunks' (expected 'quarry.ivf')");
     assertThatThrownBy(() -> ChunkTableFile.open(f, 1, true)).hasMessageContaining("belongs to shard 2");
     byte[] all = Files.readAllBytes(f);
     Path t = tmp.resolve("trunc");
     Files.write(t, java.util.Arrays.copyOf(all, all.length - 9));
-    assertThatThrownBy(() -> ChunkTableFile.open(t, 2, true)).isInstanceOf(CorruptSegmentException.class)
+    assertThatThrownBy(() -> ChunkTableFile.open(t, 2, true)).isInstanceOf(CorruptIndexFileException.class)
         .hasMessageContaining(t.toString());
   }
 
   @Test
   void manifestPathsCannotEscape() {
     assertThatThrownBy(() -> Checksums.resolveInside(tmp, "../etc/passwd"))
-        .isInstanceOf(CorruptSegmentException.class);
+        .isInstanceOf(CorruptIndexFileException.class);
     assertThatThrownBy(() -> Checksums.resolveInside(tmp, "/etc/passwd"))
-        .isInstanceOf(CorruptSegmentException.class);
+        .isInstanceOf(CorruptIndexFileException.class);
   }
 }
