@@ -357,12 +357,12 @@ public final class BuildIndexJob implements StageJob {
       String h = Checksums.sha256((ctx.configHash() + "\n" + quantSha + "\n" + model.sha256())
           .getBytes(java.nio.charset.StandardCharsets.UTF_8));
       base = "v-" + h.substring(0, 12);
-      String candidate = base;
-      for (int r = 2; ctx.exists(PublishedIndex.child(PublishedIndex.child(indexDir, candidate),
+      String id = base;
+      for (int r = 2; ctx.exists(PublishedIndex.child(PublishedIndex.child(indexDir, id),
           IndexManifest.FILE_NAME)); r++) {
-        candidate = base + "-r" + r;
+        id = base + "-r" + r;
       }
-      base = candidate;
+      base = id;
     }
     ctx.deleteIfExists(PublishedIndex.child(indexDir, base));
     return base;
