@@ -2,7 +2,7 @@ package io.quarry.jobs;
 
 import io.quarry.core.config.ConfigLoader;
 import io.quarry.core.config.QuarryConfig;
-import io.quarry.jobs.build.BuildSegmentsJob;
+import io.quarry.jobs.build.BuildIndexJob;
 import io.quarry.jobs.chunk.ChunkJob;
 import io.quarry.jobs.embed.EmbedJob;
 import io.quarry.jobs.train.TrainQuantizerJob;
@@ -63,7 +63,7 @@ final class BuildCommands {
     @Override
     public Integer call() throws Exception {
       try {
-        return QuarryCli.runStages(opts, inc.overrides(), List.of(new BuildSegmentsJob()));
+        return QuarryCli.runStages(opts, inc.overrides(), List.of(new BuildIndexJob()));
       } catch (io.quarry.jobs.build.RetrainRequiredException e) {
         if (!noFailOnDrift) {
           throw e;
@@ -123,8 +123,8 @@ final class BuildCommands {
     JobContext ctx = new JobContext(spark, opts.load(extra.toArray(String[]::new)), json, hash);
     // an incremental build keeps the base's quantizer: no training, unless drift sends it down the full path
     List<StageJob> stages = ctx.config().segments().incremental()
-        ? List.of(new ChunkJob(), new EmbedJob(), new BuildSegmentsJob())
-        : List.of(new ChunkJob(), new EmbedJob(), new TrainQuantizerJob(), new BuildSegmentsJob());
+        ? List.of(new ChunkJob(), new EmbedJob(), new BuildIndexJob())
+        : List.of(new ChunkJob(), new EmbedJob(), new TrainQuantizerJob(), new BuildIndexJob());
     for (StageJob stage : stages) {
       stage.preflight(ctx);
     }
@@ -138,7 +138,7 @@ final class BuildCommands {
         full.add("segments.incremental=false");
         JobContext fullCtx = new JobContext(spark, opts.load(full.toArray(String[]::new)), json, hash);
         runStage(fullCtx, new TrainQuantizerJob(), hash);
-        built = runStage(fullCtx, new BuildSegmentsJob(), hash);
+        built = runStage(fullCtx, new BuildIndexJob(), hash);
         built.put("refreshPath", "retrain").put("retrainReasons", e.reasons());
       }
     }
@@ -159,7 +159,7 @@ final class BuildCommands {
       if (base != null) {
         extra.add("segments.base=" + base);
       }
-      return QuarryCli.runStages(opts, extra, List.of(new BuildSegmentsJob()));
+      return QuarryCli.runStages(opts, extra, List.of(new BuildIndexJob()));
     }
   }
 

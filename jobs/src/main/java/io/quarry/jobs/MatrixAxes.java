@@ -7,7 +7,7 @@ import io.quarry.core.config.ConfigMatrix;
 import io.quarry.core.config.EmbeddingConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.embed.ModelFiles;
-import io.quarry.jobs.build.BuildSegmentsJob;
+import io.quarry.jobs.build.BuildIndexJob;
 import io.quarry.jobs.chunk.ChunkJob;
 import io.quarry.jobs.embed.EmbedJob;
 import io.quarry.jobs.eval.EvaluateJob;

@@ -7,7 +7,7 @@ import io.quarry.core.config.ConfigMatrix;
 import io.quarry.core.config.EmbeddingConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.embed.ModelFiles;
-import io.quarry.jobs.build.BuildSegmentsJob;
+import io.quarry.jobs.build.BuildIndexJob;
 import io.quarry.jobs.chunk.ChunkJob;
 import io.quarry.jobs.embed.EmbedJob;
 import io.quarry.jobs.eval.EvaluateJob;
@@ -216,7 +216,7 @@ final class MatrixPipeline {
       passSeconds.put(p.embeddingsDir(), seconds(stage(ctx, new EmbedJob(), p.variant())));
     }
     double train = seconds(stage(ctx, new TrainQuantizerJob(), p.variant()));
-    JobSummary built = stage(ctx, new BuildSegmentsJob(), p.variant());
+    JobSummary built = stage(ctx, new BuildIndexJob(), p.variant());
     JobContext evaluating = context(spark, opts, p.overrides(), List.of("segments.version=" + built.get("version")));
     stage(evaluating, new TuneJob(true), p.variant());
     stage(evaluating, new EvaluateJob(), p.variant());

@@ -58,7 +58,7 @@ final class DenseFieldsBuild {
     List<IndexManifest.Shard> shards = new ArrayList<>(manifest.shards());
     for (String modelId : ec.extraModels()) {
       String embDir = EmbeddingConfig.extraEmbeddingsDir(ctx.config().paths().embeddingsDir(), modelId);
-      IndexManifest.Model model = BuildSegmentsJob.readModel(ctx, embDir,
+      IndexManifest.Model model = BuildIndexJob.readModel(ctx, embDir,
           EmbeddingConfig.BUNDLED_MODEL_DIMS.get(modelId));
       if (!model.modelId().equals(modelId)) {
         throw new IOException(embDir + ": embeddings of " + model.modelId() + ", expected " + modelId

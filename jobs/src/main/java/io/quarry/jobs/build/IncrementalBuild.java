@@ -6,7 +6,7 @@ import io.quarry.core.config.SegmentsConfig;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.train.EncodingStats;
 import io.quarry.core.segment.Checksums;
-import io.quarry.core.segment.CorruptSegmentException;
+import io.quarry.core.segment.CorruptIndexFileException;
 import io.quarry.core.segment.DocumentDigests;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.RefreshDecision;
@@ -50,7 +50,7 @@ import scala.Tuple2;
  *       quantization errors and list sizes of those vectors give the drift measures.</li>
  *   <li>{@link RefreshDecision}: drift over the thresholds → {@link RetrainRequiredException} (nothing written);
  *       tombstones over {@code segments.compactTombstoneShare} (or {@code segments.compact}) → every shard rewritten
- *       from the current inputs with the frozen quantizer ({@link BuildSegmentsJob#writeFull}); otherwise the base's
+ *       from the current inputs with the frozen quantizer ({@link BuildIndexJob#writeFull}); otherwise the base's
  *       shards are copied byte for byte into the new version, with the changed and deleted documents added to their
  *       tombstones ({@code deletedDocs}), and the added and changed documents written into new delta shards.</li>
  * </ol>
@@ -86,7 +86,7 @@ final class IncrementalBuild {
   record Change(String docId, Kind kind, int shard, int chunks) implements Serializable {}
 
   /** The base version: its id, directory, manifest, frozen quantizer and the embeddings' model (checked to match). */
-  private record Base(String id, String dir, IndexManifest manifest, BuildSegmentsJob.Quantizer q,
+  private record Base(String id, String dir, IndexManifest manifest, BuildIndexJob.Quantizer q,
       IndexManifest.Model embModel) {}
 
   /**
@@ -129,7 +129,7 @@ final class IncrementalBuild {
    */
   JobSummary run(JobSummary summary) throws Exception {
     Base base = openBase();
-    JobSummary retried = BuildSegmentsJob.reuseSameBuild(ctx, ctx.config().segments(), base.q().sha256(),
+    JobSummary retried = BuildIndexJob.reuseSameBuild(ctx, ctx.config().segments(), base.q().sha256(),
         base.embModel(), summary);
     if (retried != null) {
       return retried.put("base", base.id());
@@ -137,15 +137,15 @@ final class IncrementalBuild {
     ChangeSet changes = ChangeSet.of(detectChanges(base.manifest(), base.dir()));
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(ctx.spark().sparkContext());
     // run even when no document changed: chunks without a document id are quarantined here, never dropped
-    JavaRDD<BuildSegmentsJob.Encoded> encoded = BuildSegmentsJob.encodeInputs(ctx, base.q(),
+    JavaRDD<BuildIndexJob.Encoded> encoded = BuildIndexJob.encodeInputs(ctx, base.q(),
         jsc.broadcast((Set<String>) new HashSet<>(changes.deltaDocs())), summary);
     try {
-      JavaRDD<BuildSegmentsJob.Encoded> good = encoded.filter(e -> e.reason() == null);
+      JavaRDD<BuildIndexJob.Encoded> good = encoded.filter(e -> e.reason() == null);
       EncodingStats stats = encodingStats(good, base.q().model().nlist());
       IndexManifest.Refresh decided = decide(base, changes, stats, summary);
       if (RefreshDecision.Path.COMPACT.label().equals(decided.path())) {
         LOG.info("build: compacting every shard with the frozen quantizer of {}: {}", base.id(), decided.reasons());
-        return BuildSegmentsJob.writeFull(ctx, base.q(), base.embModel(), summary.put("refresh", decided), decided,
+        return BuildIndexJob.writeFull(ctx, base.q(), base.embModel(), summary.put("refresh", decided), decided,
             "\ncompact:" + base.id());
       }
       return writeIncremental(base, changes, good, stats.count(), decided, summary);
@@ -170,11 +170,11 @@ final class IncrementalBuild {
     try (InputStream in = ctx.open(qp)) {
       qb = in.readAllBytes();
     }
-    BuildSegmentsJob.Quantizer q = BuildSegmentsJob.Quantizer.of(qb, qp);
+    BuildIndexJob.Quantizer q = BuildIndexJob.Quantizer.of(qb, qp);
     if (!q.sha256().equals(base.quantizer().sha256())) {
-      throw new CorruptSegmentException(qp, "SHA-256 differs from the base manifest's");
+      throw new CorruptIndexFileException(qp, "SHA-256 differs from the base manifest's");
     }
-    IndexManifest.Model embModel = BuildSegmentsJob.readModel(ctx, ctx.config().paths().embeddingsDir(),
+    IndexManifest.Model embModel = BuildIndexJob.readModel(ctx, ctx.config().paths().embeddingsDir(),
         q.model().dim());
     List<String> problems = compatibility(base, embModel);
     if (!problems.isEmpty()) {
@@ -185,12 +185,12 @@ final class IncrementalBuild {
   }
 
   /** Quantization error and list sizes of the new vectors: per-partition sums merged in partition order. */
-  private static EncodingStats encodingStats(JavaRDD<BuildSegmentsJob.Encoded> good, int nlist) {
+  private static EncodingStats encodingStats(JavaRDD<BuildIndexJob.Encoded> good, int nlist) {
     EncodingStats stats = new EncodingStats(nlist);
     for (EncodingStats s : good.mapPartitions(it -> {
       EncodingStats st = new EncodingStats(nlist);
       while (it.hasNext()) {
-        BuildSegmentsJob.Encoded e = it.next();
+        BuildIndexJob.Encoded e = it.next();
         st.add(new QuantizerModel.Encoded(e.entry().list(), null, e.squaredError()));
       }
       return List.of(st).iterator();
@@ -234,14 +234,14 @@ final class IncrementalBuild {
    * The incremental version: the base's shards copied byte for byte with the changed and deleted documents added to
    * their tombstones, plus delta shards holding the new vectors.
    */
-  private JobSummary writeIncremental(Base base, ChangeSet changes, JavaRDD<BuildSegmentsJob.Encoded> good,
+  private JobSummary writeIncremental(Base base, ChangeSet changes, JavaRDD<BuildIndexJob.Encoded> good,
       long newVectors, IndexManifest.Refresh decided, JobSummary summary) throws Exception {
     SegmentsConfig cfg = ctx.config().segments();
     IndexManifest bm = base.manifest();
-    BuildSegmentsJob.Quantizer q = base.q();
+    BuildIndexJob.Quantizer q = base.q();
     String salt = "\nincremental:" + base.id() + ":" + Checksums.sha256(changes.changes().toString()
         .getBytes(StandardCharsets.UTF_8));
-    String version = BuildSegmentsJob.chooseVersion(ctx, cfg, q.sha256() + salt, base.embModel());
+    String version = BuildIndexJob.chooseVersion(ctx, cfg, q.sha256() + salt, base.embModel());
     String versionDir = PublishedIndex.child(ctx.config().paths().indexDir(), version);
     copyBaseShards(bm, base.dir(), versionDir);
     List<IndexManifest.Shard> shards = new ArrayList<>();
@@ -256,9 +256,9 @@ final class IncrementalBuild {
       nDelta = cfg.targetShardChunks() > 0
           ? (int) Math.max(1, (newVectors + cfg.targetShardChunks() - 1) / cfg.targetShardChunks()) : 1;
       int nd = nDelta;
-      JavaPairRDD<Integer, ShardEntry> keyed = good.map(BuildSegmentsJob.Encoded::entry)
+      JavaPairRDD<Integer, ShardEntry> keyed = good.map(BuildIndexJob.Encoded::entry)
           .mapToPair(e -> new Tuple2<>(Sharding.hashShard(e.docId(), nd), e));
-      for (ShardTask.Result r : BuildSegmentsJob.writeShards(ctx, versionDir, q, keyed, nDelta,
+      for (ShardTask.Result r : BuildIndexJob.writeShards(ctx, versionDir, q, keyed, nDelta,
           bm.shards().size())) {
         shards.add(new IndexManifest.Shard(r.shard(), IndexManifest.shardDir(r.shard()), r.chunks(), r.docs(), 0,
             q.model().nlist(), r.files()));
@@ -268,7 +268,7 @@ final class IncrementalBuild {
     long docs = bm.docs() - changes.count(Kind.DELETED) + changes.count(Kind.ADDED);
     IndexManifest.Refresh written = decided.as(decided.path(), decided.reasons(), bm.shards().size(), nDelta,
         decided.tombstonedChunks(), decided.tombstoneShare());
-    return BuildSegmentsJob.finish(ctx, q, base.embModel(), version, shards, chunks, docs, written,
+    return BuildIndexJob.finish(ctx, q, base.embModel(), version, shards, chunks, docs, written,
         summary.put("refresh", written));
   }
 

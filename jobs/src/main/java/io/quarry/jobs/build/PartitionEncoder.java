@@ -29,9 +29,9 @@ final class PartitionEncoder {
    * ({@link QuantizerModel#encodeBatch}: blocked rotation, assignment and PQ, the same lists and codes as one vector
    * at a time); the output keeps the input order.
    */
-  static Iterator<BuildSegmentsJob.Encoded> encode(Iterator<Row> rows, byte[] quantBytes, int dim) throws IOException {
+  static Iterator<BuildIndexJob.Encoded> encode(Iterator<Row> rows, byte[] quantBytes, int dim) throws IOException {
     QuantizerModel model = QuantizerFormat.fromBytes(quantBytes, "quantizer.bin");
-    List<BuildSegmentsJob.Encoded> out = new ArrayList<>();
+    List<BuildIndexJob.Encoded> out = new ArrayList<>();
     List<Pending> pending = new ArrayList<>(ENCODE_BATCH);
     while (rows.hasNext()) {
       Row r = rows.next();
@@ -39,23 +39,23 @@ final class PartitionEncoder {
       String eChunkId = r.getAs("e_chunk_id");
       String docId = r.getAs("doc_id");
       if (chunkId == null) {
-        out.add(new BuildSegmentsJob.Encoded(null, eChunkId, r.getAs("e_doc_id"), "embedding_without_chunk", 0f));
+        out.add(new BuildIndexJob.Encoded(null, eChunkId, r.getAs("e_doc_id"), "embedding_without_chunk", 0f));
         continue;
       }
       if (eChunkId == null) {
-        out.add(new BuildSegmentsJob.Encoded(null, chunkId, docId, "chunk_without_embedding", 0f));
+        out.add(new BuildIndexJob.Encoded(null, chunkId, docId, "chunk_without_embedding", 0f));
         continue;
       }
       String text = r.getAs("text");
       if (docId == null || text == null || r.isNullAt(r.fieldIndex("ordinal"))
           || r.isNullAt(r.fieldIndex("start_char")) || r.isNullAt(r.fieldIndex("end_char"))) {
-        out.add(new BuildSegmentsJob.Encoded(null, chunkId, docId, "missing_field", 0f));
+        out.add(new BuildIndexJob.Encoded(null, chunkId, docId, "missing_field", 0f));
         continue;
       }
       EmbeddingVector v = EmbeddingVector.parse(r.isNullAt(r.fieldIndex("vector")) ? null
           : r.getList(r.fieldIndex("vector")), dim);
       if (!v.ok()) {
-        out.add(new BuildSegmentsJob.Encoded(null, chunkId, docId, v.reason(), 0f));
+        out.add(new BuildIndexJob.Encoded(null, chunkId, docId, v.reason(), 0f));
         continue;
       }
       float[] x = v.vector();
@@ -69,7 +69,7 @@ final class PartitionEncoder {
     return out.iterator();
   }
 
-  private static void flush(QuantizerModel model, List<Pending> pending, List<BuildSegmentsJob.Encoded> out) {
+  private static void flush(QuantizerModel model, List<Pending> pending, List<BuildIndexJob.Encoded> out) {
     int n = pending.size();
     if (n == 0) {
       return;
@@ -87,7 +87,7 @@ final class PartitionEncoder {
       ShardEntry entry = new ShardEntry(p.chunkId(), p.docId(), ((Number) r.getAs("ordinal")).intValue(),
           ((Number) r.getAs("start_char")).intValue(), ((Number) r.getAs("end_char")).intValue(),
           title == null ? "" : title, r.getAs("text"), b.lists()[i], b.code(i), p.x());
-      out.set(p.slot(), new BuildSegmentsJob.Encoded(entry, p.chunkId(), p.docId(), null, b.squaredErrors()[i]));
+      out.set(p.slot(), new BuildIndexJob.Encoded(entry, p.chunkId(), p.docId(), null, b.squaredErrors()[i]));
     }
     pending.clear();
   }

@@ -1,6 +1,6 @@
 package io.quarry.jobs.build;
 
-import io.quarry.core.segment.CorruptSegmentException;
+import io.quarry.core.segment.CorruptIndexFileException;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.jobs.JobContext;
@@ -38,7 +38,7 @@ public final class PublishedIndex {
     }
     String v = ctx.readString(p).trim();
     if (v.isEmpty() || !v.matches("[A-Za-z0-9._-]{1,64}")) {
-      throw new CorruptSegmentException(p, "does not hold a version id: '" + v + "'");
+      throw new CorruptIndexFileException(p, "does not hold a version id: '" + v + "'");
     }
     return v;
   }
@@ -62,7 +62,7 @@ public final class PublishedIndex {
     org.apache.hadoop.fs.Path hp = new org.apache.hadoop.fs.Path(dir);
     FileSystem fs = ctx.fs(dir);
     if (!fs.exists(new org.apache.hadoop.fs.Path(hp, IndexManifest.FILE_NAME))) {
-      throw new CorruptSegmentException(dir, "no " + IndexManifest.FILE_NAME + ": not a complete index version");
+      throw new CorruptIndexFileException(dir, "no " + IndexManifest.FILE_NAME + ": not a complete index version");
     }
     if (fs instanceof LocalFileSystem lfs) {
       return lfs.pathToFile(hp).toPath();
@@ -81,7 +81,7 @@ public final class PublishedIndex {
    * Opens a local version the way readers will (manifest, every file's size and SHA-256, segment CRC32s, the BM25
    * indexes) and closes it again.
    *
-   * @throws CorruptSegmentException naming the first bad file
+   * @throws CorruptIndexFileException naming the first bad file
    */
   public static IndexManifest validate(Path localVersionDir) throws IOException {
     IndexVersion v = IndexVersion.open(localVersionDir, true);

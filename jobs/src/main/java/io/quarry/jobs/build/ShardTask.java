@@ -1,12 +1,12 @@
 package io.quarry.jobs.build;
 
-import io.quarry.jobs.SerializableConf;
 import io.quarry.core.segment.Checksums;
 import io.quarry.core.segment.DocumentDigests;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.ShardEntry;
 import io.quarry.core.segment.ShardWriter;
-import io.quarry.lexical.Bm25SegmentWriter;
+import io.quarry.jobs.SerializableConf;
+import io.quarry.lexical.Bm25ShardWriter;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Files;
@@ -86,7 +86,7 @@ final class ShardTask implements Serializable {
       String name = IndexManifest.shardDir(shard);
       Path dir = tmp.resolve(name);
       ShardWriter.Stats stats = ShardWriter.writeDense(dir, shard, nlist, codeSize, dim, rescore, entries);
-      Bm25SegmentWriter.write(dir, entries, k1, b);
+      Bm25ShardWriter.write(dir, entries, k1, b);
       DocumentDigests.write(dir, entries);
       List<IndexManifest.FileEntry> files = Checksums.list(tmp, dir);
       org.apache.hadoop.fs.Path dst = new org.apache.hadoop.fs.Path(versionDir);

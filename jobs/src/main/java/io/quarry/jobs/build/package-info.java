@@ -1,5 +1,5 @@
 /**
- * Stage 4 on Spark: {@link io.quarry.jobs.build.BuildSegmentsJob} (encode, shard, write segments, manifest last,
+ * Stage 4 on Spark: {@link io.quarry.jobs.build.BuildIndexJob} (encode, shard, write the shards, manifest last,
  * validate, publish), {@link io.quarry.jobs.build.PublishJob} ({@code quarry publish}) and
  * {@link io.quarry.jobs.build.PublishedIndex} (CURRENT, local copies of versions for the Spark-free readers).
  */

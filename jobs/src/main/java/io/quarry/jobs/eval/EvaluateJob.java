@@ -6,8 +6,8 @@ import io.quarry.core.config.EvaluationConfig;
 import io.quarry.core.config.QuarryConfig;
 import io.quarry.core.eval.ChunkHit;
 import io.quarry.core.eval.EvalReport;
-import io.quarry.core.eval.EvaluationPlan;
 import io.quarry.core.eval.Evaluation;
+import io.quarry.core.eval.EvaluationPlan;
 import io.quarry.core.eval.ExactSearch;
 import io.quarry.core.eval.FinalGains;
 import io.quarry.core.eval.LossAttribution;
@@ -17,7 +17,7 @@ import io.quarry.core.eval.StageEvaluator;
 import io.quarry.core.eval.StageEvaluator.StageRun;
 import io.quarry.core.eval.TrecRunFormat;
 import io.quarry.core.platform.Platform;
-import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.search.HybridSearcher;
 import io.quarry.core.search.Stages;
 import io.quarry.core.segment.IndexVersion;
@@ -95,7 +95,8 @@ public final class EvaluateJob implements StageJob {
       IndexVersion version = index == null ? null : index.version();
       StageEvaluator se = new StageEvaluator(index == null ? null
           : index.searcher(qs.byText(), embedder, crossEncoder), qs.queries(), e);
-      Metric metric = Metric.parse(version != null ? version.manifest().metric() : c.quantizer().metric());
+      DistanceMetric metric =
+          DistanceMetric.parse(version != null ? version.manifest().metric() : c.quantizer().metric());
       StageRun exact = EvaluationPlan.needsExact(e) ? exactStage(ctx, se, qs, e.candidates(), metric) : null;
       Map<String, StageRun> runs = runStages(se, e, exact, qs.size());
       EvalReport report = measure(ctx, tmp, se, runs, exact, in, embedder, version, metric, crossEncoder != null);
@@ -160,7 +161,7 @@ public final class EvaluateJob implements StageJob {
 
   /** The {@code exact} stage: brute-force search over the embeddings Parquet, on Spark. */
   private static StageRun exactStage(JobContext ctx, StageEvaluator se, EmbeddedQueries qs, int candidates,
-      Metric metric) {
+      DistanceMetric metric) {
     long t0 = System.nanoTime();
     StageRun exact = se.exactStage(exactSearch(ctx, qs.vectors(), candidates, metric),
         metric.name().toLowerCase(Locale.ROOT));
@@ -192,8 +193,8 @@ public final class EvaluateJob implements StageJob {
 
   /** Evaluates every run, writes the run files, sweeps, attributes losses and assembles {@code metrics.json}. */
   private static EvalReport measure(JobContext ctx, String tmp, StageEvaluator se, Map<String, StageRun> runs,
-      StageRun exact, EvalInputs in, Embedder embedder, IndexVersion version, Metric metric, boolean crossEncoder)
-      throws IOException {
+      StageRun exact, EvalInputs in, Embedder embedder, IndexVersion version, DistanceMetric metric,
+      boolean crossEncoder) throws IOException {
     EvaluationConfig e = ctx.config().evaluation();
     List<Measure> metrics = Evaluation.parseMetrics(e.metrics());
     String finalStage = EvaluationPlan.finalStage(runs);
@@ -274,7 +275,7 @@ public final class EvaluateJob implements StageJob {
    * {@code vector}): each partition scores its vectors against all (broadcast) queries, partial top-n lists are
    * merged on the driver. Deterministic: ties are broken by chunk id.
    */
-  static List<List<ChunkHit>> exactSearch(JobContext ctx, float[][] qv, int n, Metric metric) {
+  static List<List<ChunkHit>> exactSearch(JobContext ctx, float[][] qv, int n, DistanceMetric metric) {
     String dir = ctx.config().paths().embeddingsDir();
     int dim = qv.length == 0 ? 0 : qv[0].length;
     // Rows the build stage quarantines (no vector, wrong dimension) are not searchable there either: skip them.

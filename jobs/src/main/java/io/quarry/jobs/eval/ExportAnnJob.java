@@ -5,7 +5,7 @@ import static org.apache.spark.sql.functions.col;
 import io.quarry.core.config.EvaluationConfig;
 import io.quarry.core.eval.ChunkHit;
 import io.quarry.core.eval.ExactSearch;
-import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.format.VecsFormat;
 import io.quarry.embed.Embedder;
 import io.quarry.jobs.JobContext;
@@ -62,7 +62,7 @@ public final class ExportAnnJob implements StageJob {
     int n = rows.size();
     int kk = Math.min(k, n);
     // ground truth: exact inner-product search over exactly the exported rows (ties by chunk id, as evaluation)
-    ExactSearch exactSearch = new ExactSearch(qv, kk, Metric.IP);
+    ExactSearch exactSearch = new ExactSearch(qv, kk, DistanceMetric.IP);
     float[] base = new float[n * d];
     Map<String, Integer> rowOf = new HashMap<>();
     StringBuilder ids = new StringBuilder();

@@ -1,7 +1,7 @@
 package io.quarry.jobs.train;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.Neighbor;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
@@ -84,7 +84,7 @@ public final class BenchAnnCommand implements Callable<Integer> {
     VecsFormat.Vecs xb = VecsFormat.readFvecs(base);
     VecsFormat.Vecs xq = VecsFormat.readFvecs(query);
     VecsFormat.Vecs ig = VecsFormat.readIvecs(gt);
-    Metric m = Metric.parse(metric);
+    DistanceMetric m = DistanceMetric.parse(metric);
     QuantizerTrainer.Params p = new QuantizerTrainer.Params(seed, maxIter, tol, maxPointsPerCentroid, opqIterations);
     List<Row> rows = new ArrayList<>();
     SparkSession spark = null;
@@ -134,7 +134,7 @@ public final class BenchAnnCommand implements Callable<Integer> {
     }
   }
 
-  static QuantizerModel trainSpark(SparkSession spark, VecsFormat.Vecs xb, IndexSpec spec, Metric m,
+  static QuantizerModel trainSpark(SparkSession spark, VecsFormat.Vecs xb, IndexSpec spec, DistanceMetric m,
       QuantizerTrainer.Params p) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     List<Tuple2<String, float[]>> list = new ArrayList<>(xb.n());

@@ -1,7 +1,7 @@
 package io.quarry.jobs.train;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.train.EncodingStats;
 import io.quarry.core.quant.train.QuantizerTrainer;
@@ -163,7 +163,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
     double gen = (System.nanoTime() - t0) / 1e9;
     QuantizerTrainer.Params params = new QuantizerTrainer.Params(seed, maxIter, tol, maxPointsPerCentroid,
         opqIterations);
-    SparkQuantizerTrainer.Result r = new SparkQuantizerTrainer(spark, spec, Metric.IP, params)
+    SparkQuantizerTrainer.Result r = new SparkQuantizerTrainer(spark, spec, DistanceMetric.IP, params)
         .withIvfOptions(new SparkQuantizerTrainer.IvfOptions(ivfInit, ivfInitSteps, ivfSolver,
             ivfInitSample)).withIvfTraining(ivfTraining, ivfRefine).withLocalPassBytes(localPassMb << 20)
         .withIvfRefineSteps(ivfRefineSteps).train(data, d, n);

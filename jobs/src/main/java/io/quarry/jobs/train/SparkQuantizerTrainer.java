@@ -1,8 +1,8 @@
 package io.quarry.jobs.train;
 
 import io.quarry.core.config.QuantizerConfig;
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.train.CoarseStats;
 import io.quarry.core.quant.train.OpqStats;
@@ -64,7 +64,7 @@ public final class SparkQuantizerTrainer {
   // the options, read by SparkTrainingSteps
   final SparkSession spark;
   final IndexSpec spec;
-  final Metric metric;
+  final DistanceMetric metric;
   final QuantizerTrainer.Params params;
 
   /**
@@ -93,7 +93,8 @@ public final class SparkQuantizerTrainer {
     return Double.NaN;
   }
 
-  public SparkQuantizerTrainer(SparkSession spark, IndexSpec spec, Metric metric, QuantizerTrainer.Params params) {
+  public SparkQuantizerTrainer(SparkSession spark, IndexSpec spec, DistanceMetric metric,
+      QuantizerTrainer.Params params) {
     this.spark = spark;
     this.spec = spec;
     this.metric = metric;

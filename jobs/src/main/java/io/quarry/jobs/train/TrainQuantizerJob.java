@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.quarry.core.config.QuantizerConfig;
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.EmbeddingVector;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.quant.train.EncodingStats;
@@ -64,7 +64,7 @@ public final class TrainQuantizerJob implements StageJob {
   public JobSummary run(JobContext ctx) throws Exception {
     QuantizerConfig cfg = ctx.config().quantizer();
     IndexSpec spec = parseSpec(cfg);
-    Metric metric = Metric.parse(cfg.metric());
+    DistanceMetric metric = DistanceMetric.parse(cfg.metric());
     String embDir = ctx.config().paths().embeddingsDir();
     if (!ctx.exists(embDir)) {
       throw new java.io.FileNotFoundException(embDir + ": embeddings not found (run the embed stage first)");
@@ -147,7 +147,7 @@ public final class TrainQuantizerJob implements StageJob {
 
   /** {@link SparkQuantizerTrainer} with the config's parameters and IVF options. */
   private static SparkQuantizerTrainer.Result train(JobContext ctx, QuantizerConfig cfg, IndexSpec spec,
-      Metric metric, JavaPairRDD<String, float[]> vectors, int d, long n) {
+      DistanceMetric metric, JavaPairRDD<String, float[]> vectors, int d, long n) {
     QuantizerTrainer.Params params = new QuantizerTrainer.Params(cfg.seed(), cfg.maxIter(), cfg.tol(),
         cfg.maxPointsPerCentroid(), cfg.opqIterations());
     // quantizer.ivfInit / ivfSolver from the config; MLlib's k-means|| steps and the init sample stay the defaults

@@ -139,7 +139,7 @@ class IncrementalRefreshTest {
     JobSummary e0 = ingest(c0);
     assertThat(e0.get("reused")).isEqualTo(0L);
     new TrainQuantizerJob().run(c0);
-    String base = (String) new BuildSegmentsJob().run(c0).get("version");
+    String base = (String) new BuildIndexJob().run(c0).get("version");
     Map<String, List<float[]>> vectorsOfDoc = vectorsByDoc(index.resolve(base));
     Set<String> everDeleted = new TreeSet<>();
 
@@ -240,7 +240,7 @@ class IncrementalRefreshTest {
     assertThat(chunked.get("documentsChunked").asLong()).as(name + " chunked").isEqualTo(added.size() + changed.size());
     assertThat(chunked.get("documentsReused").asLong()).isEqualTo(docs.size() - added.size() - changed.size());
 
-    JobSummary inc = new BuildSegmentsJob().run(ctx(work, corpus, "segments.incremental=true",
+    JobSummary inc = new BuildIndexJob().run(ctx(work, corpus, "segments.incremental=true",
         "segments.base=" + base));
     String v = (String) inc.get("version");
     assertThat(inc.get("refreshPath")).isEqualTo("incremental");
@@ -269,7 +269,7 @@ class IncrementalRefreshTest {
     }
     assertThat(Files.readString(index.resolve("CURRENT")).trim()).isEqualTo(v);
 
-    JobSummary full = new BuildSegmentsJob().run(ctx(work, corpus, "segments.incremental=true",
+    JobSummary full = new BuildIndexJob().run(ctx(work, corpus, "segments.incremental=true",
         "segments.compact=true", "segments.base=" + v, "segments.publish=false"));
     assertThat(full.get("refreshPath")).isEqualTo("compact");
     String f = (String) full.get("version");
@@ -451,7 +451,7 @@ class IncrementalRefreshTest {
     JobContext c0 = ctx(work, d0, spec);
     ingest(c0);
     new TrainQuantizerJob().run(c0);
-    String base = (String) new BuildSegmentsJob().run(c0).get("version");
+    String base = (String) new BuildIndexJob().run(c0).get("version");
     Path index = work.resolve("index");
 
     // 40 paragraphs of another collection
@@ -473,7 +473,7 @@ class IncrementalRefreshTest {
     JobContext incOther = ctx(work, tmp.resolve("other.jsonl"), concat(spec, "segments.incremental=true"));
     long versions = Files.list(index).count();
     RetrainRequiredException e = org.assertj.core.api.Assertions.catchThrowableOfType(
-        RetrainRequiredException.class, () -> new BuildSegmentsJob().run(incOther));
+        RetrainRequiredException.class, () -> new BuildIndexJob().run(incOther));
     assertThat(e).as("another collection must trip the drift threshold").isNotNull();
     assertThat(e.refresh().mseRatio()).isGreaterThan(1.5);
     assertThat(e.reasons()).anyMatch(r -> r.contains("segments.driftMaxMseRatio"));
@@ -490,7 +490,7 @@ class IncrementalRefreshTest {
     ids.subList(300, 340).forEach(id -> same.put(id, all.get(id)));
     JobContext cs = ctx(work, write(tmp.resolve("same.jsonl"), same), spec);
     ingest(cs);
-    JobSummary ok = new BuildSegmentsJob().run(ctx(work, tmp.resolve("same.jsonl"),
+    JobSummary ok = new BuildIndexJob().run(ctx(work, tmp.resolve("same.jsonl"),
         concat(spec, "segments.incremental=true")));
     assertThat(ok.get("refreshPath")).isEqualTo("incremental");
     IndexManifest.Refresh r = IndexVersion.readManifest(index.resolve((String) ok.get("version"))).refresh();
@@ -514,7 +514,7 @@ class IncrementalRefreshTest {
     JobContext c0 = ctx(work, write(tmp.resolve("d0.jsonl"), day), "quantizer.spec=IVF4,PQ16x4");
     ingest(c0);
     new TrainQuantizerJob().run(c0);
-    String base = (String) new BuildSegmentsJob().run(c0).get("version");
+    String base = (String) new BuildIndexJob().run(c0).get("version");
 
     org.apache.spark.sql.Column noDoc = org.apache.spark.sql.functions.lit(null).cast("string");
     org.apache.spark.sql.Column orphan = org.apache.spark.sql.functions.lit("orphan-1");
@@ -526,7 +526,7 @@ class IncrementalRefreshTest {
         .write().mode("append").parquet(emb);
 
     JobContext inc = ctx(work, tmp.resolve("d0.jsonl"), "quantizer.spec=IVF4,PQ16x4", "segments.incremental=true");
-    JobSummary s = new BuildSegmentsJob().run(inc);
+    JobSummary s = new BuildIndexJob().run(inc);
     assertThat(s.get("refreshPath")).isEqualTo("incremental");
     assertThat(s.get("quarantined.missing_field")).isEqualTo(1L);
     List<org.apache.spark.sql.Row> q = spark.read().parquet(inc.config().paths().quarantineDir() + "/build")

@@ -2,7 +2,7 @@ package io.quarry.jobs.build;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.quarry.core.segment.CorruptSegmentException;
+import io.quarry.core.segment.CorruptIndexFileException;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.jobs.JobContext;
 import io.quarry.jobs.SparkTest;
@@ -133,7 +133,7 @@ class S3PublishFaultTest {
 
   @BeforeAll
   static void start() throws Exception {
-    BuildSegmentsJobTest.start();
+    BuildIndexJobTest.start();
     BlobStoreContext bctx = ContextBuilder.newBuilder("transient").credentials("id", "cred")
         .build(BlobStoreContext.class);
     store = new FaultyStore(bctx.getBlobStore());
@@ -153,7 +153,7 @@ class S3PublishFaultTest {
         // a failed write fails fast instead of being retried for minutes (the outage does not end by itself)
         Map.entry("fs.s3a.retry.limit", "1"), Map.entry("fs.s3a.retry.interval", "10ms"),
         Map.entry("fs.s3a.attempts.maximum", "1"));
-    Configuration hc = BuildSegmentsJobTest.spark.sparkContext().hadoopConfiguration();
+    Configuration hc = BuildIndexJobTest.spark.sparkContext().hadoopConfiguration();
     s3a.forEach(hc::set);
     s3 = S3Client.builder().region(Region.US_EAST_1).endpointOverride(URI.create(endpoint))
         .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
@@ -165,27 +165,27 @@ class S3PublishFaultTest {
 
   @AfterAll
   static void stop() throws Exception {
-    Configuration hc = BuildSegmentsJobTest.spark.sparkContext().hadoopConfiguration();
+    Configuration hc = BuildIndexJobTest.spark.sparkContext().hadoopConfiguration();
     s3a.keySet().forEach(hc::unset);
     s3.close();
     proxy.stop();
-    BuildSegmentsJobTest.stop();
+    BuildIndexJobTest.stop();
   }
 
   /** A build of {@code version} (null: a reader's context). */
   static JobContext ctx(Path work, String version) {
-    return version == null ? BuildSegmentsJobTest.ctx(work, "paths.index=s3a://lake/quarry/index")
-        : BuildSegmentsJobTest.ctx(work, "segments.shards=3", "paths.index=s3a://lake/quarry/index",
+    return version == null ? BuildIndexJobTest.ctx(work, "paths.index=s3a://lake/quarry/index")
+        : BuildIndexJobTest.ctx(work, "segments.shards=3", "paths.index=s3a://lake/quarry/index",
             "segments.version=" + version);
   }
 
   @Test
   void aPublishFailingAtAnyWriteNeverExposesAPartialVersion() throws Exception {
     Path work = tmp.resolve("work");
-    BuildSegmentsJobTest.writeInputs(work, false);
+    BuildIndexJobTest.writeInputs(work, false);
     // the writes of a clean build and publish, in the order they landed
     store.failAfter(Integer.MAX_VALUE);
-    new BuildSegmentsJob().run(ctx(work, "v-clean"));
+    new BuildIndexJob().run(ctx(work, "v-clean"));
     List<String> clean = List.copyOf(store.landed);
     LOG.info("a clean build makes {} writes: {}", clean.size(), clean);
     assertThat(clean).anyMatch(w -> w.endsWith("/shard-00002/vectors.bin"))
@@ -218,7 +218,7 @@ class S3PublishFaultTest {
       store.failAfter(k);
       Exception failure = null;
       try {
-        new BuildSegmentsJob().run(ctx(work, version));
+        new BuildIndexJob().run(ctx(work, version));
       } catch (Exception e) {
         failure = e;
       }
@@ -237,7 +237,7 @@ class S3PublishFaultTest {
       assertThat(failure).as("k=%d: the build must fail when a write fails", k).isNotNull();
       published = cur;
       if (retried.contains(k)) {
-        new BuildSegmentsJob().run(ctx(work, version));
+        new BuildIndexJob().run(ctx(work, version));
         assertThat(current()).as("k=%d retry", k).isEqualTo(version);
         assertThat(partialVersionsVisible()).isZero();
         published = version;
@@ -292,8 +292,8 @@ class S3PublishFaultTest {
         if (!hasManifest) {
           bad++;
         }
-      } catch (Exception e) { // without a manifest: CorruptSegmentException "not a complete index version"
-        if (hasManifest || !(e instanceof CorruptSegmentException)) {
+      } catch (Exception e) { // without a manifest: CorruptIndexFileException "not a complete index version"
+        if (hasManifest || !(e instanceof CorruptIndexFileException)) {
           LOG.error("version {} has a manifest but does not open", v, e);
           bad++;
         }

@@ -38,16 +38,16 @@ class S3PublishTest {
 
   @org.junit.jupiter.api.BeforeAll
   static void start() {
-    BuildSegmentsJobTest.start();
+    BuildIndexJobTest.start();
   }
 
   @org.junit.jupiter.api.AfterAll
   static void stop() {
-    BuildSegmentsJobTest.stop();
+    BuildIndexJobTest.stop();
   }
 
   static org.apache.spark.sql.SparkSession spark() {
-    return BuildSegmentsJobTest.spark;
+    return BuildIndexJobTest.spark;
   }
 
   @Test
@@ -80,9 +80,9 @@ class S3PublishTest {
             AwsBasicCredentials.create("quarry", "quarry-secret"))).build()) {
       s3.createBucket(b -> b.bucket("lake"));
       Path work = tmp.resolve("s3work");
-      Map<String, float[]> vectors = BuildSegmentsJobTest.writeInputs(work, false);
-      JobContext ctx = BuildSegmentsJobTest.ctx(work, "segments.shards=2", "paths.index=s3a://lake/quarry/index");
-      JobSummary s = new BuildSegmentsJob().run(ctx);
+      Map<String, float[]> vectors = BuildIndexJobTest.writeInputs(work, false);
+      JobContext ctx = BuildIndexJobTest.ctx(work, "segments.shards=2", "paths.index=s3a://lake/quarry/index");
+      JobSummary s = new BuildIndexJob().run(ctx);
       String version = (String) s.get("version");
       assertThat(s.get("versionDir")).isEqualTo("s3a://lake/quarry/index/" + version);
 
@@ -108,7 +108,7 @@ class S3PublishTest {
       // a build that fails (model.json disagrees with the quantizer) leaves the published version alone
       Files.writeString(work.resolve("embeddings/_model.json"), "{\"modelId\":\"m\",\"sha256\":\"x\",\"dim\":3}",
           StandardCharsets.UTF_8);
-      assertThatThrownBy(() -> new BuildSegmentsJob().run(ctx)).hasMessageContaining("model dim 3");
+      assertThatThrownBy(() -> new BuildIndexJob().run(ctx)).hasMessageContaining("model dim 3");
       assertThat(s3.getObjectAsBytes(b -> b.bucket("lake").key("quarry/index/CURRENT")).asUtf8String())
           .isEqualTo(version + "\n");
     } finally {

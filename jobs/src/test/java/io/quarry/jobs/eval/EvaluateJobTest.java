@@ -15,8 +15,8 @@ import io.quarry.core.eval.FusionTuner;
 import io.quarry.core.eval.Qrels;
 import io.quarry.core.eval.ScoredDoc;
 import io.quarry.core.eval.TrecRunFormat;
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.quant.train.QuantizerTrainer;
@@ -30,7 +30,7 @@ import io.quarry.jobs.JobContext;
 import io.quarry.jobs.JobSummary;
 import io.quarry.jobs.SparkTest;
 import io.quarry.jobs.SparkTestSupport;
-import io.quarry.jobs.build.BuildSegmentsJob;
+import io.quarry.jobs.build.BuildIndexJob;
 import java.io.BufferedReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -158,11 +158,11 @@ class EvaluateJobTest {
     spark.createDataFrame(embs, es).repartition(3).write().parquet(work.resolve("embeddings").toString());
     Files.writeString(work.resolve("embeddings/_model.json"), "{\"modelId\":\"" + emb.modelId() + "\",\"sha256\":\""
         + emb.modelSha256() + "\",\"dim\":" + emb.dim() + "}");
-    QuantizerModel q = QuantizerTrainer.train(flat, v.length, emb.dim(), IndexSpec.parse("IVF4,PQ32x8"), Metric.IP,
-        QuantizerTrainer.Params.defaults(7));
+    QuantizerModel q = QuantizerTrainer.train(flat, v.length, emb.dim(), IndexSpec.parse("IVF4,PQ32x8"),
+        DistanceMetric.IP, QuantizerTrainer.Params.defaults(7));
     Files.createDirectories(work.resolve("quantizer"));
     Files.write(work.resolve("quantizer/quantizer.bin"), QuantizerFormat.toBytes(q));
-    new BuildSegmentsJob().run(ctx());
+    new BuildIndexJob().run(ctx());
   }
 
   static JobContext ctx(String... sets) {
@@ -545,7 +545,7 @@ class EvaluateJobTest {
   void pipelinePublishesOnlyAfterEvaluationAndGatePass() throws Exception {
     Path current = work.resolve("index/CURRENT");
     String published = Files.readString(current);
-    new BuildSegmentsJob().run(ctx("segments.version=gp-1", "segments.publish=false"));
+    new BuildIndexJob().run(ctx("segments.version=gp-1", "segments.publish=false"));
     assertThat(Files.readString(current)).isEqualTo(published);
     try {
       // baseline: this version's own evaluation, but with every per-query value perfect, so the gate must fail

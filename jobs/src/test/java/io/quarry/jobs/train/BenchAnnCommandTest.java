@@ -2,8 +2,8 @@ package io.quarry.jobs.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.quant.format.VecsFormat;
@@ -50,7 +50,7 @@ class BenchAnnCommandTest {
     VecsFormat.writeFvecs(tmp.resolve("toy_base.fvecs"), base, n, d);
     VecsFormat.writeFvecs(tmp.resolve("toy_query.fvecs"), q, nq, d);
     VecsFormat.writeIvecs(tmp.resolve("toy_groundtruth.ivecs"), gt, nq, 1);
-    QuantizerModel model = QuantizerTrainer.train(base, n, d, IndexSpec.parse("IVF8,PQ8x6"), Metric.L2,
+    QuantizerModel model = QuantizerTrainer.train(base, n, d, IndexSpec.parse("IVF8,PQ8x6"), DistanceMetric.L2,
         QuantizerTrainer.Params.defaults(5));
     Path qbin = tmp.resolve("quantizer.bin");
     Files.write(qbin, QuantizerFormat.toBytes(model));

@@ -2,8 +2,8 @@ package io.quarry.jobs.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.quant.train.QuantizerTrainer;
@@ -56,9 +56,9 @@ class SparkTrainerPassesTest {
     IndexSpec spec = IndexSpec.parse("OPQ4,IVF8,PQ4x6");
     // maxPointsPerCentroid 32: PQ/OPQ train on the 2,048 smallest keys of the 2,500 vectors (a filtered sub-sample)
     QuantizerTrainer.Params p = new QuantizerTrainer.Params(42, 8, 1e-4, 32, 3);
-    QuantizerModel distributed = new SparkQuantizerTrainer(spark, spec, Metric.L2, p).withLocalPassBytes(0)
+    QuantizerModel distributed = new SparkQuantizerTrainer(spark, spec, DistanceMetric.L2, p).withLocalPassBytes(0)
         .train(v, d, n).model();
-    QuantizerModel local = new SparkQuantizerTrainer(spark, spec, Metric.L2, p).train(v, d, n).model();
+    QuantizerModel local = new SparkQuantizerTrainer(spark, spec, DistanceMetric.L2, p).train(v, d, n).model();
     assertThat(QuantizerFormat.toBytes(local)).isEqualTo(QuantizerFormat.toBytes(distributed));
     assertThat(local.info().metrics()).containsKeys("opq.splits", "pq.splits", "ivf.splits");
     v.unpersist();
@@ -84,7 +84,7 @@ class SparkTrainerPassesTest {
     }
     JavaPairRDD<String, float[]> v = rdd(x, n, d);
     QuantizerTrainer.Params p = new QuantizerTrainer.Params(7, 10, 1e-4, 256, 0);
-    QuantizerModel m = new SparkQuantizerTrainer(spark, IndexSpec.parse("IVF16,PQ2x4"), Metric.L2, p)
+    QuantizerModel m = new SparkQuantizerTrainer(spark, IndexSpec.parse("IVF16,PQ2x4"), DistanceMetric.L2, p)
         .withIvfOptions(new SparkQuantizerTrainer.IvfOptions("random", 2, null, 0)).train(v, d, n).model();
     assertThat(m.info().metrics().get("ivf.splits")).isPositive();
     float[] c = m.coarse().centroids();
@@ -94,10 +94,10 @@ class SparkTrainerPassesTest {
     }
     assertThat(rows).hasSize(16); // no duplicate (stale) centre is left
     // Quarry's Lloyd steps with the split after MLlib's fit: counted, reproducible
-    QuantizerModel r1 = new SparkQuantizerTrainer(spark, IndexSpec.parse("IVF16,PQ2x4"), Metric.L2, p)
+    QuantizerModel r1 = new SparkQuantizerTrainer(spark, IndexSpec.parse("IVF16,PQ2x4"), DistanceMetric.L2, p)
         .withIvfOptions(new SparkQuantizerTrainer.IvfOptions("random", 2, null, 0)).withIvfRefineSteps(2)
         .train(v, d, n).model();
-    QuantizerModel r2 = new SparkQuantizerTrainer(spark, IndexSpec.parse("IVF16,PQ2x4"), Metric.L2, p)
+    QuantizerModel r2 = new SparkQuantizerTrainer(spark, IndexSpec.parse("IVF16,PQ2x4"), DistanceMetric.L2, p)
         .withIvfOptions(new SparkQuantizerTrainer.IvfOptions("random", 2, null, 0)).withIvfRefineSteps(2)
         .train(v, d, n).model();
     assertThat(r1.info().metrics()).containsKey("ivf.refine.splits");

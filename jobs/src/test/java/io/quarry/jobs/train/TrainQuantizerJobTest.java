@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.core.config.ConfigLoader;
 import io.quarry.core.config.QuarryConfig;
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.quant.ivf.ArrayInvertedLists;
@@ -147,7 +147,7 @@ class TrainQuantizerJobTest {
     assertThat(model.info().metrics().get("opq.mse.iter02")).isLessThan(model.info().metrics().get("opq.mse.iter00"));
 
     // comparable to the in-memory trainer on the same data (different k-means init: allow 25%)
-    QuantizerModel local = QuantizerTrainer.train(x, N, DIM, model.spec(), Metric.L2,
+    QuantizerModel local = QuantizerTrainer.train(x, N, DIM, model.spec(), DistanceMetric.L2,
         new QuantizerTrainer.Params(42, 15, 1e-4, 256, 3));
     assertThat(mse).isLessThan(1.25 * local.info().metrics().get("pq.mse"));
 
@@ -202,7 +202,7 @@ class TrainQuantizerJobTest {
     // cap = 40 × max(nlist 16, ksub 16) = 640
     assertThat(s.get("sampleSize")).isEqualTo(640L);
     QuantizerModel m = QuantizerFormat.fromBytes(Files.readAllBytes(work.resolve("quantizer/quantizer.bin")), "q");
-    assertThat(m.metric()).isEqualTo(Metric.IP);
+    assertThat(m.metric()).isEqualTo(DistanceMetric.IP);
     assertThat(m.nlist()).isEqualTo(16);
     assertThat(s.get("pqSampleSize")).isEqualTo(640L);
 

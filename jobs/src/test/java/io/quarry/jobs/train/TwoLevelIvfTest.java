@@ -3,8 +3,8 @@ package io.quarry.jobs.train;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.quant.train.QuantizerTrainer;
@@ -115,7 +115,7 @@ class TwoLevelIvfTest {
 
   private static QuantizerModel train(JavaPairRDD<String, float[]> data, int d, long n, String mode, String spec) {
     QuantizerTrainer.Params params = new QuantizerTrainer.Params(42, 10, 1e-4, 256, 0);
-    return new SparkQuantizerTrainer(spark, IndexSpec.parse(spec), Metric.L2, params)
+    return new SparkQuantizerTrainer(spark, IndexSpec.parse(spec), DistanceMetric.L2, params)
         .withIvfOptions(new SparkQuantizerTrainer.IvfOptions("random", 2, "block", 0))
         .withIvfTraining(mode, 0).train(data, d, n).model();
   }

@@ -1,7 +1,7 @@
 package io.quarry.bench;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.Neighbor;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
@@ -103,7 +103,7 @@ public class AdcBenchmark {
   public void setup() {
     float[] x = QuantizerBenchmark.unitVectors(n, D, 1);
     int nt = Math.min(n, 20_000);
-    Metric m = Metric.valueOf(metric.toUpperCase(Locale.ROOT));
+    DistanceMetric m = DistanceMetric.valueOf(metric.toUpperCase(Locale.ROOT));
     model = cachedModel(x, nt, m);
     lists = ArrayInvertedLists.build(model, x, n);
     searcher = switch (l2Tables) {
@@ -130,7 +130,7 @@ public class AdcBenchmark {
    * metric) so that JMH's forks and reruns load the same model instead of training it again (training is seeded, so a
    * retrained model would be identical; the cache only saves time).
    */
-  private QuantizerModel cachedModel(float[] x, int nt, Metric m) {
+  private QuantizerModel cachedModel(float[] x, int nt, DistanceMetric m) {
     Path file = Path.of(System.getProperty("java.io.tmpdir"), String.format(Locale.ROOT,
         "quarry-adcbench-%s-n%d-%s.bin", spec.replace(',', '_'), n, m.name().toLowerCase(Locale.ROOT)));
     try {

@@ -1,7 +1,7 @@
 package io.quarry.bench;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.Neighbor;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.ivf.ArrayInvertedLists;
@@ -82,7 +82,7 @@ public class QuantizerBenchmark {
     float[] x = unitVectors(N, D, 1);
     // train on a 20k subset with few iterations: the benchmark measures encoding and search, not training
     int nt = 20_000;
-    model = QuantizerTrainer.train(java.util.Arrays.copyOf(x, nt * D), nt, D, IndexSpec.parse(spec), Metric.IP,
+    model = QuantizerTrainer.train(java.util.Arrays.copyOf(x, nt * D), nt, D, IndexSpec.parse(spec), DistanceMetric.IP,
         new QuantizerTrainer.Params(1, 8, 1e-3, 256, 2));
     lists = ArrayInvertedLists.build(model, x, N);
     searcher = new IvfPqSearcher(model);

@@ -25,7 +25,7 @@ public final class Bm25Index implements LexicalSearcher {
   /**
    * Opens the BM25 part of every shard of the version in {@code versionDir}.
    *
-   * @throws IOException (a {@link io.quarry.core.segment.CorruptSegmentException} naming the directory) if a shard's
+   * @throws IOException (a {@link io.quarry.core.segment.CorruptIndexFileException} naming the directory) if a shard's
    *     Lucene index is missing or corrupt
    */
   public static Bm25Index open(Path versionDir, IndexManifest manifest) throws IOException {

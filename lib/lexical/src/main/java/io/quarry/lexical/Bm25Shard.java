@@ -1,7 +1,7 @@
 package io.quarry.lexical;
 
 import io.quarry.core.search.ScoredChunk;
-import io.quarry.core.segment.CorruptSegmentException;
+import io.quarry.core.segment.CorruptIndexFileException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.StringReader;
@@ -39,7 +39,7 @@ import org.apache.lucene.search.similarities.BM25Similarity;
 import org.apache.lucene.store.MMapDirectory;
 
 /**
- * Read side of one shard's lexical part ({@link Bm25SegmentWriter}): BM25 search with a bag-of-words query (each
+ * Read side of one shard's lexical part ({@link Bm25ShardWriter}): BM25 search with a bag-of-words query (each
  * distinct analyzed term a SHOULD clause boosted by its count in the query, as Anserini's bag-of-words query) and
  * stored-field access by shard-local id. Thread-safe.
  *
@@ -68,7 +68,7 @@ public final class Bm25Shard implements Closeable {
   /**
    * Opens {@code shardDir/bm25} and checks that its local ids are exactly {@code [0, expectedChunks)}.
    *
-   * @throws CorruptSegmentException naming the directory if Lucene reports corruption or the ids do not match
+   * @throws CorruptIndexFileException naming the directory if Lucene reports corruption or the ids do not match
    */
   public Bm25Shard(Path shardDir, int shard, long expectedChunks, double k1, double b) throws IOException {
     this(shardDir, shard, expectedChunks, k1, b, List.of());
@@ -87,36 +87,37 @@ public final class Bm25Shard implements Closeable {
       throws IOException {
     this.shard = shard;
     this.deleted = deletedDocs.isEmpty() ? null : new org.apache.lucene.search.TermInSetQuery(
-        Bm25SegmentWriter.DOC_ID, deletedDocs.stream().map(org.apache.lucene.util.BytesRef::new).toList());
-    Path p = shardDir.resolve(Bm25SegmentWriter.DIR);
+        Bm25ShardWriter.DOC_ID, deletedDocs.stream().map(org.apache.lucene.util.BytesRef::new).toList());
+    Path p = shardDir.resolve(Bm25ShardWriter.DIR);
     if (!Files.isDirectory(p)) {
-      throw new CorruptSegmentException(p.toString(), "BM25 index directory missing");
+      throw new CorruptIndexFileException(p.toString(), "BM25 index directory missing");
     }
     this.dir = new MMapDirectory(p);
     try {
       this.reader = DirectoryReader.open(dir);
     } catch (CorruptIndexException e) {
       dir.close();
-      throw new CorruptSegmentException(p.toString(), "Lucene: " + e.getMessage());
+      throw new CorruptIndexFileException(p.toString(), "Lucene: " + e.getMessage());
     }
     this.searcher = new StatsSearcher(reader);
     searcher.setSimilarity(new BM25Similarity((float) k1, (float) b));
-    this.analyzer = Bm25SegmentWriter.analyzer();
+    this.analyzer = Bm25ShardWriter.analyzer();
     int maxDoc = reader.maxDoc();
     if (maxDoc != expectedChunks || reader.numDocs() != maxDoc) {
       close();
-      throw new CorruptSegmentException(p.toString(), maxDoc + " Lucene docs, manifest says " + expectedChunks);
+      throw new CorruptIndexFileException(p.toString(), maxDoc + " Lucene docs, manifest says " + expectedChunks);
     }
     docOfLid = new int[maxDoc];
     lidOfDoc = new int[maxDoc];
     java.util.Arrays.fill(docOfLid, -1);
     for (LeafReaderContext leaf : reader.leaves()) {
-      NumericDocValues dv = leaf.reader().getNumericDocValues(Bm25SegmentWriter.LID);
+      NumericDocValues dv = leaf.reader().getNumericDocValues(Bm25ShardWriter.LID);
       for (int d = 0; d < leaf.reader().maxDoc(); d++) {
         if (dv == null || !dv.advanceExact(d) || dv.longValue() < 0 || dv.longValue() >= maxDoc
             || docOfLid[(int) dv.longValue()] != -1) {
           close();
-          throw new CorruptSegmentException(p.toString(), "bad or duplicate local id at Lucene doc " + (leaf.docBase + d));
+          throw new CorruptIndexFileException(p.toString(),
+              "bad or duplicate local id at Lucene doc " + (leaf.docBase + d));
         }
         int lid = (int) dv.longValue();
         docOfLid[lid] = leaf.docBase + d;
@@ -190,7 +191,7 @@ public final class Bm25Shard implements Closeable {
           for (Bm25Shard s : shards) {
             CollectionStatistics c = new IndexSearcher(s.reader).collectionStatistics(f);
             if (c != null) {
-              boolean contents = Bm25SegmentWriter.CONTENTS.equals(f);
+              boolean contents = Bm25ShardWriter.CONTENTS.equals(f);
               maxDoc += c.maxDoc() - (contents ? s.dead.docCount : 0);
               docCount += c.docCount() - (contents ? s.dead.docCount : 0);
               sumTtf += c.sumTotalTermFreq() - (contents ? s.dead.sumTtf : 0);
@@ -239,7 +240,7 @@ public final class Bm25Shard implements Closeable {
   /** Analyzed query terms with their counts, first-occurrence order, at most {@link #MAX_TERMS} distinct. */
   Map<String, Integer> terms(String query) throws IOException {
     Map<String, Integer> terms = new LinkedHashMap<>();
-    try (TokenStream ts = analyzer.tokenStream(Bm25SegmentWriter.CONTENTS, new StringReader(query))) {
+    try (TokenStream ts = analyzer.tokenStream(Bm25ShardWriter.CONTENTS, new StringReader(query))) {
       CharTermAttribute att = ts.addAttribute(CharTermAttribute.class);
       ts.reset();
       while (ts.incrementToken()) {
@@ -261,7 +262,7 @@ public final class Bm25Shard implements Closeable {
     }
     BooleanQuery.Builder bq = new BooleanQuery.Builder();
     for (Map.Entry<String, Integer> t : terms.entrySet()) {
-      Query q = new TermQuery(new Term(Bm25SegmentWriter.CONTENTS, t.getKey()));
+      Query q = new TermQuery(new Term(Bm25ShardWriter.CONTENTS, t.getKey()));
       bq.add(t.getValue() == 1 ? q : new BoostQuery(q, t.getValue()), BooleanClause.Occur.SHOULD);
     }
     return bq.build();
@@ -333,7 +334,7 @@ public final class Bm25Shard implements Closeable {
 
   /** Stored chunk text of shard-local id {@code id}. */
   public String text(int id) throws IOException {
-    return reader.storedFields().document(docOfLid[id]).get(Bm25SegmentWriter.TEXT);
+    return reader.storedFields().document(docOfLid[id]).get(Bm25ShardWriter.TEXT);
   }
 
   @Override

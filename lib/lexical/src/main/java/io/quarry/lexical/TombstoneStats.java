@@ -13,7 +13,7 @@ import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.Weight;
 
 /**
- * The tombstoned chunks' share of a {@link Bm25Shard}'s {@link Bm25SegmentWriter#CONTENTS} field statistics: per
+ * The tombstoned chunks' share of a {@link Bm25Shard}'s {@link Bm25ShardWriter#CONTENTS} field statistics: per
  * term, the number of tombstoned chunks containing it and its total frequency in them; in all, their count and total
  * length. {@link Bm25Shard.Stats} subtracts it.
  */
@@ -51,7 +51,7 @@ final class TombstoneStats {
     long sumTtf = 0;
     long sumDf = 0;
     for (LeafReaderContext leaf : reader.leaves()) {
-      org.apache.lucene.index.Terms terms = leaf.reader().terms(Bm25SegmentWriter.CONTENTS);
+      org.apache.lucene.index.Terms terms = leaf.reader().terms(Bm25ShardWriter.CONTENTS);
       if (terms == null) {
         continue;
       }
@@ -81,12 +81,12 @@ final class TombstoneStats {
   }
 
   long df(Term term) {
-    long[] v = Bm25SegmentWriter.CONTENTS.equals(term.field()) ? termDfTtf.get(term.bytes()) : null;
+    long[] v = Bm25ShardWriter.CONTENTS.equals(term.field()) ? termDfTtf.get(term.bytes()) : null;
     return v == null ? 0 : v[0];
   }
 
   long ttf(Term term) {
-    long[] v = Bm25SegmentWriter.CONTENTS.equals(term.field()) ? termDfTtf.get(term.bytes()) : null;
+    long[] v = Bm25ShardWriter.CONTENTS.equals(term.field()) ? termDfTtf.get(term.bytes()) : null;
     return v == null ? 0 : v[1];
   }
 }

@@ -1,7 +1,7 @@
 package io.quarry.serving;
 
 import io.quarry.core.segment.Checksums;
-import io.quarry.core.segment.CorruptSegmentException;
+import io.quarry.core.segment.CorruptIndexFileException;
 import io.quarry.core.segment.IndexManifest;
 import java.io.IOException;
 import java.io.InputStream;
@@ -145,13 +145,13 @@ public final class S3IndexSource implements IndexSource {
         n += r;
       }
     } catch (NoSuchKeyException e) {
-      throw new CorruptSegmentException("s3://" + bucket + "/" + key, "missing (listed in the manifest)");
+      throw new CorruptIndexFileException("s3://" + bucket + "/" + key, "missing (listed in the manifest)");
     } catch (SdkException | IOException e) { // the request, the body stream (read timeout, reset) or the cache file
       throw new IndexSource.Unavailable("s3://" + bucket + "/" + key + ": " + e, e);
     }
     String sha = HexFormat.of().formatHex(md.digest());
     if (n != f.bytes() || !sha.equals(f.sha256())) {
-      throw new CorruptSegmentException("s3://" + bucket + "/" + key, n + " bytes sha256 " + sha + ", manifest says "
+      throw new CorruptIndexFileException("s3://" + bucket + "/" + key, n + " bytes sha256 " + sha + ", manifest says "
           + f.bytes() + " bytes sha256 " + f.sha256());
     }
   }

@@ -3,8 +3,8 @@ package io.quarry.serving;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.core.config.EmbeddingConfig;
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.quant.train.QuantizerTrainer;
@@ -14,7 +14,7 @@ import io.quarry.core.segment.ShardEntry;
 import io.quarry.core.segment.ShardWriter;
 import io.quarry.core.segment.Sharding;
 import io.quarry.embed.Embedder;
-import io.quarry.lexical.Bm25SegmentWriter;
+import io.quarry.lexical.Bm25ShardWriter;
 import java.io.BufferedReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -74,7 +74,7 @@ final class TestIndexes {
       System.arraycopy(vectors[i], 0, x, i * d, d);
     }
     IndexSpec spec = IndexSpec.parse("IVF4,PQ16x4");
-    QuantizerModel q = QuantizerTrainer.train(x, n, d, spec, Metric.IP, QuantizerTrainer.Params.defaults(42));
+    QuantizerModel q = QuantizerTrainer.train(x, n, d, spec, DistanceMetric.IP, QuantizerTrainer.Params.defaults(42));
     List<List<ShardEntry>> parts = new ArrayList<>();
     for (int s = 0; s < shards; s++) {
       parts.add(new ArrayList<>());
@@ -95,7 +95,7 @@ final class TestIndexes {
       p.sort(Comparator.comparing(ShardEntry::chunkId));
       Path sd = vdir.resolve(IndexManifest.shardDir(s));
       ShardWriter.Stats st = ShardWriter.writeDense(sd, s, q.nlist(), q.codeSize(), d, rescore, p);
-      Bm25SegmentWriter.write(sd, p, 0.9, 0.4);
+      Bm25ShardWriter.write(sd, p, 0.9, 0.4);
       ms.add(new IndexManifest.Shard(s, IndexManifest.shardDir(s), st.chunks(), st.docs(), 0, q.nlist(),
           Checksums.list(vdir, sd)));
     }

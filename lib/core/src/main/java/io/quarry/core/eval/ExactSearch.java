@@ -1,6 +1,6 @@
 package io.quarry.core.eval;
 
-import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.DistanceMetric;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -9,10 +9,10 @@ import java.util.PriorityQueue;
 
 /**
  * Exact (brute-force) top-n search of a batch of queries over float vectors, the ground truth of the dense stage:
- * every vector is scored against every query ({@link Metric#IP}: inner product; {@link Metric#L2}: negated squared
- * L2 distance). Built to run as a partial aggregate: each Spark partition {@link #offer}s its vectors to its own
- * accumulator, partial accumulators are {@link #merge}d, and the answer does not depend on the partitioning: ties
- * are broken by chunk id ascending (a total order).
+ * every vector is scored against every query ({@link DistanceMetric#IP}: inner product; {@link DistanceMetric#L2}:
+ * negated squared L2 distance). Built to run as a partial aggregate: each Spark partition {@link #offer}s its vectors
+ * to its own accumulator, partial accumulators are {@link #merge}d, and the answer does not depend on the
+ * partitioning: ties are broken by chunk id ascending (a total order).
  *
  * <p>Scores are accumulated in float, like the ADC search; cost is {@code O(nq × n × d)}.
  */
@@ -35,7 +35,7 @@ public final class ExactSearch implements Serializable {
 
   private final float[][] queries;
   private final int n;
-  private final Metric metric;
+  private final DistanceMetric metric;
   private final List<PriorityQueue<ChunkHit>> heaps;
 
   /**
@@ -44,7 +44,7 @@ public final class ExactSearch implements Serializable {
    * @param metric similarity
    * @throws IllegalArgumentException if {@code n <= 0} or the query rows differ in length
    */
-  public ExactSearch(float[][] queries, int n, Metric metric) {
+  public ExactSearch(float[][] queries, int n, DistanceMetric metric) {
     if (n <= 0) {
       throw new IllegalArgumentException("n must be > 0, got " + n);
     }
@@ -78,7 +78,7 @@ public final class ExactSearch implements Serializable {
     for (int qi = 0; qi < queries.length; qi++) {
       float[] q = queries[qi];
       float s = 0;
-      if (metric == Metric.IP) {
+      if (metric == DistanceMetric.IP) {
         for (int i = 0; i < q.length; i++) {
           s += q[i] * vector[i];
         }

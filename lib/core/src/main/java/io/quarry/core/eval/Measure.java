@@ -5,11 +5,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * An IR measure and its cutoff (what the config and reports call a metric; not the distance metric of the vectors,
- * {@link io.quarry.core.quant.Metric}), named as in Quarry's reports ({@code nDCG@10}, {@code Recall@100}, {@code MRR@10},
- * {@code P@10}, {@code MAP}, {@code MAP@100}, {@code Success@10}) or as in trec_eval ({@code ndcg_cut_10},
- * {@code recall_100}, {@code P_10}, {@code map}, {@code map_cut_100}, {@code success_10}, {@code recip_rank});
- * {@link #name()} is always the Quarry form.
+ * An IR measure and its cutoff (what the config and reports call a metric; not the
+ * {@link io.quarry.core.quant.DistanceMetric} of the vectors), named as in Quarry's reports ({@code nDCG@10},
+ * {@code Recall@100}, {@code MRR@10}, {@code P@10}, {@code MAP}, {@code MAP@100}, {@code Success@10}) or as in
+ * trec_eval ({@code ndcg_cut_10}, {@code recall_100}, {@code P_10}, {@code map}, {@code map_cut_100},
+ * {@code success_10}, {@code recip_rank}); {@link #name()} is always the Quarry form.
  *
  * <p>Equivalences with trec_eval (same run, same qrels): {@code nDCG@k = ndcg_cut_k}, {@code Recall@k = recall_k},
  * {@code P@k = P_k}, {@code MAP = map}, {@code MAP@k = map_cut_k}, {@code Success@k = success_k},

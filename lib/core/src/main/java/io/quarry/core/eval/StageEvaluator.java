@@ -362,7 +362,7 @@ public final class StageEvaluator {
   /** Documents with at least one chunk in the IVF lists probed for {@code query} at the configured nprobe. */
   Set<String> probedDocs(float[] query) {
     IndexVersion v = searcher.version();
-    int[] probed = searcher.dense().assign(query, cfg.nprobe()).probes();
+    int[] probed = searcher.dense().prepare(query, cfg.nprobe()).probes();
     Set<String> docs = new HashSet<>();
     for (IndexVersion.Shard s : v.shards()) {
       for (int l : probed) {

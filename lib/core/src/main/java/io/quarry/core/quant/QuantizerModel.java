@@ -36,7 +36,7 @@ public final class QuantizerModel implements Serializable {
   public static final int ENCODE_BLOCK = 1024;
 
   private final IndexSpec spec;
-  private final Metric metric;
+  private final DistanceMetric metric;
   private final int d;
   private final VectorTransform transform;
   private final CoarseQuantizer coarse;
@@ -53,7 +53,7 @@ public final class QuantizerModel implements Serializable {
    * @param info provenance and training metrics (null: none)
    * @throws IllegalArgumentException when a component does not match the spec or {@code d}
    */
-  public QuantizerModel(IndexSpec spec, Metric metric, VectorTransform transform, CoarseQuantizer coarse,
+  public QuantizerModel(IndexSpec spec, DistanceMetric metric, VectorTransform transform, CoarseQuantizer coarse,
       ProductQuantizer pq, TrainingInfo info) {
     this.spec = java.util.Objects.requireNonNull(spec, "spec");
     this.metric = java.util.Objects.requireNonNull(metric, "metric");
@@ -75,7 +75,7 @@ public final class QuantizerModel implements Serializable {
    * @param info provenance and training metrics
    * @throws IllegalArgumentException when a shape does not match the spec, or a value is not finite
    */
-  public QuantizerModel(IndexSpec spec, Metric metric, int d, float[] rotation, float[] centroids,
+  public QuantizerModel(IndexSpec spec, DistanceMetric metric, int d, float[] rotation, float[] centroids,
       float[] codebooks, TrainingInfo info) {
     this(spec, metric, spec.transform(d, rotation), spec.coarse(d, centroids), spec.productQuantizer(d, codebooks),
         info);
@@ -85,7 +85,7 @@ public final class QuantizerModel implements Serializable {
     return spec;
   }
 
-  public Metric metric() {
+  public DistanceMetric metric() {
     return metric;
   }
 

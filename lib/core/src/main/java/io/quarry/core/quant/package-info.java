@@ -1,6 +1,6 @@
 /**
  * Vector quantization, Spark-free. This package is the model's public API: the index spec in FAISS notation ({@link
- * io.quarry.core.quant.IndexSpec}), the {@link io.quarry.core.quant.Metric}, and the trained model ({@link
+ * io.quarry.core.quant.IndexSpec}), the {@link io.quarry.core.quant.DistanceMetric}, and the trained model ({@link
  * io.quarry.core.quant.QuantizerModel}: OPQ rotation, IVF centroids and residual PQ codebooks). Sub-packages, each
  * depending only on those listed before it:
  *

@@ -8,8 +8,8 @@ import java.util.List;
 
 /**
  * IVF-PQ ADC search over every shard of an index version ({@link IvfPqSearcher} per shard, Jégou et al., TPAMI
- * 2011), merged into a global top-{@code n}. The query's coarse assignment (OPQ rotation and the {@code nprobe}
- * nearest lists) is computed once per query ({@link #assign}) and handed to every shard. With {@code ivf} sharding a
+ * 2011), merged into a global top-{@code n}. The query is prepared (OPQ rotation and the {@code nprobe} nearest
+ * lists) once per query ({@link #prepare}) and handed to every shard. With {@code ivf} sharding a
  * shard is searched only if it owns at least one probed list (a shard's lists outside its range are empty, so the
  * answer is the same as searching all shards). Thread-safe.
  */
@@ -29,19 +29,19 @@ public final class DenseSearcher {
    * @param query raw query vector ({@code dim} floats)
    * @throws IllegalArgumentException on a dimension mismatch or {@code nprobe < 1}
    */
-  public IvfPqSearcher.PreparedQuery assign(float[] query, int nprobe) {
+  public IvfPqSearcher.PreparedQuery prepare(float[] query, int nprobe) {
     return searcher.prepare(query, nprobe);
   }
 
-  /** Shards searched for an assignment (ids ascending). */
-  public List<IndexVersion.Shard> route(IvfPqSearcher.PreparedQuery a) {
+  /** Shards searched for a prepared query (ids ascending). */
+  public List<IndexVersion.Shard> route(IvfPqSearcher.PreparedQuery prepared) {
     List<IndexVersion.Shard> all = version.shards();
     if (!"ivf".equals(version.manifest().sharding())) {
       return all;
     }
     List<IndexVersion.Shard> out = new ArrayList<>();
     for (IndexVersion.Shard s : all) {
-      for (int l : a.probes()) {
+      for (int l : prepared.probes()) {
         if (l >= s.listFrom() && l < s.listTo()) {
           out.add(s);
           break;
@@ -53,21 +53,21 @@ public final class DenseSearcher {
 
   /** Shards searched for a raw query at {@code nprobe}. */
   public List<IndexVersion.Shard> route(float[] query, int nprobe) {
-    return route(assign(query, nprobe));
+    return route(prepare(query, nprobe));
   }
 
   /**
-   * Top-{@code n} chunks by ADC score for an assignment. Tombstoned chunks ({@link IndexVersion.Shard#deleted}) are
+   * Top-{@code n} chunks by ADC score for a prepared query. Tombstoned chunks ({@link IndexVersion.Shard#deleted}) are
    * never returned: a shard with {@code t} tombstones is asked for its top {@code n + t} and the tombstoned ones are
    * dropped, so the live top-{@code n} is exact (the same hits and scores as a version built without those chunks).
    *
    * @return hits best first (ties by shard, id)
    */
-  public List<ScoredChunk> search(IvfPqSearcher.PreparedQuery a, int n) {
+  public List<ScoredChunk> search(IvfPqSearcher.PreparedQuery prepared, int n) {
     List<ScoredChunk> all = new ArrayList<>();
-    for (IndexVersion.Shard s : route(a)) {
+    for (IndexVersion.Shard s : route(prepared)) {
       int t = s.deletedCount();
-      for (Neighbor nb : searcher.search(a, t == 0 ? n : (int) Math.min(Integer.MAX_VALUE, (long) n + t),
+      for (Neighbor nb : searcher.search(prepared, t == 0 ? n : (int) Math.min(Integer.MAX_VALUE, (long) n + t),
           s.lists())) {
         if (t == 0 || s.live(nb.id())) {
           all.add(new ScoredChunk(s.id(), nb.id(), nb.score()));
@@ -88,6 +88,6 @@ public final class DenseSearcher {
    * @throws IllegalArgumentException on a dimension mismatch or {@code nprobe < 1}
    */
   public List<ScoredChunk> search(float[] query, int n, int nprobe) {
-    return search(assign(query, nprobe), n);
+    return search(prepare(query, nprobe), n);
   }
 }

@@ -1,6 +1,6 @@
 package io.quarry.core.search;
 
-import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.core.segment.RescoreVectorsFile;
 import java.io.IOException;
@@ -12,7 +12,7 @@ import java.io.IOException;
  */
 public final class ExactRescorer {
   private final IndexVersion version;
-  private final Metric metric;
+  private final DistanceMetric metric;
   /** Per shard, the vectors scored: the version's re-scoring vectors, or an extra dense field's. */
   private final java.util.List<RescoreVectorsFile> vectors;
   private final int dim;
@@ -28,7 +28,7 @@ public final class ExactRescorer {
    */
   public ExactRescorer(IndexVersion version, java.util.List<RescoreVectorsFile> vectorsPerShard, int dim) {
     this.version = version;
-    this.metric = Metric.parse(version.manifest().metric());
+    this.metric = DistanceMetric.parse(version.manifest().metric());
     this.vectors = vectorsPerShard;
     this.dim = dim;
   }
@@ -38,7 +38,7 @@ public final class ExactRescorer {
    * inner product, {@code −4} for negated squared L2 distance. The lower bound of theoretical min-max normalization.
    */
   public float theoreticalMin() {
-    return metric == Metric.IP ? -1f : -4f;
+    return metric == DistanceMetric.IP ? -1f : -4f;
   }
 
   /** Scores chunk {@code id} of {@code shard}. @param scratch {@code dim} floats, reused */

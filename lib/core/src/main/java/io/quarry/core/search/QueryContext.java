@@ -1,18 +1,19 @@
 package io.quarry.core.search;
 
+import io.quarry.core.quant.ivf.IvfPqSearcher;
 import java.io.IOException;
 
 /**
  * One query as it moves through the search stages: its text, its embedding (computed on first use, once) and its
- * coarse assignment (OPQ rotation + probed IVF lists, computed on first use, once, and shared by every shard).
+ * prepared dense query (OPQ rotation + probed IVF lists, computed on first use, once, and shared by every shard).
  * Not thread-safe: one per request.
  */
 public final class QueryContext {
   private final String text;
   private final HybridSearcher.QueryEncoder encoder;
   private float[] vector;
-  private io.quarry.core.quant.ivf.IvfPqSearcher.PreparedQuery assignment;
-  private int assignedNprobe;
+  private IvfPqSearcher.PreparedQuery prepared;
+  private int preparedNprobe;
 
   /**
    * @param text the query text
@@ -38,12 +39,12 @@ public final class QueryContext {
     return vector;
   }
 
-  /** The coarse assignment at {@code nprobe}, computed once per query and nprobe. */
-  public io.quarry.core.quant.ivf.IvfPqSearcher.PreparedQuery assignment(DenseSearcher dense, int nprobe) throws IOException {
-    if (assignment == null || assignedNprobe != nprobe) {
-      assignment = dense.assign(vector(), nprobe);
-      assignedNprobe = nprobe;
+  /** The query prepared for the dense search at {@code nprobe} ({@link DenseSearcher#prepare}), once per nprobe. */
+  public IvfPqSearcher.PreparedQuery prepared(DenseSearcher dense, int nprobe) throws IOException {
+    if (prepared == null || preparedNprobe != nprobe) {
+      prepared = dense.prepare(vector(), nprobe);
+      preparedNprobe = nprobe;
     }
-    return assignment;
+    return prepared;
   }
 }

@@ -41,7 +41,7 @@ public interface Retriever {
 
       @Override
       public List<ScoredChunk> retrieve(QueryContext q, int depth, int nprobe) throws IOException {
-        return dense.search(q.assignment(dense, nprobe), depth);
+        return dense.search(q.prepared(dense, nprobe), depth);
       }
     };
   }

@@ -63,33 +63,33 @@ public final class Checksums {
   /**
    * Verifies that {@code file} has the size and SHA-256 the manifest lists.
    *
-   * @throws CorruptSegmentException naming the file on a mismatch or if it is missing
+   * @throws CorruptIndexFileException naming the file on a mismatch or if it is missing
    */
   public static void verify(Path versionDir, IndexManifest.FileEntry e) throws IOException {
     Path f = resolveInside(versionDir, e.path());
     if (!Files.isRegularFile(f)) {
-      throw new CorruptSegmentException(f.toString(), "missing (listed in the manifest)");
+      throw new CorruptIndexFileException(f.toString(), "missing (listed in the manifest)");
     }
     long size = Files.size(f);
     if (size != e.bytes()) {
-      throw new CorruptSegmentException(f.toString(), "size " + size + " bytes, manifest says " + e.bytes());
+      throw new CorruptIndexFileException(f.toString(), "size " + size + " bytes, manifest says " + e.bytes());
     }
     String sum = sha256(f);
     if (!sum.equals(e.sha256())) {
-      throw new CorruptSegmentException(f.toString(), "sha256 " + sum + ", manifest says " + e.sha256());
+      throw new CorruptIndexFileException(f.toString(), "sha256 " + sum + ", manifest says " + e.sha256());
     }
   }
 
   /**
    * Resolves a manifest-relative path inside {@code dir}, refusing absolute paths and {@code ..} escapes.
    *
-   * @throws CorruptSegmentException if the path leaves {@code dir}
+   * @throws CorruptIndexFileException if the path leaves {@code dir}
    */
-  public static Path resolveInside(Path dir, String rel) throws CorruptSegmentException {
+  public static Path resolveInside(Path dir, String rel) throws CorruptIndexFileException {
     Path base = dir.toAbsolutePath().normalize();
     Path p = base.resolve(rel).normalize();
     if (rel.startsWith("/") || rel.contains("\\") || !p.startsWith(base)) {
-      throw new CorruptSegmentException(rel, "path escapes the index version directory");
+      throw new CorruptIndexFileException(rel, "path escapes the index version directory");
     }
     return p;
   }

@@ -89,7 +89,7 @@ public final class ChunkTableFile {
    * Memory-maps and verifies a table.
    *
    * @param shard expected shard id, or -1 to accept any
-   * @throws CorruptSegmentException naming the file on any format or checksum error
+   * @throws CorruptIndexFileException naming the file on any format or checksum error
    */
   public static ChunkTableFile open(Path file, int shard, boolean verifyChecksum) throws IOException {
     ByteBuffer b = SegmentFiles.openVerified(file, CODEC, VERSION, shard, verifyChecksum);
@@ -99,11 +99,11 @@ public final class ChunkTableFile {
     int offsetsAt = SegmentFiles.align8(ordinalsAt + 12 * n);
     int blobAt = offsetsAt + 8 * (2 * n + 1);
     if (blobAt > b.limit()) {
-      throw new CorruptSegmentException(name, "body too short for n = " + n);
+      throw new CorruptIndexFileException(name, "body too short for n = " + n);
     }
     long blobLen = b.getLong(offsetsAt + 16 * n);
     if (blobAt + blobLen > b.limit()) {
-      throw new CorruptSegmentException(name, "string blob of " + blobLen + " bytes runs past the footer");
+      throw new CorruptIndexFileException(name, "string blob of " + blobLen + " bytes runs past the footer");
     }
     return new ChunkTableFile(n, b, ordinalsAt, offsetsAt, blobAt);
   }

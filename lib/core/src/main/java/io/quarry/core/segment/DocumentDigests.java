@@ -109,7 +109,7 @@ public final class DocumentDigests {
    *
    * @param name file name for error messages
    * @return doc id → digest and chunk count
-   * @throws CorruptSegmentException on a malformed line
+   * @throws CorruptIndexFileException on a malformed line
    */
   public static Map<String, Doc> read(InputStream in, String name) throws IOException {
     Map<String, Doc> out = new TreeMap<>();
@@ -120,7 +120,7 @@ public final class DocumentDigests {
       n++;
       String[] f = line.split("\t", -1);
       if (f.length != 3 || f[0].isEmpty() || f[1].length() != 64 || !f[2].matches("[0-9]{1,9}")) {
-        throw new CorruptSegmentException(name, "line " + n + ": expected '<doc id> TAB <64 hex> TAB <chunks>'");
+        throw new CorruptIndexFileException(name, "line " + n + ": expected '<doc id> TAB <64 hex> TAB <chunks>'");
       }
       out.put(f[0], new Doc(f[1], Integer.parseInt(f[2])));
     }

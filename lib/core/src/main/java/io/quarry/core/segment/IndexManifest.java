@@ -294,37 +294,37 @@ public record IndexManifest(
    * Parses and checks a manifest.
    *
    * @param name the file name for error messages
-   * @throws CorruptSegmentException naming the file if the JSON is invalid, the format version is unsupported or a
+   * @throws CorruptIndexFileException naming the file if the JSON is invalid, the format version is unsupported or a
    *     required field is missing
    */
-  public static IndexManifest parse(byte[] json, String name) throws CorruptSegmentException {
+  public static IndexManifest parse(byte[] json, String name) throws CorruptIndexFileException {
     IndexManifest m;
     try {
       m = JSON.readValue(json, IndexManifest.class);
     } catch (IOException e) {
-      throw new CorruptSegmentException(name, "invalid manifest JSON: " + e.getMessage());
+      throw new CorruptIndexFileException(name, "invalid manifest JSON: " + e.getMessage());
     }
     if (m.formatVersion() != FORMAT_VERSION && m.formatVersion() != INCREMENTAL_FORMAT_VERSION) {
-      throw new CorruptSegmentException(name, "unsupported formatVersion " + m.formatVersion() + " (this reader "
+      throw new CorruptIndexFileException(name, "unsupported formatVersion " + m.formatVersion() + " (this reader "
           + "supports " + FORMAT_VERSION + " and " + INCREMENTAL_FORMAT_VERSION + ")");
     }
     if (m.version() == null || m.shards() == null || m.shards().isEmpty() || m.quantizer() == null
         || m.model() == null || m.metric() == null) {
-      throw new CorruptSegmentException(name, "missing required field (version, shards, quantizer, model, metric)");
+      throw new CorruptIndexFileException(name, "missing required field (version, shards, quantizer, model, metric)");
     }
     java.util.Set<String> fieldNames = new java.util.HashSet<>();
     for (DenseField f : m.denseFields()) {
       if (f == null || f.name() == null || f.model() == null || f.path() == null || !fieldNames.add(f.name())
           || f.name().equals(m.model().modelId())) {
-        throw new CorruptSegmentException(name, "invalid or repeated dense field " + f);
+        throw new CorruptIndexFileException(name, "invalid or repeated dense field " + f);
       }
     }
     for (int i = 0; i < m.shards().size(); i++) {
       if (m.shards().get(i).id() != i) {
-        throw new CorruptSegmentException(name, "shard " + i + " has id " + m.shards().get(i).id());
+        throw new CorruptIndexFileException(name, "shard " + i + " has id " + m.shards().get(i).id());
       }
       if (!m.shards().get(i).tombstones().isEmpty() && m.formatVersion() != INCREMENTAL_FORMAT_VERSION) {
-        throw new CorruptSegmentException(name, "shard " + i + " has tombstones but formatVersion is "
+        throw new CorruptIndexFileException(name, "shard " + i + " has tombstones but formatVersion is "
             + m.formatVersion());
       }
     }
@@ -332,7 +332,7 @@ public record IndexManifest(
   }
 
   /** Parses UTF-8 text; see {@link #parse(byte[], String)}. */
-  public static IndexManifest parse(String json, String name) throws CorruptSegmentException {
+  public static IndexManifest parse(String json, String name) throws CorruptIndexFileException {
     return parse(json.getBytes(StandardCharsets.UTF_8), name);
   }
 

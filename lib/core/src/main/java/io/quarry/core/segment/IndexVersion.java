@@ -17,7 +17,7 @@ import java.util.List;
  * <p>Opening verifies, in order: the manifest (format version, required fields), every listed file's size and
  * SHA-256 (when {@code verify}), each segment file's header and CRC32 footer, and that the shards agree with the
  * manifest (nlist, codeSize, dim, entry counts), and — always, verified or not — that every shard's IVF list ids are
- * in range and unique ({@link IvfListsFile#validateIds}). Any failure is a {@link CorruptSegmentException} naming the
+ * in range and unique ({@link IvfListsFile#validateIds}). Any failure is a {@link CorruptIndexFileException} naming the
  * file. Shards of an incremental version carry tombstones ({@link Shard#deleted}, from the manifest's
  * {@code deletedDocs}): searches over this version skip them. Without {@code verify}, corrupt PQ code bytes are not detected (every byte value is a legal code): the SHA-256
  * and CRC32 checks are the defence against them.
@@ -68,12 +68,12 @@ public final class IndexVersion {
   /**
    * Reads the manifest of a version directory without opening the shards.
    *
-   * @throws CorruptSegmentException if it is missing or invalid
+   * @throws CorruptIndexFileException if it is missing or invalid
    */
   public static IndexManifest readManifest(Path versionDir) throws IOException {
     Path m = versionDir.resolve(IndexManifest.FILE_NAME);
     if (!Files.isRegularFile(m)) {
-      throw new CorruptSegmentException(m.toString(), "missing: not a complete index version");
+      throw new CorruptIndexFileException(m.toString(), "missing: not a complete index version");
     }
     return IndexManifest.parse(Files.readAllBytes(m), m.toString());
   }
@@ -83,7 +83,7 @@ public final class IndexVersion {
    *
    * @param verify verify every file's SHA-256 against the manifest and every segment file's CRC32 (reads every byte
    *     once); the format checks (magic, version, lengths) always run
-   * @throws CorruptSegmentException naming the file on any check failure
+   * @throws CorruptIndexFileException naming the file on any check failure
    * @throws IOException on read errors
    */
   public static IndexVersion open(Path versionDir, boolean verify) throws IOException {
@@ -99,7 +99,7 @@ public final class IndexVersion {
       q = QuantizerFormat.read(in, qf.toString());
     }
     if (q.dim() != m.dim() || q.nlist() != m.nlist() || q.codeSize() != m.codeSize()) {
-      throw new CorruptSegmentException(qf.toString(), "quantizer (dim " + q.dim() + ", nlist " + q.nlist()
+      throw new CorruptIndexFileException(qf.toString(), "quantizer (dim " + q.dim() + ", nlist " + q.nlist()
           + ", codeSize " + q.codeSize() + ") does not match the manifest (dim " + m.dim() + ", nlist " + m.nlist()
           + ", codeSize " + m.codeSize() + ")");
     }
@@ -109,7 +109,7 @@ public final class IndexVersion {
       IvfListsFile lists = IvfListsFile.open(sd.resolve(IvfListsFile.FILE_NAME), s.id(), verify);
       Path lf = sd.resolve(IvfListsFile.FILE_NAME);
       if (lists.nlist() != m.nlist() || lists.codeSize() != m.codeSize() || lists.entries() != s.chunks()) {
-        throw new CorruptSegmentException(lf.toString(), "nlist " + lists.nlist() + ", codeSize "
+        throw new CorruptIndexFileException(lf.toString(), "nlist " + lists.nlist() + ", codeSize "
             + lists.codeSize() + ", entries " + lists.entries() + " disagree with the manifest");
       }
       // ids are checked on every load, with or without checksum verification (cheap, and a bad id would otherwise
@@ -120,7 +120,7 @@ public final class IndexVersion {
       }
       ChunkTableFile table = ChunkTableFile.open(sd.resolve(ChunkTableFile.FILE_NAME), s.id(), verify);
       if (table.size() != s.chunks()) {
-        throw new CorruptSegmentException(sd.resolve(ChunkTableFile.FILE_NAME).toString(),
+        throw new CorruptIndexFileException(sd.resolve(ChunkTableFile.FILE_NAME).toString(),
             table.size() + " rows, manifest says " + s.chunks());
       }
       RescoreVectorsFile vectors = null;
@@ -128,7 +128,7 @@ public final class IndexVersion {
         Path vf = sd.resolve(RescoreVectorsFile.FILE_NAME);
         vectors = RescoreVectorsFile.open(vf, s.id(), verify);
         if (vectors.size() != s.chunks() || vectors.dim() != m.dim()) {
-          throw new CorruptSegmentException(vf.toString(), vectors.size() + " × " + vectors.dim()
+          throw new CorruptIndexFileException(vf.toString(), vectors.size() + " × " + vectors.dim()
               + " vectors, manifest says " + s.chunks() + " × " + m.dim());
         }
       }
@@ -162,7 +162,7 @@ public final class IndexVersion {
         RescoreVectorsFile v = RescoreVectorsFile.open(vf, s.id(), verify);
         if (v.size() != s.chunks() || v.dim() != f.model().dim()
             || (f.encoding() != null && v.encoding() != RescoreVectorsFile.Encoding.parse(f.encoding()))) {
-          throw new CorruptSegmentException(vf.toString(), v.size() + " × " + v.dim() + " " + v.encoding()
+          throw new CorruptIndexFileException(vf.toString(), v.size() + " × " + v.dim() + " " + v.encoding()
               + " vectors, manifest says " + s.chunks() + " × " + f.model().dim() + " " + f.encoding()
               + " for dense field " + f.name());
         }

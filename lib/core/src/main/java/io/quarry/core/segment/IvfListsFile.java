@@ -109,7 +109,7 @@ public final class IvfListsFile implements InvertedLists {
    * Memory-maps and verifies a lists file.
    *
    * @param shard expected shard id, or -1 to accept any
-   * @throws CorruptSegmentException naming the file on any format or checksum error
+   * @throws CorruptIndexFileException naming the file on any format or checksum error
    */
   public static IvfListsFile open(Path file, int shard, boolean verifyChecksum) throws IOException {
     ByteBuffer b = SegmentFiles.openVerified(file, CODEC, VERSION, shard, verifyChecksum);
@@ -121,16 +121,16 @@ public final class IvfListsFile implements InvertedLists {
     for (int l = 0; l <= nlist; l++) {
       offsets[l] = b.getLong();
       if (l > 0 && offsets[l] < offsets[l - 1]) {
-        throw new CorruptSegmentException(name, "list offsets not monotone at list " + l);
+        throw new CorruptIndexFileException(name, "list offsets not monotone at list " + l);
       }
     }
     if (offsets[0] != 0 || offsets[nlist] != n) {
-      throw new CorruptSegmentException(name, "list offsets span [" + offsets[0] + ", " + offsets[nlist]
+      throw new CorruptIndexFileException(name, "list offsets span [" + offsets[0] + ", " + offsets[nlist]
           + ") but n = " + n);
     }
     long need = b.position() + 4 * n + 8 + n * codeSize;
     if (need > b.limit() + 8L) {
-      throw new CorruptSegmentException(name, "body too short for n = " + n + ", codeSize = " + codeSize);
+      throw new CorruptIndexFileException(name, "body too short for n = " + n + ", codeSize = " + codeSize);
     }
     int idsStart = b.position();
     ByteBuffer ids = b.duplicate().position(idsStart).limit(idsStart + (int) (4 * n)).slice()
@@ -151,17 +151,17 @@ public final class IvfListsFile implements InvertedLists {
    * @param chunks entries the shard holds (chunk table rows)
    * @param listFrom first list the shard owns
    * @param listTo one past the last list the shard owns
-   * @throws CorruptSegmentException naming the file, the list and the entry on the first violation
+   * @throws CorruptIndexFileException naming the file, the list and the entry on the first violation
    */
-  public void validateIds(String fileName, long chunks, int listFrom, int listTo) throws CorruptSegmentException {
+  public void validateIds(String fileName, long chunks, int listFrom, int listTo) throws CorruptIndexFileException {
     if (entries() != chunks) {
-      throw new CorruptSegmentException(fileName, entries() + " entries, the shard has " + chunks + " chunks");
+      throw new CorruptIndexFileException(fileName, entries() + " entries, the shard has " + chunks + " chunks");
     }
     java.util.BitSet seen = new java.util.BitSet((int) Math.min(chunks, Integer.MAX_VALUE));
     for (int l = 0; l < nlist; l++) {
       int size = size(l);
       if (size > 0 && (l < listFrom || l >= listTo)) {
-        throw new CorruptSegmentException(fileName, "list " + l + " holds " + size + " entries but the shard owns "
+        throw new CorruptIndexFileException(fileName, "list " + l + " holds " + size + " entries but the shard owns "
             + "lists [" + listFrom + ", " + listTo + ")");
       }
       IntBuffer ib = ids(l);
@@ -169,15 +169,15 @@ public final class IvfListsFile implements InvertedLists {
       for (int i = 0; i < size; i++) {
         int id = ib.get(i);
         if (id < 0 || id >= chunks) {
-          throw new CorruptSegmentException(fileName, "list " + l + " entry " + i + ": id " + id + " not in [0, "
+          throw new CorruptIndexFileException(fileName, "list " + l + " entry " + i + ": id " + id + " not in [0, "
               + chunks + ")");
         }
         if (id <= prev) {
-          throw new CorruptSegmentException(fileName, "list " + l + " entry " + i + ": id " + id
+          throw new CorruptIndexFileException(fileName, "list " + l + " entry " + i + ": id " + id
               + " not ascending (previous " + prev + ")");
         }
         if (seen.get(id)) {
-          throw new CorruptSegmentException(fileName, "list " + l + " entry " + i + ": id " + id
+          throw new CorruptIndexFileException(fileName, "list " + l + " entry " + i + ": id " + id
               + " appears twice");
         }
         seen.set(id);
@@ -194,9 +194,9 @@ public final class IvfListsFile implements InvertedLists {
    * @param fileName the file as named in errors
    * @param m PQ sub-quantizers
    * @param nbits bits per sub-code
-   * @throws CorruptSegmentException naming the file and entry on the first code with non-zero padding bits
+   * @throws CorruptIndexFileException naming the file and entry on the first code with non-zero padding bits
    */
-  public void validatePqPadding(String fileName, int m, int nbits) throws CorruptSegmentException {
+  public void validatePqPadding(String fileName, int m, int nbits) throws CorruptIndexFileException {
     int usedBits = m * nbits;
     int pad = codeSize * 8 - usedBits;
     if (pad <= 0 || pad >= 8) {
@@ -207,7 +207,7 @@ public final class IvfListsFile implements InvertedLists {
     for (long i = 0; i < n; i++) {
       int last = codes.get((int) (i * codeSize + codeSize - 1)) & 0xFF;
       if ((last & mask) != 0) {
-        throw new CorruptSegmentException(fileName, "entry " + i + ": PQ code has non-zero padding bits");
+        throw new CorruptIndexFileException(fileName, "entry " + i + ": PQ code has non-zero padding bits");
       }
     }
   }

@@ -1,10 +1,10 @@
 package io.quarry.core.segment;
 
-import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.DistanceMetric;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.FloatBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.file.Path;
 
 /**
@@ -128,14 +128,14 @@ public final class RescoreVectorsFile {
    * Memory-maps and verifies a vectors file.
    *
    * @param shard expected shard id, or -1 to accept any
-   * @throws CorruptSegmentException naming the file on any format or checksum error
+   * @throws CorruptIndexFileException naming the file on any format or checksum error
    */
   public static RescoreVectorsFile open(Path file, int shard, boolean verifyChecksum) throws IOException {
     ByteBuffer b = SegmentFiles.openVerified(file, CODEC, VERSION, shard, verifyChecksum);
     String name = file.toString();
     int enc = b.getInt();
     if (enc < 0 || enc > 1) {
-      throw new CorruptSegmentException(name, "unknown encoding " + enc);
+      throw new CorruptIndexFileException(name, "unknown encoding " + enc);
     }
     Encoding encoding = Encoding.values()[enc];
     int dim = SegmentFiles.checkedLength(name, "dim", b.getInt(), 1 << 16);
@@ -154,7 +154,7 @@ public final class RescoreVectorsFile {
     }
     long bytes = (long) n * encoding.bytesPerVector(dim);
     if (b.position() + bytes > b.limit()) {
-      throw new CorruptSegmentException(name, "body too short for " + n + " × " + dim + " " + encoding);
+      throw new CorruptIndexFileException(name, "body too short for " + n + " × " + dim + " " + encoding);
     }
     ByteBuffer data = b.duplicate().position(b.position()).limit(b.position() + (int) bytes).slice()
         .order(ByteOrder.LITTLE_ENDIAN);
@@ -192,12 +192,12 @@ public final class RescoreVectorsFile {
 
   /**
    * Exact score of {@code query} ({@code dim} floats) against stored vector {@code id} under {@code metric}: inner
-   * product, or negated squared L2 distance (higher is better, as {@link Metric} documents).
+   * product, or negated squared L2 distance (higher is better, as {@link DistanceMetric} documents).
    */
-  public float score(Metric metric, float[] query, int id, float[] scratch) {
+  public float score(DistanceMetric metric, float[] query, int id, float[] scratch) {
     get(id, scratch);
     float s = 0;
-    if (metric == Metric.IP) {
+    if (metric == DistanceMetric.IP) {
       for (int j = 0; j < dim; j++) {
         s += query[j] * scratch[j];
       }

@@ -151,7 +151,7 @@ public final class SegmentFiles {
    *
    * @param verifyChecksum when false only the footer magic is checked (the CRC32 pass reads every byte)
    * @return the mapped file, little-endian, positioned just after the header
-   * @throws CorruptSegmentException naming {@code file} on any mismatch
+   * @throws CorruptIndexFileException naming {@code file} on any mismatch
    * @throws IOException if the file cannot be read
    */
   public static ByteBuffer openVerified(Path file, String codec, int version, int shard, boolean verifyChecksum)
@@ -161,44 +161,46 @@ public final class SegmentFiles {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
       if (size < headerLength(codec) + FOOTER_LENGTH) {
-        throw new CorruptSegmentException(name, "file too short (" + size + " bytes) for a '" + codec + "' file");
+        throw new CorruptIndexFileException(name, "file too short (" + size + " bytes) for a '" + codec + "' file");
       }
       if (size > Integer.MAX_VALUE) {
-        throw new CorruptSegmentException(name, "file larger than 2 GiB (" + size + " bytes); split into more shards");
+        throw new CorruptIndexFileException(name,
+            "file larger than 2 GiB (" + size + " bytes); split into more shards");
       }
       buf = ch.map(FileChannel.MapMode.READ_ONLY, 0, size).order(ByteOrder.LITTLE_ENDIAN);
     }
     int magic = buf.getInt(0);
     if (magic != MAGIC) {
-      throw new CorruptSegmentException(name, String.format("bad header magic 0x%08x (expected 0x%08x)", magic, MAGIC));
+      throw new CorruptIndexFileException(name,
+          String.format("bad header magic 0x%08x (expected 0x%08x)", magic, MAGIC));
     }
     int len = buf.get(4) & 0xff;
     byte[] nb = new byte[len];
     buf.get(5, nb);
     String actualCodec = new String(nb, StandardCharsets.US_ASCII);
     if (!actualCodec.equals(codec)) {
-      throw new CorruptSegmentException(name, "codec '" + actualCodec + "' (expected '" + codec + "')");
+      throw new CorruptIndexFileException(name, "codec '" + actualCodec + "' (expected '" + codec + "')");
     }
     int actualVersion = buf.getInt(5 + len);
     if (actualVersion != version) {
-      throw new CorruptSegmentException(name, "unsupported " + codec + " version " + actualVersion
+      throw new CorruptIndexFileException(name, "unsupported " + codec + " version " + actualVersion
           + " (this reader supports " + version + ")");
     }
     int actualShard = buf.getInt(9 + len);
     if (shard >= 0 && actualShard != shard) {
-      throw new CorruptSegmentException(name, "belongs to shard " + actualShard + " (expected " + shard + ")");
+      throw new CorruptIndexFileException(name, "belongs to shard " + actualShard + " (expected " + shard + ")");
     }
     int footer = buf.capacity() - FOOTER_LENGTH;
     int fm = buf.getInt(footer);
     if (fm != FOOTER_MAGIC) {
-      throw new CorruptSegmentException(name, String.format("bad footer magic 0x%08x (truncated file?)", fm));
+      throw new CorruptIndexFileException(name, String.format("bad footer magic 0x%08x (truncated file?)", fm));
     }
     if (verifyChecksum) {
       CRC32 crc = new CRC32();
       crc.update(buf.duplicate().position(0).limit(footer + 8));
       long stored = buf.getLong(footer + 8);
       if (stored != crc.getValue()) {
-        throw new CorruptSegmentException(name, String.format("checksum mismatch: stored crc32 %08x, actual %08x",
+        throw new CorruptIndexFileException(name, String.format("checksum mismatch: stored crc32 %08x, actual %08x",
             stored, crc.getValue()));
       }
     }
@@ -216,9 +218,9 @@ public final class SegmentFiles {
   }
 
   /** Bounds check for a length read from a file. */
-  static int checkedLength(String file, String field, long value, long max) throws CorruptSegmentException {
+  static int checkedLength(String file, String field, long value, long max) throws CorruptIndexFileException {
     if (value < 0 || value > max) {
-      throw new CorruptSegmentException(file, field + " = " + value + " out of range [0, " + max + "]");
+      throw new CorruptIndexFileException(file, field + " = " + value + " out of range [0, " + max + "]");
     }
     return (int) value;
   }

@@ -11,7 +11,7 @@ import java.util.Set;
 /**
  * Writes the dense part of one shard into a local directory: {@link IvfListsFile} ({@code lists.ivf}),
  * {@link ChunkTableFile} ({@code chunks.tbl}) and, unless {@code rescore = none}, {@link RescoreVectorsFile}
- * ({@code vectors.bin}). The lexical (BM25) part is written by {@code io.quarry.lexical.Bm25SegmentWriter} into
+ * ({@code vectors.bin}). The lexical (BM25) part is written by {@code io.quarry.lexical.Bm25ShardWriter} into
  * {@code bm25/} of the same directory. Entry {@code i} gets shard-local id {@code i}.
  */
 public final class ShardWriter {

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 
 class QuantizerModelTest {
 
-  private static QuantizerModel model(String spec, Metric metric) {
+  private static QuantizerModel model(String spec, DistanceMetric metric) {
     int d = 12;
     float[] x = TestData.clustered(1200, d, 10, 0.3f, 3);
     return QuantizerTrainer.train(x, 1200, d, IndexSpec.parse(spec), metric,
@@ -24,11 +24,11 @@ class QuantizerModelTest {
   @Test
   void writeReadRoundTripsByteIdentically() throws IOException {
     for (String spec : new String[] {"OPQ4,IVF8,PQ4x8", "IVF8,PQ6x5", "PQ3x8", "IVF8,Flat"}) {
-      QuantizerModel m = model(spec, Metric.IP);
+      QuantizerModel m = model(spec, DistanceMetric.IP);
       byte[] bytes = QuantizerFormat.toBytes(m);
       QuantizerModel back = QuantizerFormat.fromBytes(bytes, "mem.bin");
       assertThat(back.spec()).isEqualTo(m.spec());
-      assertThat(back.metric()).isEqualTo(Metric.IP);
+      assertThat(back.metric()).isEqualTo(DistanceMetric.IP);
       assertThat(back.info()).isEqualTo(m.info());
       assertThat(QuantizerFormat.toBytes(back)).isEqualTo(bytes);
       assertThat(QuantizerFormat.headerJson(back).get("metrics").has("pq.mse")).isTrue();
@@ -37,7 +37,7 @@ class QuantizerModelTest {
 
   @Test
   void corruptInputNamesTheSource() {
-    byte[] bytes = QuantizerFormat.toBytes(model("IVF8,PQ4x8", Metric.L2));
+    byte[] bytes = QuantizerFormat.toBytes(model("IVF8,PQ4x8", DistanceMetric.L2));
     byte[] flipped = bytes.clone();
     flipped[bytes.length - 20] ^= 0x10;
     assertThatThrownBy(() -> QuantizerFormat.fromBytes(flipped, "s3a://b/q.bin"))
@@ -72,12 +72,12 @@ class QuantizerModelTest {
 
   @Test
   void decodeInvertsEncodeUpToQuantization() {
-    QuantizerModel flat = model("IVF8,Flat", Metric.L2);
+    QuantizerModel flat = model("IVF8,Flat", DistanceMetric.L2);
     float[] x = TestData.clustered(1, 12, 1, 1f, 99);
     QuantizerModel.Encoded e = flat.encodeVector(x);
     assertThat(flat.decode(e.list(), e.code(), 0)).containsExactly(x);
     assertThat(e.squaredError()).isZero();
-    QuantizerModel pq = model("OPQ4,IVF8,PQ6x5", Metric.L2);
+    QuantizerModel pq = model("OPQ4,IVF8,PQ6x5", DistanceMetric.L2);
     assertThat(pq.codeSize()).isEqualTo(4);
     QuantizerModel.Encoded ep = pq.encodeVector(x);
     float[] rec = pq.decode(ep.list(), ep.code(), 0);
@@ -88,11 +88,11 @@ class QuantizerModelTest {
   @Test
   void constructorRejectsBadShapes() {
     IndexSpec spec = IndexSpec.parse("IVF2,PQ2x1");
-    assertThatThrownBy(() -> new QuantizerModel(spec, Metric.L2, 4, null, new float[7], new float[8], null))
+    assertThatThrownBy(() -> new QuantizerModel(spec, DistanceMetric.L2, 4, null, new float[7], new float[8], null))
         .hasMessageContaining("centroids (nlist × d): expected 8 floats, got 7");
     float[] cb = new float[8];
     cb[3] = Float.NaN;
-    assertThatThrownBy(() -> new QuantizerModel(spec, Metric.L2, 4, null, new float[8], cb, null))
+    assertThatThrownBy(() -> new QuantizerModel(spec, DistanceMetric.L2, 4, null, new float[8], cb, null))
         .hasMessageContaining("non-finite");
   }
 }

@@ -7,12 +7,12 @@ import io.quarry.core.config.ConfigLoader;
 import io.quarry.core.config.TuningConfig;
 import io.quarry.core.eval.FusionTuner;
 import io.quarry.core.eval.Qrels;
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.train.QuantizerTrainer;
 import io.quarry.core.segment.Checksums;
-import io.quarry.core.segment.CorruptSegmentException;
+import io.quarry.core.segment.CorruptIndexFileException;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.core.segment.RescoreVectorsFile;
@@ -68,7 +68,7 @@ class DenseFieldsTest {
   void build() throws Exception {
     x = DenseSearcherTest.data(5);
     x2 = second(6);
-    QuantizerModel q = QuantizerTrainer.train(x, N, D, IndexSpec.parse("IVF8,PQ4x8"), Metric.IP,
+    QuantizerModel q = QuantizerTrainer.train(x, N, D, IndexSpec.parse("IVF8,PQ4x8"), DistanceMetric.IP,
         QuantizerTrainer.Params.defaults(5));
     dir = tmp.resolve("v");
     base = DenseSearcherTest.write(dir, q, x, 3, "hash", "float32");
@@ -208,12 +208,12 @@ class DenseFieldsTest {
     IndexManifest wrongDim = m.withDenseFields(List.of(new IndexManifest.DenseField(FIELD,
         new IndexManifest.Model(FIELD, "sha-2", D2 + 1), f.path(), f.encoding())), m.shards());
     Files.write(dir.resolve(IndexManifest.FILE_NAME), wrongDim.toJson());
-    assertThatThrownBy(() -> IndexVersion.open(dir, false)).isInstanceOf(CorruptSegmentException.class)
+    assertThatThrownBy(() -> IndexVersion.open(dir, false)).isInstanceOf(CorruptIndexFileException.class)
         .hasMessageContaining("dense field " + FIELD);
     // a field named like the primary model, or listed twice, is refused when the manifest is parsed
     IndexManifest twice = m.withDenseFields(List.of(f, f), m.shards());
     assertThatThrownBy(() -> IndexManifest.parse(twice.toJson(), "manifest.json"))
-        .isInstanceOf(CorruptSegmentException.class).hasMessageContaining("dense field");
+        .isInstanceOf(CorruptIndexFileException.class).hasMessageContaining("dense field");
     // a tampered field file fails verification by its SHA-256
     Files.write(dir.resolve(IndexManifest.FILE_NAME), m.toJson());
     Path vf = dir.resolve(m.shards().get(1).dir()).resolve(f.path());

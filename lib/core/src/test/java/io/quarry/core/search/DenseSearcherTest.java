@@ -3,8 +3,8 @@ package io.quarry.core.search;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.Neighbor;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
@@ -91,7 +91,7 @@ class DenseSearcherTest {
   @Test
   void shardedSearchEqualsUnshardedAdc() throws Exception {
     float[] x = data(3);
-    QuantizerModel q = QuantizerTrainer.train(x, N, D, IndexSpec.parse("IVF8,PQ4x8"), Metric.IP,
+    QuantizerModel q = QuantizerTrainer.train(x, N, D, IndexSpec.parse("IVF8,PQ4x8"), DistanceMetric.IP,
         QuantizerTrainer.Params.defaults(5));
     ArrayInvertedLists ref = ArrayInvertedLists.build(q, x, N);
     IvfPqSearcher adc = new IvfPqSearcher(q);
@@ -126,7 +126,7 @@ class DenseSearcherTest {
   @Test
   void exactRescoringUsesStoredVectors() throws Exception {
     float[] x = data(4);
-    QuantizerModel q = QuantizerTrainer.train(x, N, D, IndexSpec.parse("IVF8,PQ4x8"), Metric.IP,
+    QuantizerModel q = QuantizerTrainer.train(x, N, D, IndexSpec.parse("IVF8,PQ4x8"), DistanceMetric.IP,
         QuantizerTrainer.Params.defaults(5));
     for (String rescore : List.of("float32", "sq8")) {
       IndexVersion v = write(tmp.resolve(rescore), q, x, 2, "hash", rescore);

@@ -2,7 +2,7 @@ package io.quarry.core.segment;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.DistanceMetric;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -94,7 +94,7 @@ class GoldenSegmentTest {
       }
     }
     float[] query = {1, 0, 0, 0};
-    assertThat(f.score(Metric.IP, query, 2, out)).isEqualTo(v[2 * DIM]);
+    assertThat(f.score(DistanceMetric.IP, query, 2, out)).isEqualTo(v[2 * DIM]);
   }
 
   @Test
@@ -124,7 +124,7 @@ class GoldenSegmentTest {
     String future = Files.readString(GOLDEN.resolve("manifest.json")).replace("\"formatVersion\" : 1",
         "\"formatVersion\" : 3");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> IndexManifest.parse(future, "m2.json"))
-        .isInstanceOf(CorruptSegmentException.class).hasMessageContaining("m2.json")
+        .isInstanceOf(CorruptIndexFileException.class).hasMessageContaining("m2.json")
         .hasMessageContaining("unsupported formatVersion 3");
   }
 }

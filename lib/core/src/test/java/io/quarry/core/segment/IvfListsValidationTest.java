@@ -30,7 +30,7 @@ class IvfListsValidationTest {
   @Test
   void rejectsOutOfRangeDuplicateAndUnorderedIds() throws Exception {
     assertThatThrownBy(() -> write(new int[] {0, 1}, new int[] {0, -67}, 1, new byte[2])
-        .validateIds("lists.ivf", 2, 0, 3)).isInstanceOf(CorruptSegmentException.class)
+        .validateIds("lists.ivf", 2, 0, 3)).isInstanceOf(CorruptIndexFileException.class)
         .hasMessageContaining("lists.ivf").hasMessageContaining("id -67 not in [0, 2)");
     assertThatThrownBy(() -> write(new int[] {0, 1}, new int[] {0, 2}, 1, new byte[2])
         .validateIds("lists.ivf", 2, 0, 3)).hasMessageContaining("id 2 not in [0, 2)");
@@ -54,7 +54,7 @@ class IvfListsValidationTest {
     IvfListsFile ok = write(new int[] {0, 1}, new int[] {0, 1}, 2, new byte[] {0x21, 0x03, 0x54, 0x0f});
     assertThatCode(() -> ok.validatePqPadding("lists.ivf", 3, 4)).doesNotThrowAnyException();
     IvfListsFile bad = write(new int[] {0, 1}, new int[] {0, 1}, 2, new byte[] {0x21, 0x03, 0x54, 0x1f});
-    assertThatThrownBy(() -> bad.validatePqPadding("lists.ivf", 3, 4)).isInstanceOf(CorruptSegmentException.class)
+    assertThatThrownBy(() -> bad.validatePqPadding("lists.ivf", 3, 4)).isInstanceOf(CorruptIndexFileException.class)
         .hasMessageContaining("entry 1: PQ code has non-zero padding bits");
     // byte-aligned codes: every byte value is legal, nothing to check
     assertThatCode(() -> bad.validatePqPadding("lists.ivf", 2, 8)).doesNotThrowAnyException();

@@ -41,7 +41,7 @@ class RefreshFormatTest {
     assertThat(DocumentDigests.read(Files.newInputStream(tmp.resolve(DocumentDigests.FILE_NAME)), "docs.tsv"))
         .isEqualTo(DocumentDigests.ofEntries(a));
     assertThatThrownBy(() -> DocumentDigests.read(new ByteArrayInputStream("d1\tabc\n".getBytes(
-        StandardCharsets.UTF_8)), "x/docs.tsv")).isInstanceOf(CorruptSegmentException.class)
+        StandardCharsets.UTF_8)), "x/docs.tsv")).isInstanceOf(CorruptIndexFileException.class)
         .hasMessageContaining("x/docs.tsv").hasMessageContaining("line 1");
   }
 
@@ -59,9 +59,9 @@ class RefreshFormatTest {
     assertThat(IndexManifest.parse(manifest(2, "[\"d1\"]"), "m").shards().get(0).tombstones())
         .containsExactly("d1");
     assertThatThrownBy(() -> IndexManifest.parse(manifest(1, "[\"d1\"]"), "m"))
-        .isInstanceOf(CorruptSegmentException.class).hasMessageContaining("tombstones");
+        .isInstanceOf(CorruptIndexFileException.class).hasMessageContaining("tombstones");
     assertThatThrownBy(() -> IndexManifest.parse(manifest(3, null), "m"))
-        .isInstanceOf(CorruptSegmentException.class).hasMessageContaining("unsupported formatVersion 3");
+        .isInstanceOf(CorruptIndexFileException.class).hasMessageContaining("unsupported formatVersion 3");
     // a shard without tombstones writes no deletedDocs field: full builds keep their manifest bytes
     IndexManifest m = IndexManifest.parse(manifest(1, null), "m");
     assertThat(new String(m.toJson(), StandardCharsets.UTF_8)).doesNotContain("deletedDocs")

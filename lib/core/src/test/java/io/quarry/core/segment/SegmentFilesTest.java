@@ -3,7 +3,7 @@ package io.quarry.core.segment;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.DistanceMetric;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -94,8 +94,8 @@ class SegmentFilesTest {
     assertThat(maxErr).isGreaterThan(0f).isLessThan(8f / 255 / 2 + 1e-5f);
     float[] query = new float[dim];
     query[0] = 1;
-    assertThat(f.score(Metric.IP, query, 3, out)).isEqualTo(v[3 * dim]);
-    assertThat(f.score(Metric.L2, v.clone(), 0, out)).isEqualTo(-0f);
+    assertThat(f.score(DistanceMetric.IP, query, 3, out)).isEqualTo(v[3 * dim]);
+    assertThat(f.score(DistanceMetric.L2, v.clone(), 0, out)).isEqualTo(-0f);
     assertThat(Files.size(tmp.resolve("q"))).isLessThan(Files.size(tmp.resolve("f")) / 3);
   }
 
@@ -111,7 +111,7 @@ class SegmentFilesTest {
       raf.write(b ^ 0x40);
     }
     assertThatThrownBy(() -> IvfListsFile.open(f, 0, true))
-        .isInstanceOf(CorruptSegmentException.class)
+        .isInstanceOf(CorruptIndexFileException.class)
         .hasMessageContaining(f.toString())
         .hasMessageContaining("checksum mismatch");
   }
@@ -120,21 +120,21 @@ class SegmentFilesTest {
   void truncatedWrongCodecAndWrongShardAreRejected() throws Exception {
     Path f = tmp.resolve("chunks.tbl");
     ChunkTableFile.write(f, 2, List.of(new ChunkTableFile.Row("a", "b", 0, 0, 1)));
-    assertThatThrownBy(() -> IvfListsFile.open(f, 2, true)).isInstanceOf(CorruptSegmentException.class)
+    assertThatThrownBy(() -> IvfListsFile.open(f, 2, true)).isInstanceOf(CorruptIndexFileException.class)
         .hasMessageContaining("codec 'quarry.chunks' (expected 'quarry.ivf')");
     assertThatThrownBy(() -> ChunkTableFile.open(f, 1, true)).hasMessageContaining("belongs to shard 2");
     byte[] all = Files.readAllBytes(f);
     Path t = tmp.resolve("trunc");
     Files.write(t, java.util.Arrays.copyOf(all, all.length - 9));
-    assertThatThrownBy(() -> ChunkTableFile.open(t, 2, true)).isInstanceOf(CorruptSegmentException.class)
+    assertThatThrownBy(() -> ChunkTableFile.open(t, 2, true)).isInstanceOf(CorruptIndexFileException.class)
         .hasMessageContaining(t.toString());
   }
 
   @Test
   void manifestPathsCannotEscape() {
     assertThatThrownBy(() -> Checksums.resolveInside(tmp, "../etc/passwd"))
-        .isInstanceOf(CorruptSegmentException.class);
+        .isInstanceOf(CorruptIndexFileException.class);
     assertThatThrownBy(() -> Checksums.resolveInside(tmp, "/etc/passwd"))
-        .isInstanceOf(CorruptSegmentException.class);
+        .isInstanceOf(CorruptIndexFileException.class);
   }
 }

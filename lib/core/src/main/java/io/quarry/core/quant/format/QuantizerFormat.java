@@ -3,8 +3,8 @@ package io.quarry.core.quant.format;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TrainingInfo;
 import io.quarry.core.quant.component.CoarseQuantizer;
@@ -190,7 +190,7 @@ public final class QuantizerFormat {
   }
 
   /** The header fields a reader needs: the chain's spec, metric, dimension and provenance. */
-  record Header(IndexSpec spec, Metric metric, int d, boolean hasRotation, TrainingInfo info) {}
+  record Header(IndexSpec spec, DistanceMetric metric, int d, boolean hasRotation, TrainingInfo info) {}
 
   /** The components read from a file's body ({@code pq} null for Flat). */
   record Parts(VectorTransform transform, CoarseQuantizer coarse, ProductQuantizer pq) {}
@@ -209,11 +209,11 @@ public final class QuantizerFormat {
       throw new IOException(sourceName + ": corrupt header JSON: " + e.getMessage(), e);
     }
     IndexSpec spec;
-    Metric metric;
+    DistanceMetric metric;
     int d;
     try {
       spec = IndexSpec.parse(required(h, "spec", sourceName).asText());
-      metric = Metric.parse(required(h, "metric", sourceName).asText());
+      metric = DistanceMetric.parse(required(h, "metric", sourceName).asText());
       d = required(h, "d", sourceName).asInt();
       spec.validateFor(d);
     } catch (IllegalArgumentException e) {

@@ -1,6 +1,6 @@
 package io.quarry.core.quant.ivf;
 
-import io.quarry.core.quant.Metric;
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.Neighbor;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.component.CoarseQuantizer;
@@ -26,12 +26,13 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * the rotated space, where the centroids and codebooks live):
  *
  * <ul>
- *   <li>{@link Metric#IP}: one table {@code T[m][k] = <xt_m, b_{m,k}>} ({@code M × ksub} floats) computed once
+ *   <li>{@link DistanceMetric#IP}: one table {@code T[m][k] = <xt_m, b_{m,k}>} ({@code M × ksub} floats) computed once
  *       per query; an entry of list {@code l} with sub-codes {@code c_0..c_{M−1}} scores {@code <xt, c_l> + Σ_m
  *       T[m][c_m]}, which equals {@code <xt, decode(l, code)>} up to float rounding.
- *   <li>{@link Metric#L2} with the <b>precomputed table</b> (FAISS {@code IndexIVFPQ::use_precomputed_table = 1},
- *       {@code faiss/IndexIVFPQ.cpp} {@code precompute_table}), the default: for a database vector {@code c_l + r}
- *       with {@code r = Σ_m b_{m,c_m}}, {@code ||xt − c_l − r||² = ||xt − c_l||² + (||r||² + 2<c_l, r>) − 2<xt, r>}.
+ *   <li>{@link DistanceMetric#L2} with the <b>precomputed table</b> (FAISS
+ *       {@code IndexIVFPQ::use_precomputed_table = 1}, {@code faiss/IndexIVFPQ.cpp} {@code precompute_table}), the
+ *       default: for a database vector {@code c_l + r} with {@code r = Σ_m b_{m,c_m}},
+ *       {@code ||xt − c_l − r||² = ||xt − c_l||² + (||r||² + 2<c_l, r>) − 2<xt, r>}.
  *       With {@code r} a concatenation of sub-vectors the middle term is a sum over sub-quantizers of
  *       {@code P[l][m][k] = ||b_{m,k}||² + 2<c_{l,m}, b_{m,k}>}, computed once by the constructor ({@code nlist × M ×
  *       ksub} floats), and the last is {@code −2 T[m][k]} with the per-query inner-product table {@code T} above. Per
@@ -40,7 +41,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *       rounding (the expansion cancels: a few ulps of {@code ||xt − c_l||²}; {@code IvfPqPrecomputedTableTest}).
  *       Above {@code precomputedTableMaxBytes} (FAISS {@code precomputed_table_max_bytes}) the searcher falls back
  *       to:
- *   <li>{@link Metric#L2}, per-list tables: per probed list {@code T_l[m][k] = ||xt_m − c_{l,m} − b_{m,k}||²}
+ *   <li>{@link DistanceMetric#L2}, per-list tables: per probed list {@code T_l[m][k] = ||xt_m − c_{l,m} − b_{m,k}||²}
  *       (exact differences); the score is {@code −Σ_m T_l[m][c_m]}, the negated squared distance to the
  *       reconstruction.
  *   <li>Flat: the stored float vector is scored exactly ({@code <xt, x>} or {@code −||xt − x||²}).
@@ -118,11 +119,11 @@ public final class IvfPqSearcher {
     this.coarse = model.coarse();
     this.pq = model.pq();
     long floats = pq == null ? 0 : (long) model.nlist() * pq.m() * pq.ksub();
-    boolean use = pq != null && model.metric() == Metric.L2 && floats * Float.BYTES <= precomputedTableMaxBytes
+    boolean use = pq != null && model.metric() == DistanceMetric.L2 && floats * Float.BYTES <= precomputedTableMaxBytes
         && floats <= Integer.MAX_VALUE - 8;
     this.precomputed = use ? precompute(coarse, pq) : null;
     this.lutScan = lutScan && LutScan.AVAILABLE && pq != null && pq.nbits() == 8
-        && (model.metric() == Metric.IP || precomputed != null);
+        && (model.metric() == DistanceMetric.IP || precomputed != null);
     this.precomputedAbsSums = this.lutScan && precomputed != null ? absSums(precomputed, pq.m(), pq.ksub()) : null;
   }
 
@@ -187,9 +188,9 @@ public final class IvfPqSearcher {
    *
    * @param xt the transformed query {@code R q} ({@code d} floats)
    * @param probes lists to scan, best first ({@link CoarseQuantizer#probe})
-   * @param ipTable the inner-product ADC table {@code <xt_m, b_{m,k}>} ({@code M × ksub}) for {@link Metric#IP} PQ
-   *     models and for L2 PQ models searched with the precomputed table; null otherwise (a searcher that needs it
-   *     and finds null computes it)
+   * @param ipTable the inner-product ADC table {@code <xt_m, b_{m,k}>} ({@code M × ksub}) for
+   *     {@link DistanceMetric#IP} PQ models and for L2 PQ models searched with the precomputed table; null otherwise
+   *     (a searcher that needs it and finds null computes it)
    * @param lut {@code ipTable} quantized to bytes ({@link QuantizedLut}) when the searcher scans with {@link LutScan},
    *     else null (the shards are then scanned with the float table only)
    */
@@ -220,7 +221,7 @@ public final class IvfPqSearcher {
 
   private PreparedQuery prepared(float[] xt, int[] probes) {
     float[] table = null;
-    if (pq != null && (model.metric() == Metric.IP || precomputed != null)) {
+    if (pq != null && (model.metric() == DistanceMetric.IP || precomputed != null)) {
       table = new float[pq.m() * pq.ksub()];
       pq.innerProductTable(xt, table);
     }
@@ -287,7 +288,7 @@ public final class IvfPqSearcher {
       return top.result();
     }
     AdcScan adc = new AdcScan(pq.m(), pq.nbits(), pq.codeSize(), largest);
-    if (model.metric() == Metric.IP) {
+    if (model.metric() == DistanceMetric.IP) {
       float[] table = q.ipTable();
       for (int list : q.probes()) {
         int n = lists.size(list);
@@ -333,7 +334,7 @@ public final class IvfPqSearcher {
   int lutScan(PreparedQuery q, InvertedLists lists, TopK top) {
     int[] probes = q.probes();
     float[] bases = new float[probes.length];
-    boolean ip = model.metric() == Metric.IP;
+    boolean ip = model.metric() == DistanceMetric.IP;
     LutScan.L2Terms l2 = null;
     if (!ip) {
       l2 = new LutScan.L2Terms(precomputed, new float[probes.length][], new float[probes.length]);
@@ -376,7 +377,7 @@ public final class IvfPqSearcher {
     FloatBuffer codes = lists.codes(list).duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
     IntBuffer ids = lists.ids(list);
     int d = model.dim();
-    boolean ip = model.metric() == Metric.IP;
+    boolean ip = model.metric() == DistanceMetric.IP;
     for (int i = 0; i < n; i++) {
       codes.get(i * d, x);
       float s = ip ? VectorMath.dot(xt, x) : -VectorMath.l2sq(xt, x);

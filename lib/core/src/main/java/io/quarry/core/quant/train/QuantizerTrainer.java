@@ -1,7 +1,7 @@
 package io.quarry.core.quant.train;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.component.CoarseQuantizer;
 import io.quarry.core.quant.component.ProductQuantizer;
@@ -113,7 +113,7 @@ public final class QuantizerTrainer {
    * @throws IllegalArgumentException on a bad shape, a non-finite value (naming the row), too few vectors, or a spec
    *     that does not fit {@code d}
    */
-  public static QuantizerModel train(float[] x, int n, int d, IndexSpec spec, Metric metric, Params p) {
+  public static QuantizerModel train(float[] x, int n, int d, IndexSpec spec, DistanceMetric metric, Params p) {
     spec.validateFor(d);
     if ((long) n * d != x.length) {
       throw new IllegalArgumentException("expected " + n + " × " + d + " floats, got " + x.length);
@@ -136,7 +136,7 @@ public final class QuantizerTrainer {
     private float[] residuals;
     private int[] pqRows;
 
-    InMemorySteps(float[] x, int n, int d, IndexSpec spec, Metric metric, Params p) {
+    InMemorySteps(float[] x, int n, int d, IndexSpec spec, DistanceMetric metric, Params p) {
       super(spec, metric, p, d);
       this.x = x;
       this.n = n;

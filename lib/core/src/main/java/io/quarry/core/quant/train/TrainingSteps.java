@@ -1,7 +1,7 @@
 package io.quarry.core.quant.train;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TrainingInfo;
 import io.quarry.core.quant.component.CoarseQuantizer;
@@ -37,13 +37,13 @@ public abstract class TrainingSteps<V> {
   public enum Step { SAMPLE, OPQ, IVF, LISTS, PQ, STATS }
 
   protected final IndexSpec spec;
-  protected final Metric metric;
+  protected final DistanceMetric metric;
   protected final QuantizerTrainer.Params params;
   protected final int d;
   /** Training metrics by name, put by the steps; they go into the model's {@link TrainingInfo}. */
   protected final TreeMap<String, Double> metrics = new TreeMap<>();
 
-  protected TrainingSteps(IndexSpec spec, Metric metric, QuantizerTrainer.Params params, int d) {
+  protected TrainingSteps(IndexSpec spec, DistanceMetric metric, QuantizerTrainer.Params params, int d) {
     this.spec = spec;
     this.metric = metric;
     this.params = params;

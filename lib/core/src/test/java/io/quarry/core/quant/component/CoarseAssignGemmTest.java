@@ -2,8 +2,8 @@ package io.quarry.core.quant.component;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TestData;
 import io.quarry.core.quant.kernel.BlockProducts;
@@ -102,7 +102,7 @@ class CoarseAssignGemmTest {
     int d = 16;
     int n = 700;
     float[] x = TestData.correlated(3000, d, 11);
-    QuantizerModel model = QuantizerTrainer.train(x, 3000, d, IndexSpec.parse("OPQ4,IVF32,PQ4x8"), Metric.L2,
+    QuantizerModel model = QuantizerTrainer.train(x, 3000, d, IndexSpec.parse("OPQ4,IVF32,PQ4x8"), DistanceMetric.L2,
         new QuantizerTrainer.Params(3, 8, 1e-4, 256, 2));
     QuantizerModel.EncodedBatch ref = model.encodeBatch(x, n);
     for (BlockProducts gemm : new BlockProducts[] {DOUBLE, ADVERSARIAL}) {

@@ -3,8 +3,8 @@ package io.quarry.core.quant.component;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TestData;
 import io.quarry.core.quant.format.GoldenQuantizerTest;
@@ -37,7 +37,7 @@ class QuantizerComponentsTest {
     return a;
   }
 
-  private static QuantizerModel trained(String spec, Metric metric) {
+  private static QuantizerModel trained(String spec, DistanceMetric metric) {
     int d = 16;
     float[] x = TestData.correlated(3000, d, 11);
     return QuantizerTrainer.train(x, 3000, d, IndexSpec.parse(spec), metric,
@@ -142,7 +142,7 @@ class QuantizerComponentsTest {
   @Test
   void encodeBatchEqualsEncodeVectorForEverySpec() {
     for (String spec : List.of("OPQ4,IVF16,PQ4x8", "IVF16,PQ8x5", "PQ4x8", "IVF16,Flat", "OPQ8,PQ8x3")) {
-      QuantizerModel m = trained(spec, Metric.L2);
+      QuantizerModel m = trained(spec, DistanceMetric.L2);
       int n = 1500; // more than one ENCODE_BLOCK
       float[] x = TestData.clustered(n, 16, 20, 0.4f, 12);
       QuantizerModel.EncodedBatch b = m.encodeBatch(x, n);
@@ -212,7 +212,7 @@ class QuantizerComponentsTest {
 
   @Test
   void preparedQueriesGiveTheSameHitsAsPlainSearch() {
-    for (Metric metric : Metric.values()) {
+    for (DistanceMetric metric : DistanceMetric.values()) {
       QuantizerModel m = trained("OPQ4,IVF16,PQ4x8", metric);
       float[] x = TestData.correlated(800, 16, 13);
       ArrayInvertedLists lists = ArrayInvertedLists.build(m, x, 800);
@@ -229,7 +229,7 @@ class QuantizerComponentsTest {
 
   @Test
   void lloydStatsOfABatchEqualThoseOfSingleVectors() {
-    QuantizerModel m = trained("IVF16,PQ4x8", Metric.L2);
+    QuantizerModel m = trained("IVF16,PQ4x8", DistanceMetric.L2);
     float[] x = TestData.clustered(700, 16, 10, 0.3f, 14);
     PqLloydStats batch = new PqLloydStats(4, 256, 4).addBatch(x, 700, m.pq());
     PqLloydStats single = new PqLloydStats(4, 256, 4);

@@ -3,8 +3,8 @@ package io.quarry.core.quant.format;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TrainingInfo;
 import io.quarry.core.quant.kernel.VectorMath;
@@ -51,12 +51,12 @@ public class GoldenQuantizerTest {
   }
 
   static QuantizerModel opqModel() {
-    return new QuantizerModel(IndexSpec.parse("OPQ2,IVF3,PQ2x2"), Metric.L2, D, rotation(), centroids(),
+    return new QuantizerModel(IndexSpec.parse("OPQ2,IVF3,PQ2x2"), DistanceMetric.L2, D, rotation(), centroids(),
         codebooks(), new TrainingInfo(7, 42, "4.1.0", "golden", Map.of("pq.mse", 0.125, "ivf.mse", 0.5)));
   }
 
   static QuantizerModel flatModel() {
-    return new QuantizerModel(IndexSpec.parse("IVF3,Flat"), Metric.IP, D, null, centroids(), null,
+    return new QuantizerModel(IndexSpec.parse("IVF3,Flat"), DistanceMetric.IP, D, null, centroids(), null,
         new TrainingInfo(7, 42, "none", "golden", Map.of()));
   }
 
@@ -64,7 +64,7 @@ public class GoldenQuantizerTest {
   void todaysReaderReadsVersion1Files() throws Exception {
     QuantizerModel q = QuantizerFormat.fromBytes(Files.readAllBytes(GOLDEN_V1.resolve("opq-ivf-pq.bin")), "v1");
     assertThat(q.spec()).isEqualTo(IndexSpec.parse("OPQ2,IVF3,PQ2x2"));
-    assertThat(q.metric()).isEqualTo(Metric.L2);
+    assertThat(q.metric()).isEqualTo(DistanceMetric.L2);
     assertThat(q.rotation()).containsExactly(rotation());
     assertThat(q.centroids()).containsExactly(centroids());
     assertThat(q.codebooks()).containsExactly(codebooks());

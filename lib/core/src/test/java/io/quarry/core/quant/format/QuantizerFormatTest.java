@@ -3,8 +3,8 @@ package io.quarry.core.quant.format;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TestData;
 import io.quarry.core.quant.train.QuantizerTrainer;
@@ -21,7 +21,7 @@ class QuantizerFormatTest {
   void eachComponentRoundTripsItsSection() throws IOException {
     int d = 16;
     QuantizerModel m = QuantizerTrainer.train(TestData.correlated(3000, d, 11), 3000, d,
-        IndexSpec.parse("OPQ4,IVF16,PQ4x6"), Metric.IP, new QuantizerTrainer.Params(3, 8, 1e-4, 256, 2));
+        IndexSpec.parse("OPQ4,IVF16,PQ4x6"), DistanceMetric.IP, new QuantizerTrainer.Params(3, 8, 1e-4, 256, 2));
     ByteArrayOutputStream bos = new ByteArrayOutputStream();
     DataOutputStream out = new DataOutputStream(bos);
     QuantizerFormat.writeRotation(out, m.transform());

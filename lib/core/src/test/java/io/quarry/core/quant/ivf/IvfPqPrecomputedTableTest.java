@@ -3,8 +3,8 @@ package io.quarry.core.quant.ivf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.Neighbor;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TestData;
@@ -27,7 +27,7 @@ class IvfPqPrecomputedTableTest {
 
   private static QuantizerModel trained(String spec) {
     float[] x = TestData.clustered(3000, D, 40, 0.3f, 5);
-    return QuantizerTrainer.train(x, 3000, D, IndexSpec.parse(spec), Metric.L2,
+    return QuantizerTrainer.train(x, 3000, D, IndexSpec.parse(spec), DistanceMetric.L2,
         new QuantizerTrainer.Params(7, 6, 1e-4, 256, 1));
   }
 
@@ -80,7 +80,7 @@ class IvfPqPrecomputedTableTest {
     assertThatThrownBy(() -> new IvfPqSearcher(model, -1)).isInstanceOf(IllegalArgumentException.class);
     // inner product and Flat never build one
     float[] x = TestData.clustered(3000, D, 40, 0.3f, 5);
-    QuantizerModel ip = QuantizerTrainer.train(x, 3000, D, IndexSpec.parse("IVF16,PQ8x8"), Metric.IP,
+    QuantizerModel ip = QuantizerTrainer.train(x, 3000, D, IndexSpec.parse("IVF16,PQ8x8"), DistanceMetric.IP,
         new QuantizerTrainer.Params(7, 6, 1e-4, 256, 1));
     assertThat(new IvfPqSearcher(ip).usesPrecomputedTable()).isFalse();
     QuantizerModel flat = trained("IVF16,Flat");

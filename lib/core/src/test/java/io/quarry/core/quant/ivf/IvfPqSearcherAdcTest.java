@@ -2,8 +2,8 @@ package io.quarry.core.quant.ivf;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.Neighbor;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TestData;
@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Test;
 class IvfPqSearcherAdcTest {
   private static final int D = 24;
 
-  private static QuantizerModel trained(String spec, Metric metric) {
+  private static QuantizerModel trained(String spec, DistanceMetric metric) {
     float[] x = TestData.clustered(3000, D, 40, 0.3f, 5);
     return QuantizerTrainer.train(x, 3000, D, IndexSpec.parse(spec), metric,
         new QuantizerTrainer.Params(7, 6, 1e-4, 256, 1));
@@ -54,7 +54,7 @@ class IvfPqSearcherAdcTest {
         for (int i = 0; i < n; i++) {
           float[] x = new float[D];
           fb.get(i * D, x);
-          float s = model.metric() == Metric.IP ? VectorMath.dot(xt, x) : -VectorMath.l2sq(xt, x);
+          float s = model.metric() == DistanceMetric.IP ? VectorMath.dot(xt, x) : -VectorMath.l2sq(xt, x);
           all.add(new Neighbor(ids.get(i), s));
         }
         continue;
@@ -64,7 +64,7 @@ class IvfPqSearcherAdcTest {
       float sign;
       float[] books = pq.codebooks();
       int dsub = pq.dsub();
-      if (model.metric() == Metric.IP) {
+      if (model.metric() == DistanceMetric.IP) {
         for (int t = 0; t < table.length; t++) {
           table[t] = VectorMath.dot(xt, (t / pq.ksub()) * dsub, books, t * dsub, dsub);
         }
@@ -157,7 +157,7 @@ class IvfPqSearcherAdcTest {
     float[] x = TestData.clustered(1003, D, 40, 0.3f, 9);
     float[] queries = TestData.clustered(12, D, 40, 0.3f, 10);
     for (String spec : specs) {
-      for (Metric metric : Metric.values()) {
+      for (DistanceMetric metric : DistanceMetric.values()) {
         QuantizerModel model = trained(spec, metric);
         ArrayInvertedLists heap = ArrayInvertedLists.build(model, x, 1003);
         InvertedLists off = direct(heap);
@@ -187,7 +187,7 @@ class IvfPqSearcherAdcTest {
   @Test
   void emptyListsAndKLargerThanTheCandidatesReturnEveryCandidateInOrder() {
     for (String spec : new String[] {"IVF16,PQ8x8", "IVF16,PQ8x4", "IVF16,Flat"}) {
-      QuantizerModel model = trained(spec, Metric.IP);
+      QuantizerModel model = trained(spec, DistanceMetric.IP);
       float[] x = TestData.clustered(5, D, 40, 0.3f, 21);
       ArrayInvertedLists lists = ArrayInvertedLists.build(model, x, 5);
       IvfPqSearcher s = new IvfPqSearcher(model);
@@ -210,7 +210,7 @@ class IvfPqSearcherAdcTest {
   @Test
   void tiedScoresAreOrderedByIdWhateverTheScanOrder() {
     for (String spec : new String[] {"IVF16,PQ8x8", "IVF16,PQ3x4"}) {
-      for (Metric metric : Metric.values()) {
+      for (DistanceMetric metric : DistanceMetric.values()) {
         QuantizerModel model = trained(spec, metric);
         float[] x = TestData.clustered(60, D, 40, 0.3f, 31);
         QuantizerModel.EncodedBatch b = model.encodeBatch(x, 60);

@@ -3,8 +3,8 @@ package io.quarry.core.quant.ivf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.Neighbor;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TestData;
@@ -31,7 +31,7 @@ class LutScanTest {
 
   private static final long TABLE = IvfPqSearcher.DEFAULT_PRECOMPUTED_TABLE_MAX_BYTES;
 
-  private static QuantizerModel trained(String spec, Metric metric, float[] x, int n) {
+  private static QuantizerModel trained(String spec, DistanceMetric metric, float[] x, int n) {
     return QuantizerTrainer.train(x, n, D, IndexSpec.parse(spec), metric, new QuantizerTrainer.Params(3, 6, 1e-4,
         256, 1));
   }
@@ -51,7 +51,7 @@ class LutScanTest {
     float[] x = TestData.clustered(n, D, 60, 0.3f, 31);
     float[] queries = TestData.clustered(20, D, 60, 0.3f, 32);
     for (String spec : new String[] {"IVF32,PQ8x8", "IVF16,PQ16x8", "IVF8,PQ2x8", "OPQ4,IVF16,PQ4x8", "PQ8x8"}) {
-      for (Metric metric : Metric.values()) {
+      for (DistanceMetric metric : DistanceMetric.values()) {
         QuantizerModel model = trained(spec, metric, x, n);
         ArrayInvertedLists lists = ArrayInvertedLists.build(model, x, n);
         IvfPqSearcher lut = new IvfPqSearcher(model, TABLE, true);
@@ -76,7 +76,7 @@ class LutScanTest {
     int n = 20000;
     float[] x = TestData.clustered(n, D, 100, 0.3f, 41);
     float[] queries = TestData.clustered(10, D, 100, 0.3f, 42);
-    for (Metric metric : Metric.values()) {
+    for (DistanceMetric metric : DistanceMetric.values()) {
       QuantizerModel model = trained("IVF16,PQ16x8", metric, x, n);
       ArrayInvertedLists lists = ArrayInvertedLists.build(model, x, n);
       IvfPqSearcher searcher = new IvfPqSearcher(model, TABLE, true);
@@ -104,7 +104,7 @@ class LutScanTest {
     for (int i = 0; i < n; i++) {
       System.arraycopy(base, (i % distinct) * D, x, i * D, D);
     }
-    for (Metric metric : Metric.values()) {
+    for (DistanceMetric metric : DistanceMetric.values()) {
       QuantizerModel model = trained("IVF4,PQ8x8", metric, TestData.clustered(1000, D, 10, 0.3f, 52), 1000);
       ArrayInvertedLists lists = ArrayInvertedLists.build(model, x, n);
       IvfPqSearcher lut = new IvfPqSearcher(model, TABLE, true);
@@ -122,7 +122,7 @@ class LutScanTest {
   void aListChangedAfterASearchIsScannedWithItsNewCodes() {
     int n = 700;
     float[] x = TestData.clustered(n, D, 20, 0.3f, 61);
-    for (Metric metric : Metric.values()) {
+    for (DistanceMetric metric : DistanceMetric.values()) {
       QuantizerModel model = trained("IVF4,PQ8x8", metric, x, n);
       ArrayInvertedLists lists = ArrayInvertedLists.build(model, java.util.Arrays.copyOf(x, 500 * D), 500);
       IvfPqSearcher lut = new IvfPqSearcher(model, TABLE, true);
@@ -135,7 +135,7 @@ class LutScanTest {
         lists.add(model, i, query);
         List<Neighbor> after = lut.search(query, 10, 4, lists);
         assertSame(after, plain.search(query, 10, 4, lists), metric + " after adding " + i);
-        if (metric == Metric.L2) { // its own nearest neighbour (with inner product, longer vectors can beat it)
+        if (metric == DistanceMetric.L2) { // its own nearest neighbour (with inner product, longer vectors can beat it)
           assertThat(after).extracting(Neighbor::id).as("after adding " + i).contains(i);
         }
       }

@@ -3,8 +3,8 @@ package io.quarry.core.quant.train;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TestData;
 import io.quarry.core.quant.component.ProductQuantizer;
@@ -41,7 +41,7 @@ class PqHeldOutErrorTest {
     float[] all = TestData.clustered(nTrain + nTest, d, 40, 0.3f, 11);
     float[] train = Arrays.copyOfRange(all, 0, nTrain * d);
     float[] test = Arrays.copyOfRange(all, nTrain * d, all.length);
-    QuantizerModel model = QuantizerTrainer.train(train, nTrain, d, IndexSpec.parse("PQ4x8"), Metric.L2,
+    QuantizerModel model = QuantizerTrainer.train(train, nTrain, d, IndexSpec.parse("PQ4x8"), DistanceMetric.L2,
         QuantizerTrainer.Params.defaults(42));
     double inSample = model.info().metrics().get("pq.mse");
     double heldOut = model.info().metrics().get("pq.mse.heldout");

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.Neighbor;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TestData;
@@ -54,9 +54,9 @@ class QuantizerPropertiesTest {
     int d = 32;
     float[] x = TestData.clustered(n, d, 20, 0.3f, 1);
     double variance = meanSquaredNorm(x, n, d);
-    QuantizerModel ivfOnly = QuantizerTrainer.train(x, n, d, IndexSpec.parse("IVF16,PQ4x1"), Metric.L2, P);
-    QuantizerModel pq8 = QuantizerTrainer.train(x, n, d, IndexSpec.parse("IVF16,PQ8x8"), Metric.L2, P);
-    QuantizerModel pq16 = QuantizerTrainer.train(x, n, d, IndexSpec.parse("IVF16,PQ16x8"), Metric.L2, P);
+    QuantizerModel ivfOnly = QuantizerTrainer.train(x, n, d, IndexSpec.parse("IVF16,PQ4x1"), DistanceMetric.L2, P);
+    QuantizerModel pq8 = QuantizerTrainer.train(x, n, d, IndexSpec.parse("IVF16,PQ8x8"), DistanceMetric.L2, P);
+    QuantizerModel pq16 = QuantizerTrainer.train(x, n, d, IndexSpec.parse("IVF16,PQ16x8"), DistanceMetric.L2, P);
     double e1 = meanSquaredError(ivfOnly, x, n);
     double e8 = meanSquaredError(pq8, x, n);
     double e16 = meanSquaredError(pq16, x, n);
@@ -76,7 +76,7 @@ class QuantizerPropertiesTest {
     int n = 256;
     int d = 8;
     float[] x = TestData.clustered(n, d, n, 1f, 3);
-    QuantizerModel model = QuantizerTrainer.train(x, n, d, IndexSpec.parse("PQ2x8"), Metric.L2, P);
+    QuantizerModel model = QuantizerTrainer.train(x, n, d, IndexSpec.parse("PQ2x8"), DistanceMetric.L2, P);
     assertThat(meanSquaredError(model, x, n)).isLessThan(1e-10);
   }
 
@@ -85,8 +85,8 @@ class QuantizerPropertiesTest {
     int n = 3000;
     int d = 16;
     float[] x = TestData.correlated(n, d, 11);
-    QuantizerModel pq = QuantizerTrainer.train(x, n, d, IndexSpec.parse("IVF4,PQ4x6"), Metric.L2, P);
-    QuantizerModel opq = QuantizerTrainer.train(x, n, d, IndexSpec.parse("OPQ4,IVF4,PQ4x6"), Metric.L2, P);
+    QuantizerModel pq = QuantizerTrainer.train(x, n, d, IndexSpec.parse("IVF4,PQ4x6"), DistanceMetric.L2, P);
+    QuantizerModel opq = QuantizerTrainer.train(x, n, d, IndexSpec.parse("OPQ4,IVF4,PQ4x6"), DistanceMetric.L2, P);
     double ePq = meanSquaredError(pq, x, n);
     double eOpq = meanSquaredError(opq, x, n);
     assertThat(eOpq).isLessThanOrEqualTo(ePq);
@@ -113,7 +113,7 @@ class QuantizerPropertiesTest {
     int n = 3000;
     int d = 16;
     float[] x = TestData.clustered(n, d, 30, 0.4f, 5);
-    for (Metric metric : Metric.values()) {
+    for (DistanceMetric metric : DistanceMetric.values()) {
       QuantizerModel model = QuantizerTrainer.train(x, n, d, IndexSpec.parse(specText), metric, P);
       ArrayInvertedLists lists = ArrayInvertedLists.build(model, x, n);
       IvfPqSearcher searcher = new IvfPqSearcher(model);
@@ -128,7 +128,7 @@ class QuantizerPropertiesTest {
         for (Neighbor hit : exhaustive.subList(0, 5)) {
           QuantizerModel.Encoded e = model.encodeVector(TestData.row(x, d, hit.id()));
           float[] rec = model.decode(e.list(), e.code(), 0);
-          float expected = metric == Metric.IP ? VectorMath.dot(xt, rec) : -VectorMath.l2sq(xt, rec);
+          float expected = metric == DistanceMetric.IP ? VectorMath.dot(xt, rec) : -VectorMath.l2sq(xt, rec);
           assertThat(hit.score()).isCloseTo(expected, within(1e-3f * (1 + Math.abs(expected))));
         }
         // fewer probes can only return a subset of candidates: scores never exceed the exhaustive top-1
@@ -143,7 +143,7 @@ class QuantizerPropertiesTest {
     int n = 5000;
     int d = 32;
     float[] x = TestData.clustered(n, d, 50, 0.5f, 9);
-    QuantizerModel model = QuantizerTrainer.train(x, n, d, IndexSpec.parse("IVF32,PQ16x8"), Metric.L2, P);
+    QuantizerModel model = QuantizerTrainer.train(x, n, d, IndexSpec.parse("IVF32,PQ16x8"), DistanceMetric.L2, P);
     ArrayInvertedLists lists = ArrayInvertedLists.build(model, x, n);
     IvfPqSearcher searcher = new IvfPqSearcher(model);
     int hits = 0;
@@ -165,13 +165,13 @@ class QuantizerPropertiesTest {
     int d = 16;
     float[] x = TestData.correlated(n, d, 2);
     IndexSpec spec = IndexSpec.parse("OPQ4,IVF8,PQ4x8");
-    QuantizerModel a = QuantizerTrainer.train(x, n, d, spec, Metric.IP, P);
-    QuantizerModel b = QuantizerTrainer.train(x.clone(), n, d, spec, Metric.IP, P);
+    QuantizerModel a = QuantizerTrainer.train(x, n, d, spec, DistanceMetric.IP, P);
+    QuantizerModel b = QuantizerTrainer.train(x.clone(), n, d, spec, DistanceMetric.IP, P);
     assertThat(QuantizerFormat.toBytes(a)).isEqualTo(QuantizerFormat.toBytes(b));
     for (int i = 0; i < n; i += 97) {
       assertThat(a.encodeVector(TestData.row(x, d, i)).code()).isEqualTo(b.encodeVector(TestData.row(x, d, i)).code());
     }
-    QuantizerModel c = QuantizerTrainer.train(x, n, d, spec, Metric.IP,
+    QuantizerModel c = QuantizerTrainer.train(x, n, d, spec, DistanceMetric.IP,
         new QuantizerTrainer.Params(8, 20, 1e-4, 256, 6));
     assertThat(c.codebooks()).isNotEqualTo(a.codebooks());
   }
@@ -181,7 +181,7 @@ class QuantizerPropertiesTest {
     int n = 3000;
     int d = 8;
     float[] x = TestData.clustered(n, d, 10, 0.3f, 4);
-    QuantizerModel m = QuantizerTrainer.train(x, n, d, IndexSpec.parse("IVF4,PQ2x4"), Metric.L2,
+    QuantizerModel m = QuantizerTrainer.train(x, n, d, IndexSpec.parse("IVF4,PQ2x4"), DistanceMetric.L2,
         new QuantizerTrainer.Params(1, 10, 1e-4, 100, 0));
     // cap = 100 × max(nlist 4, ksub 16)
     assertThat(m.info().sampleSize()).isEqualTo(1600);
@@ -190,10 +190,10 @@ class QuantizerPropertiesTest {
   @Test
   void fewerPointsThanCentroidsIsAClearError() {
     float[] x = TestData.clustered(100, 8, 5, 0.1f, 1);
-    assertThatThrownBy(() -> QuantizerTrainer.train(x, 100, 8, IndexSpec.parse("IVF128,Flat"), Metric.L2, P))
+    assertThatThrownBy(() -> QuantizerTrainer.train(x, 100, 8, IndexSpec.parse("IVF128,Flat"), DistanceMetric.L2, P))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("100 training vectors for nlist = 128");
-    assertThatThrownBy(() -> QuantizerTrainer.train(x, 100, 8, IndexSpec.parse("IVF4,PQ2x8"), Metric.L2, P))
+    assertThatThrownBy(() -> QuantizerTrainer.train(x, 100, 8, IndexSpec.parse("IVF4,PQ2x8"), DistanceMetric.L2, P))
         .hasMessageContaining("100 training vectors for 2^nbits = 256 PQ centroids");
   }
 
@@ -209,7 +209,7 @@ class QuantizerPropertiesTest {
         System.arraycopy(distinct, (i % 3) * d, x, i * d, d);
       }
     }
-    QuantizerModel model = QuantizerTrainer.train(x, n, d, IndexSpec.parse("IVF4,PQ2x8"), Metric.IP, P);
+    QuantizerModel model = QuantizerTrainer.train(x, n, d, IndexSpec.parse("IVF4,PQ2x8"), DistanceMetric.IP, P);
     assertThat(meanSquaredError(model, x, n)).isLessThan(1e-10);
     ArrayInvertedLists lists = ArrayInvertedLists.build(model, x, n);
     List<Neighbor> hits = new IvfPqSearcher(model).search(new float[d], 5, 4, lists);
@@ -220,14 +220,14 @@ class QuantizerPropertiesTest {
   void nonFiniteInputNamesTheRow() {
     float[] x = TestData.clustered(300, 4, 5, 0.1f, 1);
     x[4 * 17 + 2] = Float.NaN;
-    assertThatThrownBy(() -> QuantizerTrainer.train(x, 300, 4, IndexSpec.parse("IVF4,Flat"), Metric.L2, P))
+    assertThatThrownBy(() -> QuantizerTrainer.train(x, 300, 4, IndexSpec.parse("IVF4,Flat"), DistanceMetric.L2, P))
         .hasMessageContaining("training vector 17").hasMessageContaining("dimension 2");
   }
 
   @Test
   void searchChecksItsArguments() {
     float[] x = TestData.clustered(500, 8, 5, 0.1f, 1);
-    QuantizerModel model = QuantizerTrainer.train(x, 500, 8, IndexSpec.parse("IVF4,PQ2x8"), Metric.L2, P);
+    QuantizerModel model = QuantizerTrainer.train(x, 500, 8, IndexSpec.parse("IVF4,PQ2x8"), DistanceMetric.L2, P);
     IvfPqSearcher s = new IvfPqSearcher(model);
     assertThatThrownBy(() -> s.search(new float[8], 10, 1, new ArrayInvertedLists(8, 2)))
         .hasMessageContaining("do not match the quantizer");

@@ -25,12 +25,12 @@ import org.apache.lucene.store.FSDirectory;
  * chunk text), {@value #CHUNK_ID} and {@value #DOC_ID} (stored, not analyzed), {@value #LID} (shard-local id as
  * numeric doc values and stored), {@value #START} / {@value #END} (stored character offsets). BM25 (Robertson and
  * Zaragoza, "The Probabilistic Relevance Framework: BM25 and Beyond", 2009) with {@code k1}, {@code b} from
- * {@code segments.bm25K1/bm25B}; the index is force-merged to one segment.
+ * {@code segments.bm25K1/bm25B}; the index is force-merged to one Lucene segment.
  *
  * <p>Lucene embeds random segment ids in its files, so unlike Quarry's own segment files the {@code bm25/} bytes
  * differ between two builds of the same input (their content and scores do not).
  */
-public final class Bm25SegmentWriter {
+public final class Bm25ShardWriter {
   /** Sub-directory of the shard holding the Lucene index. */
   public static final String DIR = "bm25";
   public static final String CONTENTS = "contents";
@@ -41,7 +41,7 @@ public final class Bm25SegmentWriter {
   public static final String START = "start_char";
   public static final String END = "end_char";
 
-  private Bm25SegmentWriter() {}
+  private Bm25ShardWriter() {}
 
   /** The analyzer used at index and query time. */
   public static EnglishAnalyzer analyzer() {

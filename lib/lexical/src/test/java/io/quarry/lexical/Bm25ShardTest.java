@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.quarry.core.search.ScoredChunk;
-import io.quarry.core.segment.CorruptSegmentException;
+import io.quarry.core.segment.CorruptIndexFileException;
 import io.quarry.core.segment.ShardEntry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +13,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class Bm25SegmentTest {
+class Bm25ShardTest {
   @TempDir Path tmp;
 
   static ShardEntry e(String id, String title, String text) {
@@ -26,7 +26,7 @@ class Bm25SegmentTest {
         e("a#0", "Running", "The mice were running through the mazes."),
         e("b#0", "", "A mouse runs in a maze."),
         e("c#0", "Unrelated", "Quantum chromodynamics of gluons."));
-    Bm25SegmentWriter.write(tmp, es, 0.9, 0.4);
+    Bm25ShardWriter.write(tmp, es, 0.9, 0.4);
     assertThat(Files.exists(tmp.resolve("bm25/write.lock"))).isFalse();
     try (Bm25Shard s = new Bm25Shard(tmp, 0, 3, 0.9, 0.4)) {
       // Porter: running/runs -> run, mazes/maze -> maze; "the" is a stopword
@@ -47,7 +47,7 @@ class Bm25SegmentTest {
     es.add(e("a#0", "", "apple apple apple banana"));
     es.add(e("b#0", "", "apple cherry cherry cherry cherry cherry cherry cherry cherry"));
     es.add(e("c#0", "", "date"));
-    Bm25SegmentWriter.write(tmp, es, 0.9, 0.4);
+    Bm25ShardWriter.write(tmp, es, 0.9, 0.4);
     try (Bm25Shard s1 = new Bm25Shard(tmp, 0, 3, 0.9, 0.4);
         Bm25Shard s2 = new Bm25Shard(tmp, 0, 3, 2.0, 1.0)) {
       float a1 = s1.search("apple", 3).get(0).score();
@@ -63,7 +63,7 @@ class Bm25SegmentTest {
       es.add(e("d" + i + "#0", "", (i % 3 == 0 ? "apple " : "") + (i % 5 == 0 ? "banana banana " : "") + "filler "
           + "word" + i));
     }
-    Bm25SegmentWriter.write(tmp, es, 0.9, 0.4);
+    Bm25ShardWriter.write(tmp, es, 0.9, 0.4);
     try (Bm25Shard s = new Bm25Shard(tmp, 0, 30, 0.9, 0.4)) {
       List<ScoredChunk> all = s.search("apple banana", 30);
       int[] ids = new int[30];
@@ -93,9 +93,9 @@ class Bm25SegmentTest {
       all.add(e);
       parts.get(i % 2).add(e);
     }
-    Bm25SegmentWriter.write(tmp.resolve("one"), all, 0.9, 0.4);
-    Bm25SegmentWriter.write(tmp.resolve("s0"), parts.get(0), 0.9, 0.4);
-    Bm25SegmentWriter.write(tmp.resolve("s1"), parts.get(1), 0.9, 0.4);
+    Bm25ShardWriter.write(tmp.resolve("one"), all, 0.9, 0.4);
+    Bm25ShardWriter.write(tmp.resolve("s0"), parts.get(0), 0.9, 0.4);
+    Bm25ShardWriter.write(tmp.resolve("s1"), parts.get(1), 0.9, 0.4);
     try (Bm25Shard one = new Bm25Shard(tmp.resolve("one"), 0, 40, 0.9, 0.4);
         Bm25Shard s0 = new Bm25Shard(tmp.resolve("s0"), 0, 20, 0.9, 0.4);
         Bm25Shard s1 = new Bm25Shard(tmp.resolve("s1"), 1, 20, 0.9, 0.4)) {
@@ -140,8 +140,8 @@ class Bm25SegmentTest {
     for (int i = 0; i < 10; i++) {
       deleted.add("d" + i);
     }
-    Bm25SegmentWriter.write(tmp.resolve("all"), all, 0.9, 0.4);
-    Bm25SegmentWriter.write(tmp.resolve("live"), live, 0.9, 0.4);
+    Bm25ShardWriter.write(tmp.resolve("all"), all, 0.9, 0.4);
+    Bm25ShardWriter.write(tmp.resolve("live"), live, 0.9, 0.4);
     try (Bm25Shard withTombstones = new Bm25Shard(tmp.resolve("all"), 0, 30, 0.9, 0.4, deleted);
         Bm25Shard liveOnly = new Bm25Shard(tmp.resolve("live"), 0, 20, 0.9, 0.4);
         Bm25Shard ignoringTombstones = new Bm25Shard(tmp.resolve("all"), 0, 30, 0.9, 0.4)) {
@@ -164,8 +164,8 @@ class Bm25SegmentTest {
 
   @Test
   void countMismatchIsCorruption() throws Exception {
-    Bm25SegmentWriter.write(tmp, List.of(e("a#0", "", "x")), 0.9, 0.4);
-    assertThatThrownBy(() -> new Bm25Shard(tmp, 0, 2, 0.9, 0.4)).isInstanceOf(CorruptSegmentException.class)
+    Bm25ShardWriter.write(tmp, List.of(e("a#0", "", "x")), 0.9, 0.4);
+    assertThatThrownBy(() -> new Bm25Shard(tmp, 0, 2, 0.9, 0.4)).isInstanceOf(CorruptIndexFileException.class)
         .hasMessageContaining("1 Lucene docs, manifest says 2");
     assertThatThrownBy(() -> new Bm25Shard(tmp.resolve("nope"), 0, 1, 0.9, 0.4))
         .hasMessageContaining("BM25 index directory missing");

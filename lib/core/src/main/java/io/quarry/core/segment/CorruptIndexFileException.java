@@ -3,10 +3,11 @@ package io.quarry.core.segment;
 import java.io.IOException;
 
 /**
- * A segment file or manifest failed a format check: wrong magic, codec name, version, length, or checksum. The
- * message always names the offending file (as Lucene's {@code CorruptIndexException} names its resource).
+ * A file of an index version (a segment file, the manifest, a shard's Lucene {@code bm25/} index) failed a check:
+ * wrong magic, codec name, version, length, checksum or count. The message always names the offending file (as
+ * Lucene's {@code CorruptIndexException} names its resource).
  */
-public final class CorruptSegmentException extends IOException {
+public final class CorruptIndexFileException extends IOException {
   private static final long serialVersionUID = 1L;
   private final String file;
 
@@ -14,7 +15,7 @@ public final class CorruptSegmentException extends IOException {
    * @param file the file that failed the check (path or name as the reader knows it)
    * @param reason what was wrong, with the expected and actual values
    */
-  public CorruptSegmentException(String file, String reason) {
+  public CorruptIndexFileException(String file, String reason) {
     super("corrupt index file " + file + ": " + reason);
     this.file = file;
   }

@@ -3,20 +3,20 @@ package io.quarry.jobs.build;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.quarry.core.quant.DistanceMetric;
 import io.quarry.core.quant.IndexSpec;
-import io.quarry.core.quant.Metric;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.TrainingInfo;
 import io.quarry.core.quant.format.QuantizerFormat;
 import io.quarry.core.search.HybridSearcher;
 import io.quarry.core.search.SearchOptions;
 import io.quarry.core.segment.ChunkTableFile;
-import io.quarry.core.segment.CorruptSegmentException;
+import io.quarry.core.segment.CorruptIndexFileException;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.IndexVersion;
 import io.quarry.jobs.JobContext;
-import io.quarry.jobs.SparkTest;
 import io.quarry.jobs.JobSummary;
+import io.quarry.jobs.SparkTest;
 import io.quarry.jobs.SparkTestSupport;
 import io.quarry.lexical.Bm25Index;
 import java.io.RandomAccessFile;
@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The build stage on synthetic chunks/embeddings with a hand-assembled quantizer, read back with the lib readers. */
 @SparkTest
-class BuildSegmentsJobTest {
+class BuildIndexJobTest {
   static SparkSession spark;
   static final int DIM = 8;
   static final String[] WORDS = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"};
@@ -116,7 +116,8 @@ class BuildSegmentsJobTest {
     for (int i = 0; i < codebooks.length; i++) {
       codebooks[i] = (float) rnd.nextGaussian() * 0.3f;
     }
-    QuantizerModel q = new QuantizerModel(spec, Metric.IP, DIM, null, centroids, codebooks, TrainingInfo.of(0, 1));
+    QuantizerModel q =
+        new QuantizerModel(spec, DistanceMetric.IP, DIM, null, centroids, codebooks, TrainingInfo.of(0, 1));
     Files.createDirectories(work.resolve("quantizer"));
     Files.write(work.resolve("quantizer/quantizer.bin"), QuantizerFormat.toBytes(q));
     return vectors;
@@ -133,7 +134,7 @@ class BuildSegmentsJobTest {
     Path work = tmp.resolve("crc");
     writeInputs(work, false);
     JobContext ctx = ctx(work, "segments.shards=2");
-    String version = (String) new BuildSegmentsJob().run(ctx).get("version");
+    String version = (String) new BuildIndexJob().run(ctx).get("version");
     String p = ctx.config().paths().indexDir() + "/" + version + "/" + IndexManifest.FILE_NAME;
     // the build wrote the manifest through Hadoop's local filesystem, which keeps a .crc beside it
     assertThat(work.resolve("index").resolve(version).resolve("." + IndexManifest.FILE_NAME + ".crc")).exists();
@@ -151,7 +152,7 @@ class BuildSegmentsJobTest {
     Path work = tmp.resolve("w");
     Map<String, float[]> vectors = writeInputs(work, true);
     JobContext ctx = ctx(work, "segments.shards=3");
-    JobSummary s = new BuildSegmentsJob().run(ctx);
+    JobSummary s = new BuildIndexJob().run(ctx);
     String version = (String) s.get("version");
     assertThat(version).matches("v-[0-9a-f]{12}");
     assertThat(s.get("chunks")).isEqualTo(120L);
@@ -204,7 +205,7 @@ class BuildSegmentsJobTest {
     }
 
     // a re-run never touches the published version: new version id, same bytes for Quarry's own files
-    JobSummary s2 = new BuildSegmentsJob().run(ctx);
+    JobSummary s2 = new BuildIndexJob().run(ctx);
     String v2 = (String) s2.get("version");
     assertThat(v2).isEqualTo(version + "-r2");
     for (String f : List.of("lists.ivf", "chunks.tbl", "vectors.bin")) {
@@ -224,7 +225,7 @@ class BuildSegmentsJobTest {
       raf.write(b ^ 1);
     }
     assertThatThrownBy(() -> PublishedIndex.validate(index.resolve(v2)))
-        .isInstanceOf(CorruptSegmentException.class).hasMessageContaining(victim.toString());
+        .isInstanceOf(CorruptIndexFileException.class).hasMessageContaining(victim.toString());
   }
 
   @Test
@@ -233,7 +234,7 @@ class BuildSegmentsJobTest {
     Map<String, float[]> vectors = writeInputs(work, false);
     JobContext ctx = ctx(work, "segments.shards=2", "segments.sharding=ivf", "segments.rescore=sq8",
         "segments.version=ivf-test", "segments.publish=false");
-    JobSummary s = new BuildSegmentsJob().run(ctx);
+    JobSummary s = new BuildIndexJob().run(ctx);
     assertThat(s.get("version")).isEqualTo("ivf-test");
     assertThat(Files.exists(work.resolve("index/CURRENT"))).isFalse();
     IndexVersion v = IndexVersion.open(work.resolve("index/ivf-test"), true);
@@ -256,23 +257,23 @@ class BuildSegmentsJobTest {
     assertThat(r.hits().get(0).chunkId()).isEqualTo("d5#0");
     // a retry of the same build (same config, quantizer, model) reuses the complete version without rewriting it
     byte[] manifestBefore = Files.readAllBytes(work.resolve("index/ivf-test/manifest.json"));
-    JobSummary again = new BuildSegmentsJob().run(ctx);
+    JobSummary again = new BuildIndexJob().run(ctx);
     assertThat(again.get("reused")).isEqualTo(true);
     assertThat(again.get("version")).isEqualTo("ivf-test");
     assertThat(Files.readAllBytes(work.resolve("index/ivf-test/manifest.json"))).isEqualTo(manifestBefore);
     // any other build under an existing explicit version is refused: published versions are immutable
     JobContext changed = ctx(work, "segments.shards=2", "segments.sharding=ivf", "segments.rescore=sq8",
         "segments.version=ivf-test", "segments.publish=false", "segments.bm25K1=1.2");
-    assertThatThrownBy(() -> new BuildSegmentsJob().run(changed)).hasMessageContaining("already exists");
+    assertThatThrownBy(() -> new BuildIndexJob().run(changed)).hasMessageContaining("already exists");
 
     // publish validates, then moves CURRENT; a corrupt version is refused and CURRENT stays
     JobSummary p = new PublishJob().run(ctx);
     assertThat(p.get("version")).isEqualTo("ivf-test");
     assertThat(Files.readString(work.resolve("index/CURRENT"))).isEqualTo("ivf-test\n");
     JobContext other = ctx(work, "segments.shards=2", "segments.version=ivf-bad", "segments.publish=false");
-    new BuildSegmentsJob().run(other);
+    new BuildIndexJob().run(other);
     Files.write(work.resolve("index/ivf-bad/shard-00000/chunks.tbl"), new byte[] {1, 2, 3});
-    assertThatThrownBy(() -> new PublishJob().run(other)).isInstanceOf(CorruptSegmentException.class)
+    assertThatThrownBy(() -> new PublishJob().run(other)).isInstanceOf(CorruptIndexFileException.class)
         .hasMessageContaining("chunks.tbl");
     assertThat(Files.readString(work.resolve("index/CURRENT"))).isEqualTo("ivf-test\n");
     assertThat(new String(Files.readAllBytes(work.resolve("index/ivf-test/manifest.json")), StandardCharsets.UTF_8))

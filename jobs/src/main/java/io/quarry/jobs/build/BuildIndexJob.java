@@ -49,8 +49,8 @@ import scala.Tuple2;
  * values, missing fields) go to {@code <paths.quarantine>/build/} (Parquet: chunk_id, doc_id, reason) and are
  * counted under {@code quarantined.<reason>}.
  */
-public final class BuildSegmentsJob implements StageJob {
-  private static final Logger LOG = LoggerFactory.getLogger(BuildSegmentsJob.class);
+public final class BuildIndexJob implements StageJob {
+  private static final Logger LOG = LoggerFactory.getLogger(BuildIndexJob.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @Override
@@ -293,7 +293,7 @@ public final class BuildSegmentsJob implements StageJob {
   }
 
   static String implVersion() {
-    String v = BuildSegmentsJob.class.getPackage().getImplementationVersion();
+    String v = BuildIndexJob.class.getPackage().getImplementationVersion();
     return v == null ? "dev" : v;
   }
 
@@ -357,12 +357,12 @@ public final class BuildSegmentsJob implements StageJob {
       String h = Checksums.sha256((ctx.configHash() + "\n" + quantSha + "\n" + model.sha256())
           .getBytes(java.nio.charset.StandardCharsets.UTF_8));
       base = "v-" + h.substring(0, 12);
-      String candidate = base;
-      for (int r = 2; ctx.exists(PublishedIndex.child(PublishedIndex.child(indexDir, candidate),
+      String id = base;
+      for (int r = 2; ctx.exists(PublishedIndex.child(PublishedIndex.child(indexDir, id),
           IndexManifest.FILE_NAME)); r++) {
-        candidate = base + "-r" + r;
+        id = base + "-r" + r;
       }
-      base = candidate;
+      base = id;
     }
     ctx.deleteIfExists(PublishedIndex.child(indexDir, base));
     return base;
