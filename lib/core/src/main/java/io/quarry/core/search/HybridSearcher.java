@@ -7,7 +7,6 @@ import io.quarry.core.segment.IndexVersion;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -248,7 +247,7 @@ public final class HybridSearcher {
    */
   public Result search(Request r) throws IOException {
     SearchOptions o = resolve(r.options());
-    Trace t = new Trace();
+    SearchTrace t = new SearchTrace();
     QueryContext q = new QueryContext(r.query(), encoder);
     if (o.rerank() && reranker == null) {
       throw new IllegalArgumentException("no cross-encoder configured; set rerank false");
@@ -264,7 +263,7 @@ public final class HybridSearcher {
         ranking = ann(q, o, t);
         if (o.mode() == Mode.RESCORE && rescorer != null && o.rescoreDepth() > 0) {
           List<ScoredChunk> top = rescorer.rescore(q, ranking, o.rescoreDepth());
-          ranking = appendBelow(top, ranking.subList(top.size(), ranking.size()));
+          ranking = ScoredChunk.appendBelow(top, ranking.subList(top.size(), ranking.size()));
           t.lap(RESCORE);
           t.record(RESCORE, top);
         }
@@ -299,10 +298,10 @@ public final class HybridSearcher {
    * @throws IllegalArgumentException without a BM25 part or a query encoder
    */
   public Candidates candidates(String query, SearchOptions o) throws IOException {
-    return candidates(new QueryContext(query, encoder), resolve(o), new Trace());
+    return candidates(new QueryContext(query, encoder), resolve(o), new SearchTrace());
   }
 
-  private Candidates candidates(QueryContext q, SearchOptions o, Trace t) throws IOException {
+  private Candidates candidates(QueryContext q, SearchOptions o, SearchTrace t) throws IOException {
     List<ScoredChunk> bm25 = requireBm25().retrieve(q, o.bm25Depth(), o.nprobe());
     t.lap(BM25);
     List<ScoredChunk> ann = ann(q, o, t);
@@ -361,7 +360,7 @@ public final class HybridSearcher {
     return c;
   }
 
-  private List<ScoredChunk> ann(QueryContext q, SearchOptions o, Trace t) throws IOException {
+  private List<ScoredChunk> ann(QueryContext q, SearchOptions o, SearchTrace t) throws IOException {
     q.vector();
     t.lap("embed");
     List<ScoredChunk> ann = adcRetriever.retrieve(q, o.denseDepth(), o.nprobe());
@@ -377,7 +376,7 @@ public final class HybridSearcher {
     return bm25Retriever;
   }
 
-  private List<ScoredChunk> rerank(QueryContext q, List<ScoredChunk> cands, int depthWanted, Trace t)
+  private List<ScoredChunk> rerank(QueryContext q, List<ScoredChunk> cands, int depthWanted, SearchTrace t)
       throws IOException {
     int depth = Math.min(depthWanted, cands.size());
     List<String> passages = new ArrayList<>(depth);
@@ -392,59 +391,10 @@ public final class HybridSearcher {
     top.sort(ScoredChunk.BY_SCORE);
     t.record(CROSS_ENCODER, top);
     t.lap(CROSS_ENCODER);
-    return appendBelow(top, cands.subList(depth, cands.size()));
+    return ScoredChunk.appendBelow(top, cands.subList(depth, cands.size()));
   }
 
   private String text(ScoredChunk c) throws IOException {
     return lexical == null ? null : lexical.text(c.shard(), c.id());
-  }
-
-  /**
-   * {@code top} followed by {@code tail} (both sorted by descending score, on possibly different scales: e.g. exact
-   * inner products then ADC scores, or cross-encoder logits then fused scores), with the tail's scores shifted by
-   * one constant when needed so that every tail score is below the last top score: the list's scores never increase,
-   * so anything that re-sorts hits by score (a TREC run, a per-document max) keeps this order. The stage scores
-   * recorded per hit are not shifted.
-   */
-  static List<ScoredChunk> appendBelow(List<ScoredChunk> top, List<ScoredChunk> tail) {
-    List<ScoredChunk> out = new ArrayList<>(top.size() + tail.size());
-    out.addAll(top);
-    if (top.isEmpty() || tail.isEmpty() || tail.get(0).score() < top.get(top.size() - 1).score()) {
-      out.addAll(tail);
-      return out;
-    }
-    float last = top.get(top.size() - 1).score();
-    float first = tail.get(0).score();
-    // in double, with a margin of 2 float ulps so the first tail score still rounds to below `last`
-    double shift = (double) last - first - 2 * Math.ulp(Math.max(Math.abs(last), Math.abs(first)));
-    for (ScoredChunk c : tail) {
-      out.add(new ScoredChunk(c.shard(), c.id(), (float) (c.score() + shift)));
-    }
-    return out;
-  }
-
-  /** Per-request stage scores, ranks and timings. */
-  private static final class Trace {
-    final Map<Long, Map<String, StageScore>> stages = new HashMap<>();
-    final Map<String, Long> nanos = new LinkedHashMap<>();
-    long t = System.nanoTime();
-
-    void record(String stage, List<ScoredChunk> ranking) {
-      for (int i = 0; i < ranking.size(); i++) {
-        ScoredChunk c = ranking.get(i);
-        stages.computeIfAbsent(c.key(), x -> new LinkedHashMap<>()).put(stage, new StageScore(c.score(), i + 1));
-      }
-    }
-
-    void lap(String stage) {
-      long t1 = System.nanoTime();
-      nanos.merge(stage, t1 - t, Long::sum);
-      t = t1;
-    }
-
-    Map<String, StageScore> stagesOf(long key) {
-      Map<String, StageScore> m = stages.get(key);
-      return m == null ? Map.of() : m;
-    }
   }
 }

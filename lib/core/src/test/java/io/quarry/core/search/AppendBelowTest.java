@@ -14,7 +14,7 @@ class AppendBelowTest {
   @Test
   void tailOnAHigherScaleIsShiftedBelowTheTop() {
     // cross-encoder logits (top) then exact inner products (tail) that would otherwise outrank the last logit
-    List<ScoredChunk> out = HybridSearcher.appendBelow(List.of(c(1, 3.5f), c(2, 0.25f)),
+    List<ScoredChunk> out = ScoredChunk.appendBelow(List.of(c(1, 3.5f), c(2, 0.25f)),
         List.of(c(3, 0.9f), c(4, 0.7f), c(5, 0.7f)));
     assertThat(out).extracting(ScoredChunk::id).containsExactly(1, 2, 3, 4, 5);
     assertThat(out.get(0).score()).isEqualTo(3.5f);
@@ -28,9 +28,9 @@ class AppendBelowTest {
   @Test
   void tailAlreadyBelowIsUnchanged() {
     List<ScoredChunk> tail = List.of(c(3, 0.01f), c(4, 0.005f));
-    List<ScoredChunk> out = HybridSearcher.appendBelow(List.of(c(1, 0.8f)), tail);
+    List<ScoredChunk> out = ScoredChunk.appendBelow(List.of(c(1, 0.8f)), tail);
     assertThat(out.subList(1, 3)).isEqualTo(tail);
-    assertThat(HybridSearcher.appendBelow(List.of(), tail)).isEqualTo(tail);
-    assertThat(HybridSearcher.appendBelow(tail, List.of())).isEqualTo(tail);
+    assertThat(ScoredChunk.appendBelow(List.of(), tail)).isEqualTo(tail);
+    assertThat(ScoredChunk.appendBelow(tail, List.of())).isEqualTo(tail);
   }
 }
