@@ -183,17 +183,23 @@ E2E_MODEL = "e5-small-v2-q"
 #: Logical date of the shared build run (`airflow dags test` names each run after the time it starts, so every run
 #: on the work base has its own runs/<run_id>, eval/<run_id> and index version).
 E2E_BUILD_DATE = "2026-01-02T00:00:00+00:00"
+#: A small tuning grid for every DAG run on the shared work base (the cluster test's): each tune task still runs
+#: for real (spark-submit, the run's layout, the tuned fusion written into its version, evaluate's hybrid stage from
+#: it), without the quick start's 1458 grid points (~50-100 s per tune task on a loaded 2-core machine; the build and
+#: the two refreshes here run three). The quick start's full grid is run by the Maven PipelineEndToEndTest.
+E2E_TUNING = ["tuning.strategies=[rrf, convex]", "tuning.normalizations=[minmax]", "tuning.alphas=[0.5, 0.8]",
+              "tuning.rrfKs=[60]", "tuning.depths=[200]", "tuning.nprobes=[8]"]
 
 
 def e2e_conf(overrides: list[str] = (), **extra) -> dict:
-    """The conf of every `airflow dags test` run on the shared work base: ``overrides``, then the other params
-    ``extra`` gives."""
+    """The conf of every `airflow dags test` run on the shared work base: :data:`E2E_TUNING`, then ``overrides``,
+    then the other params ``extra`` gives."""
     conf = {
         "config_files": ["conf/quarry.yaml"],
         "work_base": str(E2E_WORK),
         "jar": str(E2E_JAR),
         "spark_conf": {"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "3g"},
-        "overrides": [*overrides],
+        "overrides": [*E2E_TUNING, *overrides],
     }
     conf.update(extra)
     return conf

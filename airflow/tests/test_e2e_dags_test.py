@@ -40,6 +40,12 @@ def test_build_dag_end_to_end_on_data_samples(built_index):
     report = json.loads((WORK / "eval" / rid / "metrics.json").read_text())
     assert report["runId"] == rid and report["indexVersion"] == version
     assert report["modelId"] == MODEL
+    # the tune task's choice (lib.E2E_TUNING's grid, on the train split) is what evaluate's hybrid stage used
+    assert "train.tsv" in report["tuning"]["tunedOn"], report.get("tuning")
+    hybrid = next(st for st in report["stages"] if st["name"] == "hybrid")
+    assert hybrid["description"].endswith("(tuned)"), hybrid["description"]
+    chosen = report["tuning"]["chosen"]
+    assert chosen.startswith(("rrf:k=60,", "convex:minmax,alpha=0.5,", "convex:minmax,alpha=0.8,")), chosen
     assert json.loads((WORK / "index" / version / "manifest.json").read_text())["model"]["modelId"] == MODEL
     assert (WORK / "eval" / rid / "per_query.parquet").exists()
     assert (WORK / "index" / version / "manifest.json").is_file()
