@@ -169,3 +169,51 @@ def start_airflow(e2e: Path, jar_copy: Path) -> dict[str, str]:
     migrate = airflow(env, "db", "migrate")
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     return env
+
+
+#: The shared end-to-end run (conftest's ``built_index``): its Airflow home, work base and jar copy. The notebook
+#: tests read the evaluations under E2E_WORK/eval that test_e2e_dags_test names in E2E/result.json.
+E2E = TEST_ROOT / "e2e"
+E2E_WORK = E2E / "work"
+#: The jobs jar the DAGs run: a copy, so that a rebuild of jobs/target during the run cannot swap classes under it.
+E2E_JAR = E2E / "quarry-jobs.jar"
+#: Embedding model of the shared build (issue 26: any bundled id works in the DAGs without extra jars); the refresh
+#: runs on that build pass it too (``embedding.model``), so that they reuse its embeddings.
+E2E_MODEL = "e5-small-v2-q"
+#: Logical date of the shared build run (`airflow dags test` names each run after the time it starts, so every run
+#: on the work base has its own runs/<run_id>, eval/<run_id> and index version).
+E2E_BUILD_DATE = "2026-01-02T00:00:00+00:00"
+#: A small tuning grid for every DAG run on the shared work base (the cluster test's): each tune task still runs
+#: for real (spark-submit, the run's layout, the tuned fusion written into its version, evaluate's hybrid stage from
+#: it), without the quick start's 1458 grid points (~50-100 s per tune task on a loaded 2-core machine; the build and
+#: the two refreshes here run three). The quick start's full grid is run by the Maven PipelineEndToEndTest.
+E2E_TUNING = ["tuning.strategies=[rrf, convex]", "tuning.normalizations=[minmax]", "tuning.alphas=[0.5, 0.8]",
+              "tuning.rrfKs=[60]", "tuning.depths=[200]", "tuning.nprobes=[8]"]
+
+
+def e2e_conf(overrides: list[str] = (), **extra) -> dict:
+    """The conf of every `airflow dags test` run on the shared work base: :data:`E2E_TUNING`, then ``overrides``,
+    then the other params ``extra`` gives."""
+    conf = {
+        "config_files": ["conf/quarry.yaml"],
+        "work_base": str(E2E_WORK),
+        "jar": str(E2E_JAR),
+        "spark_conf": {"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "3g"},
+        "overrides": [*E2E_TUNING, *overrides],
+    }
+    conf.update(extra)
+    return conf
+
+
+def build_e2e_index() -> dict:
+    """A fresh Airflow home and work base under :data:`E2E` and one `airflow dags test` of quarry_build_index on
+    data-samples/ with :data:`E2E_MODEL` (every task a real spark-submit). Returns ``env`` (for :func:`airflow`),
+    ``build`` (:func:`dag_test`'s result) and ``current`` (``index/CURRENT`` right after the build, before any later
+    run on the work base moved it)."""
+    env = start_airflow(E2E, E2E_JAR)
+    build = dag_test(env, "quarry_build_index", E2E_BUILD_DATE, e2e_conf(embedding_model=E2E_MODEL),
+                     E2E / "build.log")
+    current_file = E2E_WORK / "index" / "CURRENT"
+    current = current_file.read_text().strip() if current_file.is_file() else None
+    return {"env": env, "build": build, "current": current}
+

@@ -1,9 +1,10 @@
 """End to end: `airflow dags test` of the build DAG on data-samples/, every task a real spark-submit (pyspark's) of the
 shaded jobs jar, then the evaluation-only DAG against the version it published.
 
-The build runs with a bundled embedding model that is not inside the jobs jar (:data:`MODEL`, the ``embedding_model``
-param): the driver resolves it by id (local Maven repository, model cache or Maven Central) and ships it to the
-executors, as on a cluster. The default model is what every other test uses.
+The build is the session's shared one (conftest ``built_index``: test_refresh_dag refreshes the same version
+afterwards). It runs with a bundled embedding model that is not inside the jobs jar (lib.E2E_MODEL, the
+``embedding_model`` param): the driver resolves it by id (local Maven repository, model cache or Maven Central) and
+ships it to the executors, as on a cluster. The default model is what every other test uses.
 
 Leaves its outputs under target/airflow-test/e2e/work (eval/<run_id>/metrics.json ...), which notebooks/tests
 executes the notebooks against. Takes a few minutes on 2 cores.
@@ -13,41 +14,19 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import quarry_airflow_testlib as lib
 
-E2E = lib.TEST_ROOT / "e2e"
-WORK = E2E / "work"
+E2E = lib.E2E
+WORK = lib.E2E_WORK
 #: Marker the notebook tests read: which evaluation runs the e2e test produced.
 RESULT = E2E / "result.json"
+MODEL = lib.E2E_MODEL
 
 
-#: The jobs jar the DAG runs: a copy, so that a rebuild of jobs/target during the run cannot swap classes under it.
-JAR = E2E / "quarry-jobs.jar"
-#: Embedding model of the build (issue 26: any bundled id works in the DAGs without extra jars).
-MODEL = "e5-small-v2-q"
-
-
-@pytest.fixture(scope="module")
-def airflow_env():
-    return lib.start_airflow(E2E, JAR)
-
-
-def _common_conf() -> dict:
-    return {
-        "config_files": ["conf/quarry.yaml"],
-        "work_base": str(WORK),
-        "jar": str(JAR),
-        "spark_conf": {"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "3g"},
-    }
-
-
-def test_build_dag_end_to_end_on_data_samples(airflow_env):
+def test_build_dag_end_to_end_on_data_samples(built_index):
     from quarry_dags import args as qargs
 
-    build = lib.dag_test(airflow_env, "quarry_build_index", "2026-01-02T00:00:00+00:00",
-                         dict(_common_conf(), embedding_model=MODEL), E2E / "build.log")
+    airflow_env, build = built_index["env"], built_index["build"]
     tasks = build["tasks"]
     # First build: nothing published yet, so there is no baseline and the gate is skipped; publish still runs.
     expected = {t: "success" for t in ("validate_config", "chunk", "embed", "train", "build", "tune", "evaluate",
@@ -61,16 +40,24 @@ def test_build_dag_end_to_end_on_data_samples(airflow_env):
     report = json.loads((WORK / "eval" / rid / "metrics.json").read_text())
     assert report["runId"] == rid and report["indexVersion"] == version
     assert report["modelId"] == MODEL
+    # the tune task's choice (lib.E2E_TUNING's grid, on the train split) is what evaluate's hybrid stage used
+    assert "train.tsv" in report["tuning"]["tunedOn"], report.get("tuning")
+    hybrid = next(st for st in report["stages"] if st["name"] == "hybrid")
+    assert hybrid["description"].endswith("(tuned)"), hybrid["description"]
+    chosen = report["tuning"]["chosen"]
+    assert chosen.startswith(("rrf:k=60,", "convex:minmax,alpha=0.5,", "convex:minmax,alpha=0.8,")), chosen
     assert json.loads((WORK / "index" / version / "manifest.json").read_text())["model"]["modelId"] == MODEL
     assert (WORK / "eval" / rid / "per_query.parquet").exists()
     assert (WORK / "index" / version / "manifest.json").is_file()
-    assert (WORK / "index" / "CURRENT").read_text().strip() == version
+    assert built_index["current"] == version
+    # the evaluation DAG below finds its baseline through CURRENT: it runs before test_refresh_dag moves it
+    assert (WORK / "index" / "CURRENT").read_text().strip() == version, "run before test_refresh_dag (file order)"
     assert (WORK / "runs" / rid / "embeddings").is_dir()
     RESULT.write_text(json.dumps({"build": rid}))
 
     # Evaluation-only DAG on the published version, probing every list (nprobe = nlist of IVF16), gated against the
     # build's evaluation (found through CURRENT: no baseline_run_id given).
-    conf = dict(_common_conf(), nprobe=16, index_version=version, overrides=[f"embedding.model={MODEL}"])
+    conf = lib.e2e_conf(nprobe=16, index_version=version, overrides=[f"embedding.model={MODEL}"])
     evaluation = lib.dag_test(airflow_env, "quarry_evaluate_index", "2026-01-03T00:00:00+00:00", conf,
                            E2E / "evaluate.log")
     tasks = evaluation["tasks"]

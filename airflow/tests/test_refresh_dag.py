@@ -1,6 +1,7 @@
 """The refresh DAG (issue 15): task graph, command lines, the base/branch helpers, and end to end with
-`airflow dags test` on data-samples/: a build, an incremental refresh (the default path), and a refresh whose drift
-threshold sends it down the retrain path — every task a real spark-submit of the shaded jobs jar.
+`airflow dags test` on data-samples/: on the build the session's end-to-end run published (conftest
+``built_index``), an incremental refresh (the default path), and a refresh whose drift threshold sends it down the
+retrain path — every task a real spark-submit of the shaded jobs jar.
 """
 
 from __future__ import annotations
@@ -76,31 +77,23 @@ def test_refresh_base_and_path(tmp_path):
     assert qargs.refresh_path(params, lib.RUN_ID) == "retrain"
 
 
-E2E = lib.TEST_ROOT / "e2e-refresh"
-WORK = E2E / "work"
-JAR = E2E / "quarry-jobs.jar"
+E2E = lib.E2E
+WORK = lib.E2E_WORK
 
 
-@pytest.fixture(scope="module")
-def airflow_env():
-    return lib.start_airflow(E2E, JAR)
+def _conf(overrides: list[str]) -> dict:
+    # the shared build's embedding model, so that the refresh reuses its embeddings
+    return lib.e2e_conf(overrides=[f"embedding.model={lib.E2E_MODEL}", *overrides])
 
 
-def _conf(**extra) -> dict:
-    conf = {
-        "config_files": ["conf/quarry.yaml"],
-        "work_base": str(WORK),
-        "jar": str(JAR),
-        "spark_conf": {"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "3g"},
-    }
-    conf.update(extra)
-    return conf
-
-
-def test_refresh_dag_end_to_end(airflow_env):
-    build = lib.dag_test(airflow_env, "quarry_build_index", "2026-01-02T00:00:00+00:00", _conf(), E2E / "build.log")
+def test_refresh_dag_end_to_end(built_index):
+    """On the session's shared build (conftest ``built_index``, also checked and evaluated by test_e2e_dags_test),
+    in the same Airflow home and work base (every run has its own run id, so its own runs/, eval/ and index/
+    entries); the base is the version the build published."""
+    airflow_env, build = built_index["env"], built_index["build"]
     assert build["state"] == "success", build
     base = qargs.version_id(build["run_id"])
+    assert built_index["current"] == base
 
     # day 1: 10 documents no test query judges dropped, 5 edited: incremental path, no training, embeddings reused
     lines = (lib.REPO / "data-samples" / "scifact" / "corpus.jsonl").read_text().splitlines()
@@ -114,7 +107,7 @@ def test_refresh_dag_end_to_end(airflow_env):
     corpus = E2E / "day1.jsonl"
     corpus.write_text("".join(json.dumps(d) + "\n" for d in day1))
     over = [f"input.corpus={corpus}", "segments.driftMaxMseRatio=0"]
-    inc = lib.dag_test(airflow_env, REFRESH, "2026-01-03T00:00:00+00:00", _conf(overrides=over), E2E / "refresh1.log")
+    inc = lib.dag_test(airflow_env, REFRESH, "2026-01-03T00:00:00+00:00", _conf(over), E2E / "refresh1.log")
     tasks = inc["tasks"]
     assert tasks["build_incremental"] == "success" and tasks["choose_path"] == "success", inc
     assert tasks["train"] == "skipped" and tasks["build_full"] == "skipped", inc
@@ -142,7 +135,7 @@ def test_refresh_dag_end_to_end(airflow_env):
     corpus2 = E2E / "day2.jsonl"
     corpus2.write_text("".join(json.dumps(d) + "\n" for d in day2))
     over2 = [f"input.corpus={corpus2}", "segments.driftMaxChangedShare=0"]
-    ret = lib.dag_test(airflow_env, REFRESH, "2026-01-04T00:00:00+00:00", _conf(overrides=over2), E2E / "refresh2.log")
+    ret = lib.dag_test(airflow_env, REFRESH, "2026-01-04T00:00:00+00:00", _conf(over2), E2E / "refresh2.log")
     tasks = ret["tasks"]
     assert tasks["build_incremental"] == "success" and tasks["train"] == "success", ret
     assert tasks["build_full"] == "success" and tasks["tune"] == "success" and tasks["evaluate"] == "success", ret

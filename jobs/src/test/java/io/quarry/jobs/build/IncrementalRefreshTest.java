@@ -44,6 +44,10 @@ import org.junit.jupiter.api.io.TempDir;
  * same dense ADC, exact re-scoring, BM25 and hybrid results with the same scores, deleted documents never returned
  * by any stage, and nothing re-embedded that did not change. (BM25 statistics are summed over the version's shards
  * with the tombstoned chunks subtracted, so a live chunk's BM25 score does not depend on the layout.)
+ *
+ * <p>Every test starts from the same day 0, the first 300 documents: chunked and embedded once for the class
+ * ({@link #day0Ingest()}, everything computed) and copied into each test's work directory, as if that test had
+ * ingested it (chunking and embedding do not depend on the quantizer settings that differ between the tests).
  */
 @SparkTest
 class IncrementalRefreshTest {
@@ -56,6 +60,10 @@ class IncrementalRefreshTest {
   String lastFull;
 
   @TempDir Path tmp;
+
+  /** Day 0 chunked and embedded once for the class ({@link #day0Ingest()}). */
+  @TempDir static Path shared;
+  private static Path day0Work;
 
   @BeforeAll
   static void start() {
@@ -102,6 +110,51 @@ class IncrementalRefreshTest {
     return SparkTestSupport.context(spark, work, o.toArray(String[]::new));
   }
 
+  /** The first 300 documents of the slice: day 0 of every test. */
+  static Map<String, ObjectNode> day0(Map<String, ObjectNode> all) {
+    Map<String, ObjectNode> day = new LinkedHashMap<>();
+    new ArrayList<>(all.keySet()).subList(0, 300).forEach(id -> day.put(id, all.get(id)));
+    return day;
+  }
+
+  /**
+   * Day 0 chunked and embedded, once for the class, in a work directory of its own with nothing to reuse: every
+   * chunk computed. Returns that work directory (its {@code chunks} and {@code embeddings}).
+   */
+  static synchronized Path day0Ingest() throws Exception {
+    if (day0Work == null) {
+      Path work = shared.resolve("day0-work");
+      Map<String, ObjectNode> day = day0(corpus());
+      JobContext c = SparkTestSupport.context(spark, work, "input.corpus=" + write(shared.resolve("day0.jsonl"), day),
+          "chunking.reuseFrom=auto", "embedding.reuseFrom=auto");
+      JobSummary e = ingest(c);
+      assertThat(e.get("reused")).isEqualTo(0L);
+      assertThat(e.get("computed")).isEqualTo(e.get("chunks"));
+      JsonNode chunked = JSON.readTree(Path.of(ChunkJob.summaryPath(c.config().paths().chunksDir())).toFile());
+      assertThat(chunked.get("documentsChunked").asLong()).isEqualTo(day.size());
+      day0Work = work;
+    }
+    return day0Work;
+  }
+
+  /** Puts the class's day-0 chunks and embeddings into {@code work} (as {@link #ingest} of day 0 would). */
+  static void copyDay0(Path work) throws Exception {
+    Path from = day0Ingest();
+    for (String dir : List.of("chunks", "embeddings")) {
+      Path src = from.resolve(dir);
+      try (var files = Files.walk(src)) {
+        for (Path f : (Iterable<Path>) files::iterator) {
+          Path to = work.resolve(dir).resolve(src.relativize(f).toString());
+          if (Files.isDirectory(f)) {
+            Files.createDirectories(to);
+          } else {
+            Files.copy(f, to);
+          }
+        }
+      }
+    }
+  }
+
   /** Chunk and embed one day; returns the embed summary. */
   static JobSummary ingest(JobContext c) throws Exception {
     new ChunkJob().run(c);
@@ -132,12 +185,11 @@ class IncrementalRefreshTest {
     List<String> ids = new ArrayList<>(all.keySet());
     Path index = work.resolve("index");
 
-    // day 0: the first 300 documents, full pipeline (train + build)
-    Map<String, ObjectNode> day = new LinkedHashMap<>();
-    ids.subList(0, 300).forEach(id -> day.put(id, all.get(id)));
+    // day 0: the first 300 documents (chunked and embedded once for the class: every chunk computed), full
+    // pipeline (train + build)
+    Map<String, ObjectNode> day = day0(all);
     JobContext c0 = ctx(work, write(tmp.resolve("day0.jsonl"), day));
-    JobSummary e0 = ingest(c0);
-    assertThat(e0.get("reused")).isEqualTo(0L);
+    copyDay0(work);
     new TrainQuantizerJob().run(c0);
     String base = (String) new BuildIndexJob().run(c0).get("version");
     Map<String, List<float[]>> vectorsOfDoc = vectorsByDoc(index.resolve(base));
@@ -444,12 +496,11 @@ class IncrementalRefreshTest {
     Path work = tmp.resolve("work");
     Map<String, ObjectNode> all = corpus();
     List<String> ids = new ArrayList<>(all.keySet());
-    Map<String, ObjectNode> day = new LinkedHashMap<>();
-    ids.subList(0, 300).forEach(id -> day.put(id, all.get(id)));
+    Map<String, ObjectNode> day = day0(all);
     String[] spec = {"quantizer.spec=IVF4,PQ16x4", "segments.driftMaxMseRatio=1.5", "segments.driftMaxChangedShare=1"};
     Path d0 = write(tmp.resolve("d0.jsonl"), day);
     JobContext c0 = ctx(work, d0, spec);
-    ingest(c0);
+    copyDay0(work);
     new TrainQuantizerJob().run(c0);
     String base = (String) new BuildIndexJob().run(c0).get("version");
     Path index = work.resolve("index");
@@ -512,7 +563,11 @@ class IncrementalRefreshTest {
     Map<String, ObjectNode> day = new LinkedHashMap<>();
     new ArrayList<>(all.keySet()).subList(0, 60).forEach(id -> day.put(id, all.get(id)));
     JobContext c0 = ctx(work, write(tmp.resolve("d0.jsonl"), day), "quantizer.spec=IVF4,PQ16x4");
-    ingest(c0);
+    // the first 60 of day 0's documents: their chunks and vectors reused from the class's day 0 (the other 240
+    // documents' dropped), nothing computed
+    copyDay0(work);
+    JobSummary e0 = ingest(c0);
+    assertThat(e0.get("computed")).isEqualTo(0L);
     new TrainQuantizerJob().run(c0);
     String base = (String) new BuildIndexJob().run(c0).get("version");
 
