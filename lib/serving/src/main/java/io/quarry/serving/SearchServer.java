@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@code POST /search}: {@link SearchApi} request → hits (200); 400 on a bad request, 413 on a body over the
- *       limit, 415 when the body's {@code Content-Type} is not JSON ({@link #isJson}), 408 when the body does not
+ *       limit, 415 when the body's {@code Content-Type} is not JSON ({@link #isJson}) — both answered after the body is
+ *       read and discarded when it is at most {@link #DRAIN_CAP_BYTES}, 408 when the body does not
  *       arrive within the idle timeout or the request deadline, 503 when no index version is loaded or the search
  *       queue is full ({@code Retry-After: 1});
  *   <li>{@code GET /health}: 200 while the process runs, with the served version and any pending reload failure
@@ -60,6 +61,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class SearchServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SearchServer.class);
+  /**
+   * Most bytes of a refused body (413, 415) read and discarded before the answer, so that closing the connection
+   * does not reset it under a client still sending (see {@link BodyReader}); a declared length above this is refused
+   * before reading (bytes).
+   */
+  static final long DRAIN_CAP_BYTES = 1L << 20;
+  private static final String NOT_JSON = "unsupported Content-Type: send the request as "
+      + "Content-Type: application/json (curl: -H 'Content-Type: application/json')";
 
   /**
    * Server limits.
@@ -279,21 +288,19 @@ public final class SearchServer implements AutoCloseable {
 
   private void search(Request req, Response res, Callback cb, Connection conn) {
     long t0 = System.nanoTime();
-    if (!isJson(req.getHeaders().get(HttpHeader.CONTENT_TYPE))) { // refused before reading a byte of the body
+    boolean json = isJson(req.getHeaders().get(HttpHeader.CONTENT_TYPE));
+    if (req.getLength() > DRAIN_CAP_BYTES) { // too large to drain: refused before reading a byte of it
       deadlines.received(conn);
-      responses.sendError(req, res, cb, "search", 415, "unsupported Content-Type: send the request as "
-          + "Content-Type: application/json (curl: -H 'Content-Type: application/json')");
-      return;
-    }
-    if (req.getLength() > limits.maxBodyBytes()) { // refused before reading a byte of it
-      deadlines.received(conn);
-      responses.sendError(req, res, cb, "search", 413, "request body larger than " + limits.maxBodyBytes()
-          + " bytes");
+      responses.sendError(req, res, cb, "search", json ? 413 : 415, json ? tooLarge() : NOT_JSON);
       return;
     }
     deadlines.readingBody(conn);
-    new BodyReader(req, limits.maxBodyBytes(), (body, failure) -> {
+    new BodyReader(req, limits.maxBodyBytes(), DRAIN_CAP_BYTES, (body, failure) -> {
       deadlines.received(conn);
+      if (!json && !(failure instanceof java.util.concurrent.TimeoutException)) { // read or drained, then refused
+        responses.sendError(req, res, cb, "search", 415, NOT_JSON);
+        return;
+      }
       if (failure != null) {
         bodyFailed(req, res, cb, failure);
         return;
@@ -314,10 +321,13 @@ public final class SearchServer implements AutoCloseable {
     }).run();
   }
 
+  private String tooLarge() {
+    return "request body larger than " + limits.maxBodyBytes() + " bytes";
+  }
+
   private void bodyFailed(Request req, Response res, Callback cb, Throwable failure) {
     if (failure instanceof BodyReader.TooLarge) {
-      responses.sendError(req, res, cb, "search", 413, "request body larger than " + limits.maxBodyBytes()
-          + " bytes");
+      responses.sendError(req, res, cb, "search", 413, tooLarge());
     } else if (failure instanceof java.util.concurrent.TimeoutException) {
       responses.sendError(req, res, cb, "search", 408, "request body not received in time (idle timeout or "
           + "request deadline)");

@@ -112,6 +112,17 @@ class ServingEndToEndTest {
   }
 
   @Test
+  void oversizedBodiesOnAKeptAliveConnectionAreAnsweredEveryTime() throws Exception {
+    // the CI failure: a 413 on a reused connection was sometimes lost ("header parser received no bytes") while the
+    // server refused before reading the body; it reads (and discards) it first now
+    String big = "{\"query\":\"" + "y".repeat(20000) + "\"}";
+    for (int i = 0; i < 200; i++) {
+      assertThat(post("{\"query\":\"x\",\"k\":1000}").statusCode()).as("round " + i).isEqualTo(400);
+      assertThat(post(big).statusCode()).as("round " + i).isEqualTo(413);
+    }
+  }
+
+  @Test
   void badRequestsAre4xxWithAMessage() throws Exception {
     HttpResponse<String> r = post("{\"query\":\"x\",\"file\":\"../../etc/passwd\"}");
     assertThat(r.statusCode()).isEqualTo(400);
