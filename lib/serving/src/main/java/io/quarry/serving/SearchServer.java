@@ -297,7 +297,7 @@ public final class SearchServer implements AutoCloseable {
     deadlines.readingBody(conn);
     new BodyReader(req, limits.maxBodyBytes(), DRAIN_CAP_BYTES, (body, failure) -> {
       deadlines.received(conn);
-      if (!json && !(failure instanceof java.util.concurrent.TimeoutException)) { // read or drained, then refused
+      if (!json && (failure == null || failure instanceof BodyReader.TooLarge)) { // read or drained, then refused
         responses.sendError(req, res, cb, "search", 415, NOT_JSON);
         return;
       }
