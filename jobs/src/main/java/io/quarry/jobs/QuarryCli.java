@@ -52,6 +52,7 @@ import picocli.CommandLine.Option;
       io.quarry.jobs.train.BenchAnnCommand.class,
       io.quarry.jobs.train.BenchTrainCommand.class,
       io.quarry.jobs.train.BenchProbeCommand.class,
+      BenchBuildCommand.class,
       io.quarry.jobs.eval.CompareCommand.class,
       io.quarry.jobs.eval.ReportCommand.class,
       io.quarry.jobs.embed.ModelsCommand.class
@@ -203,18 +204,25 @@ public final class QuarryCli {
     return 0;
   }
 
-  /** Runs every stage's {@link StageJob#preflight}, then the stages in order, printing and logging each summary. */
-  public static void runAll(JobContext ctx, List<StageJob> stages) throws Exception {
+  /**
+   * Runs every stage's {@link StageJob#preflight}, then the stages in order, printing and logging each summary.
+   *
+   * @return the stages' summaries in order, each with its {@code wallSeconds}
+   */
+  public static List<JobSummary> runAll(JobContext ctx, List<StageJob> stages) throws Exception {
     for (StageJob stage : stages) {
       stage.preflight(ctx);
     }
+    List<JobSummary> summaries = new ArrayList<>();
     for (StageJob stage : stages) {
       long t0 = System.nanoTime();
       LOG.info("stage {} starting (config {})", stage.name(), ctx.configHash().substring(0, 12));
       JobSummary summary = stage.run(ctx);
       summary.put("wallSeconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
       System.out.println(summary.toJson());
+      summaries.add(summary);
     }
+    return summaries;
   }
 
   @Command(name = "validate-config", description = "Load and validate the config, check every input it names "

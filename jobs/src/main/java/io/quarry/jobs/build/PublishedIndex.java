@@ -44,7 +44,7 @@ public final class PublishedIndex {
   }
 
   /** {@code parent/name} without a doubled slash. */
-  static String child(String parent, String name) {
+  public static String child(String parent, String name) {
     return parent.endsWith("/") ? parent + name : parent + "/" + name;
   }
 

@@ -14,7 +14,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -76,7 +75,7 @@ public final class BenchProbeCommand implements Callable<Integer> {
       float[] gen = generatorCentres(dm);
       float[] q = new float[queries * dm];
       for (int i = 0; i < queries; i++) {
-        System.arraycopy(m.preTransform(BenchTrainCommand.vector(gen, clusters, dm, seed, 1_000_000_000L + i)), 0, q,
+        System.arraycopy(m.preTransform(SyntheticVectors.vector(gen, clusters, dm, seed, 1_000_000_000L + i)), 0, q,
             i * dm, dm);
       }
       rows.addAll(run(m.coarse(), q, dm));
@@ -85,11 +84,11 @@ public final class BenchProbeCommand implements Callable<Integer> {
       for (int nlist : nlists) {
         float[] c = new float[nlist * d];
         for (int j = 0; j < nlist; j++) {
-          System.arraycopy(BenchTrainCommand.vector(gen, clusters, d, seed, j), 0, c, j * d, d);
+          System.arraycopy(SyntheticVectors.vector(gen, clusters, d, seed, j), 0, c, j * d, d);
         }
         float[] q = new float[queries * d];
         for (int i = 0; i < queries; i++) {
-          System.arraycopy(BenchTrainCommand.vector(gen, clusters, d, seed, nlist + i), 0, q, i * d, d);
+          System.arraycopy(SyntheticVectors.vector(gen, clusters, d, seed, nlist + i), 0, q, i * d, d);
         }
         rows.addAll(run(CoarseQuantizer.ivf(c, nlist, d), q, d));
       }
@@ -107,12 +106,7 @@ public final class BenchProbeCommand implements Callable<Integer> {
   }
 
   private float[] generatorCentres(int dim) {
-    float[] centres = new float[clusters * dim];
-    SplittableRandom rnd = new SplittableRandom(seed);
-    for (int i = 0; i < centres.length; i++) {
-      centres[i] = (float) BenchTrainCommand.gaussian(rnd);
-    }
-    return centres;
+    return SyntheticVectors.centres(seed, clusters, dim);
   }
 
   private List<String> run(CoarseQuantizer cq, float[] q, int dim) {

@@ -5,7 +5,6 @@ import io.quarry.core.quant.IndexSpec;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.train.EncodingStats;
 import io.quarry.core.quant.train.QuantizerTrainer;
-import io.quarry.core.quant.train.SampleKeys;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
@@ -13,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -151,11 +149,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
   private String runOne(SparkSession spark, JavaSparkContext jsc, long n, IndexSpec spec, String ivfTraining) {
     System.gc();
     resetPeaks();
-    float[] centres = new float[clusters * d];
-    SplittableRandom rnd = new SplittableRandom(seed);
-    for (int i = 0; i < centres.length; i++) {
-      centres[i] = (float) gaussian(rnd);
-    }
+    float[] centres = SyntheticVectors.centres(seed, clusters, d);
     Broadcast<float[]> bc = jsc.broadcast(centres);
     long t0 = System.nanoTime();
     JavaPairRDD<String, float[]> data = generate(jsc, bc, n);
@@ -212,7 +206,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
       long to = n * (p + 1) / np;
       List<Tuple2<String, float[]>> out = new ArrayList<>((int) (to - from));
       for (long i = from; i < to; i++) {
-        out.add(new Tuple2<>(Long.toString(i), vector(bc.value(), k, dd, sd, i)));
+        out.add(new Tuple2<>(Long.toString(i), SyntheticVectors.vector(bc.value(), k, dd, sd, i)));
       }
       return out.iterator();
     }).persist(StorageLevel.MEMORY_AND_DISK());
@@ -230,30 +224,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
     return "MLlib BLAS: driver " + driver + ", executor " + executor;
   }
 
-  /** Vector {@code i}: a cluster centre plus Gaussian noise, normalized; depends only on (seed, i). */
-  static float[] vector(float[] centres, int clusters, int d, long seed, long i) {
-    SplittableRandom rnd = new SplittableRandom(SampleKeys.mix(seed * 0x9E3779B97F4A7C15L + i));
-    int c = rnd.nextInt(clusters);
-    float[] v = new float[d];
-    double norm = 0;
-    for (int t = 0; t < d; t++) {
-      v[t] = centres[c * d + t] + 0.6f * (float) gaussian(rnd);
-      norm += v[t] * v[t];
-    }
-    float inv = (float) (1 / Math.sqrt(norm));
-    for (int t = 0; t < d; t++) {
-      v[t] *= inv;
-    }
-    return v;
-  }
-
-  static double gaussian(SplittableRandom rnd) {
-    double u1 = rnd.nextDouble();
-    double u2 = rnd.nextDouble();
-    return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
-  }
-
-  static void resetPeaks() {
+  /** Resets the peak usage of every heap pool (before a measured step). */
+  public static void resetPeaks() {
     for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
       if (pool.getType() == MemoryType.HEAP) {
         pool.resetPeakUsage();
@@ -261,7 +233,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
     }
   }
 
-  static long peakHeapMiB() {
+  /** The sum of the heap pools' peak usage since {@link #resetPeaks}, MiB. */
+  public static long peakHeapMiB() {
     long sum = 0;
     for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
       if (pool.getType() == MemoryType.HEAP) {

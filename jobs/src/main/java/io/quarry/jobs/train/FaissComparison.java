@@ -55,7 +55,7 @@ final class FaissComparison {
       int nq = cmd.queries;
       float[] xq = new float[nq * d];
       for (int q = 0; q < nq; q++) {
-        System.arraycopy(BenchTrainCommand.vector(centres, cmd.clusters, d, cmd.seed, n + q), 0, xq, q * d, d);
+        System.arraycopy(SyntheticVectors.vector(centres, cmd.clusters, d, cmd.seed, n + q), 0, xq, q * d, d);
       }
       VecsFormat.writeFvecs(dir.resolve("query.fvecs"), xq, nq, d);
       double searchSeconds = searchQuarry(dir, model, lists, xq, nq, d, cmd.nprobe);
