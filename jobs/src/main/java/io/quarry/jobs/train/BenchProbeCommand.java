@@ -24,11 +24,12 @@ import picocli.CommandLine.Option;
  * CoarseQuantizer#probeGraph} over a {@link CentroidGraph}) for each nprobe and efSearch: milliseconds per query and
  * the fraction of the flat probe's nprobe lists the graph probe returns (its recall; issue 23's target ≥ 0.99 at
  * nlist 65,536, nprobe 64, ≤ 1 ms per query). Prints one Markdown row per (nlist, nprobe, efSearch) and the graph's
- * build time.
+ * build time; with {@code --assign N}, a second table of batch assignment to the nearest list (what the encode and
+ * the trainer's list counting do): graph vs exact flat scan through MLlib's BLAS, µs per vector and agreement.
  *
  * <p>Centroids: with {@code --quantizer}, the IVF centroids of a trained {@code quantizer.bin} (real k-means
  * centroids; queries are the synthetic generator's vectors after the model's rotation); otherwise {@code nlist}
- * vectors of {@code bench-train}'s generator (seeded clustered unit vectors, {@link BenchTrainCommand#vector}) stand
+ * vectors of {@code bench-train}'s generator (seeded clustered unit vectors, {@link SyntheticVectors#vector}) stand
  * for the centroids: single points rather than means of ~256, so their spread within a cluster is larger than real
  * centroids' (a harder case for the graph). Queries are generator vectors with ids after the centroids'.
  */
@@ -58,6 +59,11 @@ public final class BenchProbeCommand implements Callable<Integer> {
   @Option(names = "--queries", description = "Queries (default: ${DEFAULT-VALUE}).") int queries = 1000;
 
   @Option(names = "--seed") long seed = 42;
+
+  @Option(names = "--assign", description = "Vectors of the batch-assignment table (the encode's and the trainer's "
+      + "nearest-list step, one thread): graph vs exact flat through MLlib's BLAS; 0: no such table (default: "
+      + "${DEFAULT-VALUE}).")
+  int assignVectors = 0;
 
   @Option(names = "--quantizer", description = "A quantizer.bin whose IVF centroids to probe (replaces --nlist and "
       + "--d; queries from the generator with --seed/--clusters, rotated by the model).")
@@ -102,7 +108,69 @@ public final class BenchProbeCommand implements Callable<Integer> {
         + "flat lists found |");
     System.out.println("|---:|---:|---:|---:|---:|---:|---:|---:|");
     rows.forEach(System.out::println);
+    if (!assignRows.isEmpty()) {
+      System.out.printf(Locale.ROOT, "%nBatch assignment (nearest list), one thread, %d vectors: the graph (beam %d) "
+          + "vs the exact flat scan through MLlib's BLAS (%s) and the reference kernel (first %d vectors)%n%n",
+          assignVectors, CoarseQuantizer.graphBeam(1), MllibBlasProducts.nativeLoaded() ? "native" : "Java fallback",
+          Math.min(assignVectors, REFERENCE_VECTORS));
+      System.out.println("| nlist | d | graph µs/vector | exact, BLAS µs/vector | exact, reference kernel µs/vector | "
+          + "graph = exact |");
+      System.out.println("|---:|---:|---:|---:|---:|---:|");
+      assignRows.forEach(System.out::println);
+    }
     return 0;
+  }
+
+  /** Vectors of the reference kernel's timing in the assignment table (it scans every centroid in Java). */
+  private static final int REFERENCE_VECTORS = 1024;
+
+  private final List<String> assignRows = new ArrayList<>();
+
+  /**
+   * One assignment row: µs per vector of the graph ({@link CoarseQuantizer#probeGraph} with the beam of one list),
+   * of {@link CoarseQuantizer#assignExact} through MLlib's BLAS and through the reference kernel, and the fraction of
+   * vectors the graph assigns to the exact nearest list.
+   */
+  private void assignRow(CoarseQuantizer cq, int dim) {
+    if (assignVectors <= 0) {
+      return;
+    }
+    int n = assignVectors;
+    float[] gen = generatorCentres(dim);
+    float[] x = new float[n * dim];
+    for (int i = 0; i < n; i++) {
+      System.arraycopy(SyntheticVectors.vector(gen, clusters, dim, seed, 2_000_000_000L + i), 0, x, i * dim, dim);
+    }
+    int[] graph = new int[n];
+    int[] exact = new int[n];
+    int beam = CoarseQuantizer.graphBeam(1);
+    float[] one = new float[dim];
+    long g0 = System.nanoTime();
+    for (int i = 0; i < n; i++) {
+      System.arraycopy(x, i * dim, one, 0, dim);
+      graph[i] = cq.probeGraph(one, 1, beam)[0];
+    }
+    double graphUs = (System.nanoTime() - g0) / 1e3 / n;
+    cq.assignExact(x, Math.min(n, 256), exact, MllibBlasProducts.INSTANCE); // warm-up
+    long e0 = System.nanoTime();
+    cq.assignExact(x, n, exact, MllibBlasProducts.INSTANCE);
+    double exactUs = (System.nanoTime() - e0) / 1e3 / n;
+    int nr = Math.min(n, REFERENCE_VECTORS);
+    int[] ref = new int[nr];
+    long r0 = System.nanoTime();
+    cq.assignExact(x, nr, ref, null);
+    double refUs = (System.nanoTime() - r0) / 1e3 / nr;
+    if (!Arrays.equals(ref, Arrays.copyOf(exact, nr))) {
+      throw new IllegalStateException("BLAS and reference assignments differ");
+    }
+    long same = 0;
+    for (int i = 0; i < n; i++) {
+      same += graph[i] == exact[i] ? 1 : 0;
+    }
+    String row = String.format(Locale.ROOT, "| %d | %d | %.1f | %.1f | %.1f | %.4f |", cq.nlist(), dim, graphUs,
+        exactUs, refUs, same / (double) n);
+    System.out.println(row);
+    assignRows.add(row);
   }
 
   private float[] generatorCentres(int dim) {
@@ -114,6 +182,7 @@ public final class BenchProbeCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     cq.probeGraph(Arrays.copyOf(q, dim), 1, 1); // builds the graph
     double build = (System.nanoTime() - t0) / 1e9;
+    assignRow(cq, dim);
     List<String> rows = new ArrayList<>();
     float[][] qs = new float[queries][];
     for (int i = 0; i < queries; i++) {

@@ -123,7 +123,7 @@ final class FaissComparison {
           rows++;
         }
         if (rows == QuantizerModel.ENCODE_BLOCK || (!part.hasNext() && rows > 0)) {
-          QuantizerModel.EncodedBatch b = m.encodeBatch(x, rows, MllibBlasProducts.ifNative());
+          QuantizerModel.EncodedBatch b = m.encodeBatch(x, rows, MllibBlasProducts.forCoarse(m.nlist()));
           for (int i = 0; i < rows; i++) {
             out.add(new Encoded(ids[i], b.lists()[i], java.util.Arrays.copyOfRange(b.codes(), i * cs,
                 (i + 1) * cs)));

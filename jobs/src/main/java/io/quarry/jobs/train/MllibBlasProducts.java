@@ -31,6 +31,19 @@ public final class MllibBlasProducts implements BlockProducts {
     return nativeLoaded() ? INSTANCE : null;
   }
 
+  /**
+   * The kernel for the coarse assignment of {@code nlist} lists ({@link
+   * io.quarry.core.quant.component.CoarseQuantizer#assign(float[], int, int[], BlockProducts)}): this one when MLlib
+   * loaded a native BLAS, or from {@link io.quarry.core.quant.component.CoarseQuantizer#graphMinNlist()} lists on
+   * with MLlib's Java {@code sgemm} too (at 16,384 × 384 it costs 326 µs per vector on one thread against the
+   * reference kernel's 3,024: bench-probe {@code --assign}); else null (the reference kernel). The lists are the
+   * same whichever is chosen.
+   */
+  public static BlockProducts forCoarse(int nlist) {
+    return nativeLoaded() || nlist >= io.quarry.core.quant.component.CoarseQuantizer.graphMinNlist() ? INSTANCE
+        : null;
+  }
+
   @Override
   public void products(float[] x, int n, float[] c, int k, int d, float[] out) {
     // column-major view: out (k × n, ld k) = c^T (k × d; c is row-major k × d, i.e. column-major d × k, transposed)

@@ -120,24 +120,24 @@ public final class OrderedBatches {
 
   /**
    * Encodes every vector with the broadcast model in batches ({@link QuantizerModel#encodeBatch}, the coarse
-   * assignment's distances in MLlib's native BLAS when it is loaded: same result bit for bit) and aggregates the
+   * assignment's distances in MLlib's BLAS where {@link MllibBlasProducts#forCoarse} says so: same result bit for bit) and aggregates the
    * error and list sizes in partition order. The build stage encodes with the same {@code encodeBatch}.
    */
   public static EncodingStats encodingStats(JavaRDD<float[]> vectors, Broadcast<QuantizerModel> model) {
     int d = model.value().dim();
     int nlist = model.value().nlist();
     return orderedBatchAggregate(vectors, d, () -> new EncodingStats(nlist),
-        (acc, x, rows) -> acc.addBatch(model.value().encodeBatch(x, rows, MllibBlasProducts.ifNative())),
+        (acc, x, rows) -> acc.addBatch(model.value().encodeBatch(x, rows, MllibBlasProducts.forCoarse(nlist))),
         EncodingStats::merge);
   }
 
   /**
-   * Residuals {@code x_i − c_assign(x_i)} of a batch; the assignment's distances run in MLlib's native BLAS when it
-   * is loaded (same lists bit for bit, {@link MllibBlasProducts}).
+   * Residuals {@code x_i − c_assign(x_i)} of a batch; the assignment's distances run in MLlib's BLAS where {@link
+   * MllibBlasProducts#forCoarse} says so (same lists bit for bit).
    */
   static float[] residuals(CoarseQuantizer coarse, float[] x, int rows) {
     int[] lists = new int[rows];
-    coarse.assign(x, rows, lists, MllibBlasProducts.ifNative());
+    coarse.assign(x, rows, lists, MllibBlasProducts.forCoarse(coarse.nlist()));
     float[] r = new float[rows * coarse.dim()];
     coarse.residuals(x, rows, lists, r);
     return r;

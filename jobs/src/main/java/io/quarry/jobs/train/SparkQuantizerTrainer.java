@@ -42,7 +42,8 @@ import org.apache.spark.sql.SparkSession;
  *       #withIvfOptions} can choose random initialisation (FAISS's), the k-means|| rounds and MLlib's solver.
  *   <li><b>Lists</b> (timed with the PQ): one pass counts the lists and sums the IVF error over the sample ({@link
  *       CoarseStats}); every list MLlib left empty is re-seeded by FAISS's split of a large one (metric {@code
- *       ivf.splits}) and the lists are counted again.
+ *       ivf.splits}); after a split {@code ivf.mse} is the residual energy of the PQ training vectors under the final
+ *       lists (no second pass over the sample).
  *   <li><b>Residual PQ</b>: the residuals {@code R x − c_assign(x)} of the PQ training vectors are cached; every
  *       sub-codebook starts from the {@code ksub} training vectors with the smallest keys (seeded random
  *       initialisation, as FAISS's PQ k-means), then up to {@code maxIter} Lloyd passes (tol as k-means), each one

@@ -55,6 +55,11 @@ final class SparkTrainingSteps extends TrainingSteps<JavaPairRDD<Long, float[]>>
   long subSize;
   private long subCap;
   private boolean subsampled;
+  /**
+   * Lists were split after the count: {@code ivf.mse} is then the residual energy over the PQ training set (a
+   * sample of the sample, residuals under the final lists) instead of a second counting pass over the whole sample.
+   */
+  private boolean ivfMseOnPqSet;
   private long subKmax = Long.MAX_VALUE;
   private Broadcast<CoarseQuantizer> coarseBroadcast;
 
@@ -138,8 +143,9 @@ final class SparkTrainingSteps extends TrainingSteps<JavaPairRDD<Long, float[]>>
 
   /**
    * Quarry's refine steps ({@link SparkQuantizerTrainer#withIvfRefineSteps}), then one pass counts the lists and sums
-   * the IVF error over the whole sample; MLlib keeps an empty cluster's previous centre, so every empty list is
-   * re-seeded by FAISS's split of a large one, and the lists are counted again.
+   * the IVF error over the whole sample; MLlib keeps an empty cluster's previous centre (and two-level training can
+   * leave a list that is no vector's nearest), so every empty list is re-seeded by FAISS's split of a large one. After
+   * a split, {@code ivf.mse} comes from the PQ step's residuals (no second pass over the sample).
    */
   @Override
   protected CoarseQuantizer lists(JavaPairRDD<Long, float[]> xtKeyed, CoarseQuantizer coarse) {
@@ -154,14 +160,16 @@ final class SparkTrainingSteps extends TrainingSteps<JavaPairRDD<Long, float[]>>
       metrics.put("ivf.splits", (double) empty);
       if (split != null) {
         coarse = CoarseQuantizer.ivf(split, nlist, d);
-        cstats = coarseStats(xt, coarse, false);
-        LOG.info("quantizer {}: {} empty IVF lists after MLlib's k-means re-seeded by splitting large ones; {} "
-            + "empty after the split", spec, empty, cstats.emptyLists());
+        ivfMseOnPqSet = true;
+        LOG.info("quantizer {}: {} empty IVF lists after MLlib's k-means re-seeded by splitting large ones; ivf.mse "
+            + "over the PQ training set", spec, empty);
       }
     }
     coarseBroadcast = jsc.broadcast(coarse);
     toRelease.add(coarseBroadcast);
-    metrics.put("ivf.mse", cstats.mse());
+    if (!ivfMseOnPqSet) {
+      metrics.put("ivf.mse", cstats.mse());
+    }
     return coarse;
   }
 
@@ -190,6 +198,9 @@ final class SparkTrainingSteps extends TrainingSteps<JavaPairRDD<Long, float[]>>
     JavaPairRDD<Long, float[]> pqSet = persist(mapBatches(subsampled ? xtKeyed.filter(t -> t._1() <= bound)
         : xtKeyed, d, (x, rows) -> OrderedBatches.residuals(bc.value(), x, rows)));
     LOG.info("quantizer {}: PQ trained on {} of {} sample vectors (cap {})", spec, subSize, sampleSize, subCap);
+    if (ivfMseOnPqSet) {
+      metrics.put("ivf.mse", meanSquaredNorm(pqSet.values()));
+    }
     PqTraining.PqResult res = pqTraining.trainPq(pqSet, pqTraining.passes(pqSet.values(), subSize, d, "PQ"),
         subSize, d, spec.pqM(), spec.nbits(), PqTraining.splitRandom(params.seed(), "pq"), "PQ");
     metrics.put("pq.splits", (double) res.splits());
@@ -248,10 +259,32 @@ final class SparkTrainingSteps extends TrainingSteps<JavaPairRDD<Long, float[]>>
       int nlist = coarse.nlist();
       int dim = d;
       return orderedBatchAggregate(xt, d, () -> withSums ? new CoarseStats(nlist, dim) : new CoarseStats(nlist),
-          (acc, x, rows) -> acc.addBatch(x, rows, bc.value(), MllibBlasProducts.ifNative()), CoarseStats::merge);
+          (acc, x, rows) -> acc.addBatch(x, rows, bc.value(), MllibBlasProducts.forCoarse(nlist)), CoarseStats::merge);
     } finally {
       bc.destroy();
     }
+  }
+
+  /** Mean squared L2 norm of the rows, summed in double partition by partition in partition order. */
+  private static double meanSquaredNorm(JavaRDD<float[]> rows) {
+    List<double[]> parts = rows.mapPartitions(it -> {
+      double sum = 0;
+      long n = 0;
+      while (it.hasNext()) {
+        for (float v : it.next()) {
+          sum += (double) v * v;
+        }
+        n++;
+      }
+      return List.of(new double[] {sum, n}).iterator();
+    }).collect();
+    double sum = 0;
+    double n = 0;
+    for (double[] p : parts) {
+      sum += p[0];
+      n += p[1];
+    }
+    return n == 0 ? 0 : sum / n;
   }
 
   private JavaPairRDD<Long, float[]> persist(JavaPairRDD<Long, float[]> rdd) {

@@ -32,8 +32,9 @@ import scala.Tuple2;
  *       centroids are apportioned to the level-1 clusters in proportion to their populations ({@link #apportion}:
  *       largest remainder, at least one per non-empty cluster, at most its population, summing exactly to nlist);
  *   <li>level 2: one in-memory k-means ({@link KMeans}: k-means++ then Lloyd, maxIter, tol; seed {@code
- *       SampleKeys.mix(seed + 1 + c1)}) per level-1 cluster, the clusters spread over parallel Spark tasks (a
- *       cluster's vectors sorted by sample key first, so the result does not depend on shuffle order);
+ *       SampleKeys.mix(seed + 1 + c1)}; the assignment step the coarse quantizer's exact one, its products in MLlib's
+ *       native BLAS when loaded — same centroids without it) per level-1 cluster, the clusters spread over parallel
+ *       Spark tasks (a cluster's vectors sorted by sample key first, so the result does not depend on shuffle order);
  *   <li>optionally {@code refinePasses} flat Lloyd iterations of MLlib's {@code KMeans} over the whole sample from the
  *       concatenated centroids (MLlib RDD {@code KMeans.setInitialModel}; Spark 4.2's {@code ml} estimator, the one
  *       with the block solver, cannot start from given centres).
@@ -248,7 +249,8 @@ final class TwoLevelIvf {
         System.arraycopy(pts.get(i)._2(), 0, x, i * d, d);
       }
       int k = bk2.value()[c];
-      KMeans.Result r = KMeans.train(x, n, d, k, maxIter, tol, SampleKeys.mix(seed + 1 + c));
+      KMeans.Result r = KMeans.train(x, n, d, k, maxIter, tol, SampleKeys.mix(seed + 1 + c),
+          MllibBlasProducts.ifNative());
       return new Tuple2<>(c, r.centroids());
     }).collect();
   }

@@ -22,7 +22,7 @@ import java.util.Arrays;
  *
  * <p><b>Graph probe for large nlist</b> (issue 23): when {@code nlist ≥} {@link #graphMinNlist()} (default {@value
  * #DEFAULT_GRAPH_MIN_NLIST}, system property {@code quarry.coarse.hnswMinNlist}; FAISS's {@code IVF65536_HNSW32}
- * shape), {@link #probe} and {@link #assign} find candidates in a {@link CentroidGraph} (HNSW over the centroids,
+ * shape), {@link #probe} finds candidates in a {@link CentroidGraph} (HNSW over the centroids,
  * built on first use and shared by equal quantizers in the JVM, seeded: deterministic) instead of scanning all
  * {@code nlist} centroids: the
  * graph's {@link #graphBeam}{@code (nprobe) = max(efSearch, 4 · nprobe)} nearest ({@code efSearch} = {@link
@@ -31,7 +31,9 @@ import java.util.Arrays;
  * same key and tie rule as
  * the flat scan, so every list returned has the flat scan's distance and the order is the flat order restricted to
  * the candidates. Below the threshold (every spec up to IVF4096 with the default) the exact flat scan runs, as
- * before. {@link #probeFlat} and {@link #probeGraph} choose explicitly (benchmarks, tests).
+ * before. The batch {@link #assign} (encoding, training) uses the graph only from {@link #batchGraphMinNlist()}
+ * (default 32,768) on: below it the exact scan through {@code sgemm} is the faster one, and exact. {@link #probeFlat}
+ * and {@link #probeGraph} choose explicitly (benchmarks, tests).
  *
  * <p>File section ({@code IVFC}, written only with IVF): {@code int32 nlist}, {@code int32 d}, {@code float32[nlist ×
  * d]} big-endian.
@@ -57,7 +59,16 @@ public final class CoarseQuantizer implements Serializable {
   /** The graph beam per probed list: {@link #graphBeam}{@code (nprobe) = max(efSearch, 4 · nprobe)}. */
   public static final int GRAPH_EF_PER_PROBE = 4;
 
+  /**
+   * Default {@link #batchGraphMinNlist()}: from here on the graph's beam of 64 costs less per vector than the exact
+   * flat scan through a native {@code sgemm} (bench-probe {@code --assign}, one thread, d = 384: 16,384 lists graph
+   * 365 µs vs exact 199 µs; 32,768: 371 vs 403; 65,536: 264 vs 794; MLlib's Java {@code sgemm} 326 µs at 16,384).
+   */
+  public static final int DEFAULT_BATCH_GRAPH_MIN_NLIST = 32_768;
+
   private static final int GRAPH_MIN_NLIST = intProperty("quarry.coarse.hnswMinNlist", DEFAULT_GRAPH_MIN_NLIST);
+  private static final int BATCH_GRAPH_MIN_NLIST = intProperty("quarry.coarse.batchGraphMinNlist",
+      DEFAULT_BATCH_GRAPH_MIN_NLIST);
   private static final int GRAPH_EF_SEARCH = Math.max(1, intProperty("quarry.coarse.hnswEfSearch",
       DEFAULT_GRAPH_EF_SEARCH));
 
@@ -74,11 +85,23 @@ public final class CoarseQuantizer implements Serializable {
   }
 
   /**
-   * The smallest nlist whose {@link #probe} and {@link #assign} use the {@link CentroidGraph}: system property {@code
-   * quarry.coarse.hnswMinNlist}, default {@value #DEFAULT_GRAPH_MIN_NLIST}; 0 or less turns the graph off.
+   * The smallest nlist whose {@link #probe} uses the {@link CentroidGraph} (and {@link #assign} too from {@link
+   * #batchGraphMinNlist()} on): system property {@code quarry.coarse.hnswMinNlist}, default {@value
+   * #DEFAULT_GRAPH_MIN_NLIST}; 0 or less turns the graph off.
    */
   public static int graphMinNlist() {
     return GRAPH_MIN_NLIST;
+  }
+
+  /**
+   * The smallest nlist whose batch {@link #assign} (the encode's and the trainer's nearest list) goes through the
+   * graph, when {@link #usesGraph()}: system property {@code quarry.coarse.batchGraphMinNlist}, default {@value
+   * #DEFAULT_BATCH_GRAPH_MIN_NLIST}. Below it a batch is assigned exactly (all centroids; through {@code sgemm} when
+   * a {@link BlockProducts} is given), so the lists do not depend on the graph; search probes use the graph from
+   * {@link #graphMinNlist()} on, where one query's flat scan costs more than its graph search.
+   */
+  public static int batchGraphMinNlist() {
+    return BATCH_GRAPH_MIN_NLIST;
   }
 
   /** The smallest graph search beam {@code efSearch}: property {@code quarry.coarse.hnswEfSearch}. */
@@ -176,7 +199,7 @@ public final class CoarseQuantizer implements Serializable {
       Arrays.fill(lists, 0, n, 0);
       return;
     }
-    if (usesGraph()) {
+    if (assignsThroughGraph()) {
       float[] x = new float[d];
       for (int i = 0; i < n; i++) {
         System.arraycopy(xt, i * d, x, 0, d);
@@ -202,12 +225,29 @@ public final class CoarseQuantizer implements Serializable {
    * @param gemm the inner-product kernel; null: {@link #assign(float[], int, int[])}
    */
   public void assign(float[] xt, int n, int[] lists, BlockProducts gemm) {
-    if (gemm == null || nlist == 1 || usesGraph()) {
+    if (gemm == null || nlist == 1 || assignsThroughGraph()) {
       assign(xt, n, lists);
       return;
     }
+    assignExact(xt, n, lists, gemm);
+  }
+
+  /**
+   * The exact flat assignment of {@code n} vectors whatever nlist ({@link #assign(float[], int, int[], BlockProducts)}
+   * without the graph): every centroid scored, nearest in L2, lowest id on ties; with {@code gemm} through its
+   * products and the shortlist check, else the reference kernel. Benchmarks compare it with the graph.
+   *
+   * @param xt {@code n × d} row-major transformed vectors
+   * @param lists destination, {@code n} ints
+   * @param gemm the inner-product kernel, or null
+   */
+  public void assignExact(float[] xt, int n, int[] lists, BlockProducts gemm) {
     if (xt.length < (long) n * d || lists.length < n) {
       throw new IllegalArgumentException("expected " + n + " × " + d + " floats and " + n + " list slots");
+    }
+    if (gemm == null || nlist == 1) {
+      L2Kernel.nearest(xt, 0, d, n, centroids, 0, norms, 0, nlist, d, lists, 0, 1);
+      return;
     }
     int rowsPer = Math.max(1, Math.min(GEMM_ROWS, n));
     float[] p = new float[rowsPer * nlist];
@@ -222,7 +262,7 @@ public final class CoarseQuantizer implements Serializable {
 
   /**
    * The {@code min(nprobe, nlist)} lists to scan for a transformed query, nearest centroid first, ties by lower id;
-   * {@code probe(xt, 1)[0] == assign(xt)}. From {@link #graphMinNlist()} lists on through the centroid graph
+   * {@code probe(xt, 1)[0] == assign(xt)} below {@link #graphMinNlist()}. From {@link #graphMinNlist()} lists on through the centroid graph
    * ({@link #probeGraph} with the beam {@link #graphBeam}{@code (nprobe)}) while that beam is below nlist, else the
    * exact scan ({@link #probeFlat}).
    *
@@ -278,9 +318,14 @@ public final class CoarseQuantizer implements Serializable {
     return lowIds(keys, Math.min(n, keys.length));
   }
 
-  /** Whether {@link #probe} and {@link #assign} go through the centroid graph ({@code nlist ≥ graphMinNlist()}). */
+  /** Whether {@link #probe} goes through the centroid graph ({@code nlist ≥ graphMinNlist()}). */
   public boolean usesGraph() {
     return GRAPH_MIN_NLIST > 0 && nlist >= GRAPH_MIN_NLIST && nlist > 1;
+  }
+
+  /** Whether {@link #assign} goes through the centroid graph ({@link #usesGraph()} and {@link #batchGraphMinNlist()}). */
+  public boolean assignsThroughGraph() {
+    return usesGraph() && nlist >= BATCH_GRAPH_MIN_NLIST;
   }
 
   private CentroidGraph graph() {

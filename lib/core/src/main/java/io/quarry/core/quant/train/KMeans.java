@@ -1,5 +1,7 @@
 package io.quarry.core.quant.train;
 
+import io.quarry.core.quant.component.CoarseQuantizer;
+import io.quarry.core.quant.kernel.BlockProducts;
 import io.quarry.core.quant.kernel.VectorMath;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -41,6 +43,38 @@ public final class KMeans {
    * @throws IllegalArgumentException when {@code n < k} or an argument is out of range
    */
   public static Result train(float[] x, int n, int d, int k, int maxIter, double tol, long seed) {
+    return train(x, n, d, k, maxIter, tol, seed, KMeans::assignAll);
+  }
+
+  /**
+   * {@link #train(float[], int, int, int, int, double, long)} whose assignment step is the coarse quantizer's exact
+   * one ({@link CoarseQuantizer#assignExact}: key {@code ||c||² − 2 x·c}, lowest index on ties — the order the index
+   * assigns vectors to lists by), its products through {@code gemm} when given (a BLAS {@code sgemm}: level-3 speed
+   * for the {@code n × k × d} part of each pass; the centroids are the same bit for bit with or without it). Used by
+   * the two-level IVF's level 2, where the points per cluster times k dominate the training cost.
+   *
+   * @param gemm inner-product kernel, or null (the reference kernel)
+   * @throws IllegalArgumentException as the other {@code train}
+   */
+  public static Result train(float[] x, int n, int d, int k, int maxIter, double tol, long seed,
+      BlockProducts gemm) {
+    return train(x, n, d, k, maxIter, tol, seed, (xs, nn, dd, c, kk, assign) -> {
+      CoarseQuantizer.ivf(c, kk, dd).assignExact(xs, nn, assign, gemm);
+      double obj = 0;
+      for (int i = 0; i < nn; i++) {
+        obj += VectorMath.l2sq(xs, i * dd, c, assign[i] * dd, dd);
+      }
+      return obj;
+    });
+  }
+
+  /** An assignment step: fills {@code assign} (n) with each point's centroid, returns the objective (sum of squares). */
+  private interface Assignment {
+    double assign(float[] x, int n, int d, float[] c, int k, int[] assign);
+  }
+
+  private static Result train(float[] x, int n, int d, int k, int maxIter, double tol, long seed,
+      Assignment assignment) {
     if (k < 1 || d < 1 || maxIter < 0) {
       throw new IllegalArgumentException("k-means: k, d must be >= 1 and maxIter >= 0 (k=" + k + ", d=" + d
           + ", maxIter=" + maxIter + ")");
@@ -55,13 +89,13 @@ public final class KMeans {
     SplittableRandom rnd = new SplittableRandom(seed);
     float[] c = seedPlusPlus(x, n, d, k, rnd);
     int[] assign = new int[n];
-    double obj = assignAll(x, n, d, c, k, assign);
+    double obj = assignment.assign(x, n, d, c, k, assign);
     int it = 0;
     int splits = 0;
     while (it < maxIter) {
       it++;
       splits += update(x, n, d, c, k, assign, rnd);
-      double next = assignAll(x, n, d, c, k, assign);
+      double next = assignment.assign(x, n, d, c, k, assign);
       boolean converged = obj - next <= tol * obj;
       obj = next;
       if (converged) {

@@ -97,6 +97,60 @@ class CoarseAssignGemmTest {
     assertThat(one[0]).isEqualTo(5);
   }
 
+  /**
+   * Between the search graph's threshold (16,384 lists) and the batch graph's (32,768) a batch is assigned exactly:
+   * the flat scan's lists whichever kernel, not the graph's (which may miss).
+   */
+  @Test
+  void batchesBelowTheBatchGraphThresholdAreAssignedExactly() {
+    int d = 8;
+    int k = CoarseQuantizer.graphMinNlist();
+    assertThat(k).isLessThan(CoarseQuantizer.batchGraphMinNlist());
+    Random rnd = new Random(21);
+    float[] c = new float[k * d];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = (float) rnd.nextGaussian();
+    }
+    CoarseQuantizer q = CoarseQuantizer.ivf(c, k, d);
+    assertThat(q.usesGraph()).isTrue();
+    assertThat(q.assignsThroughGraph()).isFalse();
+    int n = 300;
+    float[] x = hardVectors(c, k, d, n, rnd);
+    int[] flat = new int[n];
+    for (int i = 0; i < n; i++) {
+      flat[i] = q.probeFlat(java.util.Arrays.copyOfRange(x, i * d, (i + 1) * d), 1)[0];
+    }
+    int[] ref = new int[n];
+    q.assign(x, n, ref);
+    assertThat(ref).isEqualTo(flat);
+    for (BlockProducts gemm : new BlockProducts[] {DOUBLE, ADVERSARIAL}) {
+      int[] got = new int[n];
+      q.assign(x, n, got, gemm);
+      assertThat(got).isEqualTo(flat);
+    }
+  }
+
+  /** The level-2 k-means' assignment through products: the same centroids bit for bit with or without a kernel. */
+  @Test
+  void kmeansWithProductsGivesTheSameCentroidsWhateverTheKernel() {
+    int d = 24;
+    int n = 2000;
+    int k = 40;
+    float[] x = TestData.correlated(n, d, 5);
+    io.quarry.core.quant.train.KMeans.Result ref = io.quarry.core.quant.train.KMeans.train(x, n, d, k, 8, 0, 9,
+        (BlockProducts) null);
+    assertThat(ref.iterations()).isEqualTo(8);
+    for (BlockProducts gemm : new BlockProducts[] {DOUBLE, ADVERSARIAL}) {
+      io.quarry.core.quant.train.KMeans.Result got = io.quarry.core.quant.train.KMeans.train(x, n, d, k, 8, 0, 9,
+          gemm);
+      assertThat(got.centroids()).isEqualTo(ref.centroids());
+      assertThat(got.mse()).isEqualTo(ref.mse());
+    }
+    // a k-means, not a copy of the seeds: as good as the l2sq-keyed one to within rounding
+    double plain = io.quarry.core.quant.train.KMeans.train(x, n, d, k, 8, 0, 9).mse();
+    assertThat(ref.mse()).isCloseTo(plain, org.assertj.core.api.Assertions.within(plain * 0.02));
+  }
+
   @Test
   void encodeBatchWithGemmEqualsTheReferenceEncoding() {
     int d = 16;
