@@ -139,8 +139,8 @@ public final class BenchBuildCommand implements Callable<Integer> {
     return new String[] {"paths.work=" + rowDir(i), "quantizer.spec=" + spec(i)};
   }
 
-  private Measured runOne(SparkSession spark, JavaSparkContext jsc, QuarryConfig config, long n, String spec, String dir)
-      throws Exception {
+  private Measured runOne(SparkSession spark, JavaSparkContext jsc, QuarryConfig config, long n, String spec,
+      String dir) throws Exception {
     JobContext ctx = new JobContext(spark, config, ConfigLoader.toJson(config), ConfigLoader.hash(config));
     ctx.deleteIfExists(dir);
     Broadcast<float[]> centres = jsc.broadcast(SyntheticVectors.centres(seed, clusters, d));

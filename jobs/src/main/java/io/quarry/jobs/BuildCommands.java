@@ -48,7 +48,8 @@ final class BuildCommands {
     }
   }
 
-  @Command(name = "build", description = "Encode vectors and write sharded, versioned index segments; with "
+  @Command(name = "build", mixinStandardHelpOptions = true,
+      description = "Encode vectors and write sharded, versioned index segments; with "
       + "--incremental, a new version from a base version with its quantizer frozen (exit 4 when drift requires "
       + "retraining).")
   static final class Build implements Callable<Integer> {
@@ -75,7 +76,8 @@ final class BuildCommands {
     }
   }
 
-  @Command(name = "index", description = "Chunk, embed, train and build one index version in one Spark application "
+  @Command(name = "index", mixinStandardHelpOptions = true,
+      description = "Chunk, embed, train and build one index version in one Spark application "
       + "(the four stage commands without their four JVM and Spark starts). With --incremental: chunk and embed "
       + "reusing the previous outputs (chunking.reuseFrom and embedding.reuseFrom default to auto), then an "
       + "incremental build from the base with its quantizer frozen; when drift requires retraining, train and build "
@@ -145,7 +147,8 @@ final class BuildCommands {
     return built;
   }
 
-  @Command(name = "compact", description = "Rewrite every shard of a version (--base, default CURRENT) from the "
+  @Command(name = "compact", mixinStandardHelpOptions = true,
+      description = "Rewrite every shard of a version (--base, default CURRENT) from the "
       + "current chunks and embeddings with its frozen quantizer: a new version without tombstones.")
   static final class Compact implements Callable<Integer> {
     @CommandLine.Mixin QuarryCli.ConfigOptions opts = new QuarryCli.ConfigOptions();

@@ -12,7 +12,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "pipeline", description = "Run chunk, embed, train, build, tune (when tuning.qrels is set) and "
+@Command(name = "pipeline", mixinStandardHelpOptions = true,
+    description = "Run chunk, embed, train, build, tune (when tuning.qrels is set) and "
     + "evaluate in order, then (with "
     + "segments.publish) point CURRENT at the new version: only after the evaluation succeeded and, with --baseline, "
     + "the gate passed (exit 3 otherwise, CURRENT unchanged).")

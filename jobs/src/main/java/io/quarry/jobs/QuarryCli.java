@@ -225,7 +225,8 @@ public final class QuarryCli {
     return summaries;
   }
 
-  @Command(name = "validate-config", description = "Load and validate the config, check every input it names "
+  @Command(name = "validate-config", mixinStandardHelpOptions = true,
+      description = "Load and validate the config, check every input it names "
       + "(corpus, custom model, queries, qrels, tuning qrels, cross-encoder, chunking.reuseFrom and "
       + "embedding.reuseFrom directories, the base version of an incremental build; local or Hadoop URIs) and parse "
       + "the queries and qrels, print the config resolved, run nothing. Every problem is listed; exit 2 if there is "

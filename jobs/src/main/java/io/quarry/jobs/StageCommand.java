@@ -24,7 +24,8 @@ abstract class StageCommand implements Callable<Integer> {
     return QuarryCli.runStages(opts, stages());
   }
 
-  @Command(name = "chunk", description = "Read the corpus and cut documents into token windows (chunks).")
+  @Command(name = "chunk", mixinStandardHelpOptions = true,
+      description = "Read the corpus and cut documents into token windows (chunks).")
   static final class Chunk extends StageCommand {
     @Override
     List<StageJob> stages() {
@@ -32,7 +33,8 @@ abstract class StageCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "embed", description = "Embed chunks with ONNX Runtime inside the executors.")
+  @Command(name = "embed", mixinStandardHelpOptions = true,
+      description = "Embed chunks with ONNX Runtime inside the executors.")
   static final class Embed extends StageCommand {
     @Override
     List<StageJob> stages() {
@@ -40,7 +42,8 @@ abstract class StageCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "train", description = "Train the quantizer (OPQ, IVF, residual PQ) with Spark MLlib k-means.")
+  @Command(name = "train", mixinStandardHelpOptions = true,
+      description = "Train the quantizer (OPQ, IVF, residual PQ) with Spark MLlib k-means.")
   static final class Train extends StageCommand {
     @Override
     List<StageJob> stages() {
@@ -48,7 +51,8 @@ abstract class StageCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "evaluate", description = "Search the labeled queries and write metrics, runs and a report.")
+  @Command(name = "evaluate", mixinStandardHelpOptions = true,
+      description = "Search the labeled queries and write metrics, runs and a report.")
   static final class Evaluate extends StageCommand {
     @Override
     List<StageJob> stages() {
@@ -56,7 +60,8 @@ abstract class StageCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "tune", description = "Choose the hybrid fusion, candidate depth and nprobe on training qrels "
+  @Command(name = "tune", mixinStandardHelpOptions = true,
+      description = "Choose the hybrid fusion, candidate depth and nprobe on training qrels "
       + "(tuning.qrels) and write them into the index version's manifest.")
   static final class Tune extends StageCommand {
     @Option(names = "--if-configured", description = "Skip (exit 0, with a note) when tuning.qrels is not set, "
@@ -69,7 +74,8 @@ abstract class StageCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "bench-embed", description = "Embed throughput of the embed job vs raw ONNX Runtime (same model, "
+  @Command(name = "bench-embed", mixinStandardHelpOptions = true,
+      description = "Embed throughput of the embed job vs raw ONNX Runtime (same model, "
       + "batch size, threads), on the chunks of the chunk stage; see docs/benchmarks.md.")
   static final class BenchEmbed extends StageCommand {
     @Option(names = "--limit", description = "Chunks to embed: the first N by chunk id (0 = all).",
@@ -82,7 +88,8 @@ abstract class StageCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "export-ann", description = "Write the embeddings and the embedded evaluation queries as a TEXMEX "
+  @Command(name = "export-ann", mixinStandardHelpOptions = true,
+      description = "Write the embeddings and the embedded evaluation queries as a TEXMEX "
       + "ANN data set (base/query .fvecs, exact inner-product ground truth .ivecs) for bench-ann and FAISS.")
   static final class ExportAnn extends StageCommand {
     @Option(names = "--out", required = true, description = "Local output directory.", paramLabel = "DIR")
@@ -101,7 +108,8 @@ abstract class StageCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "publish", description = "Validate the index version segments.version and point CURRENT at it.")
+  @Command(name = "publish", mixinStandardHelpOptions = true,
+      description = "Validate the index version segments.version and point CURRENT at it.")
   static final class Publish extends StageCommand {
     @Override
     List<StageJob> stages() {

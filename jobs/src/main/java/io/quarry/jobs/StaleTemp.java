@@ -135,11 +135,13 @@ public final class StaleTemp {
           }
           LOG.info("{}: deleted {} left by a run that is no longer running", stage, p);
           deleted.add(p);
-        } catch (IOException e) { // another process's clean-up got there first, or no permission: not this run's job
+        } catch (IOException | java.io.UncheckedIOException e) {
+          // another cleaner (a sibling task, another process) got there first — Files.walk reports an entry that
+          // vanished mid-walk as UncheckedIOException — or no permission: not this run's job
           LOG.debug("{}: cannot delete {}: {}", stage, p, e.toString());
         }
       }
-    } catch (IOException e) {
+    } catch (IOException | java.io.UncheckedIOException e) {
       LOG.debug("{}: cannot list {}: {}", stage, dir, e.toString());
     }
     return deleted;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.junit.jupiter.api.Test;
@@ -83,5 +84,39 @@ class StaleTempTest {
     Files.setLastModifiedTime(old, FileTime.fromMillis(now - 48 * HOUR));
     assertThat(StaleTemp.cleanLocal(index, "CURRENT.tmp-", now, "publish")).containsExactlyInAnyOrder(current, old);
     assertThat(young).isDirectory();
+  }
+  /**
+   * Two shard tasks of one executor clean the same killed run's leftover at once (what made a build fail with
+   * NoSuchFileException after a run killed by OutOfMemoryError): every cleaner returns, none throws, the leftover is
+   * gone.
+   */
+  @Test
+  void concurrentCleanersOfOneLeftoverNeverThrow() throws Exception {
+    long dead = deadPid();
+    String here = StaleTemp.thisHost();
+    for (int round = 0; round < 10; round++) {
+      Path dir = Files.createDirectories(tmp.resolve("r" + round));
+      long now = System.currentTimeMillis();
+      Path killed = dir.resolve(name("quarry-shard-", now - 5000, dead, here));
+      for (int s = 0; s < 20; s++) {
+        Path shard = Files.createDirectories(killed.resolve("shard-" + s).resolve("bm25"));
+        for (int f = 0; f < 50; f++) {
+          Files.writeString(shard.resolve("f" + f), "x");
+        }
+      }
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+      try {
+        List<java.util.concurrent.Future<List<Path>>> runs = new java.util.ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+          runs.add(pool.submit(() -> StaleTemp.cleanLocal(dir, "quarry-shard-", now, "build")));
+        }
+        for (java.util.concurrent.Future<List<Path>> r : runs) {
+          r.get(); // a cleaner's exception would surface here
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      assertThat(killed).doesNotExist();
+    }
   }
 }

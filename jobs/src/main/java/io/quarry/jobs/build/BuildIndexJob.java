@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.core.config.SegmentsConfig;
 import io.quarry.core.quant.QuantizerModel;
 import io.quarry.core.quant.format.QuantizerFormat;
+import io.quarry.core.quant.train.EncodingStats;
 import io.quarry.core.segment.Checksums;
 import io.quarry.core.segment.IndexManifest;
 import io.quarry.core.segment.ShardEntry;
@@ -184,9 +185,13 @@ public final class BuildIndexJob implements StageJob {
             + ctx.config().paths().chunksDir() + ", " + ctx.config().paths().embeddingsDir() + ")");
       }
       long docs = good.map(ShardEntry::docId).distinct().count();
+      EncodingStats enc = encodingStats(encoded, model.nlist());
+      summary.put("quantizationMse", enc.mse()).put("imbalanceFactor", enc.imbalanceFactor())
+          .put("emptyLists", enc.emptyLists());
       int shards = cfg.targetShardChunks() > 0
           ? (int) Math.max(1, (total + cfg.targetShardChunks() - 1) / cfg.targetShardChunks())
           : cfg.shards();
+      warnOnLargeShards(total, shards, model.dim(), cfg.rescore());
 
       int[] bounds;
       JavaPairRDD<Integer, ShardEntry> keyed;
@@ -222,6 +227,45 @@ public final class BuildIndexJob implements StageJob {
     } finally {
       encoded.unpersist(false);
     }
+  }
+
+  /** Chunks per shard above which the build warns: a shard is written by one task holding all its chunks. */
+  static final long LARGE_SHARD_CHUNKS = 1_000_000;
+
+  /**
+   * Warns when a shard would hold more than {@link #LARGE_SHARD_CHUNKS} chunks: its task keeps every chunk (text,
+   * code and vector) in memory and, with re-scoring vectors, one more contiguous copy of the vectors ({@code d × 4}
+   * bytes each for float32) while it writes. At 4M chunks in 2 shards (the quick-start config's count) this ran a
+   * local[2] build with an 18 GiB heap out of memory; {@code segments.targetShardChunks} bounds the shards instead.
+   */
+  static void warnOnLargeShards(long total, int shards, int dim, String rescore) {
+    long perShard = (total + shards - 1) / shards;
+    if (perShard > LARGE_SHARD_CHUNKS) {
+      long vectorBytes = "none".equals(rescore) ? dim * 4L : dim * 8L;
+      LOG.warn("build: {} chunks per shard ({} shards): each shard is written by one task holding its chunks in "
+          + "memory, ≈ {} MiB of vectors alone; set segments.targetShardChunks (e.g. 500000) for more, smaller shards",
+          perShard, shards, perShard * vectorBytes >> 20);
+    }
+  }
+
+  /**
+   * The encoding statistics of every valid chunk (squared error, list sizes), from the encoded rows without another
+   * encoding pass; partial sums merged in partition order.
+   */
+  static EncodingStats encodingStats(JavaRDD<Encoded> encoded, int nlist) {
+    List<EncodingStats> parts = encoded.mapPartitions(it -> {
+      EncodingStats s = new EncodingStats(nlist);
+      while (it.hasNext()) {
+        Encoded e = it.next();
+        if (e.reason() == null) {
+          s.add(e.entry().list(), e.squaredError());
+        }
+      }
+      return List.of(s).iterator();
+    }).collect();
+    EncodingStats all = new EncodingStats(nlist);
+    parts.forEach(all::merge);
+    return all;
   }
 
   /** Writes {@code shards} shards (ids {@code firstShard …}) of {@code keyed} (key = 0-based partition). */

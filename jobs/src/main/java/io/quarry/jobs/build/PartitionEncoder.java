@@ -79,7 +79,8 @@ final class PartitionEncoder {
     for (int i = 0; i < n; i++) {
       System.arraycopy(pending.get(i).x(), 0, xs, i * dim, dim);
     }
-    QuantizerModel.EncodedBatch b = model.encodeBatch(xs, n, io.quarry.jobs.train.MllibBlasProducts.forCoarse(model.nlist()));
+    QuantizerModel.EncodedBatch b = model.encodeBatch(xs, n,
+        io.quarry.jobs.train.MllibBlasProducts.forCoarse(model.nlist()));
     for (int i = 0; i < n; i++) {
       Pending p = pending.get(i);
       Row r = p.row();

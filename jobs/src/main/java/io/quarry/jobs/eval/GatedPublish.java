@@ -73,6 +73,8 @@ public final class GatedPublish {
     }
     EvalOutputDir.replaceAtomically(evalCtx, gateDir, finalDir);
     LOG.info("pipeline: evaluation of version {} moved to {}", version, finalDir);
+    System.out.println("Evaluation report (moved from " + gateDir + "): " + EvaluateJob.child(finalDir, "report.md")
+        + " and " + EvaluateJob.child(finalDir, "report.html"));
     return 0;
   }
 }

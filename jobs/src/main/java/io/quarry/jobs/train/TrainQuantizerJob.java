@@ -98,7 +98,7 @@ public final class TrainQuantizerJob implements StageJob {
       int d, long n, SparkQuantizerTrainer.Result result, long t0) throws java.io.IOException {
     QuantizerModel model = result.model();
     long t1 = System.nanoTime();
-    EncodingStats stats = encodingStats(ctx, vectors.values(), model);
+    EncodingStats stats = encodingStats(ctx, statsSet(vectors, n, ctx.config().quantizer().seed()), model);
     long t2 = System.nanoTime();
     String outDir = ctx.config().paths().quantizerDir();
     byte[] bytes = writeModel(ctx, outDir, model, n, stats);
@@ -107,7 +107,7 @@ public final class TrainQuantizerJob implements StageJob {
         .put("pqSampleSize", result.pqSampleSize()).put("codeSize", model.codeSize())
         .put("trainMse", model.info().metrics().get("pq.mse"))
         .put("quantizationMse", stats.mse()).put("imbalanceFactor", stats.imbalanceFactor())
-        .put("emptyLists", stats.emptyLists())
+        .put("emptyLists", stats.emptyLists()).put("statsVectors", stats.count())
         .put("trainSeconds", seconds(t1 - t0)).put("stepSeconds", result.stepSeconds())
         .put("encodeSeconds", seconds(t2 - t1))
         .put("modelBytes", bytes.length).put("output", child(outDir, "quantizer.bin"));
@@ -157,6 +157,26 @@ public final class TrainQuantizerJob implements StageJob {
             cfg.ivfSolver(), ivfDefaults.initSample()))
         .withIvfTraining(cfg.ivfTraining(), 0)
         .train(vectors, d, n);
+  }
+
+  /**
+   * Most vectors the train stage encodes for its statistics ({@code quantizationMse}, {@code imbalanceFactor},
+   * {@code emptyLists}, quantizer.json's {@code encoding}): up to this many inputs, all of them; above, a seeded sample
+   * of about this many (each vector kept with probability {@code STATS_SAMPLE / n} by its own key). The build encodes
+   * every chunk anyway and reports the same statistics over all of them, so a full pass here would repeat the
+   * build's work (at 4M × IVF16384, 425 s of a 1,290 s train stage).
+   */
+  static final long STATS_SAMPLE = 262_144;
+
+  /** The vectors of the statistics pass ({@link #STATS_SAMPLE}): chunk id → vector, keyed by a seeded hash of the id. */
+  static JavaRDD<float[]> statsSet(JavaPairRDD<String, float[]> vectors, long n, long seed) {
+    if (n <= STATS_SAMPLE) {
+      return vectors.values();
+    }
+    double keep = (double) STATS_SAMPLE / n;
+    long statsSeed = io.quarry.core.quant.train.SampleKeys.mix(seed ^ 0x5354415453L); // independent of the training sample
+    return vectors.filter(t -> io.quarry.core.quant.train.SampleKeys.uniform(
+        io.quarry.core.quant.train.SampleKeys.key(statsSeed, t._1())) < keep).values();
   }
 
   /** Writes {@code quantizer.bin} and {@code quantizer.json} (header plus encoding statistics); returns the bytes. */

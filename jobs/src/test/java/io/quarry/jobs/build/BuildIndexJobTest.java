@@ -167,6 +167,16 @@ class BuildIndexJobTest {
     IndexVersion v = IndexVersion.open(index.resolve(version), true);
     IndexManifest m = v.manifest();
     assertThat(m.shards()).hasSize(3);
+    // the encoding statistics over every indexed chunk, as the quantizer encodes each vector on its own
+    io.quarry.core.quant.train.EncodingStats expected = new io.quarry.core.quant.train.EncodingStats(4);
+    for (String cid : vectors.keySet()) {
+      expected.add(v.quantizer().encodeVector(vectors.get(cid)));
+    }
+    assertThat(expected.count()).isEqualTo(120);
+    assertThat((Double) s.get("quantizationMse")).isCloseTo(expected.mse(),
+        org.assertj.core.api.Assertions.within(1e-6 * expected.mse()));
+    assertThat(s.get("imbalanceFactor")).isEqualTo(expected.imbalanceFactor());
+    assertThat(s.get("emptyLists")).isEqualTo(expected.emptyLists());
     assertThat(m.shards().stream().mapToLong(IndexManifest.Shard::chunks).sum()).isEqualTo(120);
     assertThat(m.model().modelId()).isEqualTo("test-model");
     // the embeddings' platforms (processor kind, ONNX Runtime) travel into the manifest

@@ -176,6 +176,27 @@ class TrainQuantizerJobTest {
    * through {@code MllibKMeansFit}): a different model from MLlib's defaults, of comparable error, byte-identical
    * when trained twice.
    */
+  /**
+   * Above {@link TrainQuantizerJob#STATS_SAMPLE} inputs the statistics pass takes a seeded sample of about that many
+   * (each vector with probability cap / n, by its id): the same vectors on every call, a fair share of them.
+   */
+  @Test
+  void theStatisticsPassSamplesLargeInputsBySeededIds() {
+    List<scala.Tuple2<String, float[]>> rows = new java.util.ArrayList<>();
+    for (int i = 0; i < 20_000; i++) {
+      rows.add(new scala.Tuple2<>("c" + i, new float[] {i}));
+    }
+    org.apache.spark.api.java.JavaPairRDD<String, float[]> vectors = org.apache.spark.api.java.JavaSparkContext
+        .fromSparkContext(spark.sparkContext()).parallelizePairs(rows, 4);
+    assertThat(TrainQuantizerJob.statsSet(vectors, 20_000, 42).count()).isEqualTo(20_000); // below the cap: all
+    long pretendN = TrainQuantizerJob.STATS_SAMPLE * 10; // keep one in ten
+    List<Float> a = TrainQuantizerJob.statsSet(vectors, pretendN, 42).map(v -> v[0]).collect();
+    List<Float> b = TrainQuantizerJob.statsSet(vectors, pretendN, 42).map(v -> v[0]).collect();
+    assertThat(a).isEqualTo(b);
+    assertThat(a.size()).isBetween(1_800, 2_200);
+    assertThat(TrainQuantizerJob.statsSet(vectors, pretendN, 43).map(v -> v[0]).collect()).isNotEqualTo(a);
+  }
+
   @Test
   void ivfInitAndSolverFromTheConfigTrainDeterministically() throws Exception {
     float[] x = data();

@@ -62,9 +62,8 @@ import org.slf4j.LoggerFactory;
 public final class SearchServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SearchServer.class);
   /**
-   * Most bytes of a refused body (413, 415) read and discarded before the answer, so that closing the connection
-   * does not reset it under a client still sending (see {@link BodyReader}); a declared length above this is refused
-   * before reading (bytes).
+   * Most bytes of a refused body (413, 415) read and discarded before the answer, so that a kept-alive client
+   * receives it (see {@link BodyReader}); a declared length above this is refused before reading (bytes).
    */
   static final long DRAIN_CAP_BYTES = 1L << 20;
   private static final String NOT_JSON = "unsupported Content-Type: send the request as "

@@ -22,8 +22,9 @@ public final class ConfigMatrix {
    * its {@code --matrix} flags), e.g. {@code matrix: {embedding.model: [a, b], quantizer.spec: [x, y]}}: dotted config
    * key to its values, in file order; a later file's key replaces an earlier one's. A value may be a scalar (one
    * value) or a list of scalars, lists or mappings (each becomes the {@code --set} value, lists and mappings in
-   * JSON, a YAML flow). {@link ConfigLoader#load} leaves the section out of the run's config and reports its problems with the
-   * config's: not a mapping, an empty list, a value given twice, a {@code paths.*} key (the matrix sets the paths).
+   * JSON, a YAML flow). {@link ConfigLoader#load} leaves the section out of the run's config and reports its problems
+   * with the config's: not a mapping, an empty list, a value given twice, a {@code paths.*} key (the matrix sets the
+   * paths).
    *
    * @return key to values, empty when no file has a matrix
    * @throws ConfigException listing every problem of the sections

@@ -36,10 +36,10 @@ public final class LeaderboardTable {
   }
 
   /**
-   * Cells of one leaderboard row: label (with "(baseline)"), stage, each metric (4 decimals, with {@value Leaderboard#Leaderboard.BETTER}
-   * or {@value Leaderboard#Leaderboard.WORSE} when significantly different from the baseline after Holm's correction), bytes per vector,
-   * p50 ms, build seconds (when some run records them), and wins/losses/ties on the ranking metric; {@code —} for
-   * what the run does not have.
+   * Cells of one leaderboard row: label (with "(baseline)"), stage, each metric (4 decimals, with {@value
+   * Leaderboard#Leaderboard.BETTER} or {@value Leaderboard#Leaderboard.WORSE} when significantly different from the
+   * baseline after Holm's correction), bytes per vector, p50 ms, build seconds (when some run records them), and
+   * wins/losses/ties on the ranking metric; {@code —} for what the run does not have.
    */
   public static List<String> cells(Leaderboard.Result r, Leaderboard.Board b, Leaderboard.Row row) {
     List<String> c = new ArrayList<>();
@@ -117,7 +117,8 @@ public final class LeaderboardTable {
     }
     sb.append('\n').append(method(r)).append('\n');
     for (Leaderboard.Board b : r.boards()) {
-      sb.append("\n## ").append(b.name().equals(Leaderboard.FINAL) ? "Final stage of each run" : "Stage `" + b.name() + "`")
+      sb.append("\n## ")
+          .append(b.name().equals(Leaderboard.FINAL) ? "Final stage of each run" : "Stage `" + b.name() + "`")
           .append("\n\n");
       List<String> h = header(r, b);
       mdRow(sb, h);

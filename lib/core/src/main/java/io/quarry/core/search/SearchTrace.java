@@ -14,7 +14,8 @@ final class SearchTrace {
   void record(String stage, List<ScoredChunk> ranking) {
     for (int i = 0; i < ranking.size(); i++) {
       ScoredChunk c = ranking.get(i);
-      stages.computeIfAbsent(c.key(), x -> new LinkedHashMap<>()).put(stage, new HybridSearcher.StageScore(c.score(), i + 1));
+      stages.computeIfAbsent(c.key(), x -> new LinkedHashMap<>())
+          .put(stage, new HybridSearcher.StageScore(c.score(), i + 1));
     }
   }
 

@@ -262,9 +262,9 @@ public final class CoarseQuantizer implements Serializable {
 
   /**
    * The {@code min(nprobe, nlist)} lists to scan for a transformed query, nearest centroid first, ties by lower id;
-   * {@code probe(xt, 1)[0] == assign(xt)} below {@link #graphMinNlist()}. From {@link #graphMinNlist()} lists on through the centroid graph
-   * ({@link #probeGraph} with the beam {@link #graphBeam}{@code (nprobe)}) while that beam is below nlist, else the
-   * exact scan ({@link #probeFlat}).
+   * {@code probe(xt, 1)[0] == assign(xt)} below {@link #graphMinNlist()}. From {@link #graphMinNlist()} lists on
+   * through the centroid graph ({@link #probeGraph} with the beam {@link #graphBeam}{@code (nprobe)}) while that
+   * beam is below nlist, else the exact scan ({@link #probeFlat}).
    *
    * @throws IllegalArgumentException when {@code nprobe < 1} or the dimension is wrong
    */
@@ -323,7 +323,7 @@ public final class CoarseQuantizer implements Serializable {
     return GRAPH_MIN_NLIST > 0 && nlist >= GRAPH_MIN_NLIST && nlist > 1;
   }
 
-  /** Whether {@link #assign} goes through the centroid graph ({@link #usesGraph()} and {@link #batchGraphMinNlist()}). */
+  /** Whether {@link #assign} goes through the graph: {@link #usesGraph()} and nlist ≥ {@link #batchGraphMinNlist()}. */
   public boolean assignsThroughGraph() {
     return usesGraph() && nlist >= BATCH_GRAPH_MIN_NLIST;
   }

@@ -20,8 +20,13 @@ public final class EncodingStats implements Serializable {
 
   /** Counts one encoded vector. */
   public EncodingStats add(QuantizerModel.Encoded e) {
-    listSizes[e.list()]++;
-    sse += e.squaredError();
+    return add(e.list(), e.squaredError());
+  }
+
+  /** Counts one vector encoded into {@code list} with squared quantization error {@code squaredError}. */
+  public EncodingStats add(int list, float squaredError) {
+    listSizes[list]++;
+    sse += squaredError;
     n++;
     return this;
   }

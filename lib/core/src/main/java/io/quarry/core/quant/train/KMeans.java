@@ -68,7 +68,7 @@ public final class KMeans {
     });
   }
 
-  /** An assignment step: fills {@code assign} (n) with each point's centroid, returns the objective (sum of squares). */
+  /** An assignment step: fills {@code assign} (n) with each point's centroid; returns the sum of squared distances. */
   private interface Assignment {
     double assign(float[] x, int n, int d, float[] c, int k, int[] assign);
   }
