@@ -160,9 +160,13 @@ final class SparkTrainingSteps extends TrainingSteps<JavaPairRDD<Long, float[]>>
       metrics.put("ivf.splits", (double) empty);
       if (split != null) {
         coarse = CoarseQuantizer.ivf(split, nlist, d);
-        ivfMseOnPqSet = true;
+        if (spec.isFlat()) { // no PQ step to take the error from: count again
+          cstats = coarseStats(xt, coarse, false);
+        } else {
+          ivfMseOnPqSet = true;
+        }
         LOG.info("quantizer {}: {} empty IVF lists after MLlib's k-means re-seeded by splitting large ones; ivf.mse "
-            + "over the PQ training set", spec, empty);
+            + "over the {}", spec, empty, spec.isFlat() ? "sample" : "PQ training set");
       }
     }
     coarseBroadcast = jsc.broadcast(coarse);
@@ -259,7 +263,8 @@ final class SparkTrainingSteps extends TrainingSteps<JavaPairRDD<Long, float[]>>
       int nlist = coarse.nlist();
       int dim = d;
       return orderedBatchAggregate(xt, d, () -> withSums ? new CoarseStats(nlist, dim) : new CoarseStats(nlist),
-          (acc, x, rows) -> acc.addBatch(x, rows, bc.value(), MllibBlasProducts.forCoarse(nlist)), CoarseStats::merge);
+          (acc, x, rows) -> acc.addBatch(x, rows, bc.value(), MllibBlasProducts.forCoarse(nlist)),
+          CoarseStats::merge);
     } finally {
       bc.destroy();
     }
