@@ -192,22 +192,7 @@ public final class CoarseQuantizer implements Serializable {
    * @param lists destination, {@code n} ints
    */
   public void assign(float[] xt, int n, int[] lists) {
-    if (xt.length < (long) n * d || lists.length < n) {
-      throw new IllegalArgumentException("expected " + n + " × " + d + " floats and " + n + " list slots");
-    }
-    if (nlist == 1) {
-      Arrays.fill(lists, 0, n, 0);
-      return;
-    }
-    if (assignsThroughGraph()) {
-      float[] x = new float[d];
-      for (int i = 0; i < n; i++) {
-        System.arraycopy(xt, i * d, x, 0, d);
-        lists[i] = probeGraph(x, 1, graphBeam(1))[0];
-      }
-      return;
-    }
-    L2Kernel.nearest(xt, 0, d, n, centroids, 0, norms, 0, nlist, d, lists, 0, 1);
+    assign(xt, n, lists, null);
   }
 
   /** Rows per {@link BlockProducts} call in {@link #assign(float[], int, int[], BlockProducts)}. */
@@ -219,17 +204,29 @@ public final class CoarseQuantizer implements Serializable {
    * {@value #GEMM_ROWS} vectors; {@link L2Kernel#nearestFromProducts} shortlists the centroids within a proven
    * rounding bound of the approximate minimum and ranks them with the reference kernel, lowest id on ties. The
    * shortlist is typically 1–3 centroids, so the reference kernel costs O(d) per vector instead of O(nlist · d).
+   * From {@link #batchGraphMinNlist()} lists on the graph assigns instead and {@code gemm} is not used.
    *
    * @param xt {@code n × d} row-major transformed vectors
    * @param lists destination, {@code n} ints
-   * @param gemm the inner-product kernel; null: {@link #assign(float[], int, int[])}
+   * @param gemm the inner-product kernel; null: the reference kernel
    */
   public void assign(float[] xt, int n, int[] lists, BlockProducts gemm) {
-    if (gemm == null || nlist == 1 || assignsThroughGraph()) {
-      assign(xt, n, lists);
+    if (!assignsThroughGraph()) {
+      assignExact(xt, n, lists, gemm);
       return;
     }
-    assignExact(xt, n, lists, gemm);
+    checkBatch(xt, n, lists);
+    float[] x = new float[d];
+    for (int i = 0; i < n; i++) {
+      System.arraycopy(xt, i * d, x, 0, d);
+      lists[i] = probeGraph(x, 1, graphBeam(1))[0];
+    }
+  }
+
+  private void checkBatch(float[] xt, int n, int[] lists) {
+    if (xt.length < (long) n * d || lists.length < n) {
+      throw new IllegalArgumentException("expected " + n + " × " + d + " floats and " + n + " list slots");
+    }
   }
 
   /**
@@ -242,10 +239,12 @@ public final class CoarseQuantizer implements Serializable {
    * @param gemm the inner-product kernel, or null
    */
   public void assignExact(float[] xt, int n, int[] lists, BlockProducts gemm) {
-    if (xt.length < (long) n * d || lists.length < n) {
-      throw new IllegalArgumentException("expected " + n + " × " + d + " floats and " + n + " list slots");
+    checkBatch(xt, n, lists);
+    if (nlist == 1) {
+      Arrays.fill(lists, 0, n, 0);
+      return;
     }
-    if (gemm == null || nlist == 1) {
+    if (gemm == null) {
       L2Kernel.nearest(xt, 0, d, n, centroids, 0, norms, 0, nlist, d, lists, 0, 1);
       return;
     }
