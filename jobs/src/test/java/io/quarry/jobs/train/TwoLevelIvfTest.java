@@ -142,6 +142,25 @@ class TwoLevelIvfTest {
     data.unpersist();
   }
 
+  /** After two-level training the lists are counted over the 32 · nlist sample vectors with the smallest keys. */
+  @Test
+  void twoLevelCountsTheListsOverTheSmallestKeysOnly() {
+    int n = 5_000;
+    int nlist = 10;
+    List<Tuple2<Long, float[]>> rows = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      rows.add(new Tuple2<>((long) ((i * 7_919L) % n), new float[] {i}));
+    }
+    JavaPairRDD<Long, float[]> keyed = JavaPairRDD.fromJavaRDD(
+        JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(rows, 4));
+    long cap = (long) SparkTrainingSteps.COUNT_PER_LIST * nlist;
+    List<float[]> counted = SparkTrainingSteps.countSet(keyed, n, nlist, true).collect();
+    assertThat(counted).hasSize((int) cap);
+    assertThat(counted).allSatisfy(v -> assertThat(((long) v[0] * 7_919L) % n).isLessThan(cap));
+    assertThat(SparkTrainingSteps.countSet(keyed, n, nlist, false).count()).as("flat: the whole sample").isEqualTo(n);
+    assertThat(SparkTrainingSteps.countSet(keyed, n, 1_000, true).count()).as("sample within the cap").isEqualTo(n);
+  }
+
   @Test
   void levelOneTrainsOnItsCappedSampleAndStaysCloseToFlat() {
     // IVF400: sample 70,000 (cap 256 · 400 = 102,400), level 1 k = 20 on the 65,536 vectors with the smallest keys

@@ -43,7 +43,7 @@ public final class KMeans {
    * @throws IllegalArgumentException when {@code n < k} or an argument is out of range
    */
   public static Result train(float[] x, int n, int d, int k, int maxIter, double tol, long seed) {
-    return train(x, n, d, k, maxIter, tol, seed, KMeans::assignAll);
+    return train(x, n, d, k, maxIter, tol, seed, Init.PLUS_PLUS, KMeans::assignAll);
   }
 
   /**
@@ -58,7 +58,31 @@ public final class KMeans {
    */
   public static Result train(float[] x, int n, int d, int k, int maxIter, double tol, long seed,
       BlockProducts gemm) {
-    return train(x, n, d, k, maxIter, tol, seed, (xs, nn, dd, c, kk, assign) -> {
+    return train(x, n, d, k, maxIter, tol, seed, gemm, Init.PLUS_PLUS);
+  }
+
+  /** How the centroids are seeded before the Lloyd iterations. */
+  public enum Init {
+    /**
+     * k-means++ (Arthur and Vassilvitskii, SODA 2007): k − 1 passes over the points, each updating every point's
+     * distance to its nearest seed ({@code n × k × d} scalar work, about a dozen Lloyd passes through {@code sgemm}).
+     */
+    PLUS_PLUS,
+    /**
+     * {@code k} distinct points drawn uniformly with the seeded generator (a partial Fisher–Yates shuffle): FAISS's
+     * {@code Clustering} initialisation (the first {@code k} of a random permutation), no pass over the points.
+     */
+    RANDOM
+  }
+
+  /**
+   * {@link #train(float[], int, int, int, int, double, long, BlockProducts)} with the seeding chosen by {@code init}.
+   *
+   * @param init k-means++ or FAISS's random seeding
+   */
+  public static Result train(float[] x, int n, int d, int k, int maxIter, double tol, long seed,
+      BlockProducts gemm, Init init) {
+    return train(x, n, d, k, maxIter, tol, seed, init, (xs, nn, dd, c, kk, assign) -> {
       CoarseQuantizer.ivf(c, kk, dd).assignExact(xs, nn, assign, gemm);
       double obj = 0;
       for (int i = 0; i < nn; i++) {
@@ -73,7 +97,7 @@ public final class KMeans {
     double assign(float[] x, int n, int d, float[] c, int k, int[] assign);
   }
 
-  private static Result train(float[] x, int n, int d, int k, int maxIter, double tol, long seed,
+  private static Result train(float[] x, int n, int d, int k, int maxIter, double tol, long seed, Init init,
       Assignment assignment) {
     if (k < 1 || d < 1 || maxIter < 0) {
       throw new IllegalArgumentException("k-means: k, d must be >= 1 and maxIter >= 0 (k=" + k + ", d=" + d
@@ -87,7 +111,7 @@ public final class KMeans {
       throw new IllegalArgumentException("k-means: expected " + n + " × " + d + " floats, got " + x.length);
     }
     SplittableRandom rnd = new SplittableRandom(seed);
-    float[] c = seedPlusPlus(x, n, d, k, rnd);
+    float[] c = init == Init.RANDOM ? seedRandom(x, n, d, k, rnd) : seedPlusPlus(x, n, d, k, rnd);
     int[] assign = new int[n];
     double obj = assignment.assign(x, n, d, c, k, assign);
     int it = 0;
@@ -142,6 +166,20 @@ public final class KMeans {
       }
     }
     return Lloyd.update(sums, 0, counts, 0, k, d, c, 0, n, rnd);
+  }
+
+  /** {@link Init#RANDOM}: rows {@code perm[0..k)} of a partial Fisher–Yates shuffle of {@code 0..n-1}. */
+  private static float[] seedRandom(float[] x, int n, int d, int k, SplittableRandom rnd) {
+    int[] perm = range(n);
+    float[] c = new float[k * d];
+    for (int j = 0; j < k; j++) {
+      int r = j + rnd.nextInt(n - j);
+      int t = perm[j];
+      perm[j] = perm[r];
+      perm[r] = t;
+      System.arraycopy(x, perm[j] * d, c, j * d, d);
+    }
+    return c;
   }
 
   private static float[] seedPlusPlus(float[] x, int n, int d, int k, SplittableRandom rnd) {
