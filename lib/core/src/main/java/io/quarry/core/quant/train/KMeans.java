@@ -3,6 +3,7 @@ package io.quarry.core.quant.train;
 import io.quarry.core.quant.component.CoarseQuantizer;
 import io.quarry.core.quant.kernel.BlockProducts;
 import io.quarry.core.quant.kernel.VectorMath;
+import io.quarry.core.quant.kernel.WideL2;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -43,7 +44,7 @@ public final class KMeans {
    * @throws IllegalArgumentException when {@code n < k} or an argument is out of range
    */
   public static Result train(float[] x, int n, int d, int k, int maxIter, double tol, long seed) {
-    return train(x, n, d, k, maxIter, tol, seed, Init.PLUS_PLUS, KMeans::assignAll);
+    return train(x, n, d, k, maxIter, tol, seed, VectorMath::l2sq, KMeans::assignAll);
   }
 
   /**
@@ -51,38 +52,16 @@ public final class KMeans {
    * one ({@link CoarseQuantizer#assignExact}: key {@code ||c||² − 2 x·c}, lowest index on ties — the order the index
    * assigns vectors to lists by), its products through {@code gemm} when given (a BLAS {@code sgemm}: level-3 speed
    * for the {@code n × k × d} part of each pass; the centroids are the same bit for bit with or without it). Used by
-   * the two-level IVF's level 2, where the points per cluster times k dominate the training cost.
+   * the two-level IVF's level 2, where the points per cluster times k dominate the training cost. Its k-means++
+   * seeding measures distances with {@link WideL2#l2sq} (a fixed eight-lane order: the same bits on every CPU, about
+   * four times the scalar kernel's speed), so its seeds can differ from the other {@code train}'s.
    *
    * @param gemm inner-product kernel, or null (the reference kernel)
    * @throws IllegalArgumentException as the other {@code train}
    */
   public static Result train(float[] x, int n, int d, int k, int maxIter, double tol, long seed,
       BlockProducts gemm) {
-    return train(x, n, d, k, maxIter, tol, seed, gemm, Init.PLUS_PLUS);
-  }
-
-  /** How the centroids are seeded before the Lloyd iterations. */
-  public enum Init {
-    /**
-     * k-means++ (Arthur and Vassilvitskii, SODA 2007): k − 1 passes over the points, each updating every point's
-     * distance to its nearest seed ({@code n × k × d} scalar work, about a dozen Lloyd passes through {@code sgemm}).
-     */
-    PLUS_PLUS,
-    /**
-     * {@code k} distinct points drawn uniformly with the seeded generator (a partial Fisher–Yates shuffle): FAISS's
-     * {@code Clustering} initialisation (the first {@code k} of a random permutation), no pass over the points.
-     */
-    RANDOM
-  }
-
-  /**
-   * {@link #train(float[], int, int, int, int, double, long, BlockProducts)} with the seeding chosen by {@code init}.
-   *
-   * @param init k-means++ or FAISS's random seeding
-   */
-  public static Result train(float[] x, int n, int d, int k, int maxIter, double tol, long seed,
-      BlockProducts gemm, Init init) {
-    return train(x, n, d, k, maxIter, tol, seed, init, (xs, nn, dd, c, kk, assign) -> {
+    return train(x, n, d, k, maxIter, tol, seed, WideL2::l2sq, (xs, nn, dd, c, kk, assign) -> {
       CoarseQuantizer.ivf(c, kk, dd).assignExact(xs, nn, assign, gemm);
       double obj = 0;
       for (int i = 0; i < nn; i++) {
@@ -97,8 +76,13 @@ public final class KMeans {
     double assign(float[] x, int n, int d, float[] c, int k, int[] assign);
   }
 
-  private static Result train(float[] x, int n, int d, int k, int maxIter, double tol, long seed, Init init,
-      Assignment assignment) {
+  /** A squared L2 distance of {@code a[ao, ao+d)} and {@code b[bo, bo+d)} (the k-means++ seeding's kernel). */
+  private interface Distance {
+    float l2sq(float[] a, int ao, float[] b, int bo, int d);
+  }
+
+  private static Result train(float[] x, int n, int d, int k, int maxIter, double tol, long seed,
+      Distance seeding, Assignment assignment) {
     if (k < 1 || d < 1 || maxIter < 0) {
       throw new IllegalArgumentException("k-means: k, d must be >= 1 and maxIter >= 0 (k=" + k + ", d=" + d
           + ", maxIter=" + maxIter + ")");
@@ -111,7 +95,7 @@ public final class KMeans {
       throw new IllegalArgumentException("k-means: expected " + n + " × " + d + " floats, got " + x.length);
     }
     SplittableRandom rnd = new SplittableRandom(seed);
-    float[] c = init == Init.RANDOM ? seedRandom(x, n, d, k, rnd) : seedPlusPlus(x, n, d, k, rnd);
+    float[] c = seedPlusPlus(x, n, d, k, rnd, seeding);
     int[] assign = new int[n];
     double obj = assignment.assign(x, n, d, c, k, assign);
     int it = 0;
@@ -168,28 +152,14 @@ public final class KMeans {
     return Lloyd.update(sums, 0, counts, 0, k, d, c, 0, n, rnd);
   }
 
-  /** {@link Init#RANDOM}: rows {@code perm[0..k)} of a partial Fisher–Yates shuffle of {@code 0..n-1}. */
-  private static float[] seedRandom(float[] x, int n, int d, int k, SplittableRandom rnd) {
-    int[] perm = range(n);
-    float[] c = new float[k * d];
-    for (int j = 0; j < k; j++) {
-      int r = j + rnd.nextInt(n - j);
-      int t = perm[j];
-      perm[j] = perm[r];
-      perm[r] = t;
-      System.arraycopy(x, perm[j] * d, c, j * d, d);
-    }
-    return c;
-  }
-
-  private static float[] seedPlusPlus(float[] x, int n, int d, int k, SplittableRandom rnd) {
+  private static float[] seedPlusPlus(float[] x, int n, int d, int k, SplittableRandom rnd, Distance l2) {
     float[] c = new float[k * d];
     int first = rnd.nextInt(n);
     System.arraycopy(x, first * d, c, 0, d);
     double[] dist = new double[n];
     double total = 0;
     for (int i = 0; i < n; i++) {
-      dist[i] = VectorMath.l2sq(x, i * d, c, 0, d);
+      dist[i] = l2.l2sq(x, i * d, c, 0, d);
       total += dist[i];
     }
     for (int j = 1; j < k; j++) {
@@ -211,7 +181,7 @@ public final class KMeans {
       System.arraycopy(x, pick * d, c, j * d, d);
       total = 0;
       for (int i = 0; i < n; i++) {
-        double nd = VectorMath.l2sq(x, i * d, c, j * d, d);
+        double nd = l2.l2sq(x, i * d, c, j * d, d);
         if (nd < dist[i]) {
           dist[i] = nd;
         }

@@ -81,42 +81,6 @@ class ClusterSplitTest {
     assertThat(KMeans.train(x, n, 2, 3, 5, 0, 11).centroids()).containsExactly(r.centroids());
   }
 
-  /**
-   * FAISS's random seeding: with no Lloyd iteration the centroids are k distinct input rows, the same for a seed and
-   * different for another; with iterations it clusters as k-means++ seeding does on well-separated blobs.
-   */
-  @Test
-  void randomSeedingPicksDistinctRowsReproducibly() {
-    int n = 200;
-    int d = 2;
-    float[] x = new float[n * d];
-    Random rnd = new Random(4);
-    for (int i = 0; i < n; i++) {
-      x[2 * i] = (i % 4) * 20f + (float) rnd.nextGaussian();
-      x[2 * i + 1] = (float) rnd.nextGaussian();
-    }
-    int k = 8;
-    float[] seeds = KMeans.train(x, n, d, k, 0, 0, 3, null, KMeans.Init.RANDOM).centroids();
-    java.util.Set<Integer> rows = new java.util.HashSet<>();
-    for (int j = 0; j < k; j++) {
-      int row = -1;
-      for (int i = 0; i < n && row < 0; i++) {
-        if (x[i * d] == seeds[j * d] && x[i * d + 1] == seeds[j * d + 1]) {
-          row = i;
-        }
-      }
-      assertThat(row).as("seed %d is an input row", j).isNotNegative();
-      rows.add(row);
-    }
-    assertThat(rows).hasSize(k);
-    assertThat(KMeans.train(x, n, d, k, 0, 0, 3, null, KMeans.Init.RANDOM).centroids()).containsExactly(seeds);
-    assertThat(KMeans.train(x, n, d, k, 0, 0, 4, null, KMeans.Init.RANDOM).centroids()).isNotEqualTo(seeds);
-    double random = KMeans.train(x, n, d, 4, 20, 0, 3, null, KMeans.Init.RANDOM).mse();
-    double plusPlus = KMeans.train(x, n, d, 4, 20, 0, 3, null, KMeans.Init.PLUS_PLUS).mse();
-    assertThat(random).isLessThan(2.5); // the four blobs found (unit variance in 2-d: mse ≈ 2)
-    assertThat(plusPlus).isLessThan(2.5);
-  }
-
   @Test
   void coarseStatsFindEmptyListsAndTheSplitFillsThem() {
     int n = 300;
