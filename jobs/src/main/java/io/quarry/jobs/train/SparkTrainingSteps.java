@@ -184,10 +184,12 @@ final class SparkTrainingSteps extends TrainingSteps<JavaPairRDD<Long, float[]>>
    * Vectors per list the list count reads after two-level training: at most {@code COUNT_PER_LIST × nlist} of the
    * sample, those with the smallest sample keys. Every level-2 k-means has already split its own empty clusters (as
    * FAISS's do), so the count only looks for lists that lost every vector to a neighbouring level-1 cluster's
-   * centroids (57 of 16,384 at 4M, 62 of 4,096 at 1M); a list holding a quarter of the average share is then missed
-   * by the count with probability e<sup>−8</sup>. Exact assignment costs {@code count set × nlist × d}: over the
-   * whole 4M sample at IVF16384 it was 365 s, a quarter of the train stage (docs/benchmarks.md). Flat MLlib training
-   * keeps the full count: there it is one pass against {@code maxIter} of the k-means itself.
+   * centroids (57 of 16,384 at 4M, 62 of 4,096 at 1M, counted over the whole sample). On the bounded set a list
+   * holding a quarter of the average share is also seen empty with probability e<sup>−8</sup>, and re-seeded by the
+   * same split: it gives its few vectors to its neighbours and halves a large list (100k × IVF1024: 17 lists split
+   * against 7, IVF MSE 0.3237 both). Exact assignment costs {@code count set × nlist × d}: over the whole 4M sample at
+   * IVF16384 it was 365 s, a third of the train stage (docs/benchmarks.md). Flat MLlib training keeps the full
+   * count: there it is one pass against {@code maxIter} of the k-means itself.
    */
   static final int COUNT_PER_LIST = 32;
 

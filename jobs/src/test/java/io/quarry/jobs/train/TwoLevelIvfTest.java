@@ -142,6 +142,16 @@ class TwoLevelIvfTest {
     data.unpersist();
   }
 
+  /** Level 2's partitions: one per level-1 cluster, the most populous first (ties by cluster id). */
+  @Test
+  void largestClustersGetTheFirstPartitions() {
+    TwoLevelIvf.LargestFirst p = new TwoLevelIvf.LargestFirst(new long[] {10, 400, 0, 25, 400});
+    assertThat(p.numPartitions()).isEqualTo(5);
+    assertThat(new int[] {p.getPartition(0), p.getPartition(1), p.getPartition(2), p.getPartition(3),
+        p.getPartition(4)}).containsExactly(3, 0, 4, 2, 1);
+    assertThat(p).isEqualTo(new TwoLevelIvf.LargestFirst(new long[] {10, 400, 0, 25, 400}));
+  }
+
   /** After two-level training the lists are counted over the 32 · nlist sample vectors with the smallest keys. */
   @Test
   void twoLevelCountsTheListsOverTheSmallestKeysOnly() {

@@ -1,9 +1,10 @@
 package io.quarry.core.quant.kernel;
 
 /**
- * A squared L2 distance with a fixed wide summation order, for searches that only need a fast, deterministic
- * ranking key — the HNSW traversal over the IVF centroids ({@link io.quarry.core.quant.component.CentroidGraph}) —
- * and never for a value that is stored or compared with {@link VectorMath#l2sq} (its bits differ from it).
+ * A squared L2 distance with a fixed wide summation order, for steps that only need a fast, deterministic value —
+ * the HNSW traversal over the IVF centroids ({@link io.quarry.core.quant.component.CentroidGraph}), the k-means++
+ * seeding weights of the two-level IVF's level 2 ({@link io.quarry.core.quant.train.KMeans}) — and never for a value
+ * that is stored or compared with {@link VectorMath#l2sq} (its bits differ from it).
  *
  * <p>The order: 32 partial sums {@code s[u]}, {@code u = t mod 32}, over {@code t < d − d mod 32} in increasing
  * {@code t} ({@code s[u] += (a_t − b_t)²}, separate multiply and add); the tail {@code t ≥ d − d mod 32} into {@code
