@@ -187,8 +187,8 @@ final class SparkTrainingSteps extends TrainingSteps<JavaPairRDD<Long, float[]>>
    * centroids (57 of 16,384 at 4M, 62 of 4,096 at 1M, counted over the whole sample). On the bounded set a list
    * holding a quarter of the average share is also seen empty with probability e<sup>−8</sup>, and re-seeded by the
    * same split: it gives its few vectors to its neighbours and halves a large list (100k × IVF1024: 17 lists split
-   * against 7, IVF MSE 0.3237 both). Exact assignment costs {@code count set × nlist × d}: over the whole 4M sample at
-   * IVF16384 it was 365 s, a third of the train stage (docs/benchmarks.md). Flat MLlib training keeps the full
+   * against 7, IVF MSE 0.3237 both). Exact assignment costs {@code count set × nlist × d}: over the whole 4M sample
+   * at IVF16384 it was 365 s, a third of the train stage (docs/benchmarks.md). Flat MLlib training keeps the full
    * count: there it is one pass against {@code maxIter} of the k-means itself.
    */
   static final int COUNT_PER_LIST = 32;
